@@ -1,0 +1,1 @@
+"""Authentication (WeChat login, BFF sessions) and company binding."""

@@ -1,0 +1,155 @@
+"""BFF sessions: issued after a WeChat login, renewed while used, revocable.
+
+The bearer token is shown once; the database keeps only its HMAC as ``session_id``.
+WeChat's ``session_key`` is stored encrypted and never leaves the server.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select, update
+
+from bff.domain import LoginResult, Viewer
+from bff.security import DataCipher, new_token, token_digest
+from bff.store.db import Database
+from bff.store.tables import UserSession, WxUser
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SessionService:
+    def __init__(self, db: Database, cipher: DataCipher, *, secret_key: str, ttl: timedelta) -> None:
+        self._db = db
+        self._cipher = cipher
+        self._secret_key = secret_key
+        self._ttl = ttl
+
+    def session_id_for(self, token: str) -> str:
+        return token_digest(token, self._secret_key)
+
+    async def upsert_user(
+        self, openid: str, unionid: str | None, nickname: str | None = None, avatar_url: str | None = None
+    ) -> WxUser:
+        now = utcnow()
+        async with self._db.session() as s:
+            user = await s.get(WxUser, openid)
+            if user is None:
+                user = WxUser(openid=openid, unionid=unionid, created_at=now, updated_at=now)
+            user.unionid = unionid or user.unionid
+            user.nickname = nickname or user.nickname
+            user.avatar_url = avatar_url or user.avatar_url
+            user.updated_at = now
+            s.add(user)
+        return user
+
+    async def create(
+        self,
+        openid: str,
+        unionid: str | None,
+        session_key: str | None,
+        *,
+        source: str = "code",
+        nickname: str | None = None,
+        avatar_url: str | None = None,
+    ) -> LoginResult:
+        user = await self.upsert_user(openid, unionid, nickname, avatar_url)
+        token = new_token()
+        now = utcnow()
+        row = UserSession(
+            session_id=self.session_id_for(token),
+            openid=openid,
+            session_key=self._cipher.encrypt(session_key) if session_key else None,
+            unionid=unionid,
+            created_at=now,
+            expires_at=now + self._ttl,
+            last_seen_at=now,
+            login_source=source,
+        )
+        async with self._db.session() as s:
+            s.add(row)
+        viewer = Viewer(
+            openid=openid,
+            session_id=row.session_id,
+            unionid=unionid,
+            expires_at=row.expires_at,
+            nickname=user.nickname,
+            avatar_url=user.avatar_url,
+            login_source=source,
+        )
+        return LoginResult(token=token, openid=openid, unionid=unionid, expires_at=row.expires_at, viewer=viewer)
+
+    async def authenticate(self, token: str) -> Viewer | None:
+        """The viewer behind a bearer token, renewing the session when half its life is gone."""
+        session_id = self.session_id_for(token)
+        now = utcnow()
+        async with self._db.session() as s:
+            row = await s.get(UserSession, session_id)
+            if row is None or not row.is_active or row.expires_at <= now:
+                return None
+            if row.expires_at - now < self._ttl / 2:  # 登录态自动续期, one write per half-life
+                row.expires_at = now + self._ttl
+                row.last_seen_at = now
+                s.add(row)
+            user = await s.get(WxUser, row.openid)
+        return Viewer(
+            openid=row.openid,
+            session_id=row.session_id,
+            unionid=row.unionid,
+            expires_at=row.expires_at,
+            nickname=user.nickname if user else None,
+            avatar_url=user.avatar_url if user else None,
+            login_source=row.login_source,
+        )
+
+    async def viewer_for_trusted_openid(self, openid: str, unionid: str | None) -> Viewer:
+        """WeChat Cloud Run mode: the platform vouches for the openid; no BFF session row is needed."""
+        user = await self.upsert_user(openid, unionid)
+        return Viewer(
+            openid=openid,
+            session_id="wxh-" + token_digest(openid, self._secret_key)[:60],
+            unionid=unionid,
+            expires_at=utcnow() + self._ttl,
+            nickname=user.nickname,
+            avatar_url=user.avatar_url,
+            login_source="wx_header",
+        )
+
+    async def update_profile(self, openid: str, nickname: str | None, avatar_url: str | None) -> WxUser:
+        async with self._db.session() as s:
+            user = await s.get(WxUser, openid)
+            if user is None:
+                raise LookupError(openid)
+            if nickname is not None:
+                user.nickname = nickname
+            if avatar_url is not None:
+                user.avatar_url = avatar_url
+            user.updated_at = utcnow()
+            s.add(user)
+        return user
+
+    async def logout(self, session_id: str) -> bool:
+        async with self._db.session() as s:
+            result = await s.execute(
+                update(UserSession).where(UserSession.session_id == session_id).values(is_active=False)
+            )
+        return bool(result.rowcount)
+
+    async def revoke_all(self, openid: str) -> int:
+        async with self._db.session() as s:
+            result = await s.execute(
+                update(UserSession)
+                .where(UserSession.openid == openid, UserSession.is_active == True)  # noqa: E712
+                .values(is_active=False)
+            )
+        return int(result.rowcount or 0)
+
+    async def session_key(self, session_id: str) -> str | None:
+        """Decrypted session_key, for decrypting data the mini program sends later."""
+        async with self._db.session() as s:
+            row = (await s.exec(select(UserSession).where(UserSession.session_id == session_id))).first()
+        if row is None or row.session_key is None:
+            return None
+        return self._cipher.decrypt(row.session_key)

@@ -1,0 +1,101 @@
+"""One settings object, read from the environment (prefix ``BFF_``) and ``.env``.
+
+Every field is documented in ``.env.example`` and the README's configuration table;
+``tests/test_config_docs.py`` keeps the three in step.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development defaults: accepted outside production, refused in production.
+DEV_SECRET = "dev-only-secret-change-me"
+DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktY2hhbmdlLW1lLTMyYg=="  # base64 of 32 bytes, dev only
+
+
+class ProductionConfigError(ValueError):
+    """Raised when production mode meets a missing secret or a development default."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BFF_", env_file=".env", extra="ignore", populate_by_name=True)
+
+    env: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, validation_alias="PORT")
+    public_url: str = ""
+
+    # Storage and cache
+    database_url: str = "sqlite+aiosqlite:///./var/bff.sqlite3"
+    redis_url: str = ""
+
+    # Secrets: from the environment, never the repo
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    data_key: SecretStr = SecretStr(DEV_DATA_KEY)
+    admin_token: SecretStr = SecretStr("")
+    service_key: SecretStr = SecretStr("")
+
+    # Sessions and binding
+    session_ttl_hours: int = 24 * 7
+    bind_max_failures: int = 5
+    bind_failure_window_s: int = 600
+
+    # WeChat
+    wx_base_url: str = "https://api.weixin.qq.com"
+    wx_appid: str = "wx-demo-appid"
+    wx_secret: SecretStr = SecretStr(DEV_SECRET)
+    wx_trust_headers: bool = Field(False, validation_alias="BFF_TRUST_WX_HEADERS")
+
+    # Snowbeasts ERP
+    erp_login_url: str = "https://saas.snowbeasts.com"
+    erp_base_url: str = "http://saas.snowbeasts.com"
+    erp_app_id: str = "82886"
+    erp_app_name: str = "SnowInventory-82886"
+    erp_account: str = ""
+    erp_password: SecretStr = SecretStr("")
+    erp_admin_accounts: str = ""
+    wholesaler_name: str = "惠采工业品批发"
+    erp_customer_account_field: str = "mobile"
+    erp_invite_code_field: str = "微信邀请码"
+    erp_timeout_s: float = 2.0
+    erp_deadline_s: float = 2.8
+    erp_retries: int = 3
+    erp_pool_size: int = 20
+
+    # Abuse limits
+    max_body_bytes: int = 64 * 1024
+    max_query_depth: int = 10
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    max_page_size: int = 50
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults_in_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        for name in ("secret_key", "data_key", "wx_secret", "erp_password"):
+            value = getattr(self, name).get_secret_value()
+            if not value or value in (DEV_SECRET, DEV_DATA_KEY):
+                problems.append(f"BFF_{name.upper()}")
+        if not self.erp_account:
+            problems.append("BFF_ERP_ACCOUNT")
+        if self.wx_appid == "wx-demo-appid":
+            problems.append("BFF_WX_APPID")
+        if problems:
+            raise ProductionConfigError(
+                "production mode needs real values for: " + ", ".join(sorted(problems))
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @cached_property
+    def admin_account_set(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.erp_admin_accounts.split(",") if a.strip())

@@ -1,0 +1,51 @@
+"""/api/health/check: liveness and readiness of the BFF's own dependencies."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from bff.cache import cache_backend
+from bff.services import Services
+
+CHECK_TIMEOUT_S = 2.0
+
+
+async def _timed(name: str, check: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(check, CHECK_TIMEOUT_S)
+        status = "up"
+        error = None
+    except Exception as exc:  # a health check reports failures, it does not raise them
+        status, error = "down", type(exc).__name__
+    result: dict[str, Any] = {"name": name, "status": status, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    if error:
+        result["error"] = error
+    return result
+
+
+async def _cache_roundtrip(services: Services) -> None:
+    await services.cache.set("health:ping", 1, ttl=10)
+    if await services.cache.get("health:ping") != 1:
+        raise RuntimeError("cache did not return what was written")
+
+
+async def health_check(request: Request) -> JSONResponse:
+    services: Services = request.app.state.services
+    checks = await asyncio.gather(
+        _timed("database", services.db.ping()),
+        _timed("cache", _cache_roundtrip(services)),
+    )
+    healthy = all(c["status"] == "up" for c in checks)
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "checks": {c["name"]: c for c in checks},
+        "database": services.db.dialect,
+        "cache": cache_backend(services.cache),
+    }
+    return JSONResponse(body, status_code=200 if healthy else 503)

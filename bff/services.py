@@ -1,0 +1,90 @@
+"""Everything a request needs, built once per process from the settings and closed at shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+from aiocache.base import BaseCache
+
+from bff.auth.binding import BindingService
+from bff.auth.limiter import FailureLimiter
+from bff.auth.sessions import SessionService
+from bff.cache import create_cache
+from bff.companies import CompanyDirectory
+from bff.config import Settings
+from bff.erp import ErpClient, ErpClientConfig
+from bff.security import DataCipher
+from bff.store.db import Database
+from bff.wechat import WechatClient
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    cache: BaseCache
+    erp: ErpClient
+    wechat: WechatClient
+    wechat_http: httpx.AsyncClient
+    sessions: SessionService
+    companies: CompanyDirectory
+    bindings: BindingService
+
+    @classmethod
+    def create(cls, settings: Settings) -> Services:
+        db = Database(settings.database_url)
+        cache = create_cache(settings.redis_url)
+        erp = ErpClient(
+            ErpClientConfig(
+                login_url=settings.erp_login_url,
+                base_url=settings.erp_base_url,
+                app_id=settings.erp_app_id,
+                app_name=settings.erp_app_name,
+                account=settings.erp_account,
+                password=settings.erp_password.get_secret_value(),
+                timeout_s=settings.erp_timeout_s,
+                deadline_s=settings.erp_deadline_s,
+                retries=settings.erp_retries,
+                pool_size=settings.erp_pool_size,
+            )
+        )
+        wechat_http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
+        wechat = WechatClient(
+            base_url=settings.wx_base_url,
+            appid=settings.wx_appid,
+            secret=settings.wx_secret.get_secret_value(),
+            http=wechat_http,
+            token_cache=create_cache(settings.redis_url, namespace="bff-wx"),
+        )
+        sessions = SessionService(
+            db,
+            DataCipher(settings.data_key.get_secret_value()),
+            secret_key=settings.secret_key.get_secret_value(),
+            ttl=timedelta(hours=settings.session_ttl_hours),
+        )
+        companies = CompanyDirectory(
+            erp,
+            cache,
+            invite_code_field=settings.erp_invite_code_field,
+            account_field=settings.erp_customer_account_field,
+        )
+        limiter = FailureLimiter(
+            cache, name="bind", max_failures=settings.bind_max_failures, window_s=settings.bind_failure_window_s
+        )
+        bindings = BindingService(
+            db,
+            erp,
+            companies,
+            limiter,
+            admin_accounts=settings.admin_account_set,
+            wholesaler_name=settings.wholesaler_name,
+        )
+        return cls(settings, db, cache, erp, wechat, wechat_http, sessions, companies, bindings)
+
+    async def aclose(self) -> None:
+        await self.erp.aclose()
+        await self.wechat_http.aclose()
+        await self.cache.close()
+        await self.db.dispose()

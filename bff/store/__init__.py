@@ -1,0 +1,1 @@
+"""Persistence: the few tables the BFF keeps (sessions, bindings, logs, outbox)."""

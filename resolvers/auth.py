@@ -1,0 +1,77 @@
+"""Login, session, profile and binding resolvers."""
+
+from __future__ import annotations
+
+from bff.domain import Binding, Company, LoginResult, Viewer
+from bff.errors import BffError, ErrorCode
+from bff.security import mask_phone
+from resolvers.context import Info
+from resolvers.inputs import bad_input, https_url, text
+
+
+async def wx_login(info: Info, code: str, nickname: str | None, avatar_url: str | None) -> LoginResult:
+    services = info.context.services
+    code = text(code, "code", max_len=128, required=True, label="登录凭证") or ""
+    nickname = text(nickname, "profile.nickname", max_len=32, label="昵称")
+    avatar_url = https_url(avatar_url, "profile.avatarUrl", label="头像地址")
+    session = await services.wechat.code_to_session(code)
+    result = await services.sessions.create(
+        session.openid, session.unionid, session.session_key, nickname=nickname, avatar_url=avatar_url
+    )
+    result.viewer.binding = await services.bindings.current(session.openid)
+    return result
+
+
+async def me(info: Info) -> Viewer:
+    return await info.context.require_viewer()
+
+
+async def update_profile(info: Info, nickname: str | None, avatar_url: str | None) -> Viewer:
+    viewer = await info.context.require_viewer()
+    nickname = text(nickname, "profile.nickname", max_len=32, label="昵称")
+    avatar_url = https_url(avatar_url, "profile.avatarUrl", label="头像地址")
+    user = await info.context.services.sessions.update_profile(viewer.openid, nickname, avatar_url)
+    viewer.nickname, viewer.avatar_url = user.nickname, user.avatar_url
+    return viewer
+
+
+async def logout(info: Info, all_sessions: bool) -> bool:
+    viewer = await info.context.require_viewer()
+    sessions = info.context.services.sessions
+    if all_sessions:
+        return await sessions.revoke_all(viewer.openid) > 0
+    return await sessions.logout(viewer.session_id)
+
+
+async def bind_by_invite_code(info: Info, invite_code: str) -> Binding:
+    viewer = await info.context.require_viewer()
+    code = text(invite_code, "inviteCode", max_len=64, required=True, label="邀请码") or ""
+    return await info.context.services.bindings.bind_by_invite_code(viewer, code)
+
+
+async def bind_by_account(info: Info, username: str, password: str) -> Binding:
+    viewer = await info.context.require_viewer()
+    username = text(username, "erpAccount.username", max_len=64, required=True, label="ERP账号") or ""
+    if not password or len(password) > 128:
+        raise bad_input("请填写ERP密码", "erpAccount.password")
+    return await info.context.services.bindings.bind_by_account(viewer, username, password)
+
+
+async def unbind(info: Info) -> bool:
+    viewer = await info.context.require_viewer()
+    return await info.context.services.bindings.unbind(viewer)
+
+
+async def company_details(info: Info, binding: Binding) -> Company:
+    """The bound company with live details from the ERP (cached base data); phone masked.
+
+    If the ERP cannot answer, the name kept at binding time still lets the page render.
+    """
+    company = binding.company
+    if company.id is not None:
+        try:
+            company = await info.context.services.companies.get(company.id) or company
+        except BffError as error:
+            if error.code not in (ErrorCode.ERP_UNAVAILABLE, ErrorCode.ERP_DATA_INVALID, ErrorCode.ERP_REFUSED):
+                raise
+    return Company(**{**company.__dict__, "mobile": mask_phone(company.mobile), "contact": company.contact})

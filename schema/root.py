@@ -1,0 +1,33 @@
+"""The one Schema object, assembled from each area's Query and Mutation parts."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions.base_extension import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from schema.users import UserMutation, UserQuery
+
+Query = merge_types("Query", (UserQuery,))
+Mutation = merge_types("Mutation", (UserMutation,))
+
+
+def build_schema(
+    *,
+    max_depth: int = 10,
+    max_aliases: int = 30,
+    max_tokens: int = 2000,
+    extra_extensions: list[type[SchemaExtension] | SchemaExtension] | None = None,
+    schema_class: type[strawberry.Schema] = strawberry.Schema,
+) -> strawberry.Schema:
+    extensions: list[type[SchemaExtension] | SchemaExtension] = [
+        QueryDepthLimiter(max_depth=max_depth),
+        MaxAliasesLimiter(max_alias_count=max_aliases),
+        MaxTokensLimiter(max_token_count=max_tokens),
+        *(extra_extensions or []),
+    ]
+    return schema_class(
+        query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True)
+    )

@@ -1,0 +1,158 @@
+"""User, session, company and binding types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from bff import domain
+from resolvers import auth
+from resolvers.context import Info
+
+
+@strawberry.enum(description="What a bound user may do")
+class Permission(Enum):
+    ORDERS_READ = domain.Permission.ORDERS_READ.value
+    MESSAGES_READ = domain.Permission.MESSAGES_READ.value
+    MESSAGES_SEND = domain.Permission.MESSAGES_SEND.value
+    MONITORING_READ = domain.Permission.MONITORING_READ.value
+
+
+@strawberry.enum(description="企业采购员 (purchaser) or 批发商管理员 (wholesaler administrator)")
+class Role(Enum):
+    PURCHASER = domain.Role.PURCHASER.value
+    ADMIN = domain.Role.ADMIN.value
+
+
+@strawberry.type(description="A customer company of the wholesaler, as the ERP knows it")
+class Company:
+    id: strawberry.ID | None
+    name: str
+    code: str | None
+    abbr: str | None
+    province: str | None
+    city: str | None
+    contact: str | None
+    mobile: str | None = strawberry.field(description="Masked, e.g. 138****5678")
+
+
+@strawberry.type
+class Binding:
+    role: Role
+    method: str = strawberry.field(description="invite or account")
+    bound_at: datetime
+    permissions: list[Permission]
+
+    @strawberry.field
+    async def company(self, info: Info) -> Company:
+        return await auth.company_details(info, self)  # type: ignore[arg-type, return-value]
+
+
+@strawberry.type
+class SessionInfo:
+    expires_at: datetime
+    login_source: str
+
+
+@strawberry.type(description="The signed-in WeChat user")
+class User:
+    openid: str
+    unionid: str | None
+    nickname: str | None
+    avatar_url: str | None
+    binding: Binding | None
+    permissions: list[Permission]
+
+    @strawberry.field
+    def bound(self) -> bool:
+        return self.binding is not None  # type: ignore[attr-defined]
+
+    @strawberry.field
+    def session(self) -> SessionInfo:
+        return self  # type: ignore[return-value]  (Viewer has expires_at and login_source)
+
+
+@strawberry.type
+class LoginPayload:
+    token: str = strawberry.field(description="The BFF's bearer token; send as Authorization: Bearer")
+    openid: str
+    unionid: str | None
+    expires_at: datetime
+
+    @strawberry.field
+    def user(self) -> User:
+        return self.viewer  # type: ignore[attr-defined, no-any-return]
+
+
+@strawberry.type
+class BindPayload:
+    binding: Binding
+
+    @strawberry.field
+    def bind_status(self) -> bool:
+        return True
+
+    @strawberry.field
+    async def company_info(self, info: Info) -> Company:
+        return await auth.company_details(info, self.binding)  # type: ignore[arg-type, return-value]
+
+    @strawberry.field
+    def permissions(self) -> list[Permission]:
+        return self.binding.permissions
+
+
+@strawberry.input
+class ProfileInput:
+    nickname: str | None = None
+    avatar_url: str | None = None
+
+
+@strawberry.input
+class ErpAccountInput:
+    username: str
+    password: str
+
+
+@strawberry.input(one_of=True, description="Exactly one way to bind")
+class BindCompanyInput:
+    invite_code: str | None = strawberry.UNSET
+    erp_account: ErpAccountInput | None = strawberry.UNSET
+
+
+@strawberry.type
+class UserQuery:
+    @strawberry.field(description="The signed-in user, their binding and permissions")
+    async def me(self, info: Info) -> User:
+        return await auth.me(info)  # type: ignore[return-value]
+
+
+@strawberry.type
+class UserMutation:
+    @strawberry.mutation(description="Exchange a wx.login() code for a BFF session")
+    async def wx_login(self, info: Info, code: str, profile: ProfileInput | None = None) -> LoginPayload:
+        profile = profile or ProfileInput()
+        return await auth.wx_login(info, code, profile.nickname, profile.avatar_url)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Bind the user to their company: invite code or ERP account")
+    async def bind_company(self, info: Info, input: BindCompanyInput) -> BindPayload:
+        if input.invite_code:
+            binding = await auth.bind_by_invite_code(info, input.invite_code)
+        elif input.erp_account:
+            binding = await auth.bind_by_account(info, input.erp_account.username, input.erp_account.password)
+        else:
+            raise auth.bad_input("请填写邀请码或ERP账号", "input")
+        return BindPayload(binding=binding)  # type: ignore[arg-type]
+
+    @strawberry.mutation(description="End the binding; the user must bind again to read orders")
+    async def unbind_company(self, info: Info) -> bool:
+        return await auth.unbind(info)
+
+    @strawberry.mutation
+    async def update_profile(self, info: Info, profile: ProfileInput) -> User:
+        return await auth.update_profile(info, profile.nickname, profile.avatar_url)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="End this session, or every session of the user")
+    async def logout(self, info: Info, all_sessions: bool = False) -> bool:
+        return await auth.logout(info, all_sessions)

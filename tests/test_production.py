@@ -1,0 +1,64 @@
+"""Production mode: refuses development defaults; no GraphiQL, no introspection."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from bff.config import Settings
+
+REAL = {
+    "env": "production",
+    "secret_key": SecretStr("a-real-production-secret-0123456789"),
+    "data_key": SecretStr("a-real-production-data-key-0123456789"),
+    "wx_appid": "wx1234567890abcdef",
+    "wx_secret": SecretStr("real-wechat-secret-value"),
+    "erp_account": "13911112222",
+    "erp_password": SecretStr("real-erp-password"),
+}
+
+
+def test_production_refuses_each_missing_secret() -> None:
+    Settings(**REAL)  # complete: accepted
+    for name in ("secret_key", "data_key", "wx_secret", "erp_password", "erp_account", "wx_appid"):
+        broken = {k: v for k, v in REAL.items() if k != name}
+        with pytest.raises(ValidationError) as raised:
+            Settings(**broken)
+        assert f"BFF_{name.upper()}" in str(raised.value)
+
+
+def test_bff_serve_refuses_to_start_in_production_with_defaults(tmp_path: object) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bff.cli", "serve", "--port", "1"],
+        env={"BFF_ENV": "production", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "refusing to start" in result.stderr and "BFF_SECRET_KEY" in result.stderr
+
+
+async def test_production_has_no_graphiql_and_no_introspection(stack: object) -> None:
+    from bff.app import create_app
+    from bff.serving import start_server
+
+    services = stack.services  # type: ignore[attr-defined]
+    settings = Settings(**REAL, database_url=services.settings.database_url)
+    server = await start_server(create_app(settings, services))
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            page = await client.get("/graphql", headers={"Accept": "text/html"})
+            introspect = await client.post("/graphql", json={"query": "{ __schema { types { name } } }"})
+            typename = await client.post("/graphql", json={"query": "{ __typename }"})
+    finally:
+        server.server.should_exit = True
+        await server.task
+    assert "graphiql" not in page.text.lower()
+    assert introspect.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert introspect.json().get("data") is None
+    assert "extensions" not in typename.json() or "erp" not in typename.json().get("extensions", {})
