@@ -1,0 +1,421 @@
+"""Deterministic seeded data of the ERP simulator: customers, orders, lines, deliveries.
+
+Everything comes from one ``random.Random(seed)`` in a fixed order, so two simulators
+with the same seed hold identical records. Records are plain dicts shaped like the ERP's
+JSON; ids are numeric strings as the ERP sends them.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+Record = dict[str, Any]
+
+CST = timezone(timedelta(hours=8))  # the ERP stores China Standard Time dates as epoch ms
+INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no I/L/O/0/1: read aloud without doubt
+FIRST_DAY = datetime(2025, 1, 6, tzinfo=CST)
+LAST_DAY = datetime(2026, 11, 20, tzinfo=CST)
+
+SERVICE_ACCOUNT = ("13900000000", "svc-demo-password", "惠采服务账号", "1001")
+ADMIN_ACCOUNT = ("13800000000", "admin-demo-password", "系统管理员", "1000")
+
+LOGISTICS = [
+    ("301", "顺丰速运", "SF", 13), ("302", "德邦物流", "DPK", 12), ("303", "京东物流", "JDVB", 11),
+    ("304", "中通快递", "7", 13), ("305", "跨越速运", "KY", 12), ("306", "安能物流", "AN", 12),
+    ("307", "韵达快递", "43", 13), ("308", "百世快运", "BEST", 10),
+]
+
+# (name, abbr, province, city, county, industry, contact, mobile, street)
+CUSTOMERS = [
+    ("苏州恒达精密机械有限公司", "恒达精密", "江苏省", "苏州市", "吴中区", "通用设备制造", "王建国", "13912345601", "木渎镇金枫南路288号"),
+    ("宁波甬兴液压设备有限公司", "甬兴液压", "浙江省", "宁波市", "北仑区", "液压气动", "陈立", "13857422602", "小港街道渡口南路56号"),
+    ("东莞市联创自动化科技有限公司", "联创自动化", "广东省", "东莞市", "长安镇", "自动化设备", "李晓梅", "13790113603", "乌沙社区兴发南路18号"),
+    ("天津北洋重工机械有限公司", "北洋重工", "天津市", "天津市", "滨海新区", "重型机械", "张海涛", "13602028604", "开发区第十一大街62号"),
+    ("成都蓉锐智能装备有限公司", "蓉锐智能", "四川省", "成都市", "郫都区", "智能装备", "刘洋", "18982015605", "德源镇红旗大道北段99号"),
+    ("青岛海泰泵阀有限公司", "海泰泵阀", "山东省", "青岛市", "黄岛区", "泵阀制造", "赵敏", "15866803606", "江山中路1189号"),
+]
+CUSTOMER_IDS = ["36", "41", "52", "58", "63", "77"]
+CUSTOMER_WEIGHTS = [40, 16, 14, 12, 10, 8]  # the demo customer holds about 40% of orders
+DISABLED_INDEX = 5
+
+# Product families: (name, brand, unit, base price, specs). Three specs each: about 60 items.
+FAMILIES: list[tuple[str, str, str, float, list[str]]] = [
+    ("内六角圆柱头螺钉", "晋亿", "个", 0.35, ["M6×20 12.9级", "M8×30 12.9级", "M10×40 12.9级"]),
+    ("六角头螺栓", "晋亿", "个", 0.42, ["M12×50 8.8级 镀锌", "M16×60 8.8级 镀锌", "M20×80 8.8级 镀锌"]),
+    ("不锈钢六角螺母", "东明", "个", 0.18, ["M8 A2-70", "M10 A2-70", "M12 A4-80"]),
+    ("平垫圈", "东明", "个", 0.05, ["Φ8 304不锈钢", "Φ10 304不锈钢", "Φ12 304不锈钢"]),
+    ("深沟球轴承", "人本", "套", 9.8, ["6204-2RS", "6205-2Z", "6305-2RS"]),
+    ("圆锥滚子轴承", "哈轴", "套", 36.5, ["30205", "30206", "32208"]),
+    ("直线轴承", "THK", "个", 58.0, ["LM12UU", "LM16UU", "LM20UU"]),
+    ("不锈钢法兰", "恒通", "件", 85.0, ["DN50 PN16 304", "DN80 PN16 304", "DN100 PN16 316L"]),
+    ("O型密封圈", "NOK", "个", 1.2, ["30×2.65 NBR", "50×3.55 FKM", "80×5.3 NBR"]),
+    ("骨架油封", "NOK", "个", 4.6, ["TC 35×52×7", "TC 45×62×8", "TC 60×80×10"]),
+    ("气动快插接头", "亚德客", "个", 3.8, ["PC8-02 直通", "PL10-03 弯头", "PE6 三通"]),
+    ("标准气缸", "亚德客", "件", 265.0, ["SC50×100", "SC63×150", "SC80×200"]),
+    ("电磁阀", "SMC", "件", 188.0, ["SY5120-5DZ-01", "VF3130-5G1-02", "SY3120-5LZD-M5"]),
+    ("同步带", "盖茨", "件", 46.0, ["HTD 5M-450-15", "HTD 8M-800-20", "T5-1000-10"]),
+    ("同步带轮", "米思米", "件", 72.0, ["HTD5M-30T 孔径14", "HTD8M-24T 孔径20", "T5-20T 孔径10"]),
+    ("PU气管", "亚德客", "米", 2.3, ["8×5 蓝色", "10×6.5 透明", "6×4 黑色"]),
+    ("镀锌钢管", "友发", "米", 28.0, ["DN25 壁厚2.75", "DN40 壁厚3.25", "DN50 壁厚3.5"]),
+    ("铝型材", "凤铝", "米", 45.0, ["4040 国标", "4080 国标", "3030 欧标"]),
+    ("锂基润滑脂", "长城", "公斤", 26.0, ["3号 15kg桶", "2号 15kg桶", "0号 极压型"]),
+    ("冷轧钢板", "宝钢", "公斤", 6.8, ["SPCC 1.5mm", "SPCC 2.0mm", "SPCC 3.0mm"]),
+]
+UNIT_QUANTITIES = {
+    "个": [100, 200, 500, 1000, 2000, 5000], "件": [10, 20, 50, 100, 200],
+    "套": [20, 50, 100, 200, 500], "米": [20, 50, 100, 200, 500],
+    "公斤": [15, 30, 60, 120, 300],
+}
+ORDER_REMARKS = ["", "", "", "加急，请优先排产", "请按图纸要求包装", "可分批发货", "含税价，开13%增值税专票", "随货附材质证明"]
+DELIVERY_REMARKS = ["", "", "货到请验收签字", "分批发货第{n}批", "易碎品轻放"]
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何高林罗"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞", "平", "刚", "桂英", "志强"]
+
+
+@dataclass
+class DemoCustomer:
+    id: str
+    code: str
+    name: str
+    invite_code: str
+    account: str
+    password: str
+
+
+@dataclass
+class Dataset:
+    customers: list[Record] = field(default_factory=list)
+    orders: list[Record] = field(default_factory=list)
+    order_lines: list[Record] = field(default_factory=list)
+    deliveries: list[Record] = field(default_factory=list)
+    delivery_lines: list[Record] = field(default_factory=list)
+    logistics: list[Record] = field(default_factory=list)
+    products: list[Record] = field(default_factory=list)
+    accounts: dict[str, str] = field(default_factory=dict)  # account -> plain password
+    users: dict[str, Record] = field(default_factory=dict)  # account -> {account, userName, userId}
+    files: set[str] = field(default_factory=set)
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def day_of(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, CST)
+
+
+def person(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(GIVEN)
+
+
+def phone(rng: random.Random) -> str:
+    return rng.choice(["139", "138", "137", "136", "158", "159", "186", "188"]) + f"{rng.randrange(10**8):08d}"
+
+
+def tracking_number(rng: random.Random, company_id: str) -> str:
+    prefix, digits = next((p, d) for cid, _, p, d in LOGISTICS if cid == company_id)
+    return prefix + "".join(rng.choice("0123456789") for _ in range(digits))
+
+
+def build_products() -> list[Record]:
+    products: list[Record] = []
+    for family, (name, brand, unit, price, specs) in enumerate(FAMILIES):
+        for n, spec in enumerate(specs):
+            pid = 500 + family * 3 + n
+            products.append({
+                "id": str(pid), "code": f"WL{pid:05d}", "name": name, "spec": spec, "brand": brand,
+                "unit": unit, "price": round(price * (1 + 0.35 * n), 2),
+                "image": f"img/p{pid}.png" if pid % 4 else "",
+            })
+    return products
+
+
+def build_customers(rng: random.Random, data: Dataset) -> None:
+    for i, (name, abbr, province, city, county, industry, contact, mobile, street) in enumerate(CUSTOMERS):
+        cid = CUSTOMER_IDS[i]
+        invite = "".join(rng.choice(INVITE_ALPHABET) for _ in range(8))
+        data.customers.append({
+            "id": cid, "code": f"KH{int(cid):04d}", "name": name, "abbr": abbr,
+            "customerType": "企业客户", "type": rng.choice(["直销客户", "经销客户"]),
+            "province": province, "city": city, "county": county,
+            "category": rng.choice(["设备制造", "工程项目", "维修服务"]), "level": rng.choice(["A", "B", "C"]),
+            "industry": industry, "currency": "CNY", "ownerId": rng.choice(["8", "12", "15"]),
+            "disable": i == DISABLED_INDEX, "contact": contact, "mobile": mobile,
+            "address": f"{province}{city if city != province else ''}{county}{street}", "微信邀请码": invite,
+        })
+        data.accounts[mobile] = f"demo-KH{int(cid):04d}"
+        data.users[mobile] = {"account": mobile, "userName": contact, "userId": str(2000 + i)}
+    for account, password, user_name, user_id in (SERVICE_ACCOUNT, ADMIN_ACCOUNT):
+        data.accounts[account] = password
+        data.users[account] = {"account": account, "userName": user_name, "userId": user_id}
+
+
+def _statuses(rng: random.Random, count: int) -> list[int]:
+    statuses: list[int] = []
+    for i in range(count):
+        old = i < count * 0.7  # older orders are mostly done; recent ones in flight
+        weights = [68, 14, 4, 12, 2] if old else [12, 46, 28, 12, 2]
+        statuses.append(rng.choices([4, 2, 1, 5, 3], weights=weights)[0])
+    for wanted in (1, 2, 3, 4, 5):  # small configs still show every status
+        if wanted not in statuses and count >= 5:
+            statuses[rng.randrange(count)] = wanted
+    return statuses
+
+
+def _progress(rng: random.Random, status: int, qty: int) -> tuple[int, int, int]:
+    """(producing, produced, shipped) of one line, consistent with its order's status."""
+    if status == 1:
+        return 0, 0, 0
+    if status == 4:
+        return 0, qty, qty
+    if status == 5:
+        produced = int(qty * rng.uniform(0.2, 0.8)) if rng.random() < 0.5 else 0
+        shipped = int(produced * rng.uniform(0.3, 1.0)) if produced and rng.random() < 0.4 else 0
+        return 0, produced, shipped
+    roll = rng.random()
+    produced = qty if roll < 0.35 else int(qty * rng.uniform(0.2, 0.9)) if roll < 0.7 else 0
+    producing = rng.randint(0, qty - produced)
+    shipped = 0
+    if produced and rng.random() < 0.6:
+        shipped = produced if rng.random() < 0.5 else max(1, int(produced * rng.uniform(0.3, 0.9)))
+    return producing, produced, shipped
+
+
+def rates(order: Record, lines: list[Record]) -> None:
+    """Order totals and ratios derived from its lines (also used after run-time changes)."""
+    qty = sum(line["quantity"] for line in lines) or 1
+    amount = round(sum(line["amount"] for line in lines), 2)
+    produced = sum(line["producedQuantity"] for line in lines)
+    shipped = sum(line["shippedQuantity"] for line in lines)
+    order.update({
+        "amount": amount, "rmbAmount": amount, "quantity": sum(line["quantity"] for line in lines),
+        "produceQuantity": sum(line["quantity"] for line in lines), "produced": produced,
+        "producedRate": round(produced / qty, 4),
+        "producingRate": round(sum(line["producingQuantity"] for line in lines) / qty, 4),
+        "shippedRate": round(shipped / qty, 4),
+        "shippingRate": round(sum(line["shippingQuantity"] for line in lines) / qty, 4),
+        "stockOutRate": round(shipped / qty, 4),
+    })
+
+
+def line_status(order_status: int, line: Record) -> int:
+    if order_status == 5:
+        return 5
+    if line["shippedQuantity"] >= line["quantity"]:
+        return 4
+    return 2 if line["producedQuantity"] or line["producingQuantity"] else 1
+
+
+def build_orders(rng: random.Random, data: Dataset, count: int) -> None:
+    span = (LAST_DAY - FIRST_DAY).days
+    days = sorted(rng.randrange(span + 1) for _ in range(count))
+    statuses = _statuses(rng, count)
+    per_day: dict[str, int] = {}
+    line_id = 20001
+    for i, (day, status) in enumerate(zip(days, statuses)):
+        customer = rng.choices(data.customers, weights=CUSTOMER_WEIGHTS)[0]
+        date = FIRST_DAY + timedelta(days=day, hours=rng.randint(8, 17), minutes=rng.randrange(60))
+        ymd = date.strftime("%Y%m%d")
+        per_day[ymd] = per_day.get(ymd, 0) + 1
+        delivery = date + timedelta(days=rng.randint(15, 60))
+        ship_contact = person(rng) if rng.random() < 0.3 else customer["contact"]
+        order: Record = {
+            "id": str(10001 + i), "code": f"SO{ymd}{per_day[ymd]:02d}",
+            "customerOrderCode": f"PO-{date.year}-{rng.randrange(1, 10000):04d}",
+            "date": epoch_ms(date.replace(hour=0, minute=0)), "deliveryDate": epoch_ms(delivery.replace(hour=0, minute=0)),
+            "customerId": customer["id"], "customerName": customer["name"], "status": status, "currency": "CNY",
+            "receivedRate": 1.0 if status == 4 and rng.random() < 0.8 else round(rng.choice([0, 0, 0.3, 0.5]), 4),
+            "invoicedRate": 1.0 if status == 4 and rng.random() < 0.7 else round(rng.choice([0, 0, 0.3]), 4),
+            "remark": rng.choice(ORDER_REMARKS), "contact": customer["contact"], "mobile": customer["mobile"],
+            "address": customer["address"], "shipmentContact": ship_contact,
+            "shipmentMobile": customer["mobile"] if ship_contact == customer["contact"] else phone(rng),
+            "shipmentAddress": customer["address"] if rng.random() < 0.8 else customer["address"] + "2号仓库",
+        }
+        lines: list[Record] = []
+        for product in rng.sample(data.products, rng.randint(1, 8)):
+            qty = rng.choice(UNIT_QUANTITIES[product["unit"]])
+            price = round(product["price"] * rng.uniform(0.92, 1.08), 2)
+            producing, produced, shipped = _progress(rng, status, qty)
+            line: Record = {
+                "id": str(line_id), "salesOrderId": order["id"], "salesOrderCode": order["code"],
+                "productId": product["id"], "productCode": product["code"], "productName": product["name"],
+                "spec": product["spec"], "brand": product["brand"], "image": product["image"],
+                "quantity": qty, "unitId": product["unit"], "producingQuantity": producing,
+                "producedQuantity": produced, "unProducedQuantity": qty - produced, "shippedQuantity": shipped,
+                "shippingQuantity": 0, "returnedQuantity": 0, "deliveryDate": order["deliveryDate"],
+                "stockOutDate": None, "status": 1, "produceType": rng.choice(["自制", "自制", "外购"]),
+                "price": price, "amount": round(price * qty, 2), "remark": "",
+            }
+            line["status"] = line_status(status, line)
+            lines.append(line)
+            line_id += 1
+        rates(order, lines)
+        data.orders.append(order)
+        data.order_lines.extend(lines)
+
+
+def _split(rng: random.Random, quantity: int, parts: int) -> list[int]:
+    if parts == 1 or quantity < parts:
+        out = [0] * parts
+        out[rng.randrange(parts)] = quantity
+        return out
+    cuts = sorted(rng.sample(range(1, quantity), parts - 1))
+    return [b - a for a, b in zip([0, *cuts], [*cuts, quantity])]
+
+
+def build_deliveries(rng: random.Random, data: Dataset) -> None:
+    lines_of: dict[str, list[Record]] = {}
+    for line in data.order_lines:
+        lines_of.setdefault(line["salesOrderId"], []).append(line)
+    # One "part" = what one order put into one shipment: (order, date ms, [(line, qty)]).
+    parts: list[tuple[Record, int, list[tuple[Record, int]]]] = []
+    for order in data.orders:
+        shipped_lines = [line for line in lines_of[order["id"]] if line["shippedQuantity"] > 0]
+        if not shipped_lines:
+            continue
+        count = rng.choices([1, 2, 3], weights=[60, 30, 10])[0]
+        buckets: list[list[tuple[Record, int]]] = [[] for _ in range(count)]
+        for line in shipped_lines:
+            for n, qty in enumerate(_split(rng, line["shippedQuantity"], count)):
+                if qty:
+                    buckets[n].append((line, qty))
+        day = order["date"]
+        latest = max(order["date"], epoch_ms(LAST_DAY + timedelta(days=2)))  # no shipment in the future
+        for bucket in buckets:
+            day = min(day + rng.randint(3, 20) * 86_400_000, latest)
+            if bucket:
+                parts.append((order, day, bucket))
+    parts.sort(key=lambda p: (p[1], p[0]["id"]))
+    # Group: now and then a shipment carries parts of 2-3 orders of the same customer.
+    groups: list[list[tuple[Record, int, list[tuple[Record, int]]]]] = []
+    used: set[int] = set()
+    for i, part in enumerate(parts):
+        if i in used:
+            continue
+        used.add(i)
+        group = [part]
+        if rng.random() < 0.12:
+            want = rng.choice([1, 1, 2])
+            for j in range(i + 1, len(parts)):
+                other = parts[j]
+                if j in used or other[0]["customerId"] != part[0]["customerId"]:
+                    continue
+                if any(other[0]["id"] == g[0]["id"] for g in group):
+                    continue
+                group.append(other)
+                used.add(j)
+                if len(group) > want:
+                    break
+        groups.append(group)
+    groups.sort(key=lambda g: (max(p[1] for p in g), g[0][0]["id"]))
+    per_day: dict[str, int] = {}
+    pending = 3  # the latest shipments have left the warehouse but not yet been dispatched
+    for n, group in enumerate(groups):
+        dispatched = n < len(groups) - pending
+        when = max(p[1] for p in group) + rng.randint(9, 17) * 3_600_000
+        items = [item for p in group for item in p[2]]
+        order_ids = list(dict.fromkeys(p[0]["id"] for p in group))
+        codes = list(dict.fromkeys(p[0]["code"] for p in group))
+        delivery = new_delivery(rng, data, group[0][0], order_ids, codes, items, when, dispatched, per_day)
+        delivery["remark"] = rng.choice(DELIVERY_REMARKS).format(n=len(group))
+        if rng.random() < 0.35:
+            delivery["attachments"] = attachments_for(rng, delivery["code"], when, data.files)
+
+
+def attachments_for(rng: random.Random, code: str, when: int, files: set[str]) -> str:
+    year = day_of(when).year
+    entries = [f"att/{year}/{code}.pdf#发货单.pdf"]
+    if rng.random() < 0.5:
+        entries.append(f"att/{year}/{code}-sign.png#签收单.png")
+    files.update(entry.split("#", 1)[0] for entry in entries)
+    return ",".join(entries)
+
+
+def new_delivery(
+    rng: random.Random, data: Dataset, order: Record, order_ids: list[str], codes: list[str],
+    items: list[tuple[Record, int]], when: int, dispatched: bool, per_day: dict[str, int],
+) -> Record:
+    """Append one delivery and its lines; also used by the run-time "ship" action."""
+    ymd = day_of(when).strftime("%Y%m%d")
+    per_day[ymd] = per_day.get(ymd, 0) + 1
+    delivery_id = str(30001 + len(data.deliveries))
+    company = rng.choice(LOGISTICS)[0]
+    amount = round(sum(round(line["price"] * qty, 2) for line, qty in items), 2)
+    delivery: Record = {
+        "id": delivery_id, "code": f"XSCK{ymd}{per_day[ymd]:02d}", "orderCodes": ",".join(codes),
+        "salesOrderId": order_ids[0], "salesOrderIds": ",".join(order_ids), "salesOrderCode": codes[0],
+        "date": epoch_ms(day_of(when).replace(hour=0, minute=0, second=0, microsecond=0)),
+        "customerOrSupplierId": order["customerId"], "finished": True, "amount": amount, "rmbAmount": amount,
+        "contact": order["shipmentContact"], "tel": "", "mobile": order["shipmentMobile"],
+        "address": order["shipmentAddress"], "remark": "",
+        "logisticsCode": tracking_number(rng, company) if dispatched else "",
+        "logisticsCompanyId": company if dispatched else None, "attachments": "",
+        "发货日期": when, "已出库": True, "是否发货": dispatched,
+    }
+    data.deliveries.append(delivery)
+    for line, qty in items:
+        data.delivery_lines.append({
+            "id": str(40001 + len(data.delivery_lines)), "parentId": delivery_id,
+            "salesOrderId": line["salesOrderId"], "salesOrderCode": line["salesOrderCode"],
+            "salesOrderLineId": line["id"], "productName": line["productName"], "productCode": line["productCode"],
+            "spec": line["spec"], "brand": line["brand"], "quantity": qty, "price": line["price"],
+            "amount": round(line["price"] * qty, 2), "batch": f"B{ymd}-{rng.randint(1, 9):02d}",
+            "stockCode": rng.choice(["CK01", "CK02", "CK03"]), "finished": True, "remark": "",
+        })
+        if line["stockOutDate"] is None or line["stockOutDate"] < when:
+            line["stockOutDate"] = when
+    return delivery
+
+
+def build(seed: int, orders: int) -> Dataset:
+    rng = random.Random(seed)
+    data = Dataset(products=build_products())
+    data.files.update(p["image"] for p in data.products if p["image"])
+    data.logistics = [{"id": cid, "name": name} for cid, name, _, _ in LOGISTICS]
+    build_customers(rng, data)
+    build_orders(rng, data, orders)
+    build_deliveries(rng, data)
+    return data
+
+
+def demo_customer(data: Dataset, index: int = 0) -> DemoCustomer:
+    c = data.customers[index]
+    return DemoCustomer(c["id"], c["code"], c["name"], c["微信邀请码"], c["mobile"], data.accounts[c["mobile"]])
+
+
+# --- attachment payloads: small, deterministic, of the right type -------------------------
+
+def _png(seed_text: str) -> bytes:
+    """A valid 16×16 single-colour PNG whose colour derives from the path."""
+    digest = zlib.crc32(seed_text.encode())
+    rgb = bytes([(digest >> 16) & 255, (digest >> 8) & 255, digest & 255])
+    raw = b"".join(b"\x00" + rgb * 16 for _ in range(16))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def _pdf(title: str) -> bytes:
+    text = title.encode("ascii", "replace")
+    return (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]>>endobj\n"
+        b"% " + text + b"\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+
+
+def file_payload(path: str) -> tuple[bytes, str]:
+    if path.endswith(".png"):
+        return _png(path), "image/png"
+    if path.endswith(".pdf"):
+        return _pdf(path), "application/pdf"
+    return path.encode(), "text/plain; charset=utf-8"
