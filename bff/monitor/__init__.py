@@ -1,0 +1,1 @@
+"""Monitoring: call logs, structured logging (more to come: probe, breaker, metrics, alerts)."""

@@ -1,0 +1,79 @@
+"""One call-log row and one JSON log line per inbound request (route or GraphQL operation)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bff.monitor.calllog import CallLogWriter
+
+log = logging.getLogger("bff.access")
+
+
+@dataclass
+class RequestFacts:
+    """Filled in by inner layers (the GraphQL view, the auth context) for the access record."""
+
+    operation: str | None = None
+    session_id: str | None = None
+    error_code: str | None = None
+
+
+_facts: ContextVar[RequestFacts | None] = ContextVar("request_facts", default=None)
+
+
+def request_facts() -> RequestFacts | None:
+    return _facts.get()
+
+
+class AccessLogMiddleware:
+    def __init__(self, app: ASGIApp, writer: CallLogWriter) -> None:
+        self.app = app
+        self.writer = writer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        facts = RequestFacts()
+        token = _facts.set(facts)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_watch)
+        finally:
+            _facts.reset(token)
+            latency = (time.perf_counter() - started) * 1000
+            route = scope.get("route")
+            endpoint = getattr(route, "path", None) or scope["path"]
+            self.writer.record(
+                endpoint=endpoint,
+                method=scope["method"],
+                status=status,
+                latency_ms=latency,
+                operation=facts.operation,
+                session_id=facts.session_id,
+                error=facts.error_code,
+            )
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": endpoint,
+                    "operation": facts.operation,
+                    "status": status,
+                    "latencyMs": round(latency, 1),
+                    "errorCode": facts.error_code,
+                },
+            )

@@ -1,0 +1,53 @@
+"""api_call_logs and JSON log lines: every inbound call recorded, masked, asynchronously."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+from sqlmodel import select
+
+from bff.demo import DemoStack
+from bff.monitor.calllog import mask_and_truncate
+from bff.monitor.logs import JsonFormatter
+from bff.requestid import _request_id
+from bff.store.tables import ApiCallLog
+from tests.conftest import GraphQLClient
+
+
+async def test_inbound_calls_are_logged_with_operation_status_and_session(
+    http: httpx.AsyncClient, gql: GraphQLClient, stack: DemoStack
+) -> None:
+    await gql("query CallLogProbe { me { openid } }")
+    await http.get("/api/orders/search", params={"pageSize": 1}, headers={"Authorization": "Bearer nope"})
+    await stack.services.call_log.flush()
+    async with stack.services.db.session() as s:
+        rows = (await s.exec(select(ApiCallLog).where(ApiCallLog.direction == "inbound"))).all()
+    probe = [r for r in rows if r.operation == "CallLogProbe"]
+    assert probe and probe[-1].api_endpoint == "/graphql" and probe[-1].response_status == 200
+    assert probe[-1].session_id == stack.services.sessions.session_id_for(stack.token)
+    refused = [r for r in rows if r.api_endpoint == "/api/orders/search" and r.response_status == 401]
+    assert refused and refused[-1].error_message == "UNAUTHENTICATED"
+    assert refused[-1].operation == "RestOrderSearch"
+
+
+def test_masking_hides_secret_values_and_truncates() -> None:
+    text = '{"erpUsername": "13900000000", "erpPassword": "hunter2", "token": "abc", "mobile": "13812345678"}'
+    masked = mask_and_truncate(text) or ""
+    for secret in ("hunter2", '"abc"', "13812345678"):
+        assert secret not in masked
+    assert "13900000000" in masked  # an account name is not a secret
+    assert len(mask_and_truncate("x" * 5000) or "") == 500
+
+
+def test_json_log_lines_carry_the_request_id_and_mask_secrets() -> None:
+    token = _request_id.set("req12345abcd")
+    try:
+        record = logging.LogRecord("bff.test", logging.INFO, __file__, 1, 'login password="hunter2"', (), None)
+        record.operation = "Home"
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        _request_id.reset(token)
+    assert line["requestId"] == "req12345abcd" and line["operation"] == "Home"
+    assert "hunter2" not in line["message"]
