@@ -17,11 +17,12 @@ from strawberry.extensions import AddValidationRules
 from strawberry.extensions.base_extension import SchemaExtension
 
 from bff.config import Settings
-from bff.gql import BffSchema, ErpCallsExtension, GraphQLView
+from bff.gql import BffSchema, ErpCallsExtension, GraphQLView, OperationNameExtension, StaleDataExtension
 from bff.http_guards import BodySizeLimitMiddleware, http_error, internal_error
 from bff.health import health_check
+from bff.monitor.access import AccessLogMiddleware
 from bff.requestid import RequestIdMiddleware
-from bff.rest import auth_routes
+from bff.rest import auth_routes, files, order_routes
 from bff.rest.openapi import build_openapi
 from bff.rest.shim import Shim, make_route
 from bff.services import Services
@@ -31,11 +32,11 @@ log = logging.getLogger("bff.app")
 
 
 def all_shims() -> list[Shim]:
-    return [*auth_routes.shims()]
+    return [*auth_routes.shims(), *order_routes.shims()]
 
 
 def create_schema(settings: Settings) -> BffSchema:
-    extensions: list[type[SchemaExtension] | SchemaExtension] = []
+    extensions: list[type[SchemaExtension] | SchemaExtension] = [StaleDataExtension, OperationNameExtension]
     if settings.is_production:
         extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
     else:
@@ -53,6 +54,7 @@ def create_schema(settings: Settings) -> BffSchema:
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
     settings = settings or Settings()
+    owns_services = services is None  # an app closes only what it created
     services = services or Services.create(settings)
     schema = create_schema(settings)
     shims = all_shims()
@@ -71,24 +73,29 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         Route("/api/health/check", health_check),
         Route("/api/openapi.json", openapi_json),
         *(make_route(shim, services, schema) for shim in shims),
+        *files.routes(),
     ]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.start()
         try:
             yield
         finally:
-            await services.aclose()
+            if owns_services:
+                await services.aclose()
 
     app = Starlette(
         routes=routes,
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(AccessLogMiddleware, writer=services.call_log),
             Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
     )
+    app.state.settings = settings
     app.state.services = services
     app.state.schema = schema
     app.state.shims = shims

@@ -23,7 +23,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     from bff.app import create_app
 
+    from bff.monitor.logs import configure_logging
+
     settings = _settings()
+    configure_logging("INFO")
     uvicorn.run(
         create_app(settings),
         host=args.host or settings.host,
@@ -31,6 +34,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         proxy_headers=True,
         forwarded_allow_ips="*" if settings.wx_trust_headers else "127.0.0.1",
         log_level="info",
+        log_config=None,  # keep the JSON formatter
     )
 
 
@@ -71,7 +75,9 @@ def cmd_sim(args: argparse.Namespace) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     from bff.demo import run_demo
+    from bff.monitor.logs import configure_logging
 
+    configure_logging("WARNING")
     asyncio.run(run_demo(args.host, args.port, args.erp_port, args.wechat_port))
 
 

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     erp_retries: int = 3
     erp_pool_size: int = 20
 
+    # Monitoring
+    call_log_enabled: bool = True
+    call_log_retention_days: int = 30
+
     # Abuse limits
     max_body_bytes: int = 64 * 1024
     max_query_depth: int = 10

@@ -65,6 +65,7 @@ class DemoStack:
 
     async def stop(self) -> None:
         await self.bff.stop()
+        await self.services.aclose()
         await self.wechat.stop()
         await self.erp.stop()
 

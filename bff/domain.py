@@ -81,3 +81,146 @@ class LoginResult:
     unionid: str | None
     expires_at: datetime
     viewer: Viewer = field(repr=False)
+
+
+class OrderStatus(StrEnum):
+    NOT_STARTED = "NOT_STARTED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    UNKNOWN = "UNKNOWN"
+
+
+class ProgressStage(StrEnum):
+    NOT_STARTED = "NOT_STARTED"
+    PRODUCING = "PRODUCING"
+    PRODUCED = "PRODUCED"
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
+    SHIPPED = "SHIPPED"
+
+
+class DeliveryStatus(StrEnum):
+    NONE = "NONE"
+    PARTIAL = "PARTIAL"
+    ALL = "ALL"
+
+
+@dataclass(frozen=True)
+class Progress:
+    ordered: float
+    producing: float
+    produced: float
+    unproduced: float
+    shipping: float
+    shipped: float
+    returned: float
+
+    @property
+    def produced_ratio(self) -> float:
+        return min(1.0, self.produced / self.ordered) if self.ordered > 0 else 0.0
+
+    @property
+    def shipped_ratio(self) -> float:
+        return min(1.0, self.shipped / self.ordered) if self.ordered > 0 else 0.0
+
+    @property
+    def stage(self) -> ProgressStage:
+        if self.ordered > 0 and self.shipped >= self.ordered:
+            return ProgressStage.SHIPPED
+        if self.shipped > 0:
+            return ProgressStage.PARTIALLY_SHIPPED
+        if self.ordered > 0 and self.produced >= self.ordered:
+            return ProgressStage.PRODUCED
+        if self.produced > 0 or self.producing > 0:
+            return ProgressStage.PRODUCING
+        return ProgressStage.NOT_STARTED
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    code: str
+    customer_id: str
+    customer_name: str | None
+    customer_order_code: str | None
+    date: datetime | None
+    delivery_date: datetime | None
+    status: OrderStatus
+    status_code: int
+    status_name: str
+    amount: float | None
+    rmb_amount: float | None
+    currency: str | None
+    quantity: float | None
+    produced_rate: float | None
+    shipped_rate_by_quantity: float | None
+    remark: str | None
+
+
+@dataclass(frozen=True)
+class Material:
+    """One order line."""
+
+    id: str
+    order_id: str
+    order_code: str | None
+    product_code: str | None
+    name: str | None
+    spec: str | None
+    brand: str | None
+    image: str | None
+    quantity: float
+    unit: str | None
+    price: float | None
+    amount: float | None
+    delivery_date: datetime | None
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class ShipmentLine:
+    id: str
+    shipment_id: str
+    order_id: str | None
+    material_id: str | None
+    product_code: str | None
+    name: str | None
+    spec: str | None
+    brand: str | None
+    quantity: float
+    batch: str | None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Shipment:
+    id: str
+    code: str
+    order_ids: tuple[str, ...]
+    order_codes: tuple[str, ...]
+    ship_date: datetime | None
+    logistics_company: str | None
+    tracking_number: str | None
+    shipped: bool
+    left_warehouse: bool
+    address: str | None  # masked
+    contact: str | None
+    mobile: str | None  # masked
+    attachments: tuple[Attachment, ...]
+    via_order_id: str | None = None  # the order this shipment was reached through, if any
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    kind: str  # ORDERED | PRODUCTION | PRODUCED | SHIPMENT | COMPLETED | CANCELLED
+    title: str
+    at: datetime | None
+    done: bool
+    current: bool = False
+    duration_s: float | None = None  # since the previous step with a time
+    detail: str | None = None

@@ -25,6 +25,7 @@ from strawberry.types.execution import ExecutionContext
 
 from bff.erp.calls import erp_call_scope
 from bff.errors import DEFAULT_MESSAGES, HTTP_STATUS, BffError, ErrorCode
+from bff.monitor.access import request_facts
 from bff.requestid import current_request_id
 from bff.services import Services
 from resolvers.context import RequestContext
@@ -79,10 +80,29 @@ class ErpCallsExtension(SchemaExtension):
         return {"erp": {"calls": stats.calls, "ms": round(stats.ms, 1)}}
 
 
+class OperationNameExtension(SchemaExtension):
+    """Names the request's GraphQL operation in the access record (call log and log line)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        facts = request_facts()
+        if facts is not None:
+            facts.operation = self.execution_context.operation_name or "anonymous"
+
+
+class StaleDataExtension(SchemaExtension):
+    """Adds ``extensions.stale = {asOf}`` when any part of the answer is kept data, not live."""
+
+    def get_results(self) -> dict[str, Any]:
+        context = self.execution_context.context
+        as_of = getattr(context, "stale_as_of", None)
+        return {"stale": {"asOf": as_of.isoformat()}} if as_of else {}
+
+
 def build_context(services: Services, request: Request) -> RequestContext:
     auth = request.headers.get("authorization", "")
     bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-    trusted = services.settings.wx_trust_headers
+    trusted = request.app.state.settings.wx_trust_headers
     return RequestContext(
         services=services,
         bearer_token=bearer or None,
@@ -96,6 +116,9 @@ def result_to_payload(result: ExecutionResult) -> dict[str, Any]:
     payload: dict[str, Any] = {"data": result.data}
     if result.errors:
         payload["errors"] = [format_error(e) for e in result.errors]
+        facts = request_facts()
+        if facts is not None:
+            facts.error_code = payload["errors"][0]["extensions"]["code"]
     if result.extensions:
         payload["extensions"] = result.extensions
     return payload

@@ -15,6 +15,9 @@ from bff.cache import create_cache
 from bff.companies import CompanyDirectory
 from bff.config import Settings
 from bff.erp import ErpClient, ErpClientConfig
+from bff.monitor.calllog import CallLogWriter
+from bff.orders.fallback import LastGoodAnswers
+from bff.orders.logistics import LogisticsNames
 from bff.security import DataCipher
 from bff.store.db import Database
 from bff.wechat import WechatClient
@@ -31,6 +34,9 @@ class Services:
     sessions: SessionService
     companies: CompanyDirectory
     bindings: BindingService
+    last_good: LastGoodAnswers
+    logistics: LogisticsNames
+    call_log: CallLogWriter
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
@@ -81,9 +87,19 @@ class Services:
             admin_accounts=settings.admin_account_set,
             wholesaler_name=settings.wholesaler_name,
         )
-        return cls(settings, db, cache, erp, wechat, wechat_http, sessions, companies, bindings)
+        return cls(
+            settings, db, cache, erp, wechat, wechat_http, sessions, companies, bindings,
+            LastGoodAnswers(cache), LogisticsNames(erp, cache),
+            CallLogWriter(db, enabled=settings.call_log_enabled),
+        )
+
+    async def start(self) -> None:
+        """Background work of one BFF process (idempotent: several apps may share the services)."""
+        self.call_log.start()
+        await self.call_log.purge(timedelta(days=self.settings.call_log_retention_days))
 
     async def aclose(self) -> None:
+        await self.call_log.stop()
         await self.erp.aclose()
         await self.wechat_http.aclose()
         await self.cache.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,7 +10,10 @@ from strawberry.types import Info as StrawberryInfo
 
 from bff.domain import Permission, Viewer
 from bff.errors import BffError, ErrorCode
+from bff.monitor.access import request_facts
+from bff.orders.reads import CustomerOrders
 from bff.services import Services
+from resolvers.loaders import OrderLoaders
 
 _UNSET: Any = object()
 
@@ -22,10 +26,14 @@ class RequestContext:
     trusted_unionid: str | None = None
     request_id: str = ""
     _viewer: Any = field(default=_UNSET, repr=False)
+    _order_loaders: OrderLoaders | None = field(default=None, repr=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # sibling resolvers share one load
 
     async def viewer(self) -> Viewer | None:
         if self._viewer is _UNSET:
-            self._viewer = await self._load_viewer()
+            async with self._lock:
+                if self._viewer is _UNSET:
+                    self._viewer = await self._load_viewer()
         return self._viewer
 
     async def _load_viewer(self) -> Viewer | None:
@@ -37,6 +45,9 @@ class RequestContext:
             viewer = await sessions.viewer_for_trusted_openid(self.trusted_openid, self.trusted_unionid)
         if viewer is not None:
             viewer.binding = await self.services.bindings.current(viewer.openid)
+            facts = request_facts()
+            if facts is not None:
+                facts.session_id = viewer.session_id
         return viewer
 
     async def require_viewer(self) -> Viewer:
@@ -53,6 +64,20 @@ class RequestContext:
         if permission not in viewer.permissions:
             raise BffError(ErrorCode.FORBIDDEN)
         return viewer
+
+    async def order_loaders(self) -> OrderLoaders:
+        """This request's loaders, scoped to the viewer's customer (who must be a bound purchaser)."""
+        viewer = await self.require(Permission.ORDERS_READ)
+        if self._order_loaders is None:  # no await between the check and the assignment
+            assert viewer.customer_id is not None
+            services = self.services
+            reads = CustomerOrders(services.erp, services.last_good, services.logistics, viewer.customer_id)
+            self._order_loaders = OrderLoaders(reads)
+        return self._order_loaders
+
+    @property
+    def stale_as_of(self) -> Any:
+        return self._order_loaders.reads.stale_as_of if self._order_loaders else None
 
 
 Info = StrawberryInfo[RequestContext, None]

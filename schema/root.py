@@ -8,9 +8,10 @@ from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.orders import OrderQuery
 from schema.users import UserMutation, UserQuery
 
-Query = merge_types("Query", (UserQuery,))
+Query = merge_types("Query", (UserQuery, OrderQuery))
 Mutation = merge_types("Mutation", (UserMutation,))
 
 

@@ -13,7 +13,7 @@ from bff.monitor.calllog import mask_and_truncate
 from bff.monitor.logs import JsonFormatter
 from bff.requestid import _request_id
 from bff.store.tables import ApiCallLog
-from tests.conftest import GraphQLClient
+from tests.support import GraphQLClient
 
 
 async def test_inbound_calls_are_logged_with_operation_status_and_session(

@@ -108,7 +108,7 @@ class BindingService:
             bound_at=now,
         )
         async with self._db.session() as s:  # one transaction: the old binding ends as the new one starts
-            await s.execute(
+            await s.exec(
                 update(ErpBinding)
                 .where(ErpBinding.openid == viewer.openid, ErpBinding.is_valid == True)  # noqa: E712
                 .values(is_valid=False, unbound_at=now)
@@ -121,7 +121,7 @@ class BindingService:
 
     async def unbind(self, viewer: Viewer) -> bool:
         async with self._db.session() as s:
-            result = await s.execute(
+            result = await s.exec(
                 update(ErpBinding)
                 .where(ErpBinding.openid == viewer.openid, ErpBinding.is_valid == True)  # noqa: E712
                 .values(is_valid=False, unbound_at=datetime.now(UTC))

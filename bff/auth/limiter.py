@@ -13,6 +13,10 @@ from aiocache.base import BaseCache
 from bff.errors import BffError, ErrorCode
 
 
+def _as_int(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]
+
+
 class FailureLimiter:
     def __init__(self, cache: BaseCache, *, name: str, max_failures: int, window_s: int) -> None:
         self._cache = cache
@@ -26,7 +30,8 @@ class FailureLimiter:
     async def check(self, key: str) -> None:
         """Raise RATE_LIMITED, saying when to retry, once the window's failures are used up."""
         count_key, reset_key = self._keys(key)
-        count = int(await self._cache.get(count_key) or 0)
+        # Counters are raw integers (INCR), not JSON: read them as such on every backend.
+        count = int(await self._cache.get(count_key, loads_fn=_as_int) or 0)
         if count < self._max:
             return
         reset_at = float(await self._cache.get(reset_key) or time.time() + self._window)

@@ -132,14 +132,14 @@ class SessionService:
 
     async def logout(self, session_id: str) -> bool:
         async with self._db.session() as s:
-            result = await s.execute(
+            result = await s.exec(
                 update(UserSession).where(UserSession.session_id == session_id).values(is_active=False)
             )
         return bool(result.rowcount)
 
     async def revoke_all(self, openid: str) -> int:
         async with self._db.session() as s:
-            result = await s.execute(
+            result = await s.exec(
                 update(UserSession)
                 .where(UserSession.openid == openid, UserSession.is_active == True)  # noqa: E712
                 .values(is_active=False)

@@ -128,5 +128,5 @@ class CallLogWriter:
     async def purge(self, older_than: timedelta) -> int:
         cutoff = datetime.now(UTC) - older_than
         async with self._db.session() as session:
-            result = await session.execute(delete(ApiCallLog).where(ApiCallLog.called_at < cutoff))
+            result = await session.exec(delete(ApiCallLog).where(ApiCallLog.called_at < cutoff))
         return int(result.rowcount or 0)

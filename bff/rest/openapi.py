@@ -33,6 +33,19 @@ EXTRA_PATHS: dict[str, dict[str, Any]] = {
             },
         }
     },
+    "/api/files/{shipment_id}/{index}/{name}": {
+        "get": {
+            "tags": ["orders"],
+            "summary": "A shipment attachment (from Shipment.attachments[].url), fetched from the ERP",
+            "security": [{"bearer": []}],
+            "parameters": [
+                {"name": "shipment_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "index", "in": "path", "required": True, "schema": {"type": "integer"}},
+                {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+            ],
+            "responses": {"200": {"description": "the file"}, "404": {"description": "no such attachment"}},
+        }
+    },
     "/api/openapi.json": {
         "get": {"tags": ["meta"], "summary": "This document", "responses": {"200": {"description": "OpenAPI"}}}
     },

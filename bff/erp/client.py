@@ -1,0 +1,285 @@
+"""ErpClient: every read and write the BFF makes to the Snowbeasts ERP.
+
+One session per service account (lazy login, one shared re-login per expiry), retries of
+transient failures within a per-read deadline, merging of identical in-flight reads, and
+validation of every record. Wire meanings live in :mod:`bff.erp.protocol`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel
+
+from bff.erp import protocol
+from bff.erp.forms import SALES_ORDERS
+from bff.erp.merge import Coalescer
+from bff.erp.models import ErpPage, SalesOrderRecord
+from bff.erp.session import ErpSession, SessionKeeper
+from bff.erp.transport import Deadline, Listener, Transport, no_cookie_jar
+from bff.erp.validation import validate_rows
+from bff.errors import BffError, ErpLoginRefused, ErpUnavailable, ErrorCode
+
+logger = logging.getLogger("bff.erp")
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+BACKOFF_BASE_S = 0.05
+PROBE_COLUMNS = ["id", "code", "customerId", "status"]
+
+
+@dataclass
+class ErpClientConfig:
+    login_url: str
+    base_url: str
+    app_id: str
+    app_name: str
+    account: str
+    password: str = field(repr=False)  # plain, kept in memory only
+    timeout_s: float = 2.0
+    deadline_s: float = 2.8
+    retries: int = 3
+    pool_size: int = 20
+
+
+def _backoff(failures: int) -> float:
+    # Jittered exponential: 50 ms, 100 ms, 200 ms ... each scaled by 0.5..1.5.
+    return BACKOFF_BASE_S * 2 ** (failures - 1) * random.uniform(0.5, 1.5)
+
+
+def _make_http(config: ErpClientConfig) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=config.pool_size, max_keepalive_connections=config.pool_size),
+        timeout=httpx.Timeout(config.timeout_s, connect=min(config.timeout_s, 1.0)),
+        cookies=no_cookie_jar(),
+        follow_redirects=False,
+    )
+
+
+class ErpClient:
+    def __init__(self, config: ErpClientConfig, http: httpx.AsyncClient | None = None) -> None:
+        self._config = config
+        self._owns_http = http is None
+        self._http = http if http is not None else _make_http(config)
+        self._login_url = config.login_url.rstrip("/")
+        self._base_url = config.base_url.rstrip("/")
+        self._transport = Transport(self._http, config.timeout_s)
+        self._sessions = SessionKeeper(
+            self._transport, login_url=self._login_url, base_url=self._base_url,
+            app_id=config.app_id, account=config.account, password=config.password,
+        )
+        self._flights = Coalescer()
+
+    # --- observation -------------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        """``listener(call)`` runs after every upstream HTTP call; it must be quick and sync."""
+        self._transport.add_listener(listener)
+
+    @property
+    def login_count(self) -> int:
+        return self._sessions.logins
+
+    # --- reads -------------------------------------------------------------------------
+
+    async def list(
+        self,
+        form_id: int,
+        *,
+        model: type[M],
+        condition: dict[str, Any] | None = None,
+        filters: dict[str, Any] | None = None,
+        columns: list[str] | None = None,
+        page: int = 0,
+        page_size: int = 50,
+        orderby: str | None = None,
+        column_form: bool = False,
+    ) -> ErpPage[M]:
+        body: dict[str, Any] = {
+            "appName": self._config.app_name, "formId": form_id, "condition": condition or {},
+            "columns": columns or [], "page": page, "pageSize": page_size, "filters": filters or {},
+            "orderby": orderby or "",
+        }
+        if column_form:
+            body["isColumnForm"] = True
+        return await self._page("getBusinessPageList", body, form_id, model)
+
+    async def datasource(
+        self,
+        form_id: int,
+        datasource_id: int,
+        col_id: int,
+        *,
+        model: type[M],
+        filters: dict[str, Any] | None = None,
+        page: int = 0,
+        page_size: int = 500,
+    ) -> ErpPage[M]:
+        body: dict[str, Any] = {
+            "appName": self._config.app_name, "formId": form_id, "datasourceId": datasource_id, "colId": col_id,
+            "columns": [], "condition": {}, "filters": filters or {}, "page": page, "pageSize": page_size,
+            "orderby": "", "isNonfilter": False,
+        }
+        return await self._page("getDatasource", body, form_id, model)
+
+    async def get(
+        self, form_id: int, id: str, *, model: type[M], condition: dict[str, Any] | None = None
+    ) -> M | None:
+        body = {"appName": self._config.app_name, "formId": form_id, "condition": condition or {}, "id": id}
+
+        def parse(response: httpx.Response) -> M | None:
+            try:
+                record = protocol.single_record(protocol.business_data(response))
+            except protocol.RecordMissing:
+                return None
+            return None if record is None else validate_rows(form_id, model, [record])[0]
+
+        return await self._merged(("getBusiness", protocol.canonical(body), model), lambda: self._read("getBusiness", body, form_id, parse))
+
+    async def _page(self, name: str, body: dict[str, Any], form_id: int, model: type[M], *, merge: bool = True) -> ErpPage[M]:
+        def parse(response: httpx.Response) -> ErpPage[M]:
+            count, rows = protocol.list_page(protocol.business_data(response))
+            return ErpPage(count, validate_rows(form_id, model, rows))
+
+        def fetch() -> Awaitable[ErpPage[M]]:
+            return self._read(name, body, form_id, parse)
+
+        page = await (self._merged((name, protocol.canonical(body), model), fetch) if merge else fetch())
+        return ErpPage(page.count, list(page.rows))  # followers each get their own list
+
+    async def _merged(self, key: tuple[str, str, type], fetch: Callable[[], Awaitable[T]]) -> T:
+        # The model is part of the key: one flight validates once for all its followers.
+        return await self._flights.run(key, fetch)
+
+    # --- write -------------------------------------------------------------------------
+
+    async def update(
+        self, form_id: int, id: str, data: dict[str, Any], *, condition: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """updateBusiness action 2. Never retried nor merged (a write); repeated only after
+        an expired session, which the ERP refused before doing anything."""
+        body = {
+            "appName": self._config.app_name, "formId": form_id, "condition": condition or {},
+            "action": 2, "id": id, "data": data,
+        }
+
+        def parse(response: httpx.Response) -> dict[str, Any]:
+            answer = protocol.business_data(response)
+            return answer if isinstance(answer, dict) else {}
+
+        return await self._read("updateBusiness", body, form_id, parse, retry=False)
+
+    # --- files -------------------------------------------------------------------------
+
+    async def fetch_file(self, path: str) -> tuple[bytes, str]:
+        """An attachment's bytes and content type, fetched with the service session."""
+        parts = path.strip("/").split("/")
+        if not path or any(part in ("", ".", "..") for part in parts):
+            raise BffError(ErrorCode.NOT_FOUND, "附件不存在")
+        url = self._base_url + protocol.FILE_PATH.format(
+            app_name=quote(self._config.app_name, safe=""), path="/".join(quote(p, safe="") for p in parts)
+        )
+
+        async def attempt(deadline: Deadline, n: int) -> tuple[bytes, str]:
+            return await self._with_session(deadline, n, "GET", url, protocol.file_content, "file", None, None)
+
+        try:
+            return await self._flights.run(("file", url, bytes), lambda: self._retrying(attempt, retry=True))
+        except protocol.RecordMissing:
+            raise BffError(ErrorCode.NOT_FOUND, "附件不存在") from None
+
+    # --- user credentials --------------------------------------------------------------
+
+    async def verify_account(self, account: str, password: str) -> dict[str, Any]:
+        """Login step 1 with a user's credentials, no cookies sent or kept: the service
+        session is untouched. Returns the login answer's data."""
+        body = protocol.login_body(account, password)
+
+        async def attempt(deadline: Deadline, n: int) -> dict[str, Any]:
+            return await self._transport.call(
+                "POST", self._login_url + protocol.LOGIN_PATH, protocol.login_data,
+                endpoint="verify-login", form_id=None, attempt=n, deadline=deadline, json=body,
+            )
+
+        try:
+            return await self._retrying(attempt, retry=True)
+        except protocol.LoginRefused as error:
+            raise ErpLoginRefused(str(error)) from None
+
+    # --- monitoring --------------------------------------------------------------------
+
+    async def probe(self) -> float:
+        """Latency in ms of a one-row sales-order read (never merged: it must really go out)."""
+        body: dict[str, Any] = {
+            "appName": self._config.app_name, "formId": SALES_ORDERS, "condition": {}, "columns": PROBE_COLUMNS,
+            "page": 0, "pageSize": 1, "filters": {}, "orderby": "",
+        }
+        started = time.monotonic()
+        await self._page("getBusinessPageList", body, SALES_ORDERS, SalesOrderRecord, merge=False)
+        return (time.monotonic() - started) * 1000
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    # --- machinery ---------------------------------------------------------------------
+
+    async def _read(
+        self, name: str, body: dict[str, Any], form_id: int,
+        parse: Callable[[httpx.Response], T], *, retry: bool = True,
+    ) -> T:
+        url = self._base_url + protocol.BUSINESS_PATH.format(name=name)
+
+        async def attempt(deadline: Deadline, n: int) -> T:
+            return await self._with_session(deadline, n, "POST", url, parse, name, form_id, body)
+
+        return await self._retrying(attempt, retry=retry)
+
+    async def _with_session(
+        self, deadline: Deadline, attempt: int, method: str, url: str,
+        parse: Callable[[httpx.Response], T], endpoint: str, form_id: int | None, body: Any,
+    ) -> T:
+        """One call with the session; after an expiry, one shared re-login and one repeat."""
+        stale: int | None = None
+        for _ in range(2):
+            session: ErpSession = await self._sessions.get(deadline, attempt, stale=stale)
+            try:
+                return await self._transport.call(
+                    method, url, parse, endpoint=endpoint, form_id=form_id, attempt=attempt,
+                    deadline=deadline, headers={"Cookie": session.cookie_header()}, json=body,
+                )
+            except protocol.SessionExpired:
+                logger.info("erp session expired generation=%d endpoint=%s", session.generation, endpoint)
+                stale = session.generation
+        raise ErpUnavailable("session expired again right after a fresh login")
+
+    async def _retrying(self, attempt: Callable[[Deadline, int], Awaitable[T]], *, retry: bool) -> T:
+        """Transient failures retried with backoff, never past the deadline."""
+        deadline = Deadline(self._config.deadline_s)
+        failures = 0
+        while True:
+            remaining = deadline.remaining()
+            if remaining <= 0:
+                raise ErpUnavailable("deadline reached")
+            try:
+                async with asyncio.timeout(remaining):
+                    return await attempt(deadline, failures + 1)
+            except (protocol.Transient, TimeoutError) as error:
+                failures += 1
+                reason = str(error) or "timeout"
+                if not retry or failures > self._config.retries:
+                    raise ErpUnavailable(f"gave up after {failures} attempts: {reason}") from None
+                pause = _backoff(failures)
+                if pause >= deadline.remaining():
+                    raise ErpUnavailable(f"deadline reached after {failures} attempts: {reason}") from None
+                logger.info("erp transient failure attempt=%d reason=%s", failures, reason)
+                await asyncio.sleep(pause)

@@ -1,0 +1,207 @@
+"""What the ERP's HTTP answers mean. The one place that knows the wire details the
+reference leaves *unknown* (expiry signals, not-found signals, login cookies), so they
+can change here alone."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import httpx
+
+from bff.errors import ErpDataInvalid, ErpRefused
+
+LOGIN_PATH = "/apps/service/login"
+OPEN_APP_PATH = "/apps/user/open-app/{app_id}"
+BUSINESS_PATH = "/business/{name}"
+FILE_PATH = "/business/file/{app_name}/{path}"
+
+SESSION_COOKIE = "JSESSIONID"
+SID_COOKIE = "sid"
+
+EXPIRED_CODES = frozenset({"NOT_LOGIN", "SESSION_EXPIRED"})
+EXPIRED_MESSAGE_HINT = "登录"  # "请先登录", "登录已过期", ...
+LOGIN_PAGE_HINT = "login"
+NOT_FOUND_CODES = frozenset({"NOT_FOUND", "RECORD_NOT_FOUND", "DATA_NOT_FOUND"})
+NOT_FOUND_MESSAGE_HINTS = ("记录不存在", "数据不存在")  # not "表单不存在": a wrong form is an error
+TRANSIENT_STATUSES = frozenset({408, 425, 429})
+MAX_REDIRECTS = 10
+
+
+class SessionExpired(Exception):
+    """The ERP no longer accepts the session: log in again once and repeat the call."""
+
+
+class Transient(Exception):
+    """A failure worth retrying (5xx, timeouts, connection errors)."""
+
+    def __init__(self, reason: str, *, timeout: bool = False) -> None:
+        super().__init__(reason)
+        self.timeout = timeout
+
+
+class LoginRefused(Exception):
+    """The ERP refused an account/password pair."""
+
+
+class RecordMissing(ErpRefused):
+    """The ERP says the record does not exist (getBusiness answers None for it)."""
+
+
+def hash_password(plain: str) -> str:
+    return hashlib.sha1(plain.encode("utf-8")).hexdigest()
+
+
+def login_body(account: str, plain_password: str) -> dict[str, Any]:
+    return {"state": True, "account": account, "token": "", "password": hash_password(plain_password)}
+
+
+def canonical(body: Any) -> str:
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def set_cookies(response: httpx.Response) -> dict[str, str]:
+    """Cookies a response sets, read from Set-Cookie directly so no jar policy (domain,
+    scheme) can drop them; empty values are deletions and are skipped."""
+    result: dict[str, str] = {}
+    for header in response.headers.get_list("set-cookie"):
+        name, sep, value = header.split(";", 1)[0].partition("=")
+        if sep and name.strip() and value.strip():
+            result[name.strip()] = value.strip().strip('"')
+    return result
+
+
+def _is_login_redirect(response: httpx.Response) -> bool:
+    location = response.headers.get("location", "")
+    return response.status_code in (301, 302, 303, 307, 308) and LOGIN_PAGE_HINT in location.lower()
+
+
+def _says_not_logged_in(body: dict[str, Any]) -> bool:
+    code = str(body.get("errorCode") or body.get("code") or "").upper()
+    message = str(body.get("message") or body.get("msg") or "")
+    return code in EXPIRED_CODES or EXPIRED_MESSAGE_HINT in message
+
+
+def _says_not_found(body: dict[str, Any]) -> bool:
+    code = str(body.get("errorCode") or body.get("code") or "").upper()
+    message = str(body.get("message") or "")
+    return code in NOT_FOUND_CODES or any(hint in message for hint in NOT_FOUND_MESSAGE_HINTS)
+
+
+def refusal_reason(body: dict[str, Any]) -> str:
+    # The code when there is one; messages are cut short (they may quote user input).
+    return str(body.get("errorCode") or body.get("code") or str(body.get("message") or "")[:60] or "refused")
+
+
+def check_status(response: httpx.Response) -> None:
+    """Raise for statuses whose meaning does not depend on the body."""
+    status = response.status_code
+    if status >= 500 or status in TRANSIENT_STATUSES:
+        raise Transient(f"HTTP {status}")
+    if status == 401 or _is_login_redirect(response):
+        raise SessionExpired()
+    if 300 <= status < 400:
+        raise ErpDataInvalid(f"unexpected redirect HTTP {status}")
+    if status >= 400:
+        raise ErpRefused(f"HTTP {status}")
+
+
+def envelope(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as error:
+        raise ErpDataInvalid("body is not JSON") from error
+    if not isinstance(body, dict) or not isinstance(body.get("success"), bool):
+        raise ErpDataInvalid("body has no success flag")
+    return body
+
+
+def business_data(response: httpx.Response) -> Any:
+    """The ``data`` of a business call's answer, or the exception the answer means."""
+    check_status(response)
+    body = envelope(response)
+    if body["success"]:
+        return body.get("data")
+    if _says_not_logged_in(body):
+        raise SessionExpired()
+    if _says_not_found(body):
+        raise RecordMissing(refusal_reason(body))
+    raise ErpRefused(refusal_reason(body))
+
+
+def login_data(response: httpx.Response) -> dict[str, Any]:
+    """Login step 1: the body's data; refusal and transient failures raised."""
+    status = response.status_code
+    if status >= 500 or status in TRANSIENT_STATUSES:
+        raise Transient(f"HTTP {status}")
+    if status in (401, 403):
+        raise LoginRefused(f"HTTP {status}")
+    if status != 200:
+        raise ErpDataInvalid(f"login answered HTTP {status}")
+    body = envelope(response)
+    if not body["success"]:
+        raise LoginRefused(refusal_reason(body))
+    data = body.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def list_page(data: Any) -> tuple[int, list[dict[str, Any]]]:
+    """``{"_count": N, "_dataList": [...]}`` → (count, rows), shape checked."""
+    if not isinstance(data, dict):
+        raise ErpDataInvalid("list data is not an object")
+    rows = data.get("_dataList")
+    if rows is None:
+        rows = []
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise ErpDataInvalid("_dataList is not a list of objects")
+    return _count(data.get("_count", len(rows))), rows
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise ErpDataInvalid("_count is not a count")
+
+
+def single_record(data: Any) -> dict[str, Any] | None:
+    """getBusiness data → the record, or None when the ERP answers an empty record."""
+    if data is None or data == {}:
+        return None
+    if not isinstance(data, dict):
+        raise ErpDataInvalid("record is not an object")
+    return data
+
+
+def set_cookies_after_login(response: httpx.Response) -> dict[str, str]:
+    """Login step 1 → the cookies it set (``sid`` and the platform ``JSESSIONID``)."""
+    login_data(response)
+    return set_cookies(response)
+
+
+def open_app_hop(response: httpx.Response) -> httpx.Response:
+    """Login step 2, one hop: redirects are expected; 5xx is transient, 4xx a refusal."""
+    if response.status_code >= 500 or response.status_code in TRANSIENT_STATUSES:
+        raise Transient(f"HTTP {response.status_code}")
+    if response.status_code >= 400:
+        raise ErpRefused(f"open-app answered HTTP {response.status_code}")
+    if _is_login_redirect(response):
+        raise ErpRefused("open-app sent the fresh sid to the login page")
+    return response
+
+
+def file_content(response: httpx.Response) -> tuple[bytes, str]:
+    """A file download: bytes and content type; JSON answers are the envelope's errors."""
+    if response.status_code == 404:
+        raise RecordMissing("HTTP 404")
+    check_status(response)
+    content_type = response.headers.get("content-type", "application/octet-stream")
+    if content_type.startswith("application/json"):
+        body = envelope(response)
+        if not body["success"]:
+            business_data(response)  # raises the matching error
+    return response.content, content_type
