@@ -14,7 +14,7 @@ from bff.auth.sessions import SessionService
 from bff.cache import create_cache
 from bff.companies import CompanyDirectory
 from bff.config import Settings
-from bff.erp import ErpClient, ErpClientConfig
+from bff.erp import ErpCall, ErpClient, ErpClientConfig
 from bff.monitor.calllog import CallLogWriter
 from bff.orders.fallback import LastGoodAnswers
 from bff.orders.logistics import LogisticsNames
@@ -87,10 +87,24 @@ class Services:
             admin_accounts=settings.admin_account_set,
             wholesaler_name=settings.wholesaler_name,
         )
-        return cls(
+        services = cls(
             settings, db, cache, erp, wechat, wechat_http, sessions, companies, bindings,
             LastGoodAnswers(cache), LogisticsNames(erp, cache),
             CallLogWriter(db, enabled=settings.call_log_enabled),
+        )
+        erp.add_listener(services.record_erp_call)
+        return services
+
+    def record_erp_call(self, call: ErpCall) -> None:
+        """Every outbound ERP call goes to api_call_logs beside the inbound ones."""
+        self.call_log.record(
+            endpoint=f"erp:{call.endpoint}",
+            method="POST",
+            status=None,
+            latency_ms=call.latency_ms,
+            direction="erp",
+            operation=str(call.form_id) if call.form_id else None,
+            error=None if call.outcome == "ok" else call.outcome,
         )
 
     async def start(self) -> None:

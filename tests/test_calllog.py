@@ -51,3 +51,14 @@ def test_json_log_lines_carry_the_request_id_and_mask_secrets() -> None:
         _request_id.reset(token)
     assert line["requestId"] == "req12345abcd" and line["operation"] == "Home"
     assert "hunter2" not in line["message"]
+
+
+async def test_outbound_erp_calls_are_logged_too(gql: GraphQLClient, stack: DemoStack) -> None:
+    payload = await gql("{ orders(pageSize: 2) { items { materials { id } } } }")
+    assert payload["extensions"]["erp"]["calls"] >= 2
+    await stack.services.call_log.flush()
+    async with stack.services.db.session() as s:
+        rows = (await s.exec(select(ApiCallLog).where(ApiCallLog.direction == "erp"))).all()
+    endpoints = {r.api_endpoint for r in rows}
+    assert "erp:getBusinessPageList" in endpoints
+    assert any(r.operation == "100185" for r in rows)  # the order-lines form
