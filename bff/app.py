@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.applications import Starlette
@@ -36,9 +37,9 @@ def all_shims() -> list[Shim]:
 
 
 def create_schema(settings: Settings) -> BffSchema:
-    extensions: list[type[SchemaExtension] | SchemaExtension] = [StaleDataExtension, OperationNameExtension]
+    extensions: list[Any] = [StaleDataExtension, OperationNameExtension]
     if settings.is_production:
-        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     else:
         extensions.append(ErpCallsExtension)
     schema = build_schema(

@@ -24,6 +24,7 @@ from bff.sim.wechat import create_app as create_wechat_app
 from bff.store import migrate
 
 DEMO_USER = "demo-purchaser"
+DEMO_NICKNAME = "演示采购员"
 
 
 @dataclass
@@ -49,11 +50,11 @@ class DemoStack:
             answer.raise_for_status()
             return str(answer.json()["code"])
 
-    async def login(self, user: str, invite_code: str | None = None) -> str:
+    async def login(self, user: str, invite_code: str | None = None, nickname: str | None = None) -> str:
         """Log ``user`` in through the BFF (and bind with ``invite_code``); returns the bearer token."""
         code = await self.wx_code(user)
         async with httpx.AsyncClient(base_url=self.url) as client:
-            answer = await client.post("/api/auth/wx-login", json={"code": code})
+            answer = await client.post("/api/auth/wx-login", json={"code": code, "userInfo": {"nickName": nickname}})
             answer.raise_for_status()
             token = str(answer.json()["token"])
             if invite_code:
@@ -103,7 +104,7 @@ async def start_demo_stack(
     bff = await start_server(create_app(settings, services), host=host, port=port)
     stack = DemoStack(settings, services, erp_sim, wechat_sim, erp, wechat, bff, demo)
     if seed_user:
-        stack.token = await stack.login(DEMO_USER, demo["customer"]["invite_code"])
+        stack.token = await stack.login(DEMO_USER, demo["customer"]["invite_code"], DEMO_NICKNAME)
     return stack
 
 
@@ -125,6 +126,7 @@ async def run_demo(host: str, port: int, erp_port: int, wechat_port: int) -> Non
     print(f"WeChat simulator  {stack.wechat.url}", flush=True)
     print(f"GraphiQL          {stack.url}/graphql", flush=True)
     print(f"REST (OpenAPI)    {stack.url}/api/openapi.json", flush=True)
+    print(f"Demo user         {DEMO_NICKNAME}", flush=True)
     print(f"Demo company      {customer['name']} (invite code {customer['invite_code']})", flush=True)
     print("Send the token as: Authorization: Bearer <token>", flush=True)
     print(f"DEMO_TOKEN={stack.token}", flush=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.extensions.base_extension import SchemaExtension
@@ -20,13 +22,14 @@ def build_schema(
     max_depth: int = 10,
     max_aliases: int = 30,
     max_tokens: int = 2000,
-    extra_extensions: list[type[SchemaExtension] | SchemaExtension] | None = None,
+    extra_extensions: list[Any] | None = None,
     schema_class: type[strawberry.Schema] = strawberry.Schema,
 ) -> strawberry.Schema:
-    extensions: list[type[SchemaExtension] | SchemaExtension] = [
-        QueryDepthLimiter(max_depth=max_depth),
-        MaxAliasesLimiter(max_alias_count=max_aliases),
-        MaxTokensLimiter(max_token_count=max_tokens),
+    # Factories, not instances: strawberry builds fresh extensions for each request.
+    extensions: list[Any] = [
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
         *(extra_extensions or []),
     ]
     return schema_class(

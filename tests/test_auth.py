@@ -18,7 +18,7 @@ ME = "{ me { openid nickname bound permissions session { expiresAt } binding { r
 async def test_demo_token_names_demo_user_and_company(gql: GraphQLClient, stack: DemoStack) -> None:
     me = (await gql(ME))["data"]["me"]
     customer = stack.demo["customer"]
-    assert me["bound"] is True
+    assert me["bound"] is True and me["nickname"] == "演示采购员"
     assert me["binding"]["company"]["id"] == str(customer["id"])
     assert me["binding"]["company"]["name"] == customer["name"]
     assert me["permissions"] == ["ORDERS_READ", "MESSAGES_READ"]

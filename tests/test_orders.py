@@ -112,7 +112,8 @@ async def test_hundred_concurrent_identical_searches_cost_at_most_two_calls(
     http: httpx.AsyncClient, stack: DemoStack, sim: Sim
 ) -> None:
     query = "{ orders(page: 1, pageSize: 20) { total items { id code status } } }"
-    await sim.faults(latency_ms=100)
+    # A slow ERP keeps the first read in flight while all 100 requests authenticate and arrive.
+    await sim.faults(latency_ms=600)
     before = await sim.calls()
     headers = {"Authorization": f"Bearer {stack.token}"}
     answers = await asyncio.gather(*(http.post("/graphql", json={"query": query}, headers=headers) for _ in range(100)))
