@@ -175,6 +175,7 @@ class Material:
     amount: float | None
     delivery_date: datetime | None
     progress: Progress
+    via_order: bool = False  # reached through its order: its shipments come with the order's
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,7 @@ class Shipment:
     mobile: str | None  # masked
     attachments: tuple[Attachment, ...]
     via_order_id: str | None = None  # the order this shipment was reached through, if any
+    via_material_id: str | None = None  # or the material
 
 
 @dataclass(frozen=True)

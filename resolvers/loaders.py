@@ -25,6 +25,8 @@ class OrderLoaders:
         self.materials_by_order = DataLoader(self._materials_by_order)
         self.shipments_by_order = DataLoader(self._shipments_by_order)
         self.shipment_lines_by_order: dict[str, list[ShipmentLine]] = {}
+        self.shipments_by_material = DataLoader(self._shipments_by_material)
+        self.shipment_lines_by_material: dict[str, list[ShipmentLine]] = {}
         self.shipment_lines = DataLoader(self._shipment_lines)
 
     def remember(self, orders: Sequence[Order]) -> None:
@@ -47,10 +49,7 @@ class OrderLoaders:
 
     async def _materials_by_order(self, order_ids: list[str]) -> list[list[Material]]:
         grouped = await self.reads.materials_by_order(order_ids)
-        for materials in grouped.values():
-            for material in materials:
-                self.material.prime(material.id, material)
-        return [grouped.get(i, []) for i in order_ids]
+        return [[replace(m, via_order=True) for m in grouped.get(i, [])] for i in order_ids]
 
     async def _shipments_by_order(self, order_ids: list[str]) -> list[list[Shipment]]:
         shipments, lines = await self.reads.shipments_by_order(order_ids)
@@ -58,14 +57,20 @@ class OrderLoaders:
         # Each order sees its shipments "through" itself, so their lines need no second read.
         return [[replace(s, via_order_id=i) for s in shipments.get(i, [])] for i in order_ids]
 
+    async def _shipments_by_material(self, material_ids: list[str]) -> list[list[Shipment]]:
+        shipments, lines = await self.reads.shipments_by_material(material_ids)
+        self.shipment_lines_by_material.update(lines)
+        return [[replace(s, via_material_id=i) for s in shipments.get(i, [])] for i in material_ids]
+
     async def lines_of(self, shipment: Shipment) -> list[ShipmentLine]:
-        """The shipment's lines for the order it was reached through; all its lines otherwise."""
+        """The shipment's lines for the order (or material) it was reached through; else all its lines."""
         if shipment.via_order_id is not None:
-            return [
-                line for line in self.shipment_lines_by_order.get(shipment.via_order_id, [])
-                if line.shipment_id == shipment.id
-            ]
-        return await self.shipment_lines.load(shipment.id)
+            known = self.shipment_lines_by_order.get(shipment.via_order_id, [])
+        elif shipment.via_material_id is not None:
+            known = self.shipment_lines_by_material.get(shipment.via_material_id, [])
+        else:
+            return await self.shipment_lines.load(shipment.id)
+        return [line for line in known if line.shipment_id == shipment.id]
 
     async def _shipment_lines(self, shipment_ids: list[str]) -> list[list[ShipmentLine]]:
         grouped = await self.reads.shipment_lines(shipment_ids)

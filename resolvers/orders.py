@@ -74,11 +74,15 @@ def prefetch_order_parts(info: Info, loaders: OrderLoaders, order_id: str) -> No
 
     The reads are gated on ownership (``CustomerOrders.owned``), so a foreign id yields nothing.
     """
-    wanted = {s.name for field in info.selected_fields for s in field.selections if hasattr(s, "name")}
+    wanted = _selected(info)
     if wanted & NEEDS_MATERIALS:
         _quietly(loaders.materials_by_order.load(order_id))
     if wanted & NEEDS_SHIPMENTS:
         _quietly(loaders.shipments_by_order.load(order_id))
+
+
+def _selected(info: Info) -> set[str]:
+    return {s.name for field in info.selected_fields for s in field.selections if hasattr(s, "name")}
 
 
 def _quietly(future: asyncio.Future[object]) -> None:
@@ -89,7 +93,10 @@ def _quietly(future: asyncio.Future[object]) -> None:
 
 async def material(info: Info, id: str) -> Material:
     loaders = await info.context.order_loaders()
-    found = await loaders.material.load(text(id, "id", max_len=40, required=True) or "")
+    material_id = text(id, "id", max_len=40, required=True) or ""
+    if "shipments" in _selected(info):  # read its shipment lines alongside it (gated on ownership)
+        _quietly(loaders.shipments_by_material.load(material_id))
+    found = await loaders.material.load(material_id)
     if found is None:
         raise not_found()
     return found
@@ -125,7 +132,11 @@ async def order_timeline(info: Info, order: Order) -> list[TimelineStep]:
 
 
 async def material_shipments(info: Info, material: Material) -> list[Shipment]:
+    """Through its order when reached that way (the order's reads cover every material on the
+    page); else the material's own reads."""
     loaders = await info.context.order_loaders()
+    if not material.via_order:
+        return await loaders.shipments_by_material.load(material.id)
     shipments = await loaders.shipments_by_order.load(material.order_id)
     carried = {
         line.shipment_id

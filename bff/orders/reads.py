@@ -174,6 +174,32 @@ class CustomerOrders:
                     by_order[order_id].append(shipment)
         return by_order, lines_by_order
 
+    async def shipments_by_material(
+        self, material_ids: Sequence[str]
+    ) -> tuple[dict[str, list[Shipment]], dict[str, list[ShipmentLine]]]:
+        """Each material's shipments and shipment lines, read alongside the material itself;
+        returned only for materials proven to be the customer's."""
+        ids = sorted(set(material_ids))
+
+        async def lines_and_their_shipments() -> tuple[list[ShipmentLine], dict[str, Shipment]]:
+            _, records = await self._list(
+                DeliveryLineRecord, DELIVERY_LINES, filters={"salesOrderLineId": ids}, column_form=True, page_size=BIG_PAGE
+            )
+            lines = [shipment_line_from_record(r) for r in records]
+            # Safe before ownership is known: deliveries are read scoped to this customer.
+            return lines, await self.shipments_by_ids({line.shipment_id for line in lines})
+
+        (lines, shipments), owned = await asyncio.gather(lines_and_their_shipments(), self.materials_by_ids(ids))
+        lines = [line for line in lines if line.material_id in owned]
+        by_material: dict[str, list[Shipment]] = defaultdict(list)
+        lines_by_material: dict[str, list[ShipmentLine]] = defaultdict(list)
+        for line in lines:
+            if line.shipment_id in shipments and line.material_id:
+                lines_by_material[line.material_id].append(line)
+                if shipments[line.shipment_id] not in by_material[line.material_id]:
+                    by_material[line.material_id].append(shipments[line.shipment_id])
+        return by_material, lines_by_material
+
     async def shipments_by_ids(self, ids: Iterable[str]) -> dict[str, Shipment]:
         wanted = sorted(set(ids))
         if not wanted:
