@@ -22,6 +22,7 @@ from tests.support import (
     MYSQL_URL,
     REDIS_URL,
     GraphQLClient,
+    Sim,
     create_mysql_database,
     drop_mysql_database,
     flush_redis,
@@ -77,3 +78,12 @@ async def http(stack: DemoStack) -> AsyncIterator[httpx.AsyncClient]:
 def gql(http: httpx.AsyncClient, stack: DemoStack) -> GraphQLClient:
     """GraphQL as the seeded, bound demo user."""
     return GraphQLClient(http, stack.token)
+
+
+@pytest_asyncio.fixture
+async def sim(stack: DemoStack) -> AsyncIterator[Sim]:
+    """The ERP simulator's control API; faults are reset after each test."""
+    async with httpx.AsyncClient(base_url=stack.erp.url, timeout=30) as client:
+        control = Sim(client)
+        yield control
+        await control.reset_faults()

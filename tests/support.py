@@ -84,3 +84,22 @@ def error_code(payload: dict[str, Any]) -> str | None:
 
 def unique_user(prefix: str = "u") -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
+
+
+class Sim:
+    """The ERP simulator's control API."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def calls(self) -> int:
+        return int((await self.client.get("/__sim/stats")).json()["total"])
+
+    async def logins(self) -> int:
+        return int((await self.client.get("/__sim/stats")).json()["logins"])
+
+    async def faults(self, **faults: Any) -> None:
+        (await self.client.post("/__sim/faults", json=faults)).raise_for_status()
+
+    async def reset_faults(self) -> None:
+        (await self.client.post("/__sim/faults/reset")).raise_for_status()

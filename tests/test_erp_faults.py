@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest_asyncio
 
 from bff.demo import DemoStack
 from tests.support import GraphQLClient, error_code, unique_user
-from tests.test_orders import Sim
 
 SEARCH = "query($k: String) { orders(keyword: $k, pageSize: 10) { total stale cacheHit asOf items { id code } } }"
-
-
-@pytest_asyncio.fixture
-async def sim(stack: DemoStack) -> AsyncIterator[Sim]:
-    async with httpx.AsyncClient(base_url=stack.erp.url, timeout=30) as client:
-        control = Sim(client)
-        yield control
-        await control.reset_faults()
 
 
 async def test_expired_erp_session_means_one_new_login_and_no_error(gql: GraphQLClient, sim: Sim) -> None:

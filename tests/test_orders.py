@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from bff.demo import DemoStack
-from tests.support import GraphQLClient, error_code, unique_user
+from tests.support import GraphQLClient, Sim, error_code, unique_user
 
 PROGRESS = "ordered produced shipped producedRatio shippedRatio stage"
 HOME = f"""query Home($page: Int!, $size: Int!) {{
@@ -33,33 +30,6 @@ DETAIL = f"""query Detail($id: ID!) {{
                  lines {{ id name quantity materialId }} }}
   }}
 }}"""
-
-
-class Sim:
-    """The ERP simulator's control API."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def calls(self) -> int:
-        return int((await self.client.get("/__sim/stats")).json()["total"])
-
-    async def logins(self) -> int:
-        return int((await self.client.get("/__sim/stats")).json()["logins"])
-
-    async def faults(self, **faults: Any) -> None:
-        (await self.client.post("/__sim/faults", json=faults)).raise_for_status()
-
-    async def reset_faults(self) -> None:
-        (await self.client.post("/__sim/faults/reset")).raise_for_status()
-
-
-@pytest_asyncio.fixture
-async def sim(stack: DemoStack) -> AsyncIterator[Sim]:
-    async with httpx.AsyncClient(base_url=stack.erp.url, timeout=30) as client:
-        control = Sim(client)
-        yield control
-        await control.reset_faults()
 
 
 async def count_calls(sim: Sim, gql: GraphQLClient, query: str, variables: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -8,7 +8,6 @@ gateway would answer. Control-API misuse is HTTP 400 ``{"error": ...}`` so tests
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -16,8 +15,11 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from bff.sim.http import json_response as _json
+from bff.sim.http import read_json as _body
 
 from bff.sim.erp.data import file_payload
 from bff.sim.erp.state import SESSION_EXPIRED, ErpSim, ErpSimConfig
@@ -33,20 +35,6 @@ UNAVAILABLE = "<html><head><title>503 Service Temporarily Unavailable</title></h
 def _sim(request: Request) -> ErpSim:
     sim: ErpSim = request.app.state.sim
     return sim
-
-
-def _json(payload: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(payload, status_code=status)
-
-
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
 
 
 def protocol(endpoint: str, *, business: bool = True) -> Callable[[Handler], Endpoint]:

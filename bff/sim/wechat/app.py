@@ -7,14 +7,16 @@ control-API misuse is HTTP 400 ``{"error": "..."}`` so a broken test fails loudl
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
+
+from bff.sim.http import json_response as _json
+from bff.sim.http import read_json as _body
 
 from bff.sim.wechat.state import WechatSim, WechatSimConfig, error
 
@@ -24,20 +26,6 @@ Handler = Callable[[Request], Awaitable[Response]]
 def _sim(request: Request) -> WechatSim:
     sim: WechatSim = request.app.state.sim
     return sim
-
-
-def _json(payload: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(payload, status_code=status)
-
-
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
 
 
 def protocol(handler: Handler) -> Handler:
