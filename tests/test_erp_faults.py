@@ -7,7 +7,7 @@ import time
 import httpx
 
 from bff.demo import DemoStack
-from tests.support import GraphQLClient, error_code, unique_user
+from tests.support import GraphQLClient, Sim, error_code, unique_user
 
 SEARCH = "query($k: String) { orders(keyword: $k, pageSize: 10) { total stale cacheHit asOf items { id code } } }"
 
