@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 from datetime import UTC, datetime
 
 from bff.domain import DeliveryStatus, Material, Order, OrderStatus, Progress, Shipment, ShipmentLine, TimelineStep
@@ -76,16 +77,16 @@ def prefetch_order_parts(info: Info, loaders: OrderLoaders, order_id: str) -> No
     """
     wanted = _selected(info)
     if wanted & NEEDS_MATERIALS:
-        _quietly(loaders.materials_by_order.load(order_id))
+        _quietly(asyncio.ensure_future(loaders.materials_by_order.load(order_id)))
     if wanted & NEEDS_SHIPMENTS:
-        _quietly(loaders.shipments_by_order.load(order_id))
+        _quietly(asyncio.ensure_future(loaders.shipments_by_order.load(order_id)))
 
 
 def _selected(info: Info) -> set[str]:
     return {s.name for field in info.selected_fields for s in field.selections if hasattr(s, "name")}
 
 
-def _quietly(future: asyncio.Future[object]) -> None:
+def _quietly(future: asyncio.Future[Any]) -> None:
     """A prefetch nobody awaits (e.g. the order was not found) must not log an unretrieved error;
     whoever awaits the same loader key still gets the error."""
     future.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -95,7 +96,7 @@ async def material(info: Info, id: str) -> Material:
     loaders = await info.context.order_loaders()
     material_id = text(id, "id", max_len=40, required=True) or ""
     if "shipments" in _selected(info):  # read its shipment lines alongside it (gated on ownership)
-        _quietly(loaders.shipments_by_material.load(material_id))
+        _quietly(asyncio.ensure_future(loaders.shipments_by_material.load(material_id)))
     found = await loaders.material.load(material_id)
     if found is None:
         raise not_found()

@@ -71,7 +71,8 @@ class User:
 
     @strawberry.field
     def session(self) -> SessionInfo:
-        return self  # type: ignore[return-value]  (Viewer has expires_at and login_source)
+        # The Viewer behind this User has expires_at and login_source.
+        return self  # type: ignore[return-value]
 
 
 @strawberry.type

@@ -74,7 +74,7 @@ def _shape_search(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def shims() -> list[Shim]:
-    search_params = {
+    search_params: dict[str, dict[str, Any]] = {
         "openid": {"schema": {"type": "string"}, "description": "Ignored: the bearer token decides whose orders"},
         "keyword": {"schema": {"type": "string", "maxLength": 50}, "description": "order number or material name"},
         "status": {"schema": {"type": "string", "enum": STATUSES}},
