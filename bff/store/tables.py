@@ -90,3 +90,86 @@ class MessageLog(SQLModel, table=True):
     msg_status: str = Field(default="sent", max_length=20)
     sent_at: datetime | None = Field(default=None, index=True)
     error_detail: str | None = Field(default=None, sa_type=Text)
+    # Outbox columns (migration 0002): msg_status is queued | sending | sent | failed | skipped
+    kind: str | None = Field(default=None, max_length=20)
+    dedupe_key: str | None = Field(default=None, unique=True, index=True, max_length=191)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, index=True)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = None
+    wx_errcode: int | None = None
+    wx_msgid: str | None = Field(default=None, max_length=32)
+    page: str | None = Field(default=None, max_length=500)
+    order_id: str | None = Field(default=None, max_length=50)
+    title: str | None = Field(default=None, max_length=100)
+    summary: str | None = Field(default=None, max_length=500)
+    created_at: datetime | None = Field(default=None, index=True)
+    read_at: datetime | None = None
+
+
+# Notifications ---------------------------------------------------------------------------
+# message_logs above doubles as the outbox (see bff/notify/outbox.py); the columns below
+# were added by migration 0002.
+
+class SubscriptionGrant(SQLModel, table=True):
+    """How many more sends of a template a user has accepted (wx.requestSubscribeMessage)."""
+
+    __tablename__ = "subscription_grants"
+
+    openid: str = Field(primary_key=True, max_length=100)
+    template_id: str = Field(primary_key=True, max_length=100)
+    remaining: int = 0
+    updated_at: datetime
+
+
+class NotifyPreference(SQLModel, table=True):
+    """A user's notification settings: kinds switched off and a do-not-disturb window (Asia/Shanghai)."""
+
+    __tablename__ = "notify_preferences"
+
+    openid: str = Field(primary_key=True, max_length=100)
+    disabled_kinds: str = Field(default="", max_length=200)  # comma-separated EventKind values
+    dnd_start: str | None = Field(default=None, max_length=5)  # "HH:MM"
+    dnd_end: str | None = Field(default=None, max_length=5)
+    updated_at: datetime
+
+
+class OrderSnapshot(SQLModel, table=True):
+    """The last state of a non-final order the change watcher saw (no more than it needs to compare)."""
+
+    __tablename__ = "order_snapshots"
+
+    order_id: str = Field(primary_key=True, max_length=50)
+    customer_id: str = Field(index=True, max_length=50)
+    order_code: str = Field(max_length=64)
+    status: str = Field(max_length=20)
+    produced_ratio: float = 0.0
+    shipped_ratio: float = 0.0
+    shipments: str = Field(default="", sa_type=Text)  # JSON {shipment id: shipped flag}
+    version: int = 0  # bumped on every observed change; part of event ids
+    seen_at: datetime
+
+
+class OrderEvent(SQLModel, table=True):
+    """One change the watcher observed: feeds the notifications and the order timeline."""
+
+    __tablename__ = "order_events"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    order_id: str = Field(index=True, max_length=50)
+    customer_id: str = Field(max_length=50)
+    kind: str = Field(max_length=20)
+    old_value: str | None = Field(default=None, max_length=100)
+    new_value: str | None = Field(default=None, max_length=100)
+    detail: str | None = Field(default=None, sa_type=Text)  # JSON facts for rendering
+    observed_at: datetime = Field(index=True)
+
+
+class WorkerLease(SQLModel, table=True):
+    """Which BFF instance runs a singleton job (the watcher) until ``expires_at``."""
+
+    __tablename__ = "worker_leases"
+
+    name: str = Field(primary_key=True, max_length=50)
+    holder: str = Field(max_length=64)
+    expires_at: datetime

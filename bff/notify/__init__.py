@@ -1,0 +1,1 @@
+"""Subscription-message notifications: templates, grants, the outbox and the order change watcher."""

@@ -1,0 +1,278 @@
+"""The outbox: subscription messages queued in ``message_logs`` and a worker that sends them.
+
+States: queued -> sending -> sent | failed | skipped (and sending -> queued for a retry).
+
+- Claiming: several BFF instances share the table and never send the same row. MySQL:
+  ``SELECT ... FOR UPDATE SKIP LOCKED`` then mark the rows; SQLite: one conditional UPDATE
+  (SQLite runs one writer at a time, so it is atomic).
+- A worker claims no more rows than it sends at once, so a row left ``sending`` by a dead
+  process was on the wire: it is settled as failed ("outcome unknown"), never resent,
+  because WeChat has no idempotency key and a user must not get the same event twice.
+- Transient failures (WeChat busy, rate limits, token trouble after the one refresh) are
+  retried with exponential backoff; 43101 skips the message and zeroes the user's grants
+  for the template; 47003, 40037, 41030 and 40003 fail at once with WeChat's detail.
+- A grant is spent in the same transaction that records the message as sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bff.config import Settings
+from bff.notify import grants
+from bff.notify.clock import Clock, utc_now
+from bff.security import new_id
+from bff.store.db import Database
+from bff.store.tables import MessageLog
+from bff.wechat import WechatClient
+from bff.wechat.client import WxApiError
+
+log = logging.getLogger(__name__)
+
+QUEUED, SENDING, SENT, FAILED, SKIPPED = "queued", "sending", "sent", "failed", "skipped"
+FINAL_STATES = frozenset({SENT, FAILED, SKIPPED})
+NO_GRANT = 43101
+FAIL_AT_ONCE = frozenset({47003, 40037, 41030, 40003})
+SETTLE_EVERY_S = 5.0
+
+
+@dataclass
+class NewMessage:
+    openid: str
+    template_id: str
+    data: dict[str, str]
+    dedupe_key: str
+    kind: str | None = None
+    page: str | None = None
+    order_id: str | None = None
+    title: str | None = None
+    summary: str | None = None
+    state: str = QUEUED
+    error_detail: str | None = None
+    not_before: datetime | None = None
+    session_id: str | None = None
+    msg_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.msg_id = self.msg_id or new_id()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str
+    errcode: int | None = None
+    detail: str | None = None
+    msgid: str | None = None
+    retry_at: datetime | None = None
+
+
+def to_row(message: NewMessage, now: datetime) -> MessageLog:
+    return MessageLog(
+        msg_id=message.msg_id, session_id=message.session_id, openid=message.openid,
+        template_id=message.template_id, msg_content=json.dumps(message.data, ensure_ascii=False),
+        msg_status=message.state, error_detail=message.error_detail, kind=message.kind,
+        dedupe_key=message.dedupe_key, attempts=0, next_attempt_at=message.not_before or now,
+        page=message.page, order_id=message.order_id, title=message.title, summary=message.summary,
+        created_at=now,
+    )
+
+
+class Outbox:
+    def __init__(self, db: Database, wechat: WechatClient, settings: Settings, clock: Clock = utc_now) -> None:
+        self._db = db
+        self._wechat = wechat
+        self._settings = settings
+        self.clock = clock
+        self.instance = new_id()[:16]
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # --- queueing ---------------------------------------------------------------------------
+
+    async def enqueue(self, messages: list[NewMessage]) -> list[str]:
+        """Queue ``messages``; one whose dedupe key is already queued or sent is dropped. Returns the new ids."""
+        if not messages:
+            return []
+        try:
+            async with self._db.session() as s:
+                await self.add_in(s, messages)
+            added = [m.msg_id for m in messages]
+        except IntegrityError:  # a duplicate among them: queue one by one
+            added = []
+            for message in messages:
+                try:
+                    async with self._db.session() as s:
+                        await self.add_in(s, [message])
+                    added.append(message.msg_id)
+                except IntegrityError:
+                    log.info("outbox: duplicate dedupe key dropped")
+        self.wake()
+        return added
+
+    async def add_in(self, s: AsyncSession, messages: list[NewMessage]) -> None:
+        """Queue within a caller's transaction (the watcher writes events and messages together)."""
+        now = self.clock()
+        s.add_all([to_row(m, now) for m in messages])
+        await s.flush()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def get(self, msg_id: str) -> MessageLog | None:
+        async with self._db.session() as s:
+            return await s.get(MessageLog, msg_id)
+
+    async def wait_for(self, msg_id: str, timeout_s: float) -> MessageLog | None:
+        """The row once final, or as it stands when ``timeout_s`` runs out."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            row = await self.get(msg_id)
+            if row is None or row.msg_status in FINAL_STATES or asyncio.get_running_loop().time() >= deadline:
+                return row
+            await asyncio.sleep(0.05)
+
+    # --- claiming ---------------------------------------------------------------------------
+
+    async def claim(self, limit: int) -> list[MessageLog]:
+        now = self.clock()
+        token = f"{self.instance}:{new_id()[:12]}"
+        due = (MessageLog.msg_status == QUEUED, MessageLog.next_attempt_at <= now)  # type: ignore[operator]
+        async with self._db.session() as s:
+            if self._db.dialect == "mysql":
+                ids = list((await s.exec(
+                    select(MessageLog.msg_id).where(*due).order_by(MessageLog.next_attempt_at)  # type: ignore[arg-type]
+                    .limit(limit).with_for_update(skip_locked=True)
+                )).all())
+                if not ids:
+                    return []
+                where: Any = MessageLog.msg_id.in_(ids)  # type: ignore[attr-defined]
+            else:
+                where = MessageLog.msg_id.in_(  # type: ignore[attr-defined]
+                    select(MessageLog.msg_id).where(*due).order_by(MessageLog.next_attempt_at).limit(limit)  # type: ignore[arg-type]
+                )
+            await s.exec(  # type: ignore[call-overload]
+                update(MessageLog).where(where, MessageLog.msg_status == QUEUED)
+                .values(msg_status=SENDING, claimed_by=token, claimed_at=now, attempts=MessageLog.attempts + 1)
+            )
+            rows = (await s.exec(select(MessageLog).where(MessageLog.claimed_by == token))).all()
+        return list(rows)
+
+    async def settle_stale(self) -> int:
+        """Rows left ``sending`` by a process that died mid-send: failed, outcome unknown (never resent)."""
+        cutoff = self.clock() - timedelta(seconds=self._settings.outbox_stale_s)
+        async with self._db.session() as s:
+            result = await s.exec(  # type: ignore[call-overload]
+                update(MessageLog)
+                .where(MessageLog.msg_status == SENDING, MessageLog.claimed_at < cutoff)  # type: ignore[operator]
+                .values(msg_status=FAILED, error_detail="interrupted while sending; outcome unknown, not resent")
+            )
+        if result.rowcount:
+            log.warning("outbox: %d message(s) interrupted mid-send settled as failed", result.rowcount)
+        return int(result.rowcount or 0)
+
+    # --- sending ----------------------------------------------------------------------------
+
+    async def send_one(self, row: MessageLog) -> Outcome:
+        try:
+            data = json.loads(row.msg_content or "{}")
+            msgid = await self._wechat.send_subscribe(
+                row.openid or "", row.template_id, data, row.page,
+                miniprogram_state=self._settings.wx_miniprogram_state,
+            )
+            return Outcome(SENT, 0, None, str(msgid))
+        except WxApiError as error:
+            return self._classify(row, error.errcode, error.errmsg, getattr(error, "ambiguous", False))
+        except Exception as error:  # noqa: BLE001  (a bug or outage must not kill the worker)
+            log.exception("outbox: unexpected error sending a message")
+            return self._classify(row, -1, type(error).__name__, False)
+
+    def _classify(self, row: MessageLog, errcode: int, errmsg: str, ambiguous: bool) -> Outcome:
+        if errcode == NO_GRANT:
+            return Outcome(SKIPPED, errcode, f"43101 用户未订阅或授权已用完: {errmsg}")
+        if errcode in FAIL_AT_ONCE:
+            return Outcome(FAILED, errcode, f"{errcode}: {errmsg}")
+        if ambiguous:
+            return Outcome(FAILED, errcode, f"outcome unknown ({errmsg}); not resent to avoid a duplicate")
+        if row.attempts >= self._settings.outbox_max_attempts:
+            return Outcome(FAILED, errcode, f"gave up after {row.attempts} attempts: {errcode} {errmsg}")
+        delay = self._settings.outbox_retry_base_s * 2 ** (row.attempts - 1) * random.uniform(0.8, 1.2)
+        return Outcome(QUEUED, errcode, f"retrying: {errcode} {errmsg}", retry_at=self.clock() + timedelta(seconds=delay))
+
+    async def _record(self, results: list[tuple[MessageLog, Outcome]]) -> None:
+        now = self.clock()
+        async with self._db.session() as s:
+            for row, outcome in results:
+                values: dict[str, Any] = {"msg_status": outcome.state, "wx_errcode": outcome.errcode,
+                                          "error_detail": outcome.detail}
+                if outcome.state == SENT:
+                    values.update(sent_at=now, wx_msgid=outcome.msgid)
+                    await grants.spend(s, row.openid or "", row.template_id, self.clock)
+                elif outcome.state == SKIPPED:
+                    await grants.zero(s, row.openid or "", row.template_id, self.clock)
+                elif outcome.state == QUEUED:
+                    values.update(next_attempt_at=outcome.retry_at, claimed_by=None)
+                await s.exec(  # type: ignore[call-overload]
+                    update(MessageLog)
+                    .where(MessageLog.msg_id == row.msg_id, MessageLog.claimed_by == row.claimed_by)
+                    .values(**values)
+                )
+
+    async def drain_once(self) -> int:
+        """Claim what is due (no more than can be sent at once), send it, record the outcomes."""
+        rows = await self.claim(max(1, min(self._settings.outbox_batch, self._settings.outbox_concurrency)))
+        if not rows:
+            return 0
+        outcomes = await asyncio.gather(*(self.send_one(row) for row in rows))
+        await self._record(list(zip(rows, outcomes, strict=True)))
+        return len(rows)
+
+    # --- the worker -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self._run(), name="outbox-worker")
+
+    async def stop(self) -> None:
+        """Finish the batch in flight (so nothing is left ``sending``), then stop."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(self._task, timeout=10)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            pass
+        self._task = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_settle = 0.0
+        while not self._stopping:
+            self._wake.clear()  # before the claim: a message queued during the drain wakes the next wait
+            try:
+                if loop.time() >= next_settle:
+                    await self.settle_stale()
+                    next_settle = loop.time() + SETTLE_EVERY_S
+                sent = await self.drain_once()
+            except Exception:  # noqa: BLE001  (the database may be briefly away: try again)
+                log.exception("outbox: drain failed")
+                sent = 0
+            if sent:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._settings.outbox_poll_s)
+            except asyncio.TimeoutError:
+                pass

@@ -1,0 +1,103 @@
+"""The notification parts wired together, one per process (``Services.notify``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel import select
+
+from bff.config import Settings
+from bff.erp import ErpClient
+from bff.notify.clock import Clock, aware, utc_now
+from bff.notify.grants import Grants
+from bff.notify.outbox import Outbox
+from bff.notify.prefs import PreferenceStore
+from bff.notify.templates import EventKind, Templates
+from bff.notify.watcher import STATUS_NAMES, Watcher
+from bff.orders.fallback import LastGoodAnswers
+from bff.orders.logistics import LogisticsNames
+from bff.store.db import Database
+from bff.store.tables import MessageLog, OrderEvent
+from bff.wechat import WechatClient
+
+
+class Notifications:
+    def __init__(
+        self, settings: Settings, db: Database, erp: ErpClient, wechat: WechatClient,
+        last_good: LastGoodAnswers, logistics: LogisticsNames, clock: Clock = utc_now,
+    ) -> None:
+        self._db = db
+        self.settings = settings
+        self.templates = Templates(settings)
+        self.grants = Grants(db)
+        self.prefs = PreferenceStore(db)
+        self.outbox = Outbox(db, wechat, settings)
+        self.watcher = Watcher(db, erp, last_good, logistics, self.outbox, self.prefs, self.templates, settings)
+        self.set_clock(clock)
+        self._started = False
+
+    def set_clock(self, clock: Clock) -> None:
+        """Tests move time (do-not-disturb windows, retries) through here."""
+        self.clock = clock
+        for part in (self.grants, self.prefs, self.outbox, self.watcher):
+            part.clock = clock
+
+    def start(self) -> None:
+        if self.settings.notify_enabled and not self._started:
+            self._started = True
+            self.outbox.start()
+            self.watcher.start()
+
+    async def stop(self) -> None:
+        self._started = False
+        await self.watcher.stop()
+        await self.outbox.stop()
+
+    # --- the message centre -------------------------------------------------------------------
+
+    async def messages(self, openid: str, page: int, page_size: int) -> tuple[int, list[MessageLog]]:
+        where = (MessageLog.openid == openid, MessageLog.created_at != None)  # noqa: E711
+        async with self._db.session() as s:
+            total = (await s.exec(select(func.count()).select_from(MessageLog).where(*where))).one()
+            rows = (await s.exec(
+                select(MessageLog).where(*where).order_by(MessageLog.created_at.desc())  # type: ignore[union-attr]
+                .offset((page - 1) * page_size).limit(page_size)
+            )).all()
+        return int(total), list(rows)
+
+    async def unread(self, openid: str) -> int:
+        async with self._db.session() as s:
+            return int((await s.exec(select(func.count()).select_from(MessageLog).where(
+                MessageLog.openid == openid, MessageLog.read_at == None, MessageLog.msg_status == "sent",  # noqa: E711
+            ))).one())
+
+    async def mark_read(self, openid: str, msg_id: str) -> bool:
+        async with self._db.session() as s:
+            result = await s.exec(  # type: ignore[call-overload]
+                update(MessageLog)
+                .where(MessageLog.msg_id == msg_id, MessageLog.openid == openid, MessageLog.read_at == None)  # noqa: E711
+                .values(read_at=self.clock())
+            )
+            if result.rowcount:
+                return True
+            return (await s.get(MessageLog, msg_id)) is not None and (await s.get(MessageLog, msg_id)).openid == openid  # type: ignore[union-attr]
+
+    async def status_changes(self, order_id: str) -> list[tuple[datetime, str]]:
+        """The order's status changes the watcher observed, oldest first, for the timeline."""
+        changes = []
+        for event in await self.order_events(order_id):
+            if event.kind == EventKind.ORDER_STATUS:
+                before = STATUS_NAMES.get(event.old_value or "", "状态未知")
+                after = STATUS_NAMES.get(event.new_value or "", "状态未知")
+                changes.append((aware(event.observed_at) or event.observed_at, f"{before} → {after}"))
+        return changes
+
+    async def order_events(self, order_id: str) -> list[OrderEvent]:
+        async with self._db.session() as s:
+            rows = (await s.exec(
+                select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.observed_at)  # type: ignore[arg-type]
+            )).all()
+        return list(rows)
+
+

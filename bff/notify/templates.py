@@ -1,0 +1,82 @@
+"""Which WeChat subscription template each event kind uses, and where each keyword's value comes from.
+
+Template ids come from the settings (they differ per mini program); the keyword names are
+the template's own (WeChat fixes them when the template is chosen) and their type is the
+name's prefix (``thing2`` -> ``thing``), checked when the table is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bff.config import Settings
+from bff.wechat.value_rules import key_type
+
+
+class EventKind(StrEnum):
+    ORDER_STATUS = "order_status"
+    PRODUCTION_DONE = "production_done"
+    ORDER_SHIPPED = "order_shipped"
+    ADMIN_ALERT = "admin_alert"
+    PROGRESS = "progress"  # partial production/shipping: timeline only, never sent
+
+
+# Kinds a purchaser may switch off in their settings.
+USER_KINDS = (EventKind.ORDER_STATUS, EventKind.PRODUCTION_DONE, EventKind.ORDER_SHIPPED)
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    kind: EventKind
+    template_id: str
+    title: str  # shown in the message centre
+    fields: dict[str, str]  # keyword -> name of the fact that fills it
+
+    def key_types(self) -> dict[str, str]:
+        return {key: key_type(key) or "" for key in self.fields}
+
+
+# Keyword -> fact, per kind (the simulator's templates mirror WeChat's library entries).
+_FIELDS: dict[EventKind, tuple[str, dict[str, str]]] = {
+    EventKind.ORDER_STATUS: ("订单状态更新", {
+        "character_string1": "order_code", "thing2": "summary", "phrase3": "status",
+        "time4": "time", "thing5": "remark",
+    }),
+    EventKind.PRODUCTION_DONE: ("订单生产完成", {
+        "character_string1": "order_code", "thing2": "product", "number3": "quantity",
+        "time4": "time", "thing5": "remark",
+    }),
+    EventKind.ORDER_SHIPPED: ("订单已发货", {
+        "character_string1": "order_code", "thing2": "summary", "thing3": "logistics_company",
+        "character_string4": "tracking_number", "time5": "time",
+    }),
+    EventKind.ADMIN_ALERT: ("系统告警", {
+        "thing1": "content", "phrase2": "level", "time3": "time", "thing4": "advice",
+    }),
+}
+
+
+class Templates:
+    """The configured templates, by kind and by template id."""
+
+    def __init__(self, settings: Settings) -> None:
+        ids = {
+            EventKind.ORDER_STATUS: settings.tpl_order_status,
+            EventKind.PRODUCTION_DONE: settings.tpl_production_done,
+            EventKind.ORDER_SHIPPED: settings.tpl_order_shipped,
+            EventKind.ADMIN_ALERT: settings.tpl_admin_alert,
+        }
+        self.by_kind: dict[EventKind, TemplateSpec] = {}
+        for kind, (title, fields) in _FIELDS.items():
+            for key in fields:
+                if key_type(key) is None:
+                    raise ValueError(f"template keyword {key!r} does not name a WeChat value type")
+            self.by_kind[kind] = TemplateSpec(kind, ids[kind], title, dict(fields))
+        self.by_id = {spec.template_id: spec for spec in self.by_kind.values()}
+
+    def for_kind(self, kind: EventKind | str) -> TemplateSpec | None:
+        return self.by_kind.get(EventKind(kind)) if kind in EventKind._value2member_map_ else None
+
+    def for_id(self, template_id: str) -> TemplateSpec | None:
+        return self.by_id.get(template_id)

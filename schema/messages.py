@@ -1,0 +1,117 @@
+"""Subscription grants, the message centre, notification settings, sending template messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.scalars import JSON
+
+from bff.notify.templates import EventKind
+from resolvers import messages
+from resolvers.context import Info
+
+
+@strawberry.enum(description="Kinds of notification a purchaser can switch on or off")
+class NotificationKind(Enum):
+    ORDER_STATUS = EventKind.ORDER_STATUS.value
+    PRODUCTION_DONE = EventKind.PRODUCTION_DONE.value
+    ORDER_SHIPPED = EventKind.ORDER_SHIPPED.value
+
+
+@strawberry.type(description="A message in the user's message centre")
+class Message:
+    id: strawberry.ID
+    kind: str | None
+    title: str
+    summary: str | None
+    order_id: strawberry.ID | None
+    page: str | None = strawberry.field(description="Mini program page it opens; carries msg=<id>")
+    state: str = strawberry.field(description="queued, sending, sent, failed or skipped")
+    created_at: datetime | None
+    sent_at: datetime | None
+    read: bool
+
+
+@strawberry.type
+class MessagePage:
+    items: list[Message]
+    total: int
+    page: int
+    page_size: int
+    unread: int
+
+
+@strawberry.type(description="Sends of a template the user has accepted and not yet received")
+class SubscriptionGrant:
+    template_id: str
+    kind: str | None
+    remaining: int
+
+
+@strawberry.input
+class SubscriptionResultInput:
+    template_id: str
+    accepted: bool
+
+
+@strawberry.type
+class NotificationSettings:
+    enabled_kinds: list[NotificationKind]
+    dnd_start: str | None = strawberry.field(description="Do-not-disturb start, HH:MM Beijing time")
+    dnd_end: str | None
+    timezone: str
+
+
+@strawberry.input
+class NotificationSettingsInput:
+    enabled_kinds: list[NotificationKind] | None = None
+    dnd_start: str | None = None
+    dnd_end: str | None = None
+
+
+@strawberry.type
+class SendTemplateResult:
+    msgid: strawberry.ID = strawberry.field(description="The BFF's message id")
+    status: str
+    send_time: datetime | None
+    errcode: int | None
+    error: str | None
+
+
+@strawberry.type
+class MessageQuery:
+    @strawberry.field(description="The message centre, newest first")
+    async def messages(self, info: Info, page: int = 1, page_size: int = 20) -> MessagePage:
+        return await messages.messages(info, page, page_size)  # type: ignore[return-value]
+
+    @strawberry.field(description="The user's remaining subscription grants per template")
+    async def subscription_grants(self, info: Info) -> list[SubscriptionGrant]:
+        return await messages.grants(info)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def notification_settings(self, info: Info) -> NotificationSettings:
+        return await messages.notification_settings(info)  # type: ignore[return-value]
+
+
+@strawberry.type
+class MessageMutation:
+    @strawberry.mutation(description="Record the outcome of wx.requestSubscribeMessage: each accept is one send")
+    async def record_subscriptions(self, info: Info, results: list[SubscriptionResultInput]) -> list[SubscriptionGrant]:
+        return await messages.record_subscriptions(info, [(r.template_id, r.accepted) for r in results])  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Mark a message read (the page it links to calls this with its msg id)")
+    async def mark_message_read(self, info: Info, id: strawberry.ID) -> bool:
+        return await messages.mark_read(info, str(id))
+
+    @strawberry.mutation
+    async def update_notification_settings(self, info: Info, input: NotificationSettingsInput) -> NotificationSettings:
+        kinds = None if input.enabled_kinds is None else [EventKind(k.value) for k in input.enabled_kinds]
+        return await messages.update_notification_settings(info, kinds, input.dnd_start, input.dnd_end)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Queue a subscription message (administrators or X-Service-Key); wait ≤ 5 s for the outcome")
+    async def send_template_message(
+        self, info: Info, openid: str, template_id: str, data: JSON, page: str | None = None, wait: bool = False
+    ) -> SendTemplateResult:
+        return await messages.send_template_message(info, openid, template_id, data, page, wait)  # type: ignore[return-value]

@@ -1,0 +1,124 @@
+"""A bound user's grant, an ERP change, one watcher cycle: exactly one valid message, grant spent."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from bff.demo import DemoStack
+from bff.wechat.value_rules import key_type, violation
+from tests.support import GraphQLClient, unique_user
+
+GRANT = "mutation($r: [SubscriptionResultInput!]!) { recordSubscriptions(results: $r) { templateId remaining } }"
+MESSAGES = "{ messages(pageSize: 50) { total unread items { id kind title summary orderId page state read } } }"
+
+
+async def openid_of(gql: GraphQLClient) -> str:
+    return str((await gql("{ me { openid } }"))["data"]["me"]["openid"])
+
+
+async def sim_messages(stack: DemoStack, openid: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=stack.wechat.url) as client:
+        answer = await client.get("/__sim/messages")
+    return [m for m in answer.json()["messages"] if m["touser"] == openid]
+
+
+async def wait_for_messages(stack: DemoStack, openid: str, count: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        found = await sim_messages(stack, openid)
+        if len(found) >= count or asyncio.get_running_loop().time() > deadline:
+            return found
+        await asyncio.sleep(0.05)
+
+
+async def open_order(gql: GraphQLClient) -> dict[str, Any]:
+    page = await gql("{ orders(status: NOT_STARTED, pageSize: 50) { items { id code } } }")
+    return dict(page["data"]["orders"]["items"][-1])
+
+
+async def change_order(stack: DemoStack, order_id: str, action: str) -> None:
+    async with httpx.AsyncClient(base_url=stack.erp.url) as client:
+        answer = await client.post(f"/__sim/orders/{order_id}", json={"action": action})
+        answer.raise_for_status()
+
+
+async def test_granted_user_gets_one_message_and_the_grant_is_spent(stack: DemoStack, http: httpx.AsyncClient) -> None:
+    customer = stack.demo["customer"]
+    gql = GraphQLClient(http, await stack.login(unique_user("notify"), customer["invite_code"]))
+    openid = await openid_of(gql)
+    other = GraphQLClient(http, stack.token)  # the demo purchaser of the same customer: no grant
+    other_openid = await openid_of(other)
+
+    granted = await gql(GRANT, {"r": [{"templateId": "TPL_ORDER_STATUS", "accepted": True},
+                                      {"templateId": "TPL_ORDER_SHIPPED", "accepted": False}]})
+    remaining = {g["templateId"]: g["remaining"] for g in granted["data"]["recordSubscriptions"]}
+    assert remaining["TPL_ORDER_STATUS"] == 1 and remaining["TPL_ORDER_SHIPPED"] == 0
+    async with httpx.AsyncClient(base_url=stack.wechat.url) as client:  # the user's accept, as WeChat records it
+        (await client.post("/__sim/grants", json={"openid": openid, "template_id": "TPL_ORDER_STATUS"})).raise_for_status()
+
+    order = await open_order(gql)
+    watcher = stack.services.notify.watcher
+    await watcher.run_cycle()  # first sight of the order: snapshot only
+    assert await sim_messages(stack, openid) == []
+
+    await change_order(stack, order["id"], "produce")  # 未开始 -> 进行中, and all produced
+    assert await watcher.run_cycle() >= 2  # a status change and production done
+    sent = await wait_for_messages(stack, openid, 1)
+    assert len(sent) == 1
+    message = sent[0]
+    assert message["template_id"] == "TPL_ORDER_STATUS"
+    assert message["page"].startswith(f"pages/order/detail?id={order['id']}&msg=")
+    assert message["data"]["character_string1"] == order["code"]
+    for key, value in message["data"].items():
+        assert violation(key_type(key) or "", value) is None
+
+    grants = await gql("{ subscriptionGrants { templateId remaining } }")
+    assert {g["templateId"]: g["remaining"] for g in grants["data"]["subscriptionGrants"]}["TPL_ORDER_STATUS"] == 0
+    async with httpx.AsyncClient(base_url=stack.wechat.url) as client:
+        sim_grants = (await client.get("/__sim/grants", params={"openid": openid})).json()["grants"]
+    assert [g["count"] for g in sim_grants if g["template_id"] == "TPL_ORDER_STATUS"] == [0]
+
+    # The message centre: the sent one, and the production notice skipped for want of a grant.
+    centre = (await gql(MESSAGES))["data"]["messages"]
+    mine = [m for m in centre["items"] if m["orderId"] == order["id"]]
+    assert sorted((m["kind"], m["state"]) for m in mine) == [("order_status", "sent"), ("production_done", "skipped")]
+    sent_row = next(m for m in mine if m["state"] == "sent")
+    assert sent_row["read"] is False and sent_row["page"] == message["page"]
+    msg_id = message["page"].split("msg=")[1]
+    assert (await gql("mutation($id: ID!) { markMessageRead(id: $id) }", {"id": msg_id}))["data"]["markMessageRead"] is True
+    centre = (await gql(MESSAGES))["data"]["messages"]
+    assert next(m for m in centre["items"] if m["id"] == msg_id)["read"] is True
+
+    # Without a grant nothing is sent, and the skip is logged with its reason.
+    assert await sim_messages(stack, other_openid) == []
+    others = [m for m in (await other(MESSAGES))["data"]["messages"]["items"] if m["orderId"] == order["id"]]
+    assert others and all(m["state"] == "skipped" for m in others)
+    from sqlmodel import select
+
+    from bff.store.tables import MessageLog
+
+    async with stack.services.db.session() as s:
+        rows = (await s.exec(select(MessageLog).where(MessageLog.openid == other_openid,
+                                                     MessageLog.order_id == order["id"]))).all()
+    assert rows and all("no subscription grant" in (r.error_detail or "") for r in rows)
+
+    # The same change is not seen twice: another cycle sends nothing more.
+    await watcher.run_cycle()
+    await asyncio.sleep(0.3)
+    assert len(await sim_messages(stack, openid)) == 1
+
+
+async def test_timeline_gains_observed_status_changes(stack: DemoStack, gql: GraphQLClient) -> None:
+    order = await open_order(gql)
+    watcher = stack.services.notify.watcher
+    await watcher.run_cycle()
+    await change_order(stack, order["id"], "produce")
+    await watcher.run_cycle()
+    answer = await gql("query($id: ID!) { order(id: $id) { timeline { kind title at detail } } }", {"id": order["id"]})
+    steps = answer["data"]["order"]["timeline"]
+    observed = [s for s in steps if s["kind"] == "STATUS_CHANGE"]
+    assert observed and observed[0]["at"] is not None
+    assert "未开始 → 进行中" in observed[0]["detail"]
