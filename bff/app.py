@@ -15,15 +15,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from strawberry.extensions import AddValidationRules
-from strawberry.extensions.base_extension import SchemaExtension
 
 from bff.config import Settings
 from bff.gql import BffSchema, ErpCallsExtension, GraphQLView, OperationNameExtension, StaleDataExtension
-from bff.http_guards import BodySizeLimitMiddleware, http_error, internal_error
+from bff.http_guards import BodySizeLimitMiddleware, ErpBudgetMiddleware, http_error, internal_error
 from bff.health import health_check
 from bff.monitor.access import AccessLogMiddleware
+from bff.monitor.tracing import TracingMiddleware
 from bff.requestid import RequestIdMiddleware
-from bff.rest import auth_routes, files, order_routes
+from bff.monitor.dashboard import dashboard
+from bff.rest import auth_routes, files, monitor_routes, order_routes
+from bff.rest import message_routes
 from bff.rest.openapi import build_openapi
 from bff.rest.shim import Shim, make_route
 from bff.services import Services
@@ -33,7 +35,7 @@ log = logging.getLogger("bff.app")
 
 
 def all_shims() -> list[Shim]:
-    return [*auth_routes.shims(), *order_routes.shims()]
+    return [*auth_routes.shims(), *order_routes.shims(), *monitor_routes.shims(), *message_routes.shims()]
 
 
 def create_schema(settings: Settings) -> BffSchema:
@@ -64,6 +66,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def openapi_json(request: Request) -> Response:
         return JSONResponse(openapi)
 
+    async def metrics(request: Request) -> Response:
+        # Prometheus text; operation names and counts only, no user data.
+        return Response(services.telemetry.prometheus_text(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
     async def root(request: Request) -> Response:
         return RedirectResponse("/graphql")
 
@@ -73,6 +79,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/api/health/check", health_check),
         Route("/api/openapi.json", openapi_json),
+        Route("/metrics", metrics),
+        Route("/admin", dashboard),
         *(make_route(shim, services, schema) for shim in shims),
         *files.routes(),
     ]
@@ -90,8 +98,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         routes=routes,
         middleware=[
             Middleware(RequestIdMiddleware),
-            Middleware(AccessLogMiddleware, writer=services.call_log),
+            Middleware(TracingMiddleware, tracer=services.telemetry.tracer),
+            Middleware(AccessLogMiddleware, writer=services.call_log, observer=services.telemetry.record_request),
             Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(ErpBudgetMiddleware, seconds=settings.erp_request_budget_s),
         ],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,

@@ -69,6 +69,36 @@ class Settings(BaseSettings):
     # Monitoring
     call_log_enabled: bool = True
     call_log_retention_days: int = 30
+    call_log_purge_interval_s: float = 6 * 3600
+    erp_backup_url: str = ""
+    erp_request_budget_s: float = 3.2
+    erp_probe_interval_s: float = 30.0
+    erp_probe_slow_ms: float = 1500.0
+    erp_probe_down_after: int = 3
+    erp_breaker_window: int = 20
+    erp_breaker_failure_ratio: float = 0.5
+    erp_breaker_open_s: float = 10.0
+    alert_webhook_url: str = ""
+    alert_webhook_format: Literal["wecom", "json"] = "wecom"
+    alert_cooldown_s: float = 300.0
+    alert_error_rate: float = 0.2
+    alert_latency_ms: float = 3000.0
+    alert_min_requests: int = 20
+
+    # Notifications
+    tpl_order_status: str = "TPL_ORDER_STATUS"
+    tpl_production_done: str = "TPL_PRODUCTION_DONE"
+    tpl_order_shipped: str = "TPL_ORDER_SHIPPED"
+    tpl_admin_alert: str = "TPL_ADMIN_ALERT"
+    wx_miniprogram_state: Literal["developer", "trial", "formal"] = "formal"
+    notify_enabled: bool = True
+    watch_interval_s: float = 60.0
+    outbox_poll_s: float = 1.0
+    outbox_concurrency: int = 16
+    outbox_batch: int = 64
+    outbox_max_attempts: int = 5
+    outbox_retry_base_s: float = 2.0
+    outbox_stale_s: float = 60.0
 
     # Abuse limits
     max_body_bytes: int = 64 * 1024

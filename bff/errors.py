@@ -79,6 +79,13 @@ class ErpUnavailable(BffError):
         self.reason = reason
 
 
+class ErpCircuitOpen(ErpUnavailable):
+    """Refused at once: the circuit breaker is open, so no request waits for a timeout."""
+
+    def __init__(self) -> None:
+        super().__init__("circuit open")
+
+
 class ErpDataInvalid(BffError):
     def __init__(self, reason: str = "") -> None:
         super().__init__(ErrorCode.ERP_DATA_INVALID)

@@ -26,6 +26,7 @@ from strawberry.types.execution import ExecutionContext
 from bff.erp.calls import erp_call_scope
 from bff.errors import DEFAULT_MESSAGES, HTTP_STATUS, BffError, ErrorCode
 from bff.monitor.access import request_facts
+from bff.monitor.metrics import current_trace_id
 from bff.requestid import current_request_id
 from bff.services import Services
 from resolvers.context import RequestContext
@@ -39,7 +40,7 @@ def _unexpected(error: GraphQLError) -> bool:
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
-    extensions: dict[str, Any] = {"requestId": current_request_id()}
+    extensions: dict[str, Any] = {"requestId": current_request_id(), "traceId": current_trace_id()}
     if isinstance(original, BffError):
         extensions.update(code=original.code.value, **original.details)
         message = original.message
@@ -109,6 +110,7 @@ def build_context(services: Services, request: Request) -> RequestContext:
         trusted_openid=request.headers.get("x-wx-openid") if trusted else None,
         trusted_unionid=request.headers.get("x-wx-unionid") if trusted else None,
         request_id=current_request_id(),
+        service_key=request.headers.get("x-service-key") or None,
     )
 
 
@@ -131,6 +133,7 @@ def error_response(code: ErrorCode, message: str | None = None, status: int | No
             "code": code.value,
             "message": message or DEFAULT_MESSAGES[code],
             "requestId": current_request_id(),
+            "traceId": current_trace_id(),
             **details,
         }
     }

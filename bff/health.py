@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bff.cache import cache_backend
+from bff.monitor.status import erp_status
 from bff.services import Services
 
 CHECK_TIMEOUT_S = 2.0
@@ -36,15 +37,30 @@ async def _cache_roundtrip(services: Services) -> None:
 
 
 async def health_check(request: Request) -> JSONResponse:
+    """Liveness: the process answers (``?probe=live``: nothing else is checked). Readiness:
+    database and cache. The ERP's state is reported but never makes the BFF unready: it
+    still serves stale data, and every instance would fail together behind the balancer."""
     services: Services = request.app.state.services
+    if request.query_params.get("probe") == "live":
+        return JSONResponse({"status": "ok", "live": True})
     checks = await asyncio.gather(
         _timed("database", services.db.ping()),
         _timed("cache", _cache_roundtrip(services)),
     )
     healthy = all(c["status"] == "up" for c in checks)
+    erp = erp_status(services.monitor.probe, services.erp)
     body = {
         "status": "ok" if healthy else "unavailable",
+        "live": True,
+        "ready": healthy,
         "checks": {c["name"]: c for c in checks},
+        "erp": {
+            "state": erp.state.value,
+            "lastCheck": erp.last_check.isoformat() if erp.last_check else None,
+            "circuit": erp.circuit_state,
+            "backupInUse": erp.backup_in_use,
+            "critical": False,
+        },
         "database": services.db.dialect,
         "cache": cache_backend(services.cache),
     }

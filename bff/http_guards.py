@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bff.erp.transport import request_budget
 from bff.errors import ErrorCode
 from bff.gql import error_response
 
@@ -62,3 +63,19 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def internal_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(ErrorCode.INTERNAL)
+
+
+class ErpBudgetMiddleware:
+    """One ERP time budget per inbound request, so an answer (stale or an error) comes in time
+    even when the request reads the ERP several times in a row."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with request_budget(self.seconds):
+            await self.app(scope, receive, send)

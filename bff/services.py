@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
@@ -15,7 +15,12 @@ from bff.cache import create_cache
 from bff.companies import CompanyDirectory
 from bff.config import Settings
 from bff.erp import ErpCall, ErpClient, ErpClientConfig
+from bff.erp.failover import FailoverErp
+from bff.monitor.breaker import CircuitBreaker
 from bff.monitor.calllog import CallLogWriter
+from bff.notify.service import Notifications
+from bff.monitor.metrics import CIRCUIT_LEVELS, PROBE_LEVELS, Telemetry, current_trace_id
+from bff.monitor.watch import Monitor
 from bff.orders.fallback import LastGoodAnswers
 from bff.orders.logistics import LogisticsNames
 from bff.security import DataCipher
@@ -28,7 +33,7 @@ class Services:
     settings: Settings
     db: Database
     cache: BaseCache
-    erp: ErpClient
+    erp: FailoverErp  # the ErpClient interface; reads fail over to BFF_ERP_BACKUP_URL when set
     wechat: WechatClient
     wechat_http: httpx.AsyncClient
     sessions: SessionService
@@ -37,24 +42,18 @@ class Services:
     last_good: LastGoodAnswers
     logistics: LogisticsNames
     call_log: CallLogWriter
+    telemetry: Telemetry
+    monitor: Monitor
+    notify: Notifications = field(init=False)  # subscription messages: outbox worker, change watcher, grants
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
         db = Database(settings.database_url)
         cache = create_cache(settings.redis_url)
-        erp = ErpClient(
-            ErpClientConfig(
-                login_url=settings.erp_login_url,
-                base_url=settings.erp_base_url,
-                app_id=settings.erp_app_id,
-                app_name=settings.erp_app_name,
-                account=settings.erp_account,
-                password=settings.erp_password.get_secret_value(),
-                timeout_s=settings.erp_timeout_s,
-                deadline_s=settings.erp_deadline_s,
-                retries=settings.erp_retries,
-                pool_size=settings.erp_pool_size,
-            )
+        telemetry = Telemetry()
+        erp = FailoverErp(
+            _erp_client(settings, settings.erp_base_url),
+            _erp_client(settings, settings.erp_backup_url) if settings.erp_backup_url else None,
         )
         wechat_http = httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
         wechat = WechatClient(
@@ -87,17 +86,37 @@ class Services:
             admin_accounts=settings.admin_account_set,
             wholesaler_name=settings.wholesaler_name,
         )
+        call_log = CallLogWriter(db, enabled=settings.call_log_enabled)
         services = cls(
             settings, db, cache, erp, wechat, wechat_http, sessions, companies, bindings,
-            LastGoodAnswers(cache), LogisticsNames(erp, cache),
-            CallLogWriter(db, enabled=settings.call_log_enabled),
+            LastGoodAnswers(cache, on_lookup=telemetry.record_fallback), LogisticsNames(erp, cache),
+            call_log, telemetry, Monitor(settings, db, cache, erp, call_log),
         )
         erp.add_listener(services.record_erp_call)
+        services.notify = Notifications(settings, db, erp, services.wechat, services.last_good, services.logistics)  # type: ignore[arg-type]
+        services._observe_state()
         return services
 
+    def _observe_state(self) -> None:
+        erp, probe = self.erp, self.monitor.probe
+        self.telemetry.gauge(
+            "bff.erp.circuit_state", "ERP circuit breaker: 0 closed, 1 half-open, 2 open",
+            lambda: [(CIRCUIT_LEVELS[erp.breaker.state.value], {"channel": "primary"})],
+        )
+        self.telemetry.gauge(
+            "bff.erp.probe_state", "ERP probe: -1 unknown, 0 up, 1 degraded, 2 down",
+            lambda: [(PROBE_LEVELS[probe.state.value], {})],
+        )
+        self.telemetry.gauge(
+            "bff.erp.backup_in_use", "1 while reads go to the backup ERP channel",
+            lambda: [(1 if erp.backup_in_use else 0, {})],
+        )
+
     def record_erp_call(self, call: ErpCall) -> None:
-        """Every outbound ERP call goes to api_call_logs beside the inbound ones."""
+        """Every outbound ERP call goes to api_call_logs beside the inbound ones, and to the metrics."""
+        self.telemetry.record_erp(call.endpoint, call.form_id, call.outcome, call.latency_ms)
         self.call_log.record(
+            trace_id=current_trace_id() or None,
             endpoint=f"erp:{call.endpoint}",
             method="POST",
             status=None,
@@ -110,11 +129,37 @@ class Services:
     async def start(self) -> None:
         """Background work of one BFF process (idempotent: several apps may share the services)."""
         self.call_log.start()
-        await self.call_log.purge(timedelta(days=self.settings.call_log_retention_days))
+        self.monitor.start()  # probe, alerts, call-log purge (first round at once)
+        self.notify.start()  # outbox worker and change watcher (BFF_NOTIFY_ENABLED)
 
     async def aclose(self) -> None:
+        await self.notify.stop()  # before the clients it sends through
+        await self.monitor.stop()
         await self.call_log.stop()
         await self.erp.aclose()
         await self.wechat_http.aclose()
         await self.cache.close()
         await self.db.dispose()
+        self.telemetry.shutdown()
+
+
+def _erp_client(settings: Settings, base_url: str) -> ErpClient:
+    """One ERP channel; the backup differs only by its URL (same account, same limits)."""
+    config = ErpClientConfig(
+        login_url=settings.erp_login_url if base_url == settings.erp_base_url else base_url,
+        base_url=base_url,
+        app_id=settings.erp_app_id,
+        app_name=settings.erp_app_name,
+        account=settings.erp_account,
+        password=settings.erp_password.get_secret_value(),
+        timeout_s=settings.erp_timeout_s,
+        deadline_s=settings.erp_deadline_s,
+        retries=settings.erp_retries,
+        pool_size=settings.erp_pool_size,
+    )
+    breaker = CircuitBreaker(
+        window=settings.erp_breaker_window,
+        failure_ratio=settings.erp_breaker_failure_ratio,
+        open_s=settings.erp_breaker_open_s,
+    )
+    return ErpClient(config, breaker=breaker)

@@ -25,6 +25,7 @@ class RequestContext:
     trusted_openid: str | None = None  # X-WX-OPENID, only when BFF_TRUST_WX_HEADERS is on
     trusted_unionid: str | None = None
     request_id: str = ""
+    service_key: str | None = None  # X-Service-Key: server-to-server callers (sendTemplateMessage)
     _viewer: Any = field(default=_UNSET, repr=False)
     _order_loaders: OrderLoaders | None = field(default=None, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # sibling resolvers share one load

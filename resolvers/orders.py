@@ -129,7 +129,8 @@ async def order_shipments(info: Info, order: Order) -> list[Shipment]:
 
 
 async def order_timeline(info: Info, order: Order) -> list[TimelineStep]:
-    return build_timeline(order, await order_materials(info, order), await order_shipments(info, order))
+    observed = await info.context.services.notify.status_changes(order.id)
+    return build_timeline(order, await order_materials(info, order), await order_shipments(info, order), observed)
 
 
 async def material_shipments(info: Info, material: Material) -> list[Shipment]:

@@ -6,15 +6,16 @@ from typing import Any
 
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
-from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.messages import MessageMutation, MessageQuery
+from schema.monitoring import MonitoringQuery
 from schema.orders import OrderQuery
 from schema.users import UserMutation, UserQuery
 
-Query = merge_types("Query", (UserQuery, OrderQuery))
-Mutation = merge_types("Mutation", (UserMutation,))
+Query = merge_types("Query", (UserQuery, OrderQuery, MonitoringQuery, MessageQuery))
+Mutation = merge_types("Mutation", (UserMutation, MessageMutation))
 
 
 def build_schema(

@@ -37,6 +37,7 @@ def make_settings(**overrides: Any) -> Settings:
         "redis_url": "",
         "secret_key": SecretStr("test-secret-" + secrets.token_hex(8)),
         "data_key": SecretStr("test-data-key-" + secrets.token_hex(8)),
+        "watch_interval_s": 3600,  # the change watcher runs when a test asks (tests/notify)
     }
     base.update(overrides)
     return Settings(**base)
@@ -87,3 +88,4 @@ async def sim(stack: DemoStack) -> AsyncIterator[Sim]:
         control = Sim(client)
         yield control
         await control.reset_faults()
+        stack.services.erp.breaker.reset()  # the next test starts with a closed circuit

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -32,10 +32,13 @@ class ErpCall:
 class ErpCallStats:
     calls: int = 0
     ms: float = 0.0
+    parent: ErpCallStats | None = field(default=None, repr=False)  # an enclosing scope counts too
 
     def add(self, call: ErpCall) -> None:
         self.calls += 1
         self.ms += call.latency_ms
+        if self.parent is not None:
+            self.parent.add(call)
 
 
 _current: ContextVar[ErpCallStats | None] = ContextVar("erp_call_stats", default=None)
@@ -43,7 +46,7 @@ _current: ContextVar[ErpCallStats | None] = ContextVar("erp_call_stats", default
 
 @contextmanager
 def erp_call_scope() -> Iterator[ErpCallStats]:
-    stats = ErpCallStats()
+    stats = ErpCallStats(parent=_current.get())
     token = _current.set(stats)
     try:
         yield stats

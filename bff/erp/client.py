@@ -26,7 +26,8 @@ from bff.erp.models import ErpPage, SalesOrderRecord
 from bff.erp.session import ErpSession, SessionKeeper
 from bff.erp.transport import Deadline, Listener, Transport, no_cookie_jar
 from bff.erp.validation import validate_rows
-from bff.errors import BffError, ErpLoginRefused, ErpUnavailable, ErrorCode
+from bff.errors import BffError, ErpCircuitOpen, ErpLoginRefused, ErpUnavailable, ErrorCode
+from bff.monitor.breaker import BreakerState, CircuitBreaker
 
 logger = logging.getLogger("bff.erp")
 
@@ -66,8 +67,12 @@ def _make_http(config: ErpClientConfig) -> httpx.AsyncClient:
 
 
 class ErpClient:
-    def __init__(self, config: ErpClientConfig, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, config: ErpClientConfig, http: httpx.AsyncClient | None = None, breaker: CircuitBreaker | None = None
+    ) -> None:
         self._config = config
+        # Every attempt asks the breaker first; the default one is permissive enough for tests.
+        self.breaker = breaker or CircuitBreaker()
         self._owns_http = http is None
         self._http = http if http is not None else _make_http(config)
         self._login_url = config.login_url.rstrip("/")
@@ -145,13 +150,15 @@ class ErpClient:
 
         return await self._merged(("getBusiness", protocol.canonical(body), model), lambda: self._read("getBusiness", body, form_id, parse))
 
-    async def _page(self, name: str, body: dict[str, Any], form_id: int, model: type[M], *, merge: bool = True) -> ErpPage[M]:
+    async def _page(
+        self, name: str, body: dict[str, Any], form_id: int, model: type[M], *, merge: bool = True, guard: bool = True
+    ) -> ErpPage[M]:
         def parse(response: httpx.Response) -> ErpPage[M]:
             count, rows = protocol.list_page(protocol.business_data(response))
             return ErpPage(count, validate_rows(form_id, model, rows))
 
         def fetch() -> Awaitable[ErpPage[M]]:
-            return self._read(name, body, form_id, parse)
+            return self._read(name, body, form_id, parse, guard=guard)
 
         page = await (self._merged((name, protocol.canonical(body), model), fetch) if merge else fetch())
         return ErpPage(page.count, list(page.rows))  # followers each get their own list
@@ -224,7 +231,7 @@ class ErpClient:
             "page": 0, "pageSize": 1, "filters": {}, "orderby": "",
         }
         started = time.monotonic()
-        await self._page("getBusinessPageList", body, SALES_ORDERS, SalesOrderRecord, merge=False)
+        await self._page("getBusinessPageList", body, SALES_ORDERS, SalesOrderRecord, merge=False, guard=False)
         return (time.monotonic() - started) * 1000
 
     async def aclose(self) -> None:
@@ -235,14 +242,14 @@ class ErpClient:
 
     async def _read(
         self, name: str, body: dict[str, Any], form_id: int,
-        parse: Callable[[httpx.Response], T], *, retry: bool = True,
+        parse: Callable[[httpx.Response], T], *, retry: bool = True, guard: bool = True,
     ) -> T:
         url = self._base_url + protocol.BUSINESS_PATH.format(name=name)
 
         async def attempt(deadline: Deadline, n: int) -> T:
             return await self._with_session(deadline, n, "POST", url, parse, name, form_id, body)
 
-        return await self._retrying(attempt, retry=retry)
+        return await self._retrying(attempt, retry=retry, guard=guard)
 
     async def _with_session(
         self, deadline: Deadline, attempt: int, method: str, url: str,
@@ -262,18 +269,25 @@ class ErpClient:
                 stale = session.generation
         raise ErpUnavailable("session expired again right after a fresh login")
 
-    async def _retrying(self, attempt: Callable[[Deadline, int], Awaitable[T]], *, retry: bool) -> T:
-        """Transient failures retried with backoff, never past the deadline."""
+    async def _retrying(
+        self, attempt: Callable[[Deadline, int], Awaitable[T]], *, retry: bool, guard: bool = True
+    ) -> T:
+        """Transient failures retried with backoff, never past the deadline. With ``guard``
+        (everything but the probe, which must really go out) each attempt asks the breaker."""
         deadline = Deadline(self._config.deadline_s)
         failures = 0
         while True:
             remaining = deadline.remaining()
             if remaining <= 0:
                 raise ErpUnavailable("deadline reached")
+            if guard and not self.breaker.allow():
+                raise ErpCircuitOpen()
             try:
                 async with asyncio.timeout(remaining):
-                    return await attempt(deadline, failures + 1)
+                    result = await attempt(deadline, failures + 1)
             except (protocol.Transient, TimeoutError) as error:
+                if guard:
+                    self.breaker.record(False)
                 failures += 1
                 reason = str(error) or "timeout"
                 if not retry or failures > self._config.retries:
@@ -283,3 +297,16 @@ class ErpClient:
                     raise ErpUnavailable(f"deadline reached after {failures} attempts: {reason}") from None
                 logger.info("erp transient failure attempt=%d reason=%s", failures, reason)
                 await asyncio.sleep(pause)
+            except BaseException as error:
+                # Refusals, invalid data, missing records: the ERP answered. Cancellation: unknown.
+                if guard and isinstance(error, Exception):
+                    self.breaker.record(not isinstance(error, ErpUnavailable))
+                raise
+            else:
+                if guard:
+                    self.breaker.record(True)
+                return result
+
+    @property
+    def circuit_open(self) -> bool:
+        return self.breaker.state is BreakerState.OPEN

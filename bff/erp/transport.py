@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, TypeVar
@@ -23,11 +25,26 @@ T = TypeVar("T")
 Listener = Callable[[ErpCall], None]
 
 
+_request_end: ContextVar[float | None] = ContextVar("erp_request_end", default=None)
+
+
+@contextmanager
+def request_budget(seconds: float) -> Iterator[None]:
+    """All ERP reads of one inbound request end by then, however many run one after another."""
+    token = _request_end.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _request_end.reset(token)
+
+
 class Deadline:
-    """Time left for one read, all attempts and logins included."""
+    """Time left for one read, all attempts and logins included (and within the request's budget)."""
 
     def __init__(self, seconds: float) -> None:
-        self._end = time.monotonic() + seconds
+        end = time.monotonic() + seconds
+        budget = _request_end.get()
+        self._end = end if budget is None else min(end, budget)
 
     def remaining(self) -> float:
         return self._end - time.monotonic()

@@ -75,6 +75,12 @@ class CircuitBreaker:
         ):
             self._move(BreakerState.OPEN)
 
+    def reset(self) -> None:
+        """Closed, with no memory of past outcomes (an operator's or a test's fresh start)."""
+        if self._state is not BreakerState.CLOSED:
+            self._move(BreakerState.CLOSED)
+        self._outcomes.clear()
+
     def _move(self, new: BreakerState) -> None:
         old, self._state = self._state, new
         self._trials = 0

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 
 from bff.monitor.calllog import mask_and_truncate
+from bff.monitor.metrics import current_trace_id
 from bff.requestid import current_request_id
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -24,6 +25,9 @@ class JsonFormatter(logging.Formatter):
         request_id = current_request_id()
         if request_id:
             entry["requestId"] = request_id
+        trace_id = current_trace_id()
+        if trace_id:
+            entry["traceId"] = trace_id
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value

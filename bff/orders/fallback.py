@@ -21,9 +21,12 @@ Rows = list[dict[str, Any]]
 
 
 class LastGoodAnswers:
-    def __init__(self, cache: BaseCache, ttl_s: int = DEFAULT_TTL_S) -> None:
+    def __init__(
+        self, cache: BaseCache, ttl_s: int = DEFAULT_TTL_S, on_lookup: Callable[[bool], None] | None = None
+    ) -> None:
         self._cache = cache
         self._ttl = ttl_s
+        self._on_lookup = on_lookup  # hit (True) or miss (False) of a fallback lookup: a metric
 
     async def read(self, key: str, fetch: Callable[[], Awaitable[Any]]) -> tuple[Any, datetime | None]:
         """``(answer, None)`` when live; ``(last good answer, its time)`` when the ERP is down."""
@@ -31,6 +34,8 @@ class LastGoodAnswers:
             answer = await fetch()
         except ErpUnavailable:
             kept = await self._cache.get(f"lastgood:{key}")
+            if self._on_lookup is not None:
+                self._on_lookup(kept is not None)
             if kept is None:
                 raise
             return kept["answer"], datetime.fromisoformat(kept["asOf"])

@@ -108,6 +108,17 @@ class CustomerOrders:
         ids = {str(fields(r)["id"]) for r in by_order[1]}
         return ids | {str(fields(r)["salesOrderId"]) for r in by_line[1]}  # scoped by customerId in the next read
 
+    async def orders_in_statuses(
+        self, statuses: Sequence[OrderStatus], page: int, page_size: int
+    ) -> tuple[int, list[Order]]:
+        """One page of the customer's orders in any of ``statuses`` (the change watcher's read)."""
+        codes = sorted({code for status in statuses for code in CODES_BY_STATUS[status]})
+        count, records = await self._list(
+            SalesOrderRecord, SALES_ORDERS, filters={"customerId": self.customer_id, "status": codes},
+            page=page - 1, page_size=page_size, orderby="id asc",
+        )
+        return count, self._own_orders(records)
+
     async def orders_by_ids(self, ids: Sequence[str]) -> dict[str, Order]:
         _, records = await self._list(
             SalesOrderRecord, SALES_ORDERS, filters={"id": sorted(set(ids)), "customerId": self.customer_id},

@@ -19,7 +19,13 @@ def _totals(materials: Sequence[Material]) -> tuple[float, float, float]:
     return ordered, produced, producing
 
 
-def build_timeline(order: Order, materials: Sequence[Material], shipments: Sequence[Shipment]) -> list[TimelineStep]:
+def build_timeline(
+    order: Order,
+    materials: Sequence[Material],
+    shipments: Sequence[Shipment],
+    observed: Sequence[tuple[datetime, str]] = (),
+) -> list[TimelineStep]:
+    """``observed``: (time, "未开始 → 进行中") status changes the change watcher saw, oldest first."""
     ordered, produced, producing = _totals(materials)
     started = produced > 0 or producing > 0 or order.status in (OrderStatus.IN_PROGRESS, OrderStatus.COMPLETED)
     all_produced = ordered > 0 and produced >= ordered or order.status is OrderStatus.COMPLETED
@@ -32,6 +38,8 @@ def build_timeline(order: Order, materials: Sequence[Material], shipments: Seque
     for number, shipment in enumerate(dated, start=1):
         detail = " ".join(filter(None, [shipment.logistics_company, shipment.tracking_number]))
         steps.append(TimelineStep("SHIPMENT", f"第{number}次发货", shipment.ship_date, shipment.shipped, detail=detail or None))
+    # The ERP keeps no time of a status change; the watcher's observations give them one.
+    steps.extend(TimelineStep("STATUS_CHANGE", "状态变更", at, True, detail=change) for at, change in observed)
     if order.status is OrderStatus.CANCELLED:
         steps.append(TimelineStep("CANCELLED", "已取消", None, True))
     else:

@@ -17,6 +17,7 @@ ERROR_SCHEMA = {
                 "code": {"type": "string", "examples": ["UNAUTHENTICATED", "NOT_FOUND", "ERP_UNAVAILABLE"]},
                 "message": {"type": "string", "description": "Chinese, for the purchaser"},
                 "requestId": {"type": "string"},
+                "traceId": {"type": "string", "description": "OpenTelemetry trace id of the request"},
             },
         }
     },

@@ -52,6 +52,7 @@ def first_error_response(errors: list[dict[str, Any]]) -> Response:
     extensions = dict(error.get("extensions", {}))
     code = ErrorCode(extensions.pop("code", ErrorCode.INTERNAL.value))
     extensions.pop("requestId", None)
+    extensions.pop("traceId", None)
     return error_response(code, error["message"], **extensions)
 
 

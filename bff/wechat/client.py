@@ -25,6 +25,9 @@ SYSTEM_BUSY = -1
 TOKEN_ERRORS = frozenset({40001, 42001})
 ATTEMPTS = 3  # the first call and two retries
 BACKOFF_S = (0.05, 0.2)
+TOKEN_LOCK_TTL_S = 10
+TOKEN_LOCK_POLL_S = 0.05
+TOKEN_LOCK_POLLS = 100
 
 _LOGIN_MESSAGES = {
     40029: "登录凭证无效或已使用，请重新登录",
@@ -50,6 +53,7 @@ class WxApiError(BffError):
         super().__init__(code or _default_code(errcode), message or _LOGIN_MESSAGES.get(errcode))
         self.errcode = errcode
         self.errmsg = errmsg
+        self.ambiguous = False  # True when the request may have reached WeChat (never repeat it)
         self.args = (f"{self.code}: WeChat errcode {errcode}: {errmsg}",)
 
 
@@ -106,7 +110,9 @@ class WechatClient:
         except httpx.TransportError as exc:
             if safe_to_repeat:
                 raise _Retryable(type(exc).__name__) from None
-            raise WxApiError(SYSTEM_BUSY, type(exc).__name__, ErrorCode.WX_UNAVAILABLE) from None
+            error = WxApiError(SYSTEM_BUSY, type(exc).__name__, ErrorCode.WX_UNAVAILABLE)
+            error.ambiguous = True
+            raise error from None
         if response.status_code >= 500 and safe_to_repeat:
             raise _Retryable(f"HTTP {response.status_code}")
         try:
@@ -165,7 +171,7 @@ class WechatClient:
                 cached = await self.token_cache.get(self.token_key)  # a concurrent caller fetched it
                 if cached:
                     return str(cached)
-            return await self._fetch_token(force_refresh)
+            return await self._fetch_shared(force_refresh, rejected=None)
 
     async def _replace_token(self, rejected: str) -> str:
         """A token other than ``rejected``; callers that all saw it rejected share one refresh."""
@@ -173,7 +179,26 @@ class WechatClient:
             cached = await self.token_cache.get(self.token_key)
             if cached and cached != rejected:
                 return str(cached)
-            return await self._fetch_token(force_refresh=True)
+            return await self._fetch_shared(True, rejected=rejected)
+
+    async def _fetch_shared(self, force_refresh: bool, rejected: str | None) -> str:
+        """Fetch under a lock in the shared cache, so that several instances on one Redis make
+        one stable_token request between them; the others wait for the token it stores."""
+        lock_key = self.token_key + ":lock"
+        for _ in range(TOKEN_LOCK_POLLS):
+            try:
+                await self.token_cache.add(lock_key, "1", ttl=TOKEN_LOCK_TTL_S)
+            except ValueError:  # another instance is fetching
+                await asyncio.sleep(TOKEN_LOCK_POLL_S)
+                cached = await self.token_cache.get(self.token_key)
+                if cached and cached != rejected:
+                    return str(cached)
+                continue
+            try:
+                return await self._fetch_token(force_refresh)
+            finally:
+                await self.token_cache.delete(lock_key)
+        return await self._fetch_token(force_refresh)  # the holder seems stuck: fetch anyway
 
     async def _fetch_token(self, force_refresh: bool) -> str:
         body = {"grant_type": "client_credential", "appid": self.appid, "secret": self._secret, "force_refresh": force_refresh}

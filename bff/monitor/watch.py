@@ -1,0 +1,113 @@
+"""The monitoring loops of one BFF process: probe + ERP alerts, threshold alerts, call-log purge."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from aiocache.base import BaseCache
+
+from bff.config import Settings
+from bff.erp.failover import FailoverErp
+from bff.monitor.alerts import Alerter, AlertSender
+from bff.monitor.calllog import CallLogWriter
+from bff.monitor.performance import performance
+from bff.monitor.probe import ErpProbe, ErpState
+from bff.store.db import Database
+
+log = logging.getLogger("bff.monitor")
+
+THRESHOLD_WINDOW_S = 300
+THRESHOLD_EVERY_S = 60.0
+
+
+class Monitor:
+    def __init__(self, settings: Settings, db: Database, cache: BaseCache, erp: FailoverErp, call_log: CallLogWriter) -> None:
+        self.settings = settings
+        self._db = db
+        self._call_log = call_log
+        self.probe = ErpProbe(
+            erp.probe,
+            interval_s=settings.erp_probe_interval_s,
+            slow_ms=settings.erp_probe_slow_ms,
+            down_after=settings.erp_probe_down_after,
+            timeout_s=settings.erp_deadline_s + 1.0,
+        )
+        self.sender = AlertSender(settings.alert_webhook_url, settings.alert_webhook_format)
+        self.alerter = Alerter(cache, self.sender, cooldown_s=settings.alert_cooldown_s)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- one round of each ------------------------------------------------------------
+
+    async def probe_once(self) -> ErpState:
+        sample = await self.probe.check()
+        await self.alert_erp(sample.state)
+        return sample.state
+
+    async def alert_erp(self, state: ErpState) -> None:
+        level = {ErpState.DOWN: "down", ErpState.UP: "up"}.get(state)
+        if level is None:  # DEGRADED/UNKNOWN: hysteresis, no news
+            return
+        if level == "down":
+            title = "ERP 不可用 (DOWN)"
+            detail = f"连续 {self.probe.consecutive_failures} 次探测失败 ({self.probe.last_error or '未知错误'})"
+        else:
+            title = "ERP 已恢复 (UP)"
+            detail = "探测恢复正常"
+        await self.alerter.observe("erp", level, quiet_level="up", title=title, detail=detail)
+
+    async def check_thresholds(self) -> None:
+        report = await performance(self._db, THRESHOLD_WINDOW_S)
+        if report.count < self.settings.alert_min_requests:
+            return
+        rate_high = report.error_rate > self.settings.alert_error_rate
+        await self.alerter.observe(
+            "error_rate", "high" if rate_high else "ok", quiet_level="ok",
+            title="错误率过高" if rate_high else "错误率恢复正常",
+            detail=f"近5分钟 {report.count} 次请求, 错误率 {report.error_rate:.1%}",
+        )
+        slow = report.p95_ms is not None and report.p95_ms > self.settings.alert_latency_ms
+        await self.alerter.observe(
+            "latency", "high" if slow else "ok", quiet_level="ok",
+            title="响应过慢" if slow else "响应时间恢复正常",
+            detail=f"近5分钟 p95 {report.p95_ms or 0:.0f} ms (阈值 {self.settings.alert_latency_ms:.0f} ms)",
+        )
+
+    async def purge_once(self) -> int:
+        removed = await self._call_log.purge(timedelta(days=self.settings.call_log_retention_days))
+        if removed:
+            log.info("purged %d call log rows", removed)
+        return removed
+
+    # --- the loops ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._tasks:
+            return
+        self._tasks = [
+            asyncio.create_task(self._every(self.settings.erp_probe_interval_s, self.probe_once), name="erp-probe"),
+            asyncio.create_task(self._every(THRESHOLD_EVERY_S, self.check_thresholds), name="alert-thresholds"),
+            asyncio.create_task(self._every(self.settings.call_log_purge_interval_s, self.purge_once), name="call-log-purge"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._tasks = []
+        await self.sender.aclose()
+
+    @staticmethod
+    async def _every(interval_s: float, job: Callable[[], Awaitable[object]]) -> None:
+        while True:
+            try:
+                await job()
+            except Exception:  # a failed round is logged; the next one runs anyway
+                log.exception("monitoring job failed")
+            await asyncio.sleep(interval_s)

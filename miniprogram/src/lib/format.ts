@@ -1,0 +1,67 @@
+// Display helpers. Times are shown in Beijing time whatever the phone's zone: the
+// ERP and the sales staff the user talks to both work in it.
+
+const BEIJING_OFFSET_MS = 8 * 3600 * 1000
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n)
+}
+
+function beijing(iso: string | null | undefined): Date | null {
+  if (!iso) return null
+  const t = Date.parse(iso)
+  return isNaN(t) ? null : new Date(t + BEIJING_OFFSET_MS)
+}
+
+export function date(iso: string | null | undefined): string {
+  const d = beijing(iso)
+  return d ? `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}` : '—'
+}
+
+export function dateTime(iso: string | null | undefined): string {
+  const d = beijing(iso)
+  return d ? `${date(iso)} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}` : '—'
+}
+
+export function percent(ratio: number | null | undefined): number {
+  const r = typeof ratio === 'number' && isFinite(ratio) ? ratio : 0
+  return Math.max(0, Math.min(100, Math.round(r * 100)))
+}
+
+export function duration(seconds: number | null | undefined): string {
+  if (seconds == null || seconds < 0) return ''
+  const days = Math.floor(seconds / 86400)
+  if (days >= 1) return `${days}天`
+  const hours = Math.floor(seconds / 3600)
+  if (hours >= 1) return `${hours}小时`
+  return `${Math.max(1, Math.round(seconds / 60))}分钟`
+}
+
+export function quantity(n: number | null | undefined, unit?: string | null): string {
+  if (n == null) return '—'
+  const s = Number.isInteger(n) ? String(n) : n.toFixed(2).replace(/0+$/, '').replace(/\.$/, '')
+  return unit ? `${s} ${unit}` : s
+}
+
+// Status filter of the home page; values are the schema's OrderStatus.
+export const STATUS_FILTERS = [
+  { value: '', label: '全部' },
+  { value: 'NOT_STARTED', label: '未开始' },
+  { value: 'IN_PROGRESS', label: '进行中' },
+  { value: 'COMPLETED', label: '已完成' },
+  { value: 'CANCELLED', label: '已取消' },
+]
+
+export const STAGE_NAMES: Record<string, string> = {
+  NOT_STARTED: '未开工',
+  PRODUCING: '生产中',
+  PRODUCED: '已生产',
+  PARTIALLY_SHIPPED: '部分发货',
+  SHIPPED: '已发货',
+}
+
+export const DELIVERY_NAMES: Record<string, string> = {
+  NONE: '未发货',
+  PARTIAL: '部分发货',
+  ALL: '全部发货',
+}

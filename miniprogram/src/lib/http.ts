@@ -1,0 +1,45 @@
+// One POST of a GraphQL document over wx.request. No auth logic here: see gql.ts.
+import { baseUrl } from '../config'
+import { GqlError } from './errors'
+
+export interface GqlErrorBody {
+  message: string
+  path?: (string | number)[]
+  extensions?: { code?: string; requestId?: string }
+}
+
+export interface GqlBody<T> {
+  data?: T | null
+  errors?: GqlErrorBody[]
+  extensions?: { stale?: boolean; [key: string]: unknown }
+}
+
+export function post<T>(query: string, variables: Record<string, unknown>, token?: string): Promise<GqlBody<T>> {
+  const header: Record<string, string> = { 'content-type': 'application/json' }
+  if (token) header.Authorization = `Bearer ${token}`
+  return new Promise((resolve, reject) => {
+    wx.request({
+      url: `${baseUrl()}/graphql`,
+      method: 'POST',
+      header,
+      data: { query, variables },
+      timeout: 10000,
+      success(res) {
+        // The BFF answers GraphQL errors with a JSON body even on 4xx/5xx: read it whenever present.
+        const body = res.data as GqlBody<T> | string
+        if (body && typeof body === 'object' && ('data' in body || 'errors' in body)) resolve(body)
+        else reject(new GqlError(res.statusCode >= 500 ? 'INTERNAL' : 'NETWORK', ''))
+      },
+      fail() {
+        reject(new GqlError('NETWORK', ''))
+      },
+    })
+  })
+}
+
+export function firstError(body: GqlBody<unknown>): GqlError | null {
+  const e = body.errors && body.errors[0]
+  if (!e) return null
+  const ext = e.extensions || {}
+  return new GqlError(ext.code || 'INTERNAL', e.message, ext.requestId)
+}

@@ -1,0 +1,167 @@
+// Home: the company's orders. The first screen is a single request (HOME: orders + ERP
+// banner); further pages use ORDERS. Search/scan and the status filter restart the list.
+import { PAGE_SIZE } from '../../config'
+import { HOME, ORDERS } from '../../graphql/orders'
+import { errorState } from '../../lib/errors'
+import { date, dateTime, DELIVERY_NAMES, percent, STATUS_FILTERS } from '../../lib/format'
+import { request } from '../../lib/gql'
+import { toLogin } from '../../lib/page'
+import { getToken } from '../../lib/session'
+
+interface OrderItem {
+  id: string
+  code: string
+  customerName: string | null
+  status: string
+  statusName: string
+  date: string | null
+  deliveryDate: string | null
+  deliveryStatus: string
+  shippedRate: number
+}
+
+interface OrderPage {
+  items: OrderItem[]
+  total: number
+  page: number
+  pageSize: number
+  stale: boolean
+  asOf: string
+}
+
+interface HomeData {
+  orders: OrderPage
+  systemStatus?: { erpState: string; banner: string | null; degraded: boolean } | null
+}
+
+function card(o: OrderItem) {
+  return {
+    id: o.id,
+    code: o.code,
+    customerName: o.customerName || '',
+    status: o.status,
+    statusName: o.statusName,
+    deliveryDate: date(o.deliveryDate),
+    delivery: DELIVERY_NAMES[o.deliveryStatus] || '',
+    shippedPct: percent(o.shippedRate),
+  }
+}
+
+type Card = ReturnType<typeof card>
+
+Component({
+  data: {
+    loading: true,
+    loadingMore: false,
+    error: null as null | { message: string; actionText: string },
+    items: [] as Card[],
+    total: 0,
+    page: 0,
+    hasMore: false,
+    keyword: '',
+    status: '',
+    filters: STATUS_FILTERS,
+    banner: '',
+    requests: 0,
+  },
+  methods: {
+    onLoad() {
+      if (!getToken()) return toLogin('login')
+      return this.reload()
+    },
+    async onPullDownRefresh() {
+      await this.reload(true)
+      wx.stopPullDownRefresh()
+    },
+    onReachBottom() {
+      return this.loadMore()
+    },
+
+    /** First page (with the banner); keeps the list on screen while refreshing. */
+    async reload(refreshing = false) {
+      this.setData({ loading: !refreshing || this.data.items.length === 0, error: null })
+      const vars: Record<string, unknown> = { pageSize: PAGE_SIZE }
+      if (this.data.keyword) vars.keyword = this.data.keyword
+      if (this.data.status) vars.status = this.data.status
+      try {
+        const { data, stale } = await request<HomeData>(HOME, vars, { optional: ['systemStatus'] })
+        const p = data.orders
+        this.setData({
+          loading: false,
+          items: p.items.map(card),
+          total: p.total,
+          page: 1,
+          hasMore: p.items.length < p.total,
+          banner: this.bannerText(p, stale, data.systemStatus),
+          requests: this.data.requests + 1,
+        })
+      } catch (e) {
+        const s = errorState(e)
+        if (s.code === 'NOT_BOUND') return toLogin('bind')
+        this.setData({ loading: false, error: s, items: [], banner: '' })
+      }
+      return undefined
+    },
+
+    async loadMore() {
+      if (!this.data.hasMore || this.data.loadingMore || this.data.loading) return
+      this.setData({ loadingMore: true })
+      const vars: Record<string, unknown> = { page: this.data.page + 1, pageSize: PAGE_SIZE }
+      if (this.data.keyword) vars.keyword = this.data.keyword
+      if (this.data.status) vars.status = this.data.status
+      try {
+        const { data, stale } = await request<{ orders: OrderPage }>(ORDERS, vars)
+        const items = this.data.items.concat(data.orders.items.map(card))
+        this.setData({
+          loadingMore: false,
+          items,
+          page: data.orders.page,
+          total: data.orders.total,
+          hasMore: items.length < data.orders.total && data.orders.items.length > 0,
+          banner: this.bannerText(data.orders, stale, null) || this.data.banner,
+        })
+      } catch (e) {
+        this.setData({ loadingMore: false })
+        wx.showToast({ title: errorState(e).message, icon: 'none' })
+      }
+    },
+
+    bannerText(p: OrderPage, stale: boolean, status: HomeData['systemStatus']): string {
+      if (p.stale || stale) return `ERP 暂时无法连接，以下为 ${dateTime(p.asOf)} 的数据，可能不是最新`
+      if (status && status.degraded) return status.banner || 'ERP 响应较慢，数据可能延迟'
+      return ''
+    },
+
+    onKeywordInput(e: WechatMiniprogram.Input) {
+      this.setData({ keyword: e.detail.value })
+    },
+    onSearch() {
+      return this.reload()
+    },
+    clearKeyword() {
+      this.setData({ keyword: '' })
+      return this.reload()
+    },
+    onScan() {
+      wx.scanCode({
+        onlyFromCamera: false,
+        success: (r) => {
+          this.setData({ keyword: r.result.trim() })
+          this.reload()
+        },
+      })
+    },
+    onFilter(e: WechatMiniprogram.TouchEvent) {
+      const status = String(e.currentTarget.dataset.value || '')
+      if (status === this.data.status) return undefined
+      this.setData({ status })
+      return this.reload()
+    },
+    openOrder(e: WechatMiniprogram.TouchEvent) {
+      wx.navigateTo({ url: `/pages/order/order?id=${e.currentTarget.dataset.id}` })
+    },
+    onRetry() {
+      return this.reload()
+    },
+  },
+})

@@ -1,0 +1,91 @@
+// Login page: privacy agreement → WeChat login → binding to a company (invite code,
+// typed or scanned, or ERP account). Written with Component() so tests can drive it.
+import { BIND_COMPANY } from '../../graphql/auth'
+import { errorState } from '../../lib/errors'
+import { request } from '../../lib/gql'
+import { login } from '../../lib/session'
+
+type Step = 'privacy' | 'bind'
+type Method = 'invite' | 'account'
+
+/** A scanned QR code may be the bare code or a link carrying ?code=… / ?inviteCode=…. */
+export function inviteFromScan(text: string): string {
+  const m = /[?&](?:inviteCode|invite|code)=([^&#]+)/.exec(text)
+  return (m ? decodeURIComponent(m[1]) : text).trim().toUpperCase()
+}
+
+Component({
+  data: {
+    step: 'privacy' as Step,
+    agreed: false,
+    busy: false,
+    error: '',
+    method: 'invite' as Method,
+    inviteCode: '',
+    username: '',
+    password: '',
+  },
+  methods: {
+    onLoad(query: Record<string, string | undefined>) {
+      if (query.mode === 'bind') this.setData({ step: 'bind', agreed: true })
+    },
+    toggleAgree() {
+      this.setData({ agreed: !this.data.agreed })
+    },
+    openPrivacy() {
+      const w = wx as unknown as { openPrivacyContract?: (o: object) => void }
+      if (w.openPrivacyContract) w.openPrivacyContract({})
+    },
+    async onLogin() {
+      if (!this.data.agreed || this.data.busy) return
+      this.setData({ busy: true, error: '' })
+      try {
+        const result = await login()
+        if (result.user.bound) {
+          wx.switchTab({ url: '/pages/home/home' })
+          this.setData({ busy: false })
+        } else {
+          this.setData({ busy: false, step: 'bind' })
+        }
+      } catch (e) {
+        this.setData({ busy: false, error: errorState(e).message })
+      }
+    },
+    switchMethod(e: WechatMiniprogram.TouchEvent) {
+      this.setData({ method: e.currentTarget.dataset.method as Method, error: '' })
+    },
+    onInput(e: WechatMiniprogram.Input) {
+      const field = e.currentTarget.dataset.field as string
+      this.setData({ [field]: e.detail.value, error: '' })
+    },
+    onScan() {
+      wx.scanCode({
+        onlyFromCamera: false,
+        success: (r) => this.setData({ inviteCode: inviteFromScan(r.result), method: 'invite', error: '' }),
+      })
+    },
+    async onBind() {
+      if (this.data.busy) return
+      const d = this.data
+      let input: Record<string, unknown>
+      if (d.method === 'invite') {
+        const code = d.inviteCode.trim().toUpperCase()
+        if (!code) return this.setData({ error: '请输入邀请码' })
+        input = { inviteCode: code }
+      } else {
+        if (!d.username.trim() || !d.password) return this.setData({ error: '请输入 ERP 账号和密码' })
+        input = { erpAccount: { username: d.username.trim(), password: d.password } }
+      }
+      this.setData({ busy: true, error: '' })
+      try {
+        await request(BIND_COMPANY, { input })
+        // The password is not kept anywhere once used.
+        this.setData({ busy: false, password: '' })
+        wx.switchTab({ url: '/pages/home/home' })
+      } catch (e) {
+        this.setData({ busy: false, error: errorState(e).message })
+      }
+      return undefined
+    },
+  },
+})

@@ -1,0 +1,237 @@
+// The mini program's pages against a real demo BFF: client and BFF tested together.
+const simulate = require('miniprogram-simulate')
+const { installWx, openPage, until, queryOf, httpJson } = require('./support/wx-shim')
+
+/** j-component delivers events asynchronously: let the handler start before going on. */
+async function tap(page, selector) {
+  const node = page.querySelector(selector)
+  if (!node) throw new Error(`nothing to tap at ${selector}`)
+  node.dispatchEvent('tap')
+  await simulate.sleep(5)
+}
+
+let wxState
+const run = Date.now().toString(36)
+
+beforeAll(() => {
+  wxState = installWx()
+})
+
+function freshUser(name) {
+  // A new WeChat user each time: the simulator maps a name to a stable openid.
+  wxState.user = `${name}-${run}`
+  wx.removeStorageSync('bff.token')
+  wxState.nav.length = 0
+  wxState.requests.length = 0
+}
+
+async function demoSecrets() {
+  return (await httpJson('GET', `${wxState.info.erp}/__sim/demo`)).data
+}
+
+async function loginAndBind(name) {
+  freshUser(name)
+  const login = await openPage(simulate, 'login')
+  await tap(login, '#agree')
+  await login.instance.onLogin()
+  const demo = await demoSecrets()
+  login.setData({ inviteCode: demo.customer.invite_code })
+  await login.instance.onBind()
+  wxState.nav.length = 0
+  wxState.requests.length = 0
+}
+
+test('first launch → login → bind → home → search → detail → subscribe → messages', async () => {
+  freshUser('first')
+  // First launch: no session, the home page sends the user to the login page.
+  await openPage(simulate, 'home')
+  expect(wxState.nav.pop()).toEqual({ kind: 'reLaunch', url: '/pages/login/login?mode=login' })
+  expect(wxState.requests).toHaveLength(0)
+
+  // Login is impossible before the privacy agreement is accepted.
+  const login = await openPage(simulate, 'login', { mode: 'login' })
+  await login.instance.onLogin()
+  expect(wxState.requests).toHaveLength(0)
+  await tap(login, '#agree')
+  expect(login.data.agreed).toBe(true)
+  await login.instance.onLogin()
+  expect(login.data.step).toBe('bind') // a new user is not bound yet
+  expect(wx.getStorageSync('bff.token')).toBeTruthy()
+
+  // A wrong invite code says so in Chinese and stays on the page.
+  login.setData({ inviteCode: 'WRONG123' })
+  await login.instance.onBind()
+  expect(login.data.error).toMatch(/[\u4e00-\u9fa5]/)
+  expect(wxState.nav).toHaveLength(0)
+
+  // Scanning fills the code from a QR link, then binding enters the home tab.
+  const demo = await demoSecrets()
+  wxState.scanResult = `https://huicai.example.com/bind?inviteCode=${demo.customer.invite_code}`
+  await tap(login, '#scan')
+  expect(login.data.inviteCode).toBe(demo.customer.invite_code)
+  await login.instance.onBind()
+  expect(wxState.nav.pop()).toEqual({ kind: 'switchTab', url: '/pages/home/home' })
+
+  // Home: the first screen is exactly one GraphQL request.
+  wxState.requests.length = 0
+  const home = await openPage(simulate, 'home')
+  expect(wxState.requests.map((r) => r.operation)).toEqual(['Home'])
+  expect(home.data.items.length).toBeGreaterThan(0)
+  expect(home.data.total).toBeGreaterThan(home.data.items.length)
+  expect(home.data.banner).toBe('')
+  const cards = home.querySelectorAll('.order')
+  expect(cards.length).toBe(home.data.items.length)
+  expect(home.dom.innerHTML).toContain(home.data.items[0].code)
+
+  // Endless scrolling appends the next page.
+  const before = home.data.items.length
+  await home.instance.onReachBottom()
+  expect(home.data.items.length).toBeGreaterThan(before)
+
+  // Search by order number.
+  const target = home.data.items[0]
+  home.setData({ keyword: target.code })
+  await home.instance.onSearch()
+  expect(home.data.items.map((o) => o.code)).toContain(target.code)
+  expect(home.data.items.length).toBeLessThan(before)
+
+  // Status filter.
+  await home.instance.onFilter({ currentTarget: { dataset: { value: 'COMPLETED' } } })
+  expect(home.data.status).toBe('COMPLETED')
+  for (const o of home.data.items) expect(o.status).toBe('COMPLETED')
+
+  // Tap the card → order detail.
+  home.setData({ keyword: '', status: '' })
+  await home.instance.onSearch()
+  await tap(home, '.order')
+  const nav = wxState.nav.pop()
+  expect(nav.url).toMatch(/^\/pages\/order\/order\?id=/)
+  const order = await openPage(simulate, 'order', queryOf(nav.url))
+  expect(order.data.error).toBeNull()
+  expect(order.data.order.code).toBe(home.data.items[0].code)
+  expect(order.data.order.timeline.length).toBeGreaterThan(0)
+  expect(order.data.order.timeline.filter((s) => s.state === 'current').length).toBeLessThanOrEqual(1)
+  expect(order.querySelectorAll('.material').length).toBe(order.data.order.materials.length)
+  expect(order.querySelectorAll('.step').length).toBe(order.data.order.timeline.length)
+
+  // Material progress page from the detail.
+  if (order.data.order.materials.length) {
+    await tap(order, '.material')
+    const m = await openPage(simulate, 'material', queryOf(wxState.nav.pop().url))
+    expect(m.data.error).toBeNull()
+    expect(m.data.m.figures.length).toBe(7)
+  }
+
+  // Subscribe: the dialog, then the grants are recorded at the BFF.
+  wxState.subscribeAnswer = (id) => (id === 'TPL_ORDER_STATUS' ? 'reject' : 'accept')
+  wxState.requests.length = 0
+  await tap(order, '#subscribe')
+  await until(() => order.data.subscribed)
+  expect(order.data.subscribed).toBe('已订阅 2 类通知')
+  expect(wxState.requests.map((r) => r.operation)).toEqual(['RecordSubscriptions'])
+
+  // Message centre: the list, then the settings show the grants just recorded.
+  const messages = await openPage(simulate, 'messages')
+  expect(messages.data.error).toBeNull()
+  expect(messages.data.loading).toBe(false)
+  await messages.instance.switchTab({ currentTarget: { dataset: { tab: 'settings' } } })
+  expect(messages.data.error).toBeNull()
+  const shipped = messages.data.kinds.find((k) => k.value === 'ORDER_SHIPPED')
+  expect(shipped.remaining).toBeGreaterThanOrEqual(1)
+  // Do-not-disturb on and saved.
+  wxState.toasts.length = 0
+  await messages.instance.toggleDnd()
+  expect(wxState.toasts).toContain('已保存')
+  await messages.instance.loadSettings()
+  expect(messages.data.dnd).toBe(true)
+})
+
+test('unbound user: home sends them to binding; ERP account binding works', async () => {
+  freshUser('unbound')
+  const login = await openPage(simulate, 'login')
+  await tap(login, '#agree')
+  await login.instance.onLogin()
+  wxState.nav.length = 0
+  // An unbound user who reaches the home page (e.g. from a shared link) is sent to binding.
+  await openPage(simulate, 'home')
+  expect(wxState.nav.pop()).toEqual({ kind: 'reLaunch', url: '/pages/login/login?mode=bind' })
+
+  const bind = await openPage(simulate, 'login', { mode: 'bind' })
+  expect(bind.data.step).toBe('bind')
+  await tap(bind, '#tab-account')
+  expect(bind.data.method).toBe('account')
+  const demo = await demoSecrets()
+  bind.setData({ username: demo.customer.account, password: demo.customer.password })
+  await bind.instance.onBind()
+  expect(bind.data.error).toBe('')
+  expect(bind.data.password).toBe('')
+  expect(wxState.nav.pop()).toEqual({ kind: 'switchTab', url: '/pages/home/home' })
+
+  // Profile shows the company; unbinding sends the user back to binding.
+  const profile = await openPage(simulate, 'profile')
+  expect(profile.data.company.name).toBe(demo.customer.name)
+  expect(profile.data.isAdmin).toBe(false)
+  expect(profile.querySelector('#monitor')).toBeFalsy()
+  await tap(profile, '#unbind')
+  await until(() => wxState.nav.length)
+  expect(wxState.nav.pop()).toEqual({ kind: 'reLaunch', url: '/pages/login/login?mode=bind' })
+})
+
+test('expired session is renewed without the user noticing', async () => {
+  await loginAndBind('expired')
+  // The stored session is no longer valid (expired or revoked on the server).
+  wx.setStorageSync('bff.token', 'expired-session-token')
+  const home = await openPage(simulate, 'home')
+  expect(home.data.error).toBeNull()
+  expect(home.data.items.length).toBeGreaterThan(0)
+  expect(wxState.nav).toHaveLength(0) // no trip to the login page
+  expect(wxState.requests.map((r) => r.operation)).toEqual(['Home', 'WxLogin', 'Home'])
+  expect(wxState.requests[0].codes).toContain('UNAUTHENTICATED')
+  expect(wx.getStorageSync('bff.token')).not.toBe('expired-session-token')
+})
+
+test('administrators see the monitoring page', async () => {
+  freshUser('admin')
+  const login = await openPage(simulate, 'login')
+  await tap(login, '#agree')
+  await login.instance.onLogin()
+  const demo = await demoSecrets()
+  login.setData({ method: 'account', username: demo.admin.account, password: demo.admin.password })
+  await login.instance.onBind()
+  const profile = await openPage(simulate, 'profile')
+  expect(profile.data.isAdmin).toBe(true)
+  expect(profile.querySelector('#monitor')).toBeTruthy()
+  const monitor = await openPage(simulate, 'monitor')
+  expect(monitor.data.error).toBeNull()
+  expect(monitor.data.erp[0].v).toMatch(/UP|DEGRADED|DOWN|UNKNOWN/)
+})
+
+// The outage tests come last: after an outage the BFF's circuit breaker stays open a while.
+test('ERP down: the home page shows the kept data under a banner, then recovers', async () => {
+  await loginAndBind('outage')
+  const home = await openPage(simulate, 'home')
+  expect(home.data.banner).toBe('')
+  const shown = home.data.items.map((o) => o.code)
+  await httpJson('POST', `${wxState.info.erp}/__sim/faults`, { outage: true })
+  try {
+    await home.instance.onPullDownRefresh()
+    expect(home.data.banner).toMatch(/ERP/)
+    expect(home.data.items.map((o) => o.code)).toEqual(shown)
+    expect(home.querySelector('#banner')).toBeTruthy()
+  } finally {
+    await httpJson('POST', `${wxState.info.erp}/__sim/faults/reset`, {})
+  }
+})
+
+test('ERP down with nothing kept: an error state with a way forward', async () => {
+  await loginAndBind('outage2')
+  await httpJson('POST', `${wxState.info.erp}/__sim/faults`, { outage: true })
+  try {
+    const order = await openPage(simulate, 'order', { id: '999999' })
+    expect(order.data.error).not.toBeNull()
+    expect(order.data.error.actionText).toBeTruthy()
+    expect(order.querySelector('#error')).toBeTruthy()
+  } finally {
+    await httpJson('POST', `${wxState.info.erp}/__sim/faults/reset`, {})
+  }
+})

@@ -1,0 +1,111 @@
+"""/metrics, /api/erp/status + systemStatus, performance, health, trace ids: on the shared stack."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from bff.demo import DemoStack
+from bff.monitor.logs import JsonFormatter
+from tests.monitor.helpers import admin_token
+from tests.support import GraphQLClient, Sim, error_code
+
+STATUS = "{ systemStatus { erpState lastCheckAt banner degraded detail { circuitState consecutiveFailures backupInUse } } }"
+
+
+async def test_metrics_parse_as_prometheus_text_with_the_promised_families(gql: GraphQLClient, http: httpx.AsyncClient, sim: Sim) -> None:
+    await gql("query MetricsWarmup { orders(pageSize: 2) { total } }")
+    await sim.faults(outage=True)
+    await gql('query MetricsMiss { orders(keyword: "never-seen-metrics") { total } }')  # a fallback miss
+    await sim.reset_faults()
+    answer = await http.get("/metrics")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    families = {f.name: f for f in text_string_to_metric_families(answer.text)}
+    names = " ".join(families)
+    for expected in ("bff_request_duration", "bff_erp_duration", "bff_errors", "bff_fallback_lookups",
+                     "bff_erp_circuit_state", "bff_erp_probe_state"):
+        assert expected in names, (expected, names)
+    samples = [s for f in families.values() for s in f.samples]
+    assert any(s.labels.get("operation") == "MetricsWarmup" for s in samples)
+    assert any(s.labels.get("result") == "miss" and s.value >= 1 for s in samples)
+    assert any(s.labels.get("code") == "ERP_UNAVAILABLE" for s in samples)
+
+
+async def test_purchaser_sees_the_banner_view_and_administrator_the_detail(gql: GraphQLClient, http: httpx.AsyncClient, stack: DemoStack) -> None:
+    mine = (await gql(STATUS))["data"]["systemStatus"]
+    assert mine["erpState"] in ("UP", "DEGRADED", "DOWN", "UNKNOWN") and mine["detail"] is None
+    admin = GraphQLClient(http, await admin_token(stack))
+    full = (await admin(STATUS))["data"]["systemStatus"]
+    assert full["detail"]["circuitState"] == "CLOSED" and full["detail"]["backupInUse"] is False
+    rest = await http.get("/api/erp/status", headers={"Authorization": f"Bearer {admin.token}"})
+    assert rest.status_code == 200 and rest.json()["status"]["detail"]["circuitState"] == "CLOSED"
+    anonymous = await http.get("/api/erp/status")
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_performance_is_for_administrators_and_counts_this_operation(gql: GraphQLClient, http: httpx.AsyncClient, stack: DemoStack) -> None:
+    for _ in range(3):
+        await gql("query PerfProbeOp { orders(pageSize: 1) { total } }")
+    await stack.services.call_log.flush()
+    denied = await gql("{ performance(window: FIVE_MINUTES) { count } }")
+    assert error_code(denied) == "FORBIDDEN"
+    token = await admin_token(stack)
+    answer = await http.get("/api/metrics/performance", params={"window": "5m"}, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    ops = {o["operation"]: o for o in answer.json()["performance"]["operations"]}
+    mine = ops["PerfProbeOp"]
+    assert mine["count"] >= 3 and mine["errorRate"] == 0 and mine["erpCallsPerRequest"] >= 1
+    assert mine["p50Ms"] <= mine["p95Ms"] <= mine["p99Ms"]
+    bad = await http.get("/api/metrics/performance", params={"window": "7d"}, headers={"Authorization": f"Bearer {token}"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_health_reports_liveness_readiness_and_the_erp(http: httpx.AsyncClient) -> None:
+    ready = await http.get("/api/health/check")
+    body = ready.json()
+    assert ready.status_code == 200 and body["ready"] is True and body["live"] is True
+    assert body["erp"]["state"] in ("UP", "DEGRADED", "DOWN", "UNKNOWN") and body["erp"]["critical"] is False
+    live = await http.get("/api/health/check", params={"probe": "live"})
+    assert live.status_code == 200 and live.json() == {"status": "ok", "live": True}
+
+
+async def test_trace_id_in_error_bodies_headers_call_log_and_log_lines(gql: GraphQLClient, http: httpx.AsyncClient, stack: DemoStack) -> None:
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    answer = await http.get("/api/orders/search", headers={"traceparent": parent})  # no token: an error
+    assert answer.status_code == 401
+    assert answer.json()["error"]["traceId"] == "0af7651916cd43dd8448eb211c80319c"
+    assert answer.headers["x-trace-id"] == "0af7651916cd43dd8448eb211c80319c"
+    payload = await gql('{ order(id: "no-such-order-trace") { id } }')
+    assert len(payload["errors"][0]["extensions"]["traceId"]) == 32
+    await stack.services.call_log.flush()
+    from sqlalchemy import text
+
+    async with stack.services.db.session() as session:
+        rows = (await session.exec(text(  # type: ignore[call-overload]
+            "SELECT response_data FROM api_call_logs WHERE trace_id = '0af7651916cd43dd8448eb211c80319c'"
+        ))).all()
+    assert rows and json.loads(rows[0][0]) == {"erpCalls": 0}
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(JsonFormatter().format(record))  # type: ignore[method-assign]
+    logging.getLogger("bff.access").addHandler(handler)
+    old_level = logging.getLogger("bff.access").level
+    logging.getLogger("bff.access").setLevel(logging.INFO)
+    try:
+        await http.get("/api/health/check", headers={"traceparent": parent.replace("0af7", "1af7")})
+    finally:
+        logging.getLogger("bff.access").removeHandler(handler)
+        logging.getLogger("bff.access").setLevel(old_level)
+    lines = [json.loads(r) for r in records]
+    assert any(line.get("traceId") == "1af7651916cd43dd8448eb211c80319c" and line["path"] == "/api/health/check" for line in lines)
+
+
+async def test_dashboard_refuses_non_administrators(http: httpx.AsyncClient, stack: DemoStack) -> None:
+    assert (await http.get("/admin")).status_code == 403
+    purchaser = await http.get("/admin", params={"token": stack.token})
+    assert purchaser.status_code == 403 and purchaser.json()["error"]["code"] == "FORBIDDEN"
+    page = await http.get("/admin", headers={"Authorization": f"Bearer {await admin_token(stack)}"})
+    assert page.status_code == 200 and 'id="erp-state"' in page.text and 'id="probe-chart"' in page.text
