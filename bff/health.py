@@ -47,6 +47,11 @@ async def health_check(request: Request) -> JSONResponse:
         _timed("database", services.db.ping()),
         _timed("cache", _cache_roundtrip(services)),
     )
+    try:
+        backlog = await asyncio.wait_for(services.notify.outbox.backlog(), CHECK_TIMEOUT_S)
+        outbox: dict[str, Any] = {"queued": backlog.queued, "sending": backlog.sending, "lagS": round(backlog.lag_s, 1)}
+    except Exception as exc:  # reported, not raised: the database check above already says why
+        outbox = {"error": type(exc).__name__}
     healthy = all(c["status"] == "up" for c in checks)
     erp = erp_status(services.monitor.probe, services.erp)
     body = {
@@ -61,6 +66,7 @@ async def health_check(request: Request) -> JSONResponse:
             "backupInUse": erp.backup_in_use,
             "critical": False,
         },
+        "outbox": outbox,
         "database": services.db.dialect,
         "cache": cache_backend(services.cache),
     }

@@ -111,6 +111,18 @@ class Services:
             "bff.erp.backup_in_use", "1 while reads go to the backup ERP channel",
             lambda: [(1 if erp.backup_in_use else 0, {})],
         )
+        outbox = self.notify.outbox
+        self.telemetry.gauge(
+            "bff.outbox.depth", "Subscription messages waiting, by state (refreshed by the worker)",
+            lambda: [
+                (outbox.last_backlog.queued, {"state": "queued"}),
+                (outbox.last_backlog.sending, {"state": "sending"}),
+            ],
+        )
+        self.telemetry.gauge(
+            "bff.outbox.lag", "Seconds the most overdue queued message has waited",
+            lambda: [(outbox.last_backlog.lag_s, {})],
+        )
 
     def record_erp_call(self, call: ErpCall) -> None:
         """Every outbound ERP call goes to api_call_logs beside the inbound ones, and to the metrics."""

@@ -51,6 +51,7 @@ async def dashboard(request: Request) -> Response:
     report = await performance(services.db, 3600)
     errors = await recent_errors(services.db, 15)
     alerts = list(reversed(services.monitor.alerter.recent))
+    backlog = await services.notify.outbox.backlog()
     color = STATE_COLORS[status.state.value]
     rows = "".join(
         f"<tr><td>{escape(f.operation)}</td><td>{f.count}</td><td>{f.error_rate:.1%}</td><td>{_ms(f.p50_ms)}</td>"
@@ -87,6 +88,8 @@ td,th{{border:1px solid #ddd;padding:4px 8px;text-align:left}} th{{background:#f
 <div class="card">备用通道<b>{'使用中' if status.backup_in_use else ('待命' if status.backup_configured else '未配置')}</b></div>
 <div class="card">最近有效数据<b>{_time(status.last_good_data_at)}</b></div>
 <div class="card">近1小时请求 / 错误率<b>{report.count} / {report.error_rate:.1%}</b></div>
+<div class="card">消息队列 待发 / 发送中<b id="outbox">{backlog.queued} / {backlog.sending}</b></div>
+<div class="card">消息延迟<b>{backlog.lag_s:.0f} s</b></div>
 <h2>ERP 探测历史 (24 小时)</h2>
 {probe_chart(services.monitor.probe.samples())}
 <h2>各操作延迟 (近1小时, ms)</h2>

@@ -21,12 +21,12 @@ import json
 import logging
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bff.config import Settings
@@ -69,6 +69,17 @@ class NewMessage:
 
 
 @dataclass(frozen=True)
+class Backlog:
+    queued: int
+    sending: int
+    lag_s: float  # how long the most overdue due message has waited
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
 class Outcome:
     state: str
     errcode: int | None = None
@@ -98,6 +109,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self.last_backlog = Backlog(0, 0, 0.0)  # refreshed by backlog(); read by the metrics gauge
 
     # --- queueing ---------------------------------------------------------------------------
 
@@ -229,6 +241,26 @@ class Outbox:
                     .values(**values)
                 )
 
+    async def backlog(self) -> Backlog:
+        """What waits: queued and sending rows, and how late the most overdue queued one is."""
+        now = self.clock()
+        async with self._db.session() as s:
+            counts = dict(
+                (await s.exec(
+                    select(MessageLog.msg_status, func.count())
+                    .where(col(MessageLog.msg_status).in_([QUEUED, SENDING]))
+                    .group_by(MessageLog.msg_status)
+                )).all()
+            )
+            oldest = (await s.exec(
+                select(func.min(MessageLog.next_attempt_at)).where(
+                    MessageLog.msg_status == QUEUED, col(MessageLog.next_attempt_at) <= now
+                )
+            )).one()
+        lag = max(0.0, (now - _aware(oldest)).total_seconds()) if oldest else 0.0
+        self.last_backlog = Backlog(int(counts.get(QUEUED, 0)), int(counts.get(SENDING, 0)), lag)
+        return self.last_backlog
+
     async def drain_once(self) -> int:
         """Claim what is due (no more than can be sent at once), send it, record the outcomes."""
         rows = await self.claim(max(1, min(self._settings.outbox_batch, self._settings.outbox_concurrency)))
@@ -265,6 +297,7 @@ class Outbox:
             try:
                 if loop.time() >= next_settle:
                     await self.settle_stale()
+                    await self.backlog()  # keeps the depth gauge current
                     next_settle = loop.time() + SETTLE_EVERY_S
                 sent = await self.drain_once()
             except Exception:  # noqa: BLE001  (the database may be briefly away: try again)

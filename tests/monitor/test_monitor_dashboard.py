@@ -44,6 +44,7 @@ async def test_dashboard_shows_the_erp_state_and_a_latency_chart() -> None:
                 assert await page.locator("#probe-chart circle").count() >= 4
                 assert "HomePage" in await page.inner_text("#operations")
                 assert "NOT_FOUND" in await page.inner_text("#errors")
+                assert (await page.inner_text("#outbox")).strip() == "0 / 0"
                 SHOT.parent.mkdir(parents=True, exist_ok=True)
                 await page.screenshot(path=str(SHOT), full_page=True)
                 denied = await page.goto(f"{stack.url}/admin?token=wrong")
