@@ -94,6 +94,7 @@ class Services:
         )
         erp.add_listener(services.record_erp_call)
         services.notify = Notifications(settings, db, erp, services.wechat, services.last_good, services.logistics)  # type: ignore[arg-type]
+        services.monitor.alerter.add_listener(services.notify.admin_alerts.send)
         services._observe_state()
         return services
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -76,6 +77,11 @@ class Alerter:
         self._sender = sender
         self.cooldown_s = cooldown_s
         self.recent: deque[Alert] = deque(maxlen=keep)  # what this instance sent, newest last
+        self._listeners: list[Callable[[Alert], Awaitable[object]]] = []
+
+    def add_listener(self, listener: Callable[[Alert], Awaitable[object]]) -> None:
+        """Also tell ``listener`` of each alert this instance sends (e.g. administrators' messages)."""
+        self._listeners.append(listener)
 
     async def observe(self, kind: str, level: str, *, quiet_level: str, title: str, detail: str) -> Alert | None:
         """Report that condition ``kind`` is now at ``level``; sends if that is news to everyone.
@@ -90,6 +96,11 @@ class Alerter:
         delivered = await self._sender.send(alert)
         alert = Alert(kind, level, title, detail, alert.at, delivered)
         self.recent.append(alert)
+        for listener in self._listeners:
+            try:
+                await listener(alert)
+            except Exception:  # one broken channel must not stop the others
+                log.exception("alert listener failed", extra={"alertKind": kind})
         log.warning("alert %s %s: %s", kind, level, title, extra={"alertKind": kind, "alertLevel": level})
         return alert
 

@@ -16,7 +16,7 @@ from bff.notify.templates import TemplateSpec
 from bff.wechat.value_rules import fit, violation
 
 CHINA = ZoneInfo("Asia/Shanghai")
-ORDER_PAGE = "pages/order/detail"
+ORDER_PAGE = "pages/order/order"  # the mini program's order detail page (miniprogram/src/app.json)
 
 _PLACEHOLDERS: dict[str, str] = {
     "thing": "无", "number": "0", "letter": "NA", "symbol": "-", "character_string": "-",

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from bff.config import Settings
 from bff.erp import ErpClient
+from bff.notify.admin_alerts import AdminAlerts
 from bff.notify.clock import Clock, aware, utc_now
 from bff.notify.grants import Grants
 from bff.notify.outbox import Outbox
@@ -34,13 +35,14 @@ class Notifications:
         self.prefs = PreferenceStore(db)
         self.outbox = Outbox(db, wechat, settings)
         self.watcher = Watcher(db, erp, last_good, logistics, self.outbox, self.prefs, self.templates, settings)
+        self.admin_alerts = AdminAlerts(db, self.templates, self.grants, self.outbox, clock)
         self.set_clock(clock)
         self._started = False
 
     def set_clock(self, clock: Clock) -> None:
         """Tests move time (do-not-disturb windows, retries) through here."""
         self.clock = clock
-        for part in (self.grants, self.prefs, self.outbox, self.watcher):
+        for part in (self.grants, self.prefs, self.outbox, self.watcher, self.admin_alerts):
             part.clock = clock
 
     def start(self) -> None:

@@ -70,7 +70,7 @@ async def test_granted_user_gets_one_message_and_the_grant_is_spent(stack: DemoS
     assert len(sent) == 1
     message = sent[0]
     assert message["template_id"] == "TPL_ORDER_STATUS"
-    assert message["page"].startswith(f"pages/order/detail?id={order['id']}&msg=")
+    assert message["page"].startswith(f"pages/order/order?id={order['id']}&msg=")
     assert message["data"]["character_string1"] == order["code"]
     for key, value in message["data"].items():
         assert violation(key_type(key) or "", value) is None

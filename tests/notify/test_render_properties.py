@@ -40,4 +40,4 @@ def test_long_values_are_shortened_not_dropped() -> None:
     assert data["thing2"].endswith("…") and len(data["thing2"]) == 20
     assert data["character_string4"] == "SF123456789012"
     assert data["time5"] == "2026年1月1日 08:00"  # Beijing time
-    assert order_page("42", "m1") == "pages/order/detail?id=42&msg=m1"
+    assert order_page("42", "m1") == "pages/order/order?id=42&msg=m1"
