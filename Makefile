@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install schema clean
+.PHONY: demo test install schema clean test-miniprogram miniprogram-screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q
+	$(MAKE) test-miniprogram
+
+# The mini program: tsc --noEmit, build, then jest against a real `bff demo` from .venv.
+test-miniprogram: $(STAMP)
+	cd miniprogram && npm ci --no-audit --no-fund && npm test
+
+# Re-render docs/screenshots/miniprogram-*.png (headless /usr/bin/chromium).
+miniprogram-screenshots: $(STAMP)
+	cd miniprogram && npm ci --no-audit --no-fund && npm run screenshots
 
 schema: $(STAMP)
 	$(BIN)/bff export-schema > schema.graphql

@@ -29,6 +29,18 @@ async function demoSecrets() {
   return (await httpJson('GET', `${wxState.info.erp}/__sim/demo`)).data
 }
 
+/** After an outage the BFF's circuit breaker stays open a while: wait for live ERP reads. */
+async function erpBack() {
+  await httpJson('POST', `${wxState.info.erp}/__sim/faults/reset`, {})
+  const query = '{ orders(pageSize: 1) { stale } }'
+  for (let i = 0; i < 60; i++) {
+    const res = await httpJson('POST', wxState.info.graphql, { query }, { authorization: `Bearer ${wxState.info.token}` })
+    if (!res.data.errors && res.data.data && !res.data.data.orders.stale) return
+    await simulate.sleep(500)
+  }
+  throw new Error('the ERP did not come back')
+}
+
 async function loginAndBind(name) {
   freshUser(name)
   const login = await openPage(simulate, 'login')
@@ -37,6 +49,7 @@ async function loginAndBind(name) {
   const demo = await demoSecrets()
   login.setData({ inviteCode: demo.customer.invite_code })
   await login.instance.onBind()
+  expect(wxState.nav.pop()).toEqual({ kind: 'switchTab', url: '/pages/home/home' })
   wxState.nav.length = 0
   wxState.requests.length = 0
 }
@@ -130,14 +143,31 @@ test('first launch → login → bind → home → search → detail → subscri
   expect(order.data.subscribed).toBe('已订阅 2 类通知')
   expect(wxState.requests.map((r) => r.operation)).toEqual(['RecordSubscriptions'])
 
-  // Message centre: the list, then the settings show the grants just recorded.
+  // A real change at the ERP becomes a notification: the BFF's watcher sees it and sends
+  // it on the grant just recorded; the message centre lists it.
+  await simulate.sleep(2500) // the watcher (1 s cycle here) first records the order as it is
+  const orderId = order.data.order.id
+  await httpJson('POST', `${wxState.info.erp}/__sim/orders/${orderId}`, { action: 'produce' })
+  await httpJson('POST', `${wxState.info.erp}/__sim/orders/${orderId}`, { action: 'ship' })
   const messages = await openPage(simulate, 'messages')
   expect(messages.data.error).toBeNull()
-  expect(messages.data.loading).toBe(false)
+  for (let i = 0; i < 40 && messages.data.items.length === 0; i++) {
+    await simulate.sleep(500)
+    await messages.instance.load(true)
+  }
+  expect(messages.data.items.length).toBeGreaterThan(0)
+  expect(messages.querySelectorAll('.msg').length).toBe(messages.data.items.length)
+  expect(messages.data.unread).toBeGreaterThan(0)
+  // Opening a message marks it read and goes to its order.
+  wxState.nav.length = 0
+  await messages.instance.openMessage({ currentTarget: { dataset: { index: 0 } } })
+  expect(messages.data.items[0].read).toBe(true)
+  expect(wxState.nav.pop().url).toMatch(new RegExp(`^/pages/order/order\\?id=${orderId}\\b`))
   await messages.instance.switchTab({ currentTarget: { dataset: { tab: 'settings' } } })
   expect(messages.data.error).toBeNull()
-  const shipped = messages.data.kinds.find((k) => k.value === 'ORDER_SHIPPED')
-  expect(shipped.remaining).toBeGreaterThanOrEqual(1)
+  // The settings show, per kind, the sends still granted (the ones just used are spent).
+  expect(messages.data.kinds.map((k) => k.value)).toEqual(['ORDER_STATUS', 'PRODUCTION_DONE', 'ORDER_SHIPPED'])
+  for (const k of messages.data.kinds) expect(typeof k.remaining).toBe('number')
   // Do-not-disturb on and saved.
   wxState.toasts.length = 0
   await messages.instance.toggleDnd()
@@ -207,6 +237,19 @@ test('administrators see the monitoring page', async () => {
 })
 
 // The outage tests come last: after an outage the BFF's circuit breaker stays open a while.
+test('ERP down with nothing kept: an error state with a way forward', async () => {
+  await loginAndBind('outage2')
+  await httpJson('POST', `${wxState.info.erp}/__sim/faults`, { outage: true })
+  try {
+    const order = await openPage(simulate, 'order', { id: '999999' })
+    expect(order.data.error).not.toBeNull()
+    expect(order.data.error.actionText).toBeTruthy()
+    expect(order.querySelector('#error')).toBeTruthy()
+  } finally {
+    await erpBack()
+  }
+})
+
 test('ERP down: the home page shows the kept data under a banner, then recovers', async () => {
   await loginAndBind('outage')
   const home = await openPage(simulate, 'home')
@@ -219,19 +262,10 @@ test('ERP down: the home page shows the kept data under a banner, then recovers'
     expect(home.data.items.map((o) => o.code)).toEqual(shown)
     expect(home.querySelector('#banner')).toBeTruthy()
   } finally {
-    await httpJson('POST', `${wxState.info.erp}/__sim/faults/reset`, {})
+    await erpBack()
   }
-})
-
-test('ERP down with nothing kept: an error state with a way forward', async () => {
-  await loginAndBind('outage2')
-  await httpJson('POST', `${wxState.info.erp}/__sim/faults`, { outage: true })
-  try {
-    const order = await openPage(simulate, 'order', { id: '999999' })
-    expect(order.data.error).not.toBeNull()
-    expect(order.data.error.actionText).toBeTruthy()
-    expect(order.querySelector('#error')).toBeTruthy()
-  } finally {
-    await httpJson('POST', `${wxState.info.erp}/__sim/faults/reset`, {})
-  }
+  // Back up: the banner goes.
+  await home.instance.onPullDownRefresh()
+  expect(home.data.banner).toBe('')
+  expect(home.data.items.map((o) => o.code)).toEqual(shown)
 })

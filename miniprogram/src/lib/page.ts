@@ -1,10 +1,4 @@
-// Small helpers shared by pages: query strings, navigation with a fallback.
-
-export function qs(params: Record<string, string | number>): string {
-  return Object.keys(params)
-    .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(String(params[k]))}`)
-    .join('&')
-}
+// Small helpers shared by pages: where to send a user without a session, toasts.
 
 export function toLogin(mode: 'login' | 'bind' = 'login'): void {
   // reLaunch: the login page must not sit above a tab page the user can go back to.

@@ -21,7 +21,8 @@ function startDemo({ timeoutMs = 60000 } = {}) {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-bff-'))
   const child = spawn(findBff(), ['demo', '--port', '0', '--erp-port', '0', '--wechat-port', '0'], {
     cwd,
-    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    // A fast change watcher, so an order change becomes a notification within the test.
+    env: { ...process.env, PYTHONUNBUFFERED: '1', BFF_WATCH_INTERVAL_S: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   return new Promise((resolve, reject) => {

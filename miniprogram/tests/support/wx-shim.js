@@ -88,9 +88,13 @@ function installWx() {
     setClipboardData: (o) => (state.clipboard.push(o.data), ok(o, {})),
     scanCode: (o) => ok(o, { result: state.scanResult, scanType: 'QR_CODE' }),
     requestSubscribeMessage(o) {
+      // As on a phone: WeChat's server records each accept (one send), then the page is told.
       const res = { errMsg: 'requestSubscribeMessage:ok' }
       for (const id of o.tmplIds) res[id] = typeof state.subscribeAnswer === 'function' ? state.subscribeAnswer(id) : state.subscribeAnswer
-      setTimeout(() => ok(o, res), 0)
+      const accepted = o.tmplIds.filter((id) => res[id] === 'accept')
+      httpJson('POST', `${info.wechat}/__sim/wx-login`, { user: state.user })
+        .then(({ data }) => Promise.all(accepted.map((id) => httpJson('POST', `${info.wechat}/__sim/grants`, { openid: data.openid, template_id: id, count: 1 }))))
+        .then(() => ok(o, res), () => o.fail && o.fail({ errMsg: 'requestSubscribeMessage:fail' }))
     },
     stopPullDownRefresh: () => undefined,
     setNavigationBarTitle: () => undefined,

@@ -62,7 +62,6 @@ Component({
     status: '',
     filters: STATUS_FILTERS,
     banner: '',
-    requests: 0,
   },
   methods: {
     onLoad() {
@@ -93,7 +92,6 @@ Component({
           page: 1,
           hasMore: p.items.length < p.total,
           banner: this.bannerText(p, stale, data.systemStatus),
-          requests: this.data.requests + 1,
         })
       } catch (e) {
         const s = errorState(e)

@@ -2,17 +2,12 @@
 // typed or scanned, or ERP account). Written with Component() so tests can drive it.
 import { BIND_COMPANY } from '../../graphql/auth'
 import { errorState } from '../../lib/errors'
+import { inviteFromScan } from '../../lib/invite'
 import { request } from '../../lib/gql'
 import { login } from '../../lib/session'
 
 type Step = 'privacy' | 'bind'
 type Method = 'invite' | 'account'
-
-/** A scanned QR code may be the bare code or a link carrying ?code=… / ?inviteCode=…. */
-export function inviteFromScan(text: string): string {
-  const m = /[?&](?:inviteCode|invite|code)=([^&#]+)/.exec(text)
-  return (m ? decodeURIComponent(m[1]) : text).trim().toUpperCase()
-}
 
 Component({
   data: {

@@ -93,7 +93,9 @@ Component({
         this.setData({ items, unread: Math.max(0, this.data.unread - 1) })
         request(MARK_MESSAGE_READ, { id: m.id }).catch(() => undefined)
       }
-      if (m.orderId) wx.navigateTo({ url: `/pages/order/order?id=${m.orderId}` })
+      // The BFF names the page the message opens (with msg=<id>); older messages only an order.
+      if (m.page) wx.navigateTo({ url: m.page.charAt(0) === '/' ? m.page : `/${m.page}` })
+      else if (m.orderId) wx.navigateTo({ url: `/pages/order/order?id=${m.orderId}` })
     },
     async loadSettings() {
       this.setData({ settingsLoading: true, error: null })
