@@ -1,25 +1,21 @@
 // Order reads. The home list asks only what a card shows, so the first screen is one small request.
 
+// What one page of order cards shows; shared by the first screen and the next pages.
+const ORDER_CARDS = `fragment OrderCards on OrderPage {
+  total
+  page
+  pageSize
+  stale
+  asOf
+  items { id code customerName status statusName date deliveryDate deliveryStatus shippedRate }
+}`
+
 export const ORDERS = `query Orders($keyword: String, $status: OrderStatus, $page: Int!, $pageSize: Int!) {
   orders(keyword: $keyword, status: $status, page: $page, pageSize: $pageSize) {
-    total
-    page
-    pageSize
-    stale
-    asOf
-    items {
-      id
-      code
-      customerName
-      status
-      statusName
-      date
-      deliveryDate
-      deliveryStatus
-      shippedRate
-    }
+    ...OrderCards
   }
-}`
+}
+${ORDER_CARDS}`
 
 export const ORDER_DETAIL = `query OrderDetail($id: ID!) {
   order(id: $id) {
@@ -83,22 +79,8 @@ export const MATERIAL = `query MaterialProgress($id: ID!) {
 // banner together (systemStatus is optional: a failure there must not hide the orders).
 export const HOME = `query Home($keyword: String, $status: OrderStatus, $pageSize: Int!) {
   orders(keyword: $keyword, status: $status, page: 1, pageSize: $pageSize) {
-    total
-    page
-    pageSize
-    stale
-    asOf
-    items {
-      id
-      code
-      customerName
-      status
-      statusName
-      date
-      deliveryDate
-      deliveryStatus
-      shippedRate
-    }
+    ...OrderCards
   }
   systemStatus { erpState banner degraded }
-}`
+}
+${ORDER_CARDS}`
