@@ -29,9 +29,11 @@ def _sim(request: Request) -> WechatSim:
 
 
 def protocol(handler: Handler) -> Handler:
-    """Injected latency first, as a slow WeChat would be slow whatever the answer."""
+    """The request is received whole, then the injected latency, then the answer: like WeChat,
+    a request that arrived is processed even if the caller has gone meanwhile."""
 
     async def wrapped(request: Request) -> Response:
+        await request.body()  # cached on the request for the handler
         delay = _sim(request).faults.latency_ms
         if delay > 0:
             await asyncio.sleep(delay / 1000)
