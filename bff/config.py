@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     erp_customer_account_field: str = "mobile"
     erp_invite_code_field: str = "微信邀请码"
     erp_timeout_s: float = 2.0
-    erp_deadline_s: float = 2.8
+    erp_deadline_s: float = 2.5
     erp_retries: int = 3
     erp_pool_size: int = 20
 
@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     call_log_retention_days: int = 30
     call_log_purge_interval_s: float = 6 * 3600
     erp_backup_url: str = ""
-    erp_request_budget_s: float = 3.2
+    erp_request_budget_s: float = 2.7
     erp_probe_interval_s: float = 30.0
     erp_probe_slow_ms: float = 1500.0
     erp_probe_down_after: int = 3

@@ -47,7 +47,7 @@ class ErpClientConfig:
     account: str
     password: str = field(repr=False)  # plain, kept in memory only
     timeout_s: float = 2.0
-    deadline_s: float = 2.8
+    deadline_s: float = 2.5
     retries: int = 3
     pool_size: int = 20
 
