@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, Response
 from bff.domain import Permission
 from bff.errors import ErrorCode
 from bff.gql import error_response
+from bff.notify.render import CHINA
 from bff.monitor.performance import OperationFigures, performance, recent_errors
 from bff.monitor.probe import ProbeSample
 from bff.monitor.status import erp_status
@@ -164,4 +165,5 @@ def _num(value: float | None) -> str:
 
 
 def _time(value: datetime | None) -> str:
-    return "–" if value is None else escape(value.astimezone().strftime("%m-%d %H:%M:%S"))
+    # Beijing time: the wholesaler's administrators read it, not the server's clock.
+    return "–" if value is None else escape(value.astimezone(CHINA).strftime("%m-%d %H:%M:%S"))
