@@ -15,7 +15,8 @@ from bff.notify.grants import Grants
 from bff.notify.outbox import Outbox
 from bff.notify.prefs import PreferenceStore
 from bff.notify.templates import EventKind, Templates
-from bff.notify.watcher import STATUS_NAMES, Watcher
+from bff.notify.watcher import Watcher
+from bff.orders.mapping import status_name
 from bff.orders.fallback import LastGoodAnswers
 from bff.orders.logistics import LogisticsNames
 from bff.store.db import Database
@@ -83,15 +84,15 @@ class Notifications:
             )
             if result.rowcount:
                 return True
-            return (await s.get(MessageLog, msg_id)) is not None and (await s.get(MessageLog, msg_id)).openid == openid  # type: ignore[union-attr]
+            already = await s.get(MessageLog, msg_id)  # read before: still the user's own message?
+            return already is not None and already.openid == openid
 
     async def status_changes(self, order_id: str) -> list[tuple[datetime, str]]:
         """The order's status changes the watcher observed, oldest first, for the timeline."""
         changes = []
         for event in await self.order_events(order_id):
             if event.kind == EventKind.ORDER_STATUS:
-                before = STATUS_NAMES.get(event.old_value or "", "状态未知")
-                after = STATUS_NAMES.get(event.new_value or "", "状态未知")
+                before, after = status_name(event.old_value), status_name(event.new_value)
                 changes.append((aware(event.observed_at) or event.observed_at, f"{before} → {after}"))
         return changes
 

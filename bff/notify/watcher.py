@@ -33,7 +33,7 @@ from bff.notify.render import order_page, render
 from bff.notify.templates import EventKind, Templates
 from bff.orders.fallback import LastGoodAnswers
 from bff.orders.logistics import LogisticsNames
-from bff.orders.mapping import FINAL_STATUSES, STATUS_BY_CODE, total_progress
+from bff.orders.mapping import FINAL_STATUSES, status_name, total_progress
 from bff.orders.reads import BIG_PAGE, CustomerOrders
 from bff.store.db import Database
 from bff.store.tables import ErpBinding, MessageLog, OrderEvent, OrderSnapshot, SubscriptionGrant
@@ -41,7 +41,6 @@ from bff.store.tables import ErpBinding, MessageLog, OrderEvent, OrderSnapshot, 
 log = logging.getLogger(__name__)
 
 OPEN_STATUSES = (OrderStatus.NOT_STARTED, OrderStatus.IN_PROGRESS)
-STATUS_NAMES = {status.value: name for status, name in STATUS_BY_CODE.values()}
 
 
 @dataclass
@@ -163,7 +162,7 @@ class Watcher:
             events.append(Event(row, kind, {**base, **facts}, summary))
 
         if new.status != old.status:
-            before, after = STATUS_NAMES.get(old.status, "状态未知"), STATUS_NAMES.get(new.status, "状态未知")
+            before, after = status_name(old.status), status_name(new.status)
             add(EventKind.ORDER_STATUS, old.status, new.status, {"status": after, "remark": f"{before}→{after}"},
                 f"订单 {order.code}：{before} → {after}")
         if new.produced >= 1.0 > old.produced_ratio:

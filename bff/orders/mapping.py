@@ -9,16 +9,22 @@ from typing import Any
 from urllib.parse import quote
 
 from bff.domain import Attachment, Material, Order, OrderStatus, Progress, Shipment, ShipmentLine
+from bff.erp.forms import ORDER_STATUS_NAMES, OrderStatusCode
 from bff.security import mask_address, mask_phone
 
+UNKNOWN_STATUS_NAME = "状态未知"
+# The ERP's codes and names (bff.erp.forms) onto the domain's states, which share their member names.
 STATUS_BY_CODE: dict[int, tuple[OrderStatus, str]] = {
-    1: (OrderStatus.NOT_STARTED, "未开始"),
-    2: (OrderStatus.IN_PROGRESS, "进行中"),
-    4: (OrderStatus.COMPLETED, "已完成"),
-    5: (OrderStatus.CANCELLED, "已取消"),
+    int(code): (OrderStatus[code.name], ORDER_STATUS_NAMES[code]) for code in OrderStatusCode
 }
+_NAME_BY_STATUS = {status.value: name for status, name in STATUS_BY_CODE.values()}
 CODES_BY_STATUS: dict[OrderStatus, list[int]] = {status: [code] for code, (status, _) in STATUS_BY_CODE.items()}
 FINAL_STATUSES = frozenset({OrderStatus.COMPLETED, OrderStatus.CANCELLED})
+
+
+def status_name(status: str | None) -> str:
+    """The Chinese name of a domain status value (as snapshots store it)."""
+    return _NAME_BY_STATUS.get(status or "", UNKNOWN_STATUS_NAME)
 
 
 def fields(record: Any) -> dict[str, Any]:
@@ -45,7 +51,7 @@ def _text(value: Any) -> str | None:
 def order_from_record(record: Any) -> Order:
     f = fields(record)
     code = int(f["status"]) if f.get("status") is not None else 0
-    status, name = STATUS_BY_CODE.get(code, (OrderStatus.UNKNOWN, "状态未知"))
+    status, name = STATUS_BY_CODE.get(code, (OrderStatus.UNKNOWN, UNKNOWN_STATUS_NAME))
     return Order(
         id=str(f["id"]),
         code=str(f["code"]),
