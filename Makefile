@@ -1,10 +1,14 @@
-# Two commands for a newcomer: `make demo` and `make test`. Everything installs into .venv.
+# Two commands for a newcomer: `make demo` and `make test`. Everything installs into .venv
+# (Python) and bff/web/web_assets/node_modules (GraphiQL's browser assets).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# GraphiQL's browser assets (pinned npm packages), served by the BFF so GraphiQL works offline.
+WEB_ASSETS := bff/web/web_assets
+WEB_STAMP := $(WEB_ASSETS)/node_modules/.installed
 
-.PHONY: demo test install schema clean test-miniprogram miniprogram-screenshots
+.PHONY: demo test install schema clean test-miniprogram miniprogram-screenshots screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,18 +16,33 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+# Without npm the BFF still serves GraphiQL, its assets from unpkg.com (online only).
+$(WEB_STAMP): $(WEB_ASSETS)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd $(WEB_ASSETS) && npm ci && touch node_modules/.installed; \
+	else \
+		echo "make: npm not found: GraphiQL will load its assets from unpkg.com" >&2; \
+	fi
 
-demo: $(STAMP)
+install: $(STAMP) $(WEB_STAMP)
+
+demo: install
 	$(BIN)/bff demo
 
-test: $(STAMP)
+test: install
+	$(BIN)/lint-imports
+	$(BIN)/ruff check
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 	$(MAKE) test-miniprogram
 
 # The mini program: tsc --noEmit, build, then jest against a real `bff demo` from .venv.
 test-miniprogram: $(STAMP)
 	cd miniprogram && npm ci --no-audit --no-fund && npm test
+
+# Re-render every screenshot in docs/screenshots/ (headless /usr/bin/chromium); tests never write them.
+screenshots: miniprogram-screenshots
+	BFF_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/monitor/test_monitor_dashboard.py
 
 # Re-render docs/screenshots/miniprogram-*.png (headless /usr/bin/chromium).
 miniprogram-screenshots: $(STAMP)
@@ -33,4 +52,4 @@ schema: $(STAMP)
 	$(BIN)/bff export-schema > schema.graphql
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var $(WEB_ASSETS)/node_modules

@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import sys
 
-from bff.config import ProductionConfigError, Settings
+from pydantic import ValidationError
+
+from bff.core.config import ProductionConfigError, Settings
 
 
 def _settings() -> Settings:
@@ -14,14 +16,15 @@ def _settings() -> Settings:
         return Settings()
     except ProductionConfigError as error:
         sys.exit(f"bff: refusing to start: {error}")
-    except ValueError as error:  # pydantic's ValidationError wraps ProductionConfigError
-        sys.exit(f"bff: refusing to start: {error}")
+    except ValidationError as error:  # wraps ProductionConfigError; never print the inputs (secrets)
+        messages = "; ".join(str(e["msg"]) for e in error.errors(include_url=False, include_input=False))
+        sys.exit(f"bff: refusing to start: {messages}")
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from bff.app import create_app
+    from bff.web.app import create_app
 
     from bff.monitor.logs import configure_logging
 
@@ -35,6 +38,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
         forwarded_allow_ips="*" if settings.wx_trust_headers else "127.0.0.1",
         log_level="info",
         log_config=None,  # keep the JSON formatter
+        access_log=False,  # bff.access logs each request by route, never its query string (keywords)
+        # SIGTERM: done within the grace period. uvicorn's hint says int, but it hands the value
+        # to asyncio.wait_for, which takes any seconds: a fractional grace is honoured.
+        timeout_graceful_shutdown=settings.shutdown_grace_s,  # type: ignore[arg-type]
     )
 
 
@@ -54,23 +61,61 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_export_schema(args: argparse.Namespace) -> None:
-    from bff.app import create_schema
+    from bff.web.app import create_schema
 
     print(create_schema(Settings(env="development")).as_str().rstrip())
+
+
+def cmd_documents(args: argparse.Namespace) -> None:
+    """The trusted-documents manifest and the mini program's id table, from their sources."""
+    from bff.web import documents
+
+    manifest = documents.build_manifest()
+    outputs = {documents.MANIFEST: documents.manifest_json(manifest), documents.MINIPROGRAM_IDS: documents.ids_module(manifest)}
+    if args.write:
+        for path, text in outputs.items():
+            path.write_text(text, encoding="utf-8")
+        print(f"{len(manifest)} documents registered")
+    elif args.check:
+        stale = [str(p) for p, text in outputs.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
+        if stale:
+            sys.exit("stale (run `bff documents --write`): " + ", ".join(stale))
+    else:
+        print(documents.manifest_json(manifest), end="")
 
 
 def cmd_sim(args: argparse.Namespace) -> None:
     import uvicorn
 
     if args.which == "erp":
+        from bff.sim.erp import ErpSimConfig
         from bff.sim.erp import create_app as create_erp_app
+        from bff.sim.erp.dialect import Dialect
 
-        app = create_erp_app()
+        try:
+            dialect = Dialect.from_pairs(args.dialect)
+        except ValueError as error:
+            sys.exit(f"bff sim erp: {error}")
+        app = create_erp_app(config=ErpSimConfig(dialect=dialect))
+    elif args.dialect:
+        sys.exit("bff sim wechat: --dialect is for the ERP simulator")
     else:
         from bff.sim.wechat import create_app as create_wechat_app
 
         app = create_wechat_app()
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+
+
+def cmd_erp_check(args: argparse.Namespace) -> None:
+    from bff.erp.check import check
+    from bff.services import erp_config
+
+    settings = _settings()
+    if not settings.erp_account:
+        sys.exit("bff erp check: set BFF_ERP_ACCOUNT and BFF_ERP_PASSWORD (the service account)")
+    report = asyncio.run(check(erp_config(settings, settings.erp_base_url), args.customer))
+    print(report.as_json() if args.json else report.as_table())
+    sys.exit(0 if report.ok else 1)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -97,11 +142,30 @@ def main(argv: list[str] | None = None) -> None:
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.set_defaults(func=cmd_export_schema)
 
+    docs = sub.add_parser("documents", help="print (or --write, --check) the trusted-documents manifest")
+    group = docs.add_mutually_exclusive_group()
+    group.add_argument("--write", action="store_true", help="write bff/web/persisted-documents.json and miniprogram ids.ts")
+    group.add_argument("--check", action="store_true", help="exit 1 when either file is stale")
+    docs.set_defaults(func=cmd_documents)
+
     sim = sub.add_parser("sim", help="run a simulator alone")
     sim.add_argument("which", choices=["erp", "wechat"])
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8101)
+    sim.add_argument(
+        "--dialect", action="append", default=[], metavar="KEY=VALUE",
+        help="ERP protocol dialect, repeatable (e.g. attachments=string); see docs/simulators-erp.md",
+    )
     sim.set_defaults(func=cmd_sim)
+
+    erp = sub.add_parser("erp", help="the Snowbeasts ERP")
+    erp_sub = erp.add_subparsers(dest="erp_command", required=True)
+    erp_check = erp_sub.add_parser(
+        "check", help="read-only: which protocol assumptions hold on the ERP (prints no record value)"
+    )
+    erp_check.add_argument("--customer", help="an ERP customer id with orders and shipments (default: the newest order's)")
+    erp_check.add_argument("--json", action="store_true", help="machine-readable output")
+    erp_check.set_defaults(func=cmd_erp_check)
 
     demo = sub.add_parser("demo", help="simulators + BFF on loopback, seeded, with a demo token")
     demo.add_argument("--host", default="127.0.0.1")

@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from bff.app import create_app
-from bff.config import Settings
-from bff.serving import RunningServer, start_server
+from bff.web.app import create_app
+from bff.core.config import Settings
+from bff.web.serving import RunningServer, start_server
 from bff.services import Services
 from bff.sim.erp import ErpSim, ErpSimConfig
 from bff.sim.erp import create_app as create_erp_app

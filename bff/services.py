@@ -8,22 +8,25 @@ from datetime import timedelta
 import httpx
 from aiocache.base import BaseCache
 
+from bff.auth.avatars import AvatarService
 from bff.auth.binding import BindingService
-from bff.auth.limiter import FailureLimiter
 from bff.auth.sessions import SessionService
-from bff.cache import create_cache
-from bff.companies import CompanyDirectory
-from bff.config import Settings
+from bff.cache.caches import create_cache
+from bff.auth.companies import CompanyDirectory
+from bff.core.config import Settings
 from bff.erp import ErpCall, ErpClient, ErpClientConfig
 from bff.erp.failover import FailoverErp
-from bff.monitor.breaker import CircuitBreaker
+from bff.erp.breaker import CircuitBreaker
 from bff.monitor.calllog import CallLogWriter
 from bff.notify.service import Notifications
 from bff.monitor.metrics import CIRCUIT_LEVELS, PROBE_LEVELS, Telemetry, current_trace_id
 from bff.monitor.watch import Monitor
 from bff.orders.fallback import LastGoodAnswers
 from bff.orders.logistics import LogisticsNames
-from bff.security import DataCipher
+from bff.orders.reads import CustomerOrders
+from bff.orders.shipment_lines import DeliveryLines
+from bff.cache.ratelimit import RateLimits
+from bff.core.security import DataCipher
 from bff.store.db import Database
 from bff.wechat import WechatClient
 
@@ -33,7 +36,7 @@ class Services:
     settings: Settings
     db: Database
     cache: BaseCache
-    erp: FailoverErp  # the ErpClient interface; reads fail over to BFF_ERP_BACKUP_URL when set
+    erp: FailoverErp  # an ErpReader; reads fail over to BFF_ERP_BACKUP_URL when set
     wechat: WechatClient
     wechat_http: httpx.AsyncClient
     sessions: SessionService
@@ -41,15 +44,19 @@ class Services:
     bindings: BindingService
     last_good: LastGoodAnswers
     logistics: LogisticsNames
+    delivery_lines: DeliveryLines
     call_log: CallLogWriter
     telemetry: Telemetry
     monitor: Monitor
+    limits: RateLimits
     notify: Notifications = field(init=False)  # subscription messages: outbox worker, change watcher, grants
+    avatars: AvatarService = field(init=False)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
         db = Database(settings.database_url)
-        cache = create_cache(settings.redis_url)
+        # Redis pool: every admitted request may hold one connection, plus the background jobs.
+        cache = create_cache(settings.redis_url, max_connections=settings.max_inflight + 8, retry_s=settings.redis_retry_s)
         telemetry = Telemetry()
         erp = FailoverErp(
             _erp_client(settings, settings.erp_base_url),
@@ -61,42 +68,56 @@ class Services:
             appid=settings.wx_appid,
             secret=settings.wx_secret.get_secret_value(),
             http=wechat_http,
-            token_cache=create_cache(settings.redis_url, namespace="bff-wx"),
+            token_cache=create_cache(settings.redis_url, namespace="bff-wx", max_connections=4, retry_s=settings.redis_retry_s),
         )
         sessions = SessionService(
             db,
             DataCipher(settings.data_key.get_secret_value()),
             secret_key=settings.secret_key.get_secret_value(),
             ttl=timedelta(hours=settings.session_ttl_hours),
+            max_age=timedelta(hours=settings.session_max_hours),
         )
         companies = CompanyDirectory(
             erp,
             cache,
             invite_code_field=settings.erp_invite_code_field,
             account_field=settings.erp_customer_account_field,
+            recheck_s=settings.company_recheck_s,
         )
-        limiter = FailureLimiter(
-            cache, name="bind", max_failures=settings.bind_max_failures, window_s=settings.bind_failure_window_s
-        )
+        limits = RateLimits(settings)
         bindings = BindingService(
             db,
             erp,
             companies,
-            limiter,
+            limits,
             admin_accounts=settings.admin_account_set,
             wholesaler_name=settings.wholesaler_name,
+            secret_key=settings.secret_key.get_secret_value(),
+            rotation_ends_bindings=settings.invite_code_rotation_ends_bindings,
+            review_code=settings.review_invite_code,
+            review_company_id=settings.review_company_id,
         )
         call_log = CallLogWriter(db, enabled=settings.call_log_enabled)
         services = cls(
             settings, db, cache, erp, wechat, wechat_http, sessions, companies, bindings,
-            LastGoodAnswers(cache, on_lookup=telemetry.record_fallback), LogisticsNames(erp, cache),
-            call_log, telemetry, Monitor(settings, db, cache, erp, call_log),
+            LastGoodAnswers(
+                cache, on_lookup=telemetry.record_fallback,
+                max_keys=settings.last_good_max_keys, max_bytes=settings.last_good_max_bytes,
+            ),
+            LogisticsNames(erp, cache, detail_reads=settings.erp_logistics_detail),
+            DeliveryLines(erp, settings.erp_delivery_lines),
+            call_log, telemetry, Monitor(settings, db, cache, erp, call_log), limits,
         )
         erp.add_listener(services.record_erp_call)
-        services.notify = Notifications(settings, db, erp, services.wechat, services.last_good, services.logistics)  # type: ignore[arg-type]
+        services.notify = Notifications(settings, db, erp, services.wechat, services.last_good, services.logistics)
         services.monitor.alerter.add_listener(services.notify.admin_alerts.send)
+        services.avatars = AvatarService(db, limits, max_bytes=settings.avatar_max_bytes)
         services._observe_state()
         return services
+
+    def customer_orders(self, customer_id: str) -> CustomerOrders:
+        """The scoped reads of one customer (one instance per request)."""
+        return CustomerOrders(self.erp, self.last_good, self.logistics, customer_id, self.delivery_lines)
 
     def _observe_state(self) -> None:
         erp, probe = self.erp, self.monitor.probe
@@ -111,6 +132,16 @@ class Services:
         self.telemetry.gauge(
             "bff.erp.backup_in_use", "1 while reads go to the backup ERP channel",
             lambda: [(1 if erp.backup_in_use else 0, {})],
+        )
+        anomalies = erp.anomalies
+        self.telemetry.counter(
+            "bff.erp.anomalies", "ERP values of an unforeseen shape (field degraded) or rows without identity (_record)",
+            lambda: [(n, {"form": str(form), "field": name}) for form, name, n in anomalies.snapshot()],
+        )
+        pool = erp.primary.pool_stats
+        self.telemetry.gauge(
+            "bff.erp.pool", "ERP connection pool of this instance: size, in use, waiting for a connection",
+            lambda: [(getattr(pool(), key), {"state": key}) for key in ("size", "in_use", "waiting")],
         )
         outbox = self.notify.outbox
         self.telemetry.gauge(
@@ -149,6 +180,7 @@ class Services:
         await self.notify.stop()  # before the clients it sends through
         await self.monitor.stop()
         await self.call_log.stop()
+        await self.logistics.aclose()
         await self.erp.aclose()
         await self.wechat_http.aclose()
         await self.cache.close()
@@ -156,9 +188,9 @@ class Services:
         self.telemetry.shutdown()
 
 
-def _erp_client(settings: Settings, base_url: str) -> ErpClient:
-    """One ERP channel; the backup differs only by its URL (same account, same limits)."""
-    config = ErpClientConfig(
+def erp_config(settings: Settings, base_url: str) -> ErpClientConfig:
+    """One ERP channel's settings; the backup differs only by its URL (same account, same limits)."""
+    return ErpClientConfig(
         login_url=settings.erp_login_url if base_url == settings.erp_base_url else base_url,
         base_url=base_url,
         app_id=settings.erp_app_id,
@@ -169,7 +201,12 @@ def _erp_client(settings: Settings, base_url: str) -> ErpClient:
         deadline_s=settings.erp_deadline_s,
         retries=settings.erp_retries,
         pool_size=settings.erp_pool_size,
+        pool_wait_s=settings.erp_pool_wait_s,
     )
+
+
+def _erp_client(settings: Settings, base_url: str) -> ErpClient:
+    config = erp_config(settings, base_url)
     breaker = CircuitBreaker(
         window=settings.erp_breaker_window,
         failure_ratio=settings.erp_breaker_failure_ratio,

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from bff.domain import Binding, Company, LoginResult, Viewer
-from bff.errors import BffError, ErrorCode
-from bff.security import mask_phone
+import logging
+
+from bff.core.domain import Binding, Company, LoginResult, Viewer
+from bff.core.errors import BffError, ErrorCode
+from bff.core.security import mask_phone
+from bff.services import Services
 from resolvers.context import Info
 from resolvers.inputs import bad_input, https_url, text
+
+log = logging.getLogger(__name__)
+
+
+async def checked_nickname(services: Services, openid: str, nickname: str | None) -> str | None:
+    """A nickname fit to keep: no markup, and WeChat's content check (msgSecCheck) does not
+    find it risky. The mini program saves only after WeChat's own nickname review passed;
+    this is the server's check, for every client."""
+    if nickname is None:
+        return None
+    if "<" in nickname or ">" in nickname:
+        raise bad_input("昵称不能包含 < 或 >", "profile.nickname")
+    verdict = await services.wechat.msg_sec_check(openid, nickname)
+    if verdict == "risky":
+        raise bad_input("昵称含有不当内容，请修改后再试", "profile.nickname")
+    if verdict == "review":
+        log.info("nickname kept pending WeChat review verdict 'review'")
+    return nickname
 
 
 async def wx_login(info: Info, code: str, nickname: str | None, avatar_url: str | None) -> LoginResult:
@@ -15,6 +36,7 @@ async def wx_login(info: Info, code: str, nickname: str | None, avatar_url: str 
     nickname = text(nickname, "profile.nickname", max_len=32, label="昵称")
     avatar_url = https_url(avatar_url, "profile.avatarUrl", label="头像地址")
     session = await services.wechat.code_to_session(code)
+    nickname = await checked_nickname(services, session.openid, nickname)
     result = await services.sessions.create(
         session.openid, session.unionid, session.session_key, nickname=nickname, avatar_url=avatar_url
     )
@@ -30,6 +52,7 @@ async def update_profile(info: Info, nickname: str | None, avatar_url: str | Non
     viewer = await info.context.require_viewer()
     nickname = text(nickname, "profile.nickname", max_len=32, label="昵称")
     avatar_url = https_url(avatar_url, "profile.avatarUrl", label="头像地址")
+    nickname = await checked_nickname(info.context.services, viewer.openid, nickname)
     user = await info.context.services.sessions.update_profile(viewer.openid, nickname, avatar_url)
     viewer.nickname, viewer.avatar_url = user.nickname, user.avatar_url
     return viewer
@@ -46,7 +69,7 @@ async def logout(info: Info, all_sessions: bool) -> bool:
 async def bind_by_invite_code(info: Info, invite_code: str) -> Binding:
     viewer = await info.context.require_viewer()
     code = text(invite_code, "inviteCode", max_len=64, required=True, label="邀请码") or ""
-    return await info.context.services.bindings.bind_by_invite_code(viewer, code)
+    return await info.context.services.bindings.bind_by_invite_code(viewer, code, info.context.client_ip)
 
 
 async def bind_by_account(info: Info, username: str, password: str) -> Binding:
@@ -54,7 +77,7 @@ async def bind_by_account(info: Info, username: str, password: str) -> Binding:
     username = text(username, "erpAccount.username", max_len=64, required=True, label="ERP账号") or ""
     if not password or len(password) > 128:
         raise bad_input("请填写ERP密码", "erpAccount.password")
-    return await info.context.services.bindings.bind_by_account(viewer, username, password)
+    return await info.context.services.bindings.bind_by_account(viewer, username, password, info.context.client_ip)
 
 
 async def unbind(info: Info) -> bool:

@@ -8,14 +8,20 @@ from typing import Any
 
 from strawberry.types import Info as StrawberryInfo
 
-from bff.domain import Permission, Viewer
-from bff.errors import BffError, ErrorCode
-from bff.monitor.access import request_facts
-from bff.orders.reads import CustomerOrders
+from bff.core.domain import Permission, Viewer
+from bff.core.errors import BffError, ErrorCode
+from bff.monitor.context import request_facts
 from bff.services import Services
 from resolvers.loaders import OrderLoaders
 
 _UNSET: Any = object()
+
+# Why a binding ended on this request, as the purchaser should read it.
+ENDED_MESSAGES = {
+    "company_disabled": "贵司的账户已停用，请联系您的销售代表",
+    "company_missing": "贵司的账户已不存在，请联系您的销售代表",
+    "invite_code_changed": "贵司的邀请码已更换，请向销售代表索取新的邀请码后重新绑定",
+}
 
 
 @dataclass
@@ -26,6 +32,8 @@ class RequestContext:
     trusted_unionid: str | None = None
     request_id: str = ""
     service_key: str | None = None  # X-Service-Key: server-to-server callers (sendTemplateMessage)
+    client_ip: str = ""  # per-IP limits (uvicorn resolves trusted proxies' X-Forwarded-For)
+    developer: bool = False  # sent the developer key: may run unregistered documents in production
     _viewer: Any = field(default=_UNSET, repr=False)
     _order_loaders: OrderLoaders | None = field(default=None, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # sibling resolvers share one load
@@ -35,21 +43,34 @@ class RequestContext:
             async with self._lock:
                 if self._viewer is _UNSET:
                     self._viewer = await self._load_viewer()
-        return self._viewer
+        viewer: Viewer | None = self._viewer
+        return viewer
 
     async def _load_viewer(self) -> Viewer | None:
         sessions = self.services.sessions
         viewer: Viewer | None = None
         if self.bearer_token:
-            viewer = await sessions.authenticate(self.bearer_token)
+            viewer = await sessions.authenticate(self.bearer_token)  # the binding comes in the same query
         elif self.trusted_openid:
             viewer = await sessions.viewer_for_trusted_openid(self.trusted_openid, self.trusted_unionid)
+            if viewer is not None:
+                viewer.binding = await self.services.bindings.current(viewer.openid)
         if viewer is not None:
-            viewer.binding = await self.services.bindings.current(viewer.openid)
+            limits = self.services.limits
+            await limits.hit(limits.request_user, viewer.openid)
+            await limits.check(limits.erp_user, viewer.openid)
+            bindings = self.services.bindings
+            if viewer.binding is not None and (ended := await bindings.standing(viewer.binding)):
+                viewer.binding, viewer.binding_ended = None, ended
             facts = request_facts()
             if facts is not None:
                 facts.session_id = viewer.session_id
         return viewer
+
+    @property
+    def loaded_viewer(self) -> Viewer | None:
+        """The viewer if this request already loaded one (no loading here)."""
+        return None if self._viewer is _UNSET else self._viewer
 
     async def require_viewer(self) -> Viewer:
         viewer = await self.viewer()
@@ -61,7 +82,7 @@ class RequestContext:
         """The viewer, if bound and allowed ``permission``; else NOT_BOUND or FORBIDDEN."""
         viewer = await self.require_viewer()
         if viewer.binding is None:
-            raise BffError(ErrorCode.NOT_BOUND)
+            raise BffError(ErrorCode.NOT_BOUND, ENDED_MESSAGES.get(viewer.binding_ended or ""))
         if permission not in viewer.permissions:
             raise BffError(ErrorCode.FORBIDDEN)
         return viewer
@@ -71,9 +92,7 @@ class RequestContext:
         viewer = await self.require(Permission.ORDERS_READ)
         if self._order_loaders is None:  # no await between the check and the assignment
             assert viewer.customer_id is not None
-            services = self.services
-            reads = CustomerOrders(services.erp, services.last_good, services.logistics, viewer.customer_id)
-            self._order_loaders = OrderLoaders(reads)
+            self._order_loaders = OrderLoaders(self.services.customer_orders(viewer.customer_id))
         return self._order_loaders
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bff.errors import BffError, ErrorCode
+from bff.core.errors import BffError, ErrorCode
 
 
 def bad_input(message: str, field: str) -> BffError:

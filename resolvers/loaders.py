@@ -1,18 +1,21 @@
 """Per-request dataloaders: one ERP read per form per batch, whatever the page size.
 
 A page of 20 orders asking for materials, progress and shipments costs: the orders, the
-lines of all 20 (one read), the delivery lines of all 20 (one read) and those deliveries
-(one read). Logistics names come from the cached dictionary.
+lines of all 20 (one read, alongside the orders), and the deliveries carrying those lines
+(one read). Logistics names come from the cached dictionary. A shipment's lines are read
+only when asked (docs/erp-protocol.md: the evidenced shape is one read per delivery).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 
 from strawberry.dataloader import DataLoader
 
-from bff.domain import Material, Order, Shipment, ShipmentLine
+from bff.core.domain import Fulfilment, Material, Order, Shipment, ShipmentLine
+from bff.orders.progress import dispatched, fulfilment
 from bff.orders.reads import CustomerOrders
 
 
@@ -22,11 +25,10 @@ class OrderLoaders:
         self.order = DataLoader(self._orders)
         self.order_by_code = DataLoader(self._orders_by_code)
         self.material = DataLoader(self._materials)
-        self.materials_by_order = DataLoader(self._materials_by_order)
+        self.erp_materials_by_order = DataLoader(self._erp_materials_by_order)  # shipped = left the warehouse
+        self.materials_by_order = DataLoader(self._materials_by_order)  # shipped = dispatched
         self.shipments_by_order = DataLoader(self._shipments_by_order)
-        self.shipment_lines_by_order: dict[str, list[ShipmentLine]] = {}
         self.shipments_by_material = DataLoader(self._shipments_by_material)
-        self.shipment_lines_by_material: dict[str, list[ShipmentLine]] = {}
         self.shipment_lines = DataLoader(self._shipment_lines)
 
     def remember(self, orders: Sequence[Order]) -> None:
@@ -44,34 +46,54 @@ class OrderLoaders:
         return [found.get(c) for c in codes]
 
     async def _materials(self, ids: list[str]) -> list[Material | None]:
-        found = await self.reads.materials_by_ids(ids)
-        return [found.get(i) for i in ids]
+        """Materials read alone (the material page): dispatched from the packed deliveries carrying each."""
+        found, carrying = await asyncio.gather(self.reads.materials_by_ids(ids), self.shipments_by_material.load_many(ids))
+        return [dispatched([found[i]], shipments, whole_order=False)[0] if i in found else None
+                for i, shipments in zip(ids, carrying, strict=True)]
 
-    async def _materials_by_order(self, order_ids: list[str]) -> list[list[Material]]:
+    async def _erp_materials_by_order(self, order_ids: list[str]) -> list[list[Material]]:
         grouped = await self.reads.materials_by_order(order_ids)
         return [[replace(m, via_order=True) for m in grouped.get(i, [])] for i in order_ids]
 
+    async def _materials_by_order(self, order_ids: list[str]) -> list[list[Material]]:
+        """Each order's materials, ``shipped`` counting dispatched goods only (docs/delivery.md)."""
+        materials, shipments = await asyncio.gather(
+            self.erp_materials_by_order.load_many(order_ids), self.shipments_by_order.load_many(order_ids)
+        )
+        return [dispatched(m, sh) for m, sh in zip(materials, shipments, strict=True)]
+
+    async def fulfilment(self, order: Order) -> Fulfilment:
+        """Produced and dispatched shares of the order by value: no delivery line read."""
+        materials, shipments = await asyncio.gather(
+            self.erp_materials_by_order.load(order.id), self.shipments_by_order.load(order.id)
+        )
+        return fulfilment(materials, shipments)
+
     async def _shipments_by_order(self, order_ids: list[str]) -> list[list[Shipment]]:
-        shipments, lines = await self.reads.shipments_by_order(order_ids)
-        self.shipment_lines_by_order.update(lines)
-        # Each order sees its shipments "through" itself, so their lines need no second read.
-        return [[replace(s, via_order_id=i) for s in shipments.get(i, [])] for i in order_ids]
+        grouped = await self.reads.shipments_by_order(order_ids)
+        return [[replace(s, via_order_id=i) for s in grouped.get(i, [])] for i in order_ids]
 
     async def _shipments_by_material(self, material_ids: list[str]) -> list[list[Shipment]]:
-        shipments, lines = await self.reads.shipments_by_material(material_ids)
-        self.shipment_lines_by_material.update(lines)
-        return [[replace(s, via_material_id=i) for s in shipments.get(i, [])] for i in material_ids]
-
-    async def lines_of(self, shipment: Shipment) -> list[ShipmentLine]:
-        """The shipment's lines for the order (or material) it was reached through; else all its lines."""
-        if shipment.via_order_id is not None:
-            known = self.shipment_lines_by_order.get(shipment.via_order_id, [])
-        elif shipment.via_material_id is not None:
-            known = self.shipment_lines_by_material.get(shipment.via_material_id, [])
-        else:
-            return await self.shipment_lines.load(shipment.id)
-        return [line for line in known if line.shipment_id == shipment.id]
+        grouped = await self.reads.shipments_by_material(material_ids)
+        return [[replace(s, via_material_id=i) for s in grouped.get(i, [])] for i in material_ids]
 
     async def _shipment_lines(self, shipment_ids: list[str]) -> list[list[ShipmentLine]]:
         grouped = await self.reads.shipment_lines(shipment_ids)
         return [grouped.get(i, []) for i in shipment_ids]
+
+    async def lines_of(self, shipment: Shipment) -> list[ShipmentLine]:
+        """The shipment's lines for the order (or material) it was reached through; else all.
+        A delivery carries one customer's goods only, so a line without links is still theirs."""
+        lines = await self.shipment_lines.load(shipment.id)
+        if shipment.via_material_id is not None:
+            material = await self.material.load(shipment.via_material_id)
+            return [line for line in lines if material is not None and line.carries(material)]
+        if shipment.via_order_id is not None:
+            return [line for line in lines if line.order_id in (None, shipment.via_order_id)]
+        return lines
+
+    async def shipments_carrying(self, material: Material) -> list[Shipment]:
+        """Of the material's order's shipments, those whose lines carry the material."""
+        shipments = await self.shipments_by_order.load(material.order_id)
+        lines = await self.shipment_lines.load_many([s.id for s in shipments])
+        return [s for s, carried in zip(shipments, lines, strict=True) if any(line.carries(material) for line in carried)]

@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
-from datetime import datetime
 
-from bff.domain import Permission, Viewer
-from bff.errors import BffError, ErrorCode
-from bff.notify.clock import aware
-from bff.notify.outbox import NewMessage
+from bff.core.domain import Permission, Viewer
+from bff.core.errors import BffError, ErrorCode
+from bff.notify.messages import Message, SendResult
 from bff.notify.prefs import Preferences, valid_hhmm
-from bff.notify.render import fit_value
 from bff.notify.templates import USER_KINDS, EventKind
-from bff.security import new_id
-from bff.store.tables import MessageLog
+from bff.core.security import same_secret
 from resolvers.context import Info
 from resolvers.inputs import bad_input
-
-MAX_WAIT_S = 5.0
-
-
-@dataclass(frozen=True)
-class Message:
-    id: str
-    kind: str | None
-    title: str
-    summary: str | None
-    order_id: str | None
-    page: str | None
-    state: str
-    created_at: datetime | None
-    sent_at: datetime | None
-    read: bool
 
 
 @dataclass(frozen=True)
@@ -56,21 +35,8 @@ class NotificationSettings:
     enabled_kinds: list[EventKind]
     dnd_start: str | None
     dnd_end: str | None
+    follow_all: bool = False
     timezone: str = "Asia/Shanghai"
-
-
-@dataclass(frozen=True)
-class SendResult:
-    msgid: str
-    status: str
-    send_time: datetime | None
-    errcode: int | None
-    error: str | None
-
-
-def message_from_row(row: MessageLog) -> Message:
-    return Message(row.msg_id, row.kind, row.title or "通知", row.summary, row.order_id, row.page, row.msg_status,
-                   aware(row.created_at), aware(row.sent_at), row.read_at is not None)
 
 
 async def _user(info: Info) -> Viewer:
@@ -83,8 +49,9 @@ async def messages(info: Info, page: int, page_size: int) -> MessagePage:
     if page < 1 or not 1 <= page_size <= max_size:
         raise bad_input(f"页码从 1 开始，每页条数在 1 到 {max_size} 之间", "page")
     notify = info.context.services.notify
-    total, rows = await notify.messages(viewer.openid, page, page_size)
-    return MessagePage([message_from_row(r) for r in rows], total, page, page_size, await notify.unread(viewer.openid))
+    operator = Permission.MONITORING_READ in viewer.permissions
+    total, items = await notify.messages(viewer.openid, page, page_size, operator=operator)
+    return MessagePage(items, total, page, page_size, await notify.unread(viewer.openid))
 
 
 async def mark_read(info: Info, msg_id: str) -> bool:
@@ -124,11 +91,12 @@ async def notification_settings(info: Info) -> NotificationSettings:
 
 
 def _settings(prefs: Preferences) -> NotificationSettings:
-    return NotificationSettings([k for k in USER_KINDS if prefs.allows(k)], prefs.dnd_start, prefs.dnd_end)
+    return NotificationSettings([k for k in USER_KINDS if prefs.allows(k)], prefs.dnd_start, prefs.dnd_end, prefs.follow_all)
 
 
 async def update_notification_settings(
-    info: Info, enabled_kinds: list[EventKind] | None, dnd_start: str | None, dnd_end: str | None
+    info: Info, enabled_kinds: list[EventKind] | None, dnd_start: str | None, dnd_end: str | None,
+    follow_all: bool | None = None,
 ) -> NotificationSettings:
     viewer = await _user(info)
     if not valid_hhmm(dnd_start) or not valid_hhmm(dnd_end):
@@ -138,7 +106,18 @@ async def update_notification_settings(
     store = info.context.services.notify.prefs
     current = await store.get(viewer.openid)
     disabled = current.disabled if enabled_kinds is None else frozenset(k for k in USER_KINDS if k not in enabled_kinds)
-    return _settings(await store.save(viewer.openid, Preferences(disabled, dnd_start, dnd_end)))
+    follow = current.follow_all if follow_all is None else follow_all
+    return _settings(await store.save(viewer.openid, Preferences(disabled, dnd_start, dnd_end, follow)))
+
+
+async def follow_order(info: Info, order_id: str, follow: bool) -> bool:
+    """订阅此订单: the watcher spends the caller's grants on this order's changes (their company's only)."""
+    loaders = await info.context.order_loaders()  # a bound purchaser
+    viewer = await info.context.require_viewer()
+    order = await loaders.order.load(order_id[:40])
+    if order is None:
+        raise BffError(ErrorCode.NOT_FOUND, "未找到该订单，请确认单号是否属于贵司")
+    return await info.context.services.notify.follows.change(viewer.openid, order.id, follow)
 
 
 async def _may_send(info: Info) -> str | None:
@@ -146,7 +125,7 @@ async def _may_send(info: Info) -> str | None:
     expected = info.context.services.settings.service_key.get_secret_value()
     given = info.context.service_key
     if given is not None:
-        if expected and hmac.compare_digest(given.encode(), expected.encode()):
+        if same_secret(given, expected):
             return None
         raise BffError(ErrorCode.UNAUTHENTICATED, "服务密钥无效")
     viewer = await info.context.require(Permission.MESSAGES_SEND)
@@ -158,27 +137,4 @@ async def send_template_message(
 ) -> SendResult:
     session_id = await _may_send(info)
     notify = info.context.services.notify
-    spec = notify.templates.for_id(template_id)
-    if spec is None:
-        raise bad_input("未知的订阅消息模板", "templateId")
-    if not isinstance(data, dict):
-        raise bad_input("data 必须是对象", "data")
-    values: dict[str, str] = {}
-    now = notify.clock()
-    for key, kind in spec.key_types().items():
-        entry = data.get(key)
-        raw = entry.get("value") if isinstance(entry, dict) else entry
-        if raw is None or str(raw).strip() == "":
-            raise bad_input(f"缺少模板字段 {key}", "data")
-        values[key] = fit_value(kind, raw, now)
-    if not openid or len(openid) > 100:
-        raise bad_input("openid 无效", "openid")
-    if page is not None and (len(page) > 500 or not page.startswith("pages/")):
-        raise bad_input("page 必须是小程序页面路径（pages/...）", "page")
-    message = NewMessage(openid=openid, template_id=template_id, data=values, dedupe_key=f"manual:{new_id()}",
-                         kind=spec.kind.value, page=page, title=spec.title, summary=None, session_id=session_id)
-    await notify.outbox.enqueue([message])
-    row = await (notify.outbox.wait_for(message.msg_id, MAX_WAIT_S) if wait else notify.outbox.get(message.msg_id))
-    assert row is not None
-    return SendResult(row.msg_id, row.msg_status, aware(row.sent_at), row.wx_errcode,
-                      row.error_detail if row.msg_status in ("failed", "skipped") else None)
+    return await notify.manual.send(openid, template_id, data, page, wait=wait, session_id=session_id, now=notify.clock())

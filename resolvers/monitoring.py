@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hmac
 
-from bff.domain import Permission
-from bff.errors import BffError, ErrorCode
+from bff.core.domain import Permission
+from bff.core.errors import BffError, ErrorCode
+from bff.core.security import same_secret
 from bff.monitor.performance import WINDOWS_S, PerformanceReport, performance
 from bff.monitor.status import SystemStatusView, erp_status, view
 from resolvers.context import Info, RequestContext
@@ -13,9 +13,7 @@ from resolvers.context import Info, RequestContext
 
 def is_admin_token(context: RequestContext) -> bool:
     """The operator's BFF_ADMIN_TOKEN sent as the bearer (dashboards, scripts)."""
-    admin = context.services.settings.admin_token.get_secret_value()
-    token = context.bearer_token or ""
-    return bool(admin) and hmac.compare_digest(token.encode(), admin.encode())
+    return same_secret(context.bearer_token, context.services.settings.admin_token.get_secret_value())
 
 
 async def may_monitor(context: RequestContext) -> bool:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 from datetime import UTC, datetime
 
-from bff.domain import DeliveryStatus, Material, Order, OrderStatus, Progress, Shipment, ShipmentLine, TimelineStep
-from bff.errors import BffError, ErrorCode
-from bff.orders.mapping import shipped_value_rate, total_progress
-from bff.orders.timeline import build_timeline
+from bff.core.domain import Fulfilment, Material, Order, OrderStatus, Progress, Shipment, ShipmentLine, TimelineStep
+from bff.core.errors import BffError, ErrorCode
+from bff.orders.progress import material_summary, total_progress
+from bff.orders.timeline import build_timeline, is_overdue
 from resolvers.context import Info
 from resolvers.inputs import bad_input, text
 from resolvers.loaders import OrderLoaders
@@ -66,8 +66,9 @@ async def order(info: Info, id: str | None, code: str | None) -> Order:
     return found
 
 
-NEEDS_MATERIALS = {"materials", "progress", "deliveryStatus", "shippedRate", "timeline"}
-NEEDS_SHIPMENTS = {"shipments", "timeline"}
+FULFILMENT = {"deliveryStatus", "deliveryText", "shippedRate", "producedRate", "awaitingDispatchRate", "progressExact", "overdue"}
+NEEDS_MATERIALS = {"materials", "progress", "timeline", "materialSummary"} | FULFILMENT
+NEEDS_SHIPMENTS = {"shipments", "timeline", "materials", "progress"} | FULFILMENT
 
 
 def prefetch_order_parts(info: Info, loaders: OrderLoaders, order_id: str) -> None:
@@ -112,15 +113,23 @@ async def order_progress(info: Info, order: Order) -> Progress:
     return total_progress(await order_materials(info, order))
 
 
-async def order_delivery_status(info: Info, order: Order) -> DeliveryStatus:
-    progress = await order_progress(info, order)
-    if progress.shipped <= 0:
-        return DeliveryStatus.NONE
-    return DeliveryStatus.ALL if progress.shipped >= progress.ordered else DeliveryStatus.PARTIAL
+async def order_fulfilment(info: Info, order: Order) -> Fulfilment:
+    loaders = await info.context.order_loaders()
+    return await loaders.fulfilment(order)
 
 
-async def order_shipped_rate(info: Info, order: Order) -> float:
-    return shipped_value_rate(await order_materials(info, order))
+async def order_overdue(info: Info, order: Order) -> bool:
+    return is_overdue(order, await order_fulfilment(info, order), datetime.now(UTC))
+
+
+async def order_followed(info: Info, order: Order) -> bool:
+    viewer = await info.context.require_viewer()
+    return order.id in await info.context.services.notify.follows.followed(viewer.openid, [order.id])
+
+
+async def order_material_summary(info: Info, order: Order) -> str | None:
+    loaders = await info.context.order_loaders()
+    return material_summary(await loaders.erp_materials_by_order.load(order.id))
 
 
 async def order_shipments(info: Info, order: Order) -> list[Shipment]:
@@ -130,7 +139,8 @@ async def order_shipments(info: Info, order: Order) -> list[Shipment]:
 
 async def order_timeline(info: Info, order: Order) -> list[TimelineStep]:
     observed = await info.context.services.notify.status_changes(order.id)
-    return build_timeline(order, await order_materials(info, order), await order_shipments(info, order), observed)
+    shipments, progress = await asyncio.gather(order_shipments(info, order), order_fulfilment(info, order))
+    return build_timeline(order, shipments, progress, observed)
 
 
 async def material_shipments(info: Info, material: Material) -> list[Shipment]:
@@ -139,13 +149,7 @@ async def material_shipments(info: Info, material: Material) -> list[Shipment]:
     loaders = await info.context.order_loaders()
     if not material.via_order:
         return await loaders.shipments_by_material.load(material.id)
-    shipments = await loaders.shipments_by_order.load(material.order_id)
-    carried = {
-        line.shipment_id
-        for line in loaders.shipment_lines_by_order.get(material.order_id, [])
-        if line.material_id == material.id
-    }
-    return [s for s in shipments if s.id in carried]
+    return await loaders.shipments_carrying(material)
 
 
 async def shipment_lines(info: Info, shipment: Shipment) -> list[ShipmentLine]:

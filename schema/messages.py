@@ -13,6 +13,7 @@ from resolvers import messages
 from resolvers.context import Info
 
 
+# A subset of bff.notify's EventKind (admin alerts and progress notes are never switched by users).
 @strawberry.enum(description="Kinds of notification a purchaser can switch on or off")
 class NotificationKind(Enum):
     ORDER_STATUS = EventKind.ORDER_STATUS.value
@@ -28,7 +29,8 @@ class Message:
     summary: str | None
     order_id: strawberry.ID | None
     page: str | None = strawberry.field(description="Mini program page it opens; carries msg=<id>")
-    state: str = strawberry.field(description="queued, sending, sent, failed or skipped")
+    state: str | None = strawberry.field(
+        description="queued, sending, sent, failed or skipped: for administrators only (null for purchasers, who see read)")
     created_at: datetime | None
     sent_at: datetime | None
     read: bool
@@ -61,6 +63,7 @@ class NotificationSettings:
     enabled_kinds: list[NotificationKind]
     dnd_start: str | None = strawberry.field(description="Do-not-disturb start, HH:MM Beijing time")
     dnd_end: str | None
+    follow_all: bool = strawberry.field(description="订阅全部订单: messages about every order, not only followed ones")
     timezone: str
 
 
@@ -69,6 +72,7 @@ class NotificationSettingsInput:
     enabled_kinds: list[NotificationKind] | None = None
     dnd_start: str | None = None
     dnd_end: str | None = None
+    follow_all: bool | None = None
 
 
 @strawberry.type
@@ -108,7 +112,12 @@ class MessageMutation:
     @strawberry.mutation
     async def update_notification_settings(self, info: Info, input: NotificationSettingsInput) -> NotificationSettings:
         kinds = None if input.enabled_kinds is None else [EventKind(k.value) for k in input.enabled_kinds]
-        return await messages.update_notification_settings(info, kinds, input.dnd_start, input.dnd_end)  # type: ignore[return-value]
+        return await messages.update_notification_settings(  # type: ignore[return-value]
+            info, kinds, input.dnd_start, input.dnd_end, input.follow_all)
+
+    @strawberry.mutation(description="订阅此订单: follow (or stop following) one order's changes; answers the new state")
+    async def follow_order(self, info: Info, id: strawberry.ID, follow: bool = True) -> bool:
+        return await messages.follow_order(info, str(id), follow)
 
     @strawberry.mutation(description="Queue a subscription message (administrators or X-Service-Key); wait ≤ 5 s for the outcome")
     async def send_template_message(

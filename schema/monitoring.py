@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
@@ -12,12 +13,7 @@ from resolvers import monitoring as resolve
 from resolvers.context import Info
 
 
-@strawberry.enum(description="The ERP as the probe sees it")
-class ErpState(Enum):
-    UNKNOWN = probe.ErpState.UNKNOWN.value
-    UP = probe.ErpState.UP.value
-    DEGRADED = probe.ErpState.DEGRADED.value
-    DOWN = probe.ErpState.DOWN.value
+ErpState = Annotated[probe.ErpState, strawberry.enum(name="ErpState", description="The ERP as the probe sees it")]
 
 
 @strawberry.enum(description="Window of the performance figures")

@@ -3,51 +3,39 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from typing import Annotated
 
 import strawberry
 
-from bff import domain
+from bff.core import domain
 from resolvers import orders as resolve
 from resolvers.context import Info
 
 
-@strawberry.enum(description="Sales order status; values the ERP does not document map to UNKNOWN")
-class OrderStatus(Enum):
-    NOT_STARTED = domain.OrderStatus.NOT_STARTED.value
-    IN_PROGRESS = domain.OrderStatus.IN_PROGRESS.value
-    COMPLETED = domain.OrderStatus.COMPLETED.value
-    CANCELLED = domain.OrderStatus.CANCELLED.value
-    UNKNOWN = domain.OrderStatus.UNKNOWN.value
+# The domain's enums, exposed as they are (no copies to keep in step).
+OrderStatus = Annotated[domain.OrderStatus, strawberry.enum(
+    name="OrderStatus", description="Sales order status; values the ERP does not document map to UNKNOWN")]
+ProgressStage = Annotated[domain.ProgressStage, strawberry.enum(name="ProgressStage")]
+DeliveryStatus = Annotated[domain.DeliveryStatus, strawberry.enum(
+    name="DeliveryStatus", description="An order's delivery (docs/delivery.md): only dispatched goods count as shipped")]
+ShipmentState = Annotated[domain.ShipmentState, strawberry.enum(
+    name="ShipmentState", description="One delivery: PACKED (not dispatched), DISPATCHED (是否发货), SIGNED (received)")]
 
 
-@strawberry.enum
-class ProgressStage(Enum):
-    NOT_STARTED = domain.ProgressStage.NOT_STARTED.value
-    PRODUCING = domain.ProgressStage.PRODUCING.value
-    PRODUCED = domain.ProgressStage.PRODUCED.value
-    PARTIALLY_SHIPPED = domain.ProgressStage.PARTIALLY_SHIPPED.value
-    SHIPPED = domain.ProgressStage.SHIPPED.value
-
-
-@strawberry.enum
-class DeliveryStatus(Enum):
-    NONE = domain.DeliveryStatus.NONE.value
-    PARTIAL = domain.DeliveryStatus.PARTIAL.value
-    ALL = domain.DeliveryStatus.ALL.value
-
-
-@strawberry.type(description="Production and shipping progress of one material (or a whole order)")
+@strawberry.type(description="Production and shipping progress of one material, by quantity in its unit "
+                 "(an order's sums quantities across units: show the order's rates by value instead)")
 class Progress:
     ordered: float
     producing: float
     produced: float
     unproduced: float
     shipping: float
-    shipped: float
+    shipped: float = strawberry.field(description="Dispatched quantity (是否发货): what a purchaser calls shipped")
     returned: float
+    awaiting_dispatch: float = strawberry.field(description="Left the warehouse in deliveries not yet dispatched")
+    exact: bool = strawberry.field(description="False: shipped is a lower bound (a packed delivery's contents unknown)")
     produced_ratio: float
-    shipped_ratio: float
+    shipped_ratio: float = strawberry.field(description="Dispatched ÷ ordered, 0..1")
     stage: ProgressStage
 
 
@@ -78,11 +66,14 @@ class Shipment:
     ship_date: datetime | None
     logistics_company: str | None
     tracking_number: str | None
-    shipped: bool
-    left_warehouse: bool
+    remark: str | None = strawberry.field(description="What the wholesaler wrote on the shipment (in practice the actual carrier and route)")
+    state: ShipmentState
+    shipped: bool = strawberry.field(description="Dispatched (是否发货)")
+    left_warehouse: bool = strawberry.field(description="Left the warehouse (已出库); not yet shipped unless dispatched")
     address: str | None = strawberry.field(description="Masked")
     contact: str | None
     mobile: str | None = strawberry.field(description="Masked")
+    amount: float | None
     attachments: list[Attachment]
 
     @strawberry.field(
@@ -155,13 +146,41 @@ class Order:
     async def shipments(self, info: Info) -> list[Shipment]:
         return await resolve.order_shipments(info, self)  # type: ignore[arg-type, return-value]
 
-    @strawberry.field(description="NONE, PARTIAL or ALL of the ordered quantity shipped")
+    @strawberry.field(description="NONE, AWAITING_DISPATCH (packed, not dispatched), PARTIAL or ALL dispatched")
     async def delivery_status(self, info: Info) -> DeliveryStatus:
-        return await resolve.order_delivery_status(info, self)  # type: ignore[arg-type, return-value]
+        return (await resolve.order_fulfilment(info, self)).status  # type: ignore[arg-type]
 
-    @strawberry.field(description="Value shipped ÷ order value, 0..1")
+    @strawberry.field(description="Dispatched value ÷ order value, 0..1 (by value, like producedRate)")
     async def shipped_rate(self, info: Info) -> float:
-        return await resolve.order_shipped_rate(info, self)  # type: ignore[arg-type]
+        return (await resolve.order_fulfilment(info, self)).shipped_rate  # type: ignore[arg-type]
+
+    @strawberry.field(description="What the card says: 未发货, 待发货, 已发货 52%, 已全部发货 (by value)")
+    async def delivery_text(self, info: Info) -> str:
+        return (await resolve.order_fulfilment(info, self)).label  # type: ignore[arg-type]
+
+    @strawberry.field(description="Produced value ÷ order value, 0..1 (by value: comparable with shippedRate)")
+    async def produced_rate(self, info: Info) -> float:
+        return (await resolve.order_fulfilment(info, self)).produced_rate  # type: ignore[arg-type]
+
+    @strawberry.field(description="Value left the warehouse in deliveries not yet dispatched ÷ order value, 0..1")
+    async def awaiting_dispatch_rate(self, info: Info) -> float:
+        return (await resolve.order_fulfilment(info, self)).awaiting_dispatch_rate  # type: ignore[arg-type]
+
+    @strawberry.field(description="False when shippedRate is a lower bound (a packed delivery of several orders)")
+    async def progress_exact(self, info: Info) -> bool:
+        return (await resolve.order_fulfilment(info, self)).exact  # type: ignore[arg-type]
+
+    @strawberry.field(description="The delivery date has passed and not everything is dispatched")
+    async def overdue(self, info: Info) -> bool:
+        return await resolve.order_overdue(info, self)  # type: ignore[arg-type]
+
+    @strawberry.field(description="The first material and how many there are: 内六角圆柱头螺钉 M10×40 等 6 项")
+    async def material_summary(self, info: Info) -> str | None:
+        return await resolve.order_material_summary(info, self)  # type: ignore[arg-type]
+
+    @strawberry.field(description="Whether the caller follows this order (followOrder); see NotificationSettings.followAll")
+    async def followed(self, info: Info) -> bool:
+        return await resolve.order_followed(info, self)  # type: ignore[arg-type]
 
     @strawberry.field
     async def timeline(self, info: Info) -> list[TimelineStep]:
@@ -191,8 +210,7 @@ class OrderQuery:
         page: int = 1,
         page_size: int = 20,
     ) -> OrderPage:
-        status_value = domain.OrderStatus(status.value) if status else None
-        return await resolve.search_orders(info, keyword, status_value, page, page_size)  # type: ignore[return-value]
+        return await resolve.search_orders(info, keyword, status, page, page_size)  # type: ignore[return-value]
 
     @strawberry.field(description="One order of the caller's company, by id or by order number")
     async def order(self, info: Info, id: strawberry.ID | None = None, code: str | None = None) -> Order:

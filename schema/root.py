@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -25,14 +25,20 @@ def build_schema(
     max_tokens: int = 2000,
     extra_extensions: list[Any] | None = None,
     schema_class: type[strawberry.Schema] = strawberry.Schema,
+    field_suggestions: bool = True,
 ) -> strawberry.Schema:
-    # Factories, not instances: strawberry builds fresh extensions for each request.
+    # Factories, not instances: strawberry builds fresh extensions for each request. The
+    # limiters' rule classes are built once, so a validated document can be cached (the
+    # validation cache is keyed by the rules: fresh classes per request would never hit).
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
+    ]
     extensions: list[Any] = [
-        lambda: QueryDepthLimiter(max_depth=max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: AddValidationRules(limit_rules),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         *(extra_extensions or []),
     ]
     return schema_class(
-        query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True)
+        query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=not field_suggestions)
     )

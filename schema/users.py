@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from typing import Annotated
 
 import strawberry
 
-from bff import domain
-from resolvers import auth
+from bff.core import domain
+from resolvers import admin, auth
 from resolvers.context import Info
 
 
-@strawberry.enum(description="What a bound user may do")
-class Permission(Enum):
-    ORDERS_READ = domain.Permission.ORDERS_READ.value
-    MESSAGES_READ = domain.Permission.MESSAGES_READ.value
-    MESSAGES_SEND = domain.Permission.MESSAGES_SEND.value
-    MONITORING_READ = domain.Permission.MONITORING_READ.value
-
-
-@strawberry.enum(description="企业采购员 (purchaser) or 批发商管理员 (wholesaler administrator)")
-class Role(Enum):
-    PURCHASER = domain.Role.PURCHASER.value
-    ADMIN = domain.Role.ADMIN.value
+Permission = Annotated[domain.Permission, strawberry.enum(name="Permission", description="What a bound user may do")]
+Role = Annotated[domain.Role, strawberry.enum(
+    name="Role", description="企业采购员 (purchaser) or 批发商管理员 (wholesaler administrator)")]
 
 
 @strawberry.type(description="A customer company of the wholesaler, as the ERP knows it")
@@ -41,7 +32,7 @@ class Company:
 @strawberry.type
 class Binding:
     role: Role
-    method: str = strawberry.field(description="invite or account")
+    method: str = strawberry.field(description="invite, account, or review (the reviewers' code, BFF_REVIEW_INVITE_CODE)")
     bound_at: datetime
     permissions: list[Permission]
 
@@ -67,7 +58,7 @@ class User:
 
     @strawberry.field
     def bound(self) -> bool:
-        return self.binding is not None  # type: ignore[attr-defined]
+        return self.binding is not None
 
     @strawberry.field
     def session(self) -> SessionInfo:
@@ -122,11 +113,25 @@ class BindCompanyInput:
     erp_account: ErpAccountInput | None = strawberry.UNSET
 
 
+@strawberry.type(description="A user bound to a company (administrators only)")
+class CompanyUser:
+    binding_id: strawberry.ID
+    openid: str
+    nickname: str | None
+    method: str = strawberry.field(description="invite or account")
+    bound_at: datetime
+    active_sessions: int
+
+
 @strawberry.type
 class UserQuery:
     @strawberry.field(description="The signed-in user, their binding and permissions")
     async def me(self, info: Info) -> User:
         return await auth.me(info)  # type: ignore[return-value]
+
+    @strawberry.field(description="Administrators: the users bound to a company, to revoke their access")
+    async def company_users(self, info: Info, company_id: strawberry.ID) -> list[CompanyUser]:
+        return await admin.company_users(info, company_id)  # type: ignore[return-value]
 
 
 @strawberry.type
@@ -153,6 +158,14 @@ class UserMutation:
     @strawberry.mutation
     async def update_profile(self, info: Info, profile: ProfileInput) -> User:
         return await auth.update_profile(info, profile.nickname, profile.avatar_url)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Administrators: end one binding (the user must bind again)")
+    async def revoke_binding(self, info: Info, binding_id: strawberry.ID) -> bool:
+        return await admin.revoke_binding(info, binding_id)
+
+    @strawberry.mutation(description="Administrators: end every session of a user; returns how many ended")
+    async def revoke_user_sessions(self, info: Info, openid: str) -> int:
+        return await admin.revoke_user_sessions(info, openid)
 
     @strawberry.mutation(description="End this session, or every session of the user")
     async def logout(self, info: Info, all_sessions: bool = False) -> bool:

@@ -1,25 +1,33 @@
 """Binding a WeChat user to the ERP customer company they buy for (or to the wholesaler, for admins).
 
 Two ways in: the invite code sales staff put on the customer record (微信邀请码), or an ERP
-account and password, checked by logging in to the ERP and never stored. Failed attempts
-are limited per user so invite codes cannot be found by trial.
+account and password, checked by logging in to the ERP and never stored. Every attempt is
+counted before it is checked (per user, per client IP, globally; a success resets nothing),
+so invite codes and passwords cannot be found by trial.
+
+A binding stands only while its customer does: a customer disabled (or deleted) in the ERP,
+or (when configured) a changed invite code, ends it on the user's next request, checked at
+most every ``BFF_COMPANY_RECHECK_S`` per customer. Administrators can end any binding.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlmodel import select, update
+from sqlalchemy import true
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bff.auth.limiter import FailureLimiter
-from bff.companies import CompanyDirectory
-from bff.domain import Binding, Company, Role, Viewer
-from bff.erp import ErpClient
-from bff.errors import BffError, ErpLoginRefused, ErrorCode
-from bff.security import new_id
+from bff.auth.companies import CompanyDirectory
+from bff.core.domain import Binding, Company, Role, Viewer
+from bff.erp.reader import ErpReader
+from bff.core.errors import BffError, ErrorCode
+from bff.cache.ratelimit import RateLimits
+from bff.core.security import new_id, token_digest
 from bff.store.db import Database
-from bff.store.tables import ErpBinding
+from bff.store.tables import ErpBinding, WxUser
 
 INVITE_CODE = re.compile(r"^[A-Z0-9]{4,32}$")
 
@@ -36,55 +44,77 @@ def binding_from_row(row: ErpBinding) -> Binding:
         method=row.method,
         bound_at=row.bound_at,
         erp_username=row.erp_username,
+        invite_code_digest=row.invite_code_digest,
     )
+
+
+ERP_DOWN = (ErrorCode.ERP_UNAVAILABLE, ErrorCode.ERP_DATA_INVALID, ErrorCode.ERP_REFUSED)
 
 
 class BindingService:
     def __init__(
         self,
         db: Database,
-        erp: ErpClient,
+        erp: ErpReader,
         companies: CompanyDirectory,
-        limiter: FailureLimiter,
+        limits: RateLimits,
         *,
         admin_accounts: frozenset[str],
         wholesaler_name: str,
+        secret_key: str,
+        rotation_ends_bindings: bool = False,
+        review_code: str = "",
+        review_company_id: str = "",
     ) -> None:
         self._db = db
         self._erp = erp
         self._companies = companies
-        self._limiter = limiter
+        self._limits = limits
+        self._secret_key = secret_key
+        self._rotation_ends_bindings = rotation_ends_bindings
         self._admin_accounts = admin_accounts
         self._wholesaler = Company(id=None, name=wholesaler_name)
+        # WeChat's reviewers need a way in without a real customer's code: when configured,
+        # this code binds to a demo customer the wholesaler keeps in the ERP for them.
+        self._review_code = normalize_invite_code(review_code) if review_code and review_company_id else ""
+        self._review_company_id = review_company_id
 
     async def current(self, openid: str) -> Binding | None:
-        async with self._db.session() as s:
-            row = (
-                await s.exec(
-                    select(ErpBinding)
-                    .where(ErpBinding.openid == openid, ErpBinding.is_valid == True)  # noqa: E712
-                    .order_by(ErpBinding.bound_at.desc())  # type: ignore[attr-defined]
-                )
-            ).first()
-        return binding_from_row(row) if row else None
+        rows = await self._valid(ErpBinding.openid == openid, limit=1)
+        return binding_from_row(rows[0]) if rows else None
 
-    async def bind_by_invite_code(self, viewer: Viewer, raw_code: str) -> Binding:
-        await self._limiter.check(viewer.openid)
+    async def _valid(self, *where: Any, limit: int) -> list[ErpBinding]:
+        """Valid bindings matching ``where``, newest first."""
+        async with self._db.session() as s:
+            rows = await s.exec(
+                select(ErpBinding)
+                .where(*where, ErpBinding.is_valid == True)  # noqa: E712
+                .order_by(ErpBinding.bound_at.desc())  # type: ignore[attr-defined]
+                .limit(limit)
+            )
+            return list(rows.all())
+
+    def _invite_digest(self, code: str) -> str:
+        return token_digest("invite:" + normalize_invite_code(code), self._secret_key)
+
+    async def bind_by_invite_code(self, viewer: Viewer, raw_code: str, client_ip: str) -> Binding:
+        await self._limits.bind_attempt(viewer.openid, client_ip)
         code = normalize_invite_code(raw_code)
+        if self._review_code and code == self._review_code:
+            review = await self._companies.get(self._review_company_id)
+            if review is not None:
+                return await self._bind(viewer, review, Role.PURCHASER, method="review", erp_username="")
         company = await self._companies.by_invite_code(code) if INVITE_CODE.match(code) else None
         if company is None:
-            await self._limiter.record_failure(viewer.openid)
             raise BffError(ErrorCode.BIND_FAILED, "邀请码无效，请核对后重试或联系您的销售代表")
-        return await self._bind(viewer, company, Role.PURCHASER, method="invite", erp_username="")
+        return await self._bind(
+            viewer, company, Role.PURCHASER, method="invite", erp_username="", invite_digest=self._invite_digest(code)
+        )
 
-    async def bind_by_account(self, viewer: Viewer, account: str, password: str) -> Binding:
-        await self._limiter.check(viewer.openid)
+    async def bind_by_account(self, viewer: Viewer, account: str, password: str, client_ip: str) -> Binding:
+        await self._limits.bind_attempt(viewer.openid, client_ip)
         account = account.strip()
-        try:
-            await self._erp.verify_account(account, password)
-        except ErpLoginRefused:
-            await self._limiter.record_failure(viewer.openid)
-            raise
+        await self._erp.verify_account(account, password)  # ErpLoginRefused: BIND_FAILED
         if account in self._admin_accounts:
             return await self._bind(viewer, self._wholesaler, Role.ADMIN, method="account", erp_username=account)
         company = await self._companies.by_account(account)
@@ -92,7 +122,9 @@ class BindingService:
             raise BffError(ErrorCode.BIND_FAILED, "该ERP账号未关联客户企业，请联系您的销售代表")
         return await self._bind(viewer, company, Role.PURCHASER, method="account", erp_username=account)
 
-    async def _bind(self, viewer: Viewer, company: Company, role: Role, *, method: str, erp_username: str) -> Binding:
+    async def _bind(
+        self, viewer: Viewer, company: Company, role: Role, *, method: str, erp_username: str, invite_digest: str | None = None
+    ) -> Binding:
         if company.disabled:
             raise BffError(ErrorCode.BIND_FAILED, "该企业账户已停用，请联系您的销售代表")
         now = datetime.now(UTC)
@@ -106,25 +138,70 @@ class BindingService:
             role=role.value,
             method=method,
             bound_at=now,
+            invite_code_digest=invite_digest,
         )
-        async with self._db.session() as s:  # one transaction: the old binding ends as the new one starts
+
+        async def replace(s: AsyncSession) -> None:  # one transaction: the old binding ends as the new one starts
+            # The user's row locked first: a user's concurrent binds queue here, instead of
+            # deadlocking on InnoDB's gap locks over erp_bindings (SQLite: one writer anyway).
+            await s.exec(select(WxUser.openid).where(WxUser.openid == viewer.openid).with_for_update())
             await s.exec(
                 update(ErpBinding)
-                .where(ErpBinding.openid == viewer.openid, ErpBinding.is_valid == True)  # noqa: E712
-                .values(is_valid=False, unbound_at=now)
+                .where(col(ErpBinding.openid) == viewer.openid, col(ErpBinding.is_valid) == true())
+                .values(is_valid=False, unbound_at=now, ended_reason="rebound")
             )
-            s.add(row)
-        await self._limiter.reset(viewer.openid)
+            s.add(ErpBinding.model_validate(row))  # a fresh instance per attempt
+
+        await self._db.run(replace)  # concurrent binds of one user: retried, never a 500
         binding = binding_from_row(row)
         viewer.binding = binding
         return Binding(**{**binding.__dict__, "company": company})
 
     async def unbind(self, viewer: Viewer) -> bool:
+        ended = await self.end(ErpBinding.openid == viewer.openid, reason="unbound")
+        viewer.binding = None
+        return ended > 0
+
+    async def end(self, *where: Any, reason: str) -> int:
+        """End the valid bindings matching ``where``; how many ended."""
         async with self._db.session() as s:
             result = await s.exec(
                 update(ErpBinding)
-                .where(ErpBinding.openid == viewer.openid, ErpBinding.is_valid == True)  # noqa: E712
-                .values(is_valid=False, unbound_at=datetime.now(UTC))
+                .where(*where, col(ErpBinding.is_valid) == true())
+                .values(is_valid=False, unbound_at=datetime.now(UTC), ended_reason=reason)
             )
-        viewer.binding = None
-        return bool(result.rowcount)
+        return int(result.rowcount or 0)
+
+    async def standing(self, binding: Binding) -> str | None:
+        """Why ``binding`` no longer stands (and end it), or None while it does.
+
+        A purchaser's customer must still exist and not be disabled in the ERP; with
+        ``BFF_INVITE_CODE_ROTATION_ENDS_BINDINGS`` an invite-code binding also ends when the
+        customer's code changed. When the ERP cannot say, the binding stands (its reads fail anyway).
+        """
+        if binding.role is not Role.PURCHASER or binding.company.id is None:
+            return None
+        try:
+            company, invite_code = await self._companies.standing(binding.company.id)
+        except BffError as error:
+            if error.code in ERP_DOWN:
+                return None
+            raise
+        reason = None
+        if company is None:
+            reason = "company_missing"
+        elif company.disabled:
+            reason = "company_disabled"
+        elif (
+            self._rotation_ends_bindings
+            and binding.invite_code_digest is not None
+            and binding.invite_code_digest != self._invite_digest(invite_code or "")
+        ):
+            reason = "invite_code_changed"
+        if reason is not None:
+            await self.end(ErpBinding.binding_id == binding.binding_id, reason=reason)
+        return reason
+
+    async def company_users(self, company_id: str) -> list[ErpBinding]:
+        """The valid bindings to a company, newest first (the administrators' user list)."""
+        return await self._valid(ErpBinding.company_id == company_id, limit=500)

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import select, update
+from sqlalchemy import and_, true
+from sqlmodel import col, func, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bff.domain import LoginResult, Viewer
-from bff.security import DataCipher, new_token, token_digest
+from bff.core.domain import LoginResult, Viewer
+from bff.core.security import DataCipher, new_token, token_digest
 from bff.store.db import Database
-from bff.store.tables import UserSession, WxUser
+from bff.auth.binding import binding_from_row
+from bff.core.clock import aware
+from bff.store.tables import ErpBinding, UserSession, WxUser
 
 
 def utcnow() -> datetime:
@@ -21,11 +25,14 @@ def utcnow() -> datetime:
 
 
 class SessionService:
-    def __init__(self, db: Database, cipher: DataCipher, *, secret_key: str, ttl: timedelta) -> None:
+    def __init__(
+        self, db: Database, cipher: DataCipher, *, secret_key: str, ttl: timedelta, max_age: timedelta | None = None
+    ) -> None:
         self._db = db
         self._cipher = cipher
         self._secret_key = secret_key
         self._ttl = ttl
+        self._max_age = max_age or ttl * 4  # absolute lifetime: renewals never go past it
 
     def session_id_for(self, token: str) -> str:
         return token_digest(token, self._secret_key)
@@ -34,7 +41,8 @@ class SessionService:
         self, openid: str, unionid: str | None, nickname: str | None = None, avatar_url: str | None = None
     ) -> WxUser:
         now = utcnow()
-        async with self._db.session() as s:
+
+        async def upsert(s: AsyncSession) -> WxUser:
             user = await s.get(WxUser, openid)
             if user is None:
                 user = WxUser(openid=openid, unionid=unionid, created_at=now, updated_at=now)
@@ -43,7 +51,10 @@ class SessionService:
             user.avatar_url = avatar_url or user.avatar_url
             user.updated_at = now
             s.add(user)
-        return user
+            return user
+
+        # A user's first logins in parallel race to insert the row: the losers update it instead.
+        return await self._db.run(upsert, conflicts=True)
 
     async def create(
         self,
@@ -64,7 +75,7 @@ class SessionService:
             session_key=self._cipher.encrypt(session_key) if session_key else None,
             unionid=unionid,
             created_at=now,
-            expires_at=now + self._ttl,
+            expires_at=now + min(self._ttl, self._max_age),
             last_seen_at=now,
             login_source=source,
         )
@@ -82,25 +93,40 @@ class SessionService:
         return LoginResult(token=token, openid=openid, unionid=unionid, expires_at=row.expires_at, viewer=viewer)
 
     async def authenticate(self, token: str) -> Viewer | None:
-        """The viewer behind a bearer token, renewing the session when half its life is gone."""
+        """The viewer behind a bearer token, with their binding, in one query (the hot path of
+        every request); the session is renewed when half its life is gone, never past its
+        absolute lifetime. A session whose user row is gone is no session."""
         session_id = self.session_id_for(token)
         now = utcnow()
         async with self._db.session() as s:
-            row = await s.get(UserSession, session_id)
-            if row is None or not row.is_active or row.expires_at <= now:
+            found = (await s.exec(
+                select(UserSession, WxUser, ErpBinding)
+                .outerjoin(WxUser, WxUser.openid == UserSession.openid)  # type: ignore[arg-type]
+                .outerjoin(ErpBinding, and_(ErpBinding.openid == UserSession.openid, ErpBinding.is_valid == True))  # type: ignore[arg-type]  # noqa: E712
+                .where(UserSession.session_id == session_id)
+                .order_by(col(ErpBinding.bound_at).desc())
+                .limit(1)
+            )).first()
+            if found is None:
                 return None
-            if row.expires_at - now < self._ttl / 2:  # 登录态自动续期, one write per half-life
-                row.expires_at = now + self._ttl
+            row, user, binding = found
+            if user is None or not row.is_active or aware(row.expires_at) <= now:
+                return None
+            end_of_life = aware(row.created_at) + self._max_age
+            if now >= end_of_life:
+                return None
+            if aware(row.expires_at) - now < self._ttl / 2 and aware(row.expires_at) < end_of_life:
+                row.expires_at = min(now + self._ttl, end_of_life)  # 登录态自动续期, one write per half-life
                 row.last_seen_at = now
                 s.add(row)
-            user = await s.get(WxUser, row.openid)
         return Viewer(
             openid=row.openid,
             session_id=row.session_id,
             unionid=row.unionid,
             expires_at=row.expires_at,
-            nickname=user.nickname if user else None,
-            avatar_url=user.avatar_url if user else None,
+            nickname=user.nickname,
+            avatar_url=user.avatar_url,
+            binding=binding_from_row(binding) if binding else None,
             login_source=row.login_source,
         )
 
@@ -133,7 +159,7 @@ class SessionService:
     async def logout(self, session_id: str) -> bool:
         async with self._db.session() as s:
             result = await s.exec(
-                update(UserSession).where(UserSession.session_id == session_id).values(is_active=False)
+                update(UserSession).where(col(UserSession.session_id) == session_id).values(is_active=False)
             )
         return bool(result.rowcount)
 
@@ -141,10 +167,28 @@ class SessionService:
         async with self._db.session() as s:
             result = await s.exec(
                 update(UserSession)
-                .where(UserSession.openid == openid, UserSession.is_active == True)  # noqa: E712
+                .where(col(UserSession.openid) == openid, col(UserSession.is_active) == true())
                 .values(is_active=False)
             )
         return int(result.rowcount or 0)
+
+    async def people(self, openids: list[str]) -> dict[str, tuple[str | None, int]]:
+        """Nickname and number of live sessions of each user (administrators' user list)."""
+        if not openids:
+            return {}
+        now = utcnow()
+        async with self._db.session() as s:
+            users = (await s.exec(select(WxUser).where(WxUser.openid.in_(openids)))).all()  # type: ignore[attr-defined]
+            rows = (
+                await s.exec(
+                    select(UserSession.openid, func.count())
+                    .where(UserSession.openid.in_(openids), UserSession.is_active == True, UserSession.expires_at > now)  # type: ignore[attr-defined]  # noqa: E712
+                    .group_by(UserSession.openid)
+                )
+            ).all()
+        counts = {openid: int(n) for openid, n in rows}
+        nicknames = {u.openid: u.nickname for u in users}
+        return {o: (nicknames.get(o), counts.get(o, 0)) for o in openids}
 
     async def session_key(self, session_id: str) -> str | None:
         """Decrypted session_key, for decrypting data the mini program sends later."""

@@ -1,5 +1,6 @@
 """The Snowbeasts ERP client: sessions, retries, merging, validated records."""
 
+from bff.erp import queries
 from bff.erp.calls import ErpCall, ErpCallStats, Outcome, current_erp_stats, erp_call_scope
 from bff.erp.client import ErpClient, ErpClientConfig
 from bff.erp.forms import (
@@ -28,5 +29,5 @@ __all__ = [
     "CUSTOMERS", "DELIVERIES", "DELIVERY_LINES", "LOGISTICS", "ORDER_LINES", "ORDER_STATUS_NAMES", "SALES_ORDERS",
     "CustomerRecord", "Datasource", "DeliveryLineRecord", "DeliveryRecord", "ErpCall", "ErpCallStats", "ErpClient",
     "ErpClientConfig", "ErpPage", "ErpRecord", "LogisticsCompanyRecord", "OrderLineRecord", "OrderStatusCode",
-    "Outcome", "SalesOrderRecord", "current_erp_stats", "erp_call_scope",
+    "Outcome", "SalesOrderRecord", "current_erp_stats", "erp_call_scope", "queries",
 ]

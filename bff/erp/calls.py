@@ -2,6 +2,8 @@
 
 ``erp_call_scope()`` puts a fresh :class:`ErpCallStats` in a context variable; tasks copy
 the context when created, so calls made by tasks spawned inside the scope count too.
+A scope may carry a ``limit``: :func:`admit_erp_call` (asked before every attempt) refuses
+the attempt past it, so one request can never make more than its share of ERP calls.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
+
+from bff.core.errors import ErpBudgetExceeded
 
 Outcome = Literal["ok", "expired", "refused", "invalid", "transient", "timeout"]
 
@@ -33,6 +37,14 @@ class ErpCallStats:
     calls: int = 0
     ms: float = 0.0
     parent: ErpCallStats | None = field(default=None, repr=False)  # an enclosing scope counts too
+    limit: int | None = None  # attempts this scope may start
+    started: int = 0
+
+    def chain(self) -> Iterator[ErpCallStats]:
+        scope: ErpCallStats | None = self
+        while scope is not None:
+            yield scope
+            scope = scope.parent
 
     def add(self, call: ErpCall) -> None:
         self.calls += 1
@@ -45,8 +57,8 @@ _current: ContextVar[ErpCallStats | None] = ContextVar("erp_call_stats", default
 
 
 @contextmanager
-def erp_call_scope() -> Iterator[ErpCallStats]:
-    stats = ErpCallStats(parent=_current.get())
+def erp_call_scope(limit: int | None = None) -> Iterator[ErpCallStats]:
+    stats = ErpCallStats(parent=_current.get(), limit=limit)
     token = _current.set(stats)
     try:
         yield stats
@@ -56,3 +68,15 @@ def erp_call_scope() -> Iterator[ErpCallStats]:
 
 def current_erp_stats() -> ErpCallStats | None:
     return _current.get()
+
+
+def admit_erp_call() -> None:
+    """Count one attempt about to start; ErpBudgetExceeded (before any call) past a scope's limit."""
+    stats = _current.get()
+    if stats is None:
+        return
+    scopes = list(stats.chain())
+    if any(s.limit is not None and s.started >= s.limit for s in scopes):
+        raise ErpBudgetExceeded()
+    for scope in scopes:
+        scope.started += 1

@@ -20,14 +20,17 @@ import httpx
 from pydantic import BaseModel
 
 from bff.erp import protocol
-from bff.erp.forms import SALES_ORDERS
+from bff.erp.anomalies import Anomalies
+from bff.erp.calls import admit_erp_call
 from bff.erp.merge import Coalescer
-from bff.erp.models import ErpPage, SalesOrderRecord
+from bff.erp.models import ErpPage
+from bff.erp.queries import DatasourceRead, ListRead, R
+from bff.erp.queries import probe as probe_read
 from bff.erp.session import ErpSession, SessionKeeper
-from bff.erp.transport import Deadline, Listener, Transport, no_cookie_jar
-from bff.erp.validation import validate_rows
-from bff.errors import BffError, ErpCircuitOpen, ErpLoginRefused, ErpUnavailable, ErrorCode
-from bff.monitor.breaker import BreakerState, CircuitBreaker
+from bff.erp.transport import Deadline, Listener, PoolStats, Transport, answers_directly, erp_at_fault, no_cookie_jar
+from bff.erp.validation import read_record, read_rows
+from bff.core.errors import BffError, ErpCircuitOpen, ErpLoginRefused, ErpUnavailable, ErrorCode
+from bff.erp.breaker import BreakerState, CircuitBreaker
 
 logger = logging.getLogger("bff.erp")
 
@@ -35,7 +38,9 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 BACKOFF_BASE_S = 0.05
-PROBE_COLUMNS = ["id", "code", "customerId", "status"]
+# The attempt's own timeouts (pool wait, HTTP) end at the deadline; this outer guard only
+# catches a stalled event loop, so it waits a little longer and lets them classify the failure.
+OUTER_GRACE_S = 0.05
 
 
 @dataclass
@@ -50,11 +55,12 @@ class ErpClientConfig:
     deadline_s: float = 2.5
     retries: int = 3
     pool_size: int = 20
+    pool_wait_s: float = 1.0  # longest wait for a pooled connection (then: the BFF is busy, not the ERP)
 
 
 def _backoff(failures: int) -> float:
     # Jittered exponential: 50 ms, 100 ms, 200 ms ... each scaled by 0.5..1.5.
-    return BACKOFF_BASE_S * 2 ** (failures - 1) * random.uniform(0.5, 1.5)
+    return BACKOFF_BASE_S * 2.0 ** (failures - 1) * random.uniform(0.5, 1.5)
 
 
 def _make_http(config: ErpClientConfig) -> httpx.AsyncClient:
@@ -77,12 +83,15 @@ class ErpClient:
         self._http = http if http is not None else _make_http(config)
         self._login_url = config.login_url.rstrip("/")
         self._base_url = config.base_url.rstrip("/")
-        self._transport = Transport(self._http, config.timeout_s)
+        self._transport = Transport(
+            self._http, config.timeout_s, pool_size=config.pool_size, pool_wait_s=config.pool_wait_s
+        )
         self._sessions = SessionKeeper(
             self._transport, login_url=self._login_url, base_url=self._base_url,
             app_id=config.app_id, account=config.account, password=config.password,
         )
         self._flights = Coalescer()
+        self.anomalies = Anomalies()  # odd values met in this client's answers, by (form, field)
 
     # --- observation -------------------------------------------------------------------
 
@@ -95,6 +104,20 @@ class ErpClient:
         return self._sessions.logins
 
     # --- reads -------------------------------------------------------------------------
+
+    async def fetch(self, read: ListRead[R]) -> ErpPage[R]:
+        """One of the call shapes of :mod:`bff.erp.queries`."""
+        return await self.list(
+            read.form_id, model=read.model, condition=read.condition, filters=read.filters,
+            columns=list(read.columns), page=read.page, page_size=read.page_size, orderby=read.orderby,
+            column_form=read.column_form,
+        )
+
+    async def fetch_datasource(self, read: DatasourceRead[R]) -> ErpPage[R]:
+        source = read.source
+        return await self.datasource(
+            source.form_id, source.datasource_id, source.col_id, model=read.model, page_size=read.page_size
+        )
 
     async def list(
         self,
@@ -146,7 +169,7 @@ class ErpClient:
                 record = protocol.single_record(protocol.business_data(response))
             except protocol.RecordMissing:
                 return None
-            return None if record is None else validate_rows(form_id, model, [record])[0]
+            return None if record is None else read_record(form_id, model, record, self.anomalies)
 
         return await self._merged(("getBusiness", protocol.canonical(body), model), lambda: self._read("getBusiness", body, form_id, parse))
 
@@ -155,7 +178,7 @@ class ErpClient:
     ) -> ErpPage[M]:
         def parse(response: httpx.Response) -> ErpPage[M]:
             count, rows = protocol.list_page(protocol.business_data(response))
-            return ErpPage(count, validate_rows(form_id, model, rows))
+            return ErpPage(count, read_rows(form_id, model, rows, self.anomalies))
 
         def fetch() -> Awaitable[ErpPage[M]]:
             return self._read(name, body, form_id, parse, guard=guard)
@@ -206,19 +229,19 @@ class ErpClient:
 
     # --- user credentials --------------------------------------------------------------
 
-    async def verify_account(self, account: str, password: str) -> dict[str, Any]:
-        """Login step 1 with a user's credentials, no cookies sent or kept: the service
-        session is untouched. Returns the login answer's data."""
+    async def verify_account(self, account: str, password: str) -> None:
+        """Login step 1 with a user's credentials: accepted when the ERP sets a session cookie.
+        No cookie is sent or kept, so the service session is untouched."""
         body = protocol.login_body(account, password)
 
-        async def attempt(deadline: Deadline, n: int) -> dict[str, Any]:
-            return await self._transport.call(
-                "POST", self._login_url + protocol.LOGIN_PATH, protocol.login_data,
+        async def attempt(deadline: Deadline, n: int) -> None:
+            await self._transport.call(
+                "POST", self._login_url + protocol.LOGIN_PATH, protocol.login_cookies,
                 endpoint="verify-login", form_id=None, attempt=n, deadline=deadline, json=body,
             )
 
         try:
-            return await self._retrying(attempt, retry=True)
+            await self._retrying(attempt, retry=True)
         except protocol.LoginRefused as error:
             raise ErpLoginRefused(str(error)) from None
 
@@ -226,13 +249,28 @@ class ErpClient:
 
     async def probe(self) -> float:
         """Latency in ms of a one-row sales-order read (never merged: it must really go out)."""
+        read = probe_read()
         body: dict[str, Any] = {
-            "appName": self._config.app_name, "formId": SALES_ORDERS, "condition": {}, "columns": PROBE_COLUMNS,
-            "page": 0, "pageSize": 1, "filters": {}, "orderby": "",
+            "appName": self._config.app_name, "formId": read.form_id, "condition": {}, "columns": list(read.columns),
+            "page": 0, "pageSize": read.page_size, "filters": {}, "orderby": "",
         }
         started = time.monotonic()
-        await self._page("getBusinessPageList", body, SALES_ORDERS, SalesOrderRecord, merge=False, guard=False)
+        await self._page("getBusinessPageList", body, read.form_id, read.model, merge=False, guard=False)
         return (time.monotonic() - started) * 1000
+
+    # --- the connection pool ------------------------------------------------------------
+
+    def pool_stats(self) -> PoolStats:
+        return self._transport.slots.stats()
+
+    async def pool_wedged(self, timeout_s: float) -> bool:
+        """True when this instance cannot reach the ERP through its own pool while a fresh
+        connection can: the instance, not the ERP, is broken. (Any HTTP answer to the base
+        URL counts as reaching it: this checks the pool and the path, not the ERP's health.)"""
+        url = self._base_url + "/"
+        if await self._transport.reaches(url, timeout_s):
+            return False
+        return await answers_directly(url, timeout_s)
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -273,21 +311,27 @@ class ErpClient:
         self, attempt: Callable[[Deadline, int], Awaitable[T]], *, retry: bool, guard: bool = True
     ) -> T:
         """Transient failures retried with backoff, never past the deadline. With ``guard``
-        (everything but the probe, which must really go out) each attempt asks the breaker."""
+        (everything but the probe, which must really go out) each attempt asks the breaker.
+
+        A request refused by its own budget (its cap of ERP calls, or its time budget running
+        out) never counts against the breaker: that is the request's doing, not the ERP's."""
         deadline = Deadline(self._config.deadline_s)
         failures = 0
         while True:
             remaining = deadline.remaining()
             if remaining <= 0:
                 raise ErpUnavailable("deadline reached")
+            admit_erp_call()  # ErpBudgetExceeded: before the breaker is even asked
             if guard and not self.breaker.allow():
                 raise ErpCircuitOpen()
             try:
-                async with asyncio.timeout(remaining):
+                async with asyncio.timeout(remaining + OUTER_GRACE_S):
                     result = await attempt(deadline, failures + 1)
             except (protocol.Transient, TimeoutError) as error:
-                if guard:
+                if guard and erp_at_fault(error):  # the breaker judges the ERP, not the BFF's queues
                     self.breaker.record(False)
+                elif guard:  # the request's own doing (its budget, a queue): give back a half-open slot
+                    self.breaker.release()
                 failures += 1
                 reason = str(error) or "timeout"
                 if not retry or failures > self._config.retries:
@@ -299,13 +343,21 @@ class ErpClient:
                 await asyncio.sleep(pause)
             except BaseException as error:
                 # Refusals, invalid data, missing records: the ERP answered. Cancellation: unknown.
-                if guard and isinstance(error, Exception):
-                    self.breaker.record(not isinstance(error, ErpUnavailable))
+                if guard:
+                    if isinstance(error, Exception):
+                        self.breaker.record(not isinstance(error, ErpUnavailable))
+                    else:
+                        self.breaker.release()
                 raise
             else:
                 if guard:
                     self.breaker.record(True)
                 return result
+
+    @property
+    def reads_waiting(self) -> int:
+        """Callers awaiting an ERP read in flight (merged followers included)."""
+        return self._flights.waiting
 
     @property
     def circuit_open(self) -> bool:

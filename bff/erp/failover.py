@@ -1,7 +1,7 @@
 """故障切换: reads go to a backup ERP channel while the primary's circuit is open.
 
-``FailoverErp`` has the ErpClient interface, so everything built on the client (orders,
-companies, binding) fails over without knowing. Writes never fail over: an update must
+``FailoverErp`` is an ``ErpReader`` like ``ErpClient``, so everything built on the reader
+(orders, companies, binding) fails over without knowing. Writes never fail over: an update must
 land on the primary or fail visibly. Without a backup it is the primary, unchanged.
 """
 
@@ -12,12 +12,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from bff.erp.anomalies import Anomalies
 from bff.erp.calls import ErpCall
 from bff.erp.client import ErpClient
 from bff.erp.models import ErpPage
+from bff.erp.queries import DatasourceRead, ListRead, R
+from bff.erp.reader import M
 from bff.erp.transport import Listener
-from bff.errors import ErpUnavailable
-from bff.monitor.breaker import BreakerState, CircuitBreaker
+from bff.core.errors import ErpUnavailable
+from bff.erp.breaker import BreakerState, CircuitBreaker
 
 log = logging.getLogger("bff.erp.failover")
 
@@ -61,6 +64,11 @@ class FailoverErp:
         return self.backup is not None and self.circuit_open
 
     @property
+    def anomalies(self) -> Anomalies:
+        """Counted on the primary: the backup is the same ERP reached another way."""
+        return self.primary.anomalies
+
+    @property
     def login_count(self) -> int:
         return self.primary.login_count
 
@@ -84,23 +92,33 @@ class FailoverErp:
         self.last_backup_at = datetime.now(UTC)
         return await call(self.backup)
 
+    async def fetch(self, read: ListRead[R]) -> ErpPage[R]:
+        return await self._read(lambda c: c.fetch(read))
+
+    async def fetch_datasource(self, read: DatasourceRead[R]) -> ErpPage[R]:
+        return await self._read(lambda c: c.fetch_datasource(read))
+
     async def list(self, form_id: int, **kwargs: Any) -> ErpPage[Any]:
         return await self._read(lambda c: c.list(form_id, **kwargs))
 
     async def datasource(self, form_id: int, datasource_id: int, col_id: int, **kwargs: Any) -> ErpPage[Any]:
         return await self._read(lambda c: c.datasource(form_id, datasource_id, col_id, **kwargs))
 
-    async def get(self, form_id: int, id: str, **kwargs: Any) -> Any:
-        return await self._read(lambda c: c.get(form_id, id, **kwargs))
+    async def get(
+        self, form_id: int, id: str, *, model: type[M], condition: dict[str, Any] | None = None
+    ) -> M | None:
+        return await self._read(lambda c: c.get(form_id, id, model=model, condition=condition))
 
     async def fetch_file(self, path: str) -> tuple[bytes, str]:
         return await self._read(lambda c: c.fetch_file(path))
 
-    async def verify_account(self, account: str, password: str) -> dict[str, Any]:
-        return await self._read(lambda c: c.verify_account(account, password))
+    async def verify_account(self, account: str, password: str) -> None:
+        await self._read(lambda c: c.verify_account(account, password))
 
-    async def update(self, form_id: int, id: str, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        return await self.primary.update(form_id, id, data, **kwargs)
+    async def update(
+        self, form_id: int, id: str, data: dict[str, Any], *, condition: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return await self.primary.update(form_id, id, data, condition=condition)
 
     async def probe(self) -> float:
         """The primary's health: the probe reports on the ERP, not on the failover."""

@@ -12,6 +12,7 @@ T = TypeVar("T")
 class Coalescer:
     def __init__(self) -> None:
         self._flights: dict[Hashable, asyncio.Task[Any]] = {}
+        self.waiting = 0  # callers awaiting a flight, first ones included (monitoring, tests)
 
     async def run(self, key: Hashable, factory: Callable[[], Awaitable[T]]) -> T:
         task = self._flights.get(key)
@@ -20,7 +21,11 @@ class Coalescer:
             task = asyncio.ensure_future(factory())
             self._flights[key] = task
             task.add_done_callback(lambda done: self._land(key, done))
-        return await asyncio.shield(task)
+        self.waiting += 1
+        try:
+            return await asyncio.shield(task)
+        finally:
+            self.waiting -= 1
 
     def _land(self, key: Hashable, task: asyncio.Task[Any]) -> None:
         if self._flights.get(key) is task:

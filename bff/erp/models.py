@@ -1,76 +1,37 @@
-"""Typed records of the ERP forms, validated on every read.
+"""Typed records of the ERP forms, read tolerantly (see :mod:`bff.erp.fields`).
 
-Attribute names are the ERP's own field names (camelCase), so ``model_dump(by_alias=True)``
-speaks the ERP's vocabulary; Chinese custom fields get English attributes with aliases.
+Attribute names are the ERP's own field names (camelCase; Chinese custom fields get
+English attributes with aliases), so this module is where the BFF's knowledge of each
+form's fields lives. Fields without a default are the record's identity: a row without
+them is skipped (and counted), never shown. Every other field degrades to empty when its
+value has an unforeseen shape (:mod:`bff.erp.validation`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-
-def _to_id(value: Any) -> Any:
-    # The ERP sends ids as numbers or strings depending on the form; bools are never ids.
-    if isinstance(value, bool):
-        raise ValueError("boolean is not an id")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return value
-
-
-def _to_text(value: Any) -> Any:
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _to_id(value) if isinstance(value, int) or value.is_integer() else str(value)
-    return value
-
-
-def _from_epoch_ms(value: Any) -> Any:
-    # Dates travel as epoch milliseconds; ISO strings (our own cached dumps) pass through.
-    if value is None or value == "" or value == 0:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    if isinstance(value, str) and value.lstrip("-").isdigit():
-        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-    return value
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-def _to_bool(value: Any) -> Any:
-    if value in ("是", "Y", "y"):
-        return True
-    if value in ("否", "N", "n", ""):
-        return False
-    return value
-
-
-ErpId = Annotated[str, BeforeValidator(_to_id), Field(min_length=1)]
-OptId = Annotated[str | None, BeforeValidator(_to_text)]
-Text = Annotated[str | None, BeforeValidator(_to_text)]
-EpochMs = Annotated[datetime | None, BeforeValidator(_from_epoch_ms), AfterValidator(_utc)]
-Rate = Annotated[float | None, Field(ge=0, le=1)]
-Number = float | None
-Flag = Annotated[bool | None, BeforeValidator(_to_bool)]
+from bff.erp.fields import Attachments, Date, ErpId, Flag, IdList, Int, Number, OptId, Rate, Text, TextList
 
 
 class ErpRecord(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    def carries(self, name: str) -> bool:
+        """Whether the ERP's answer had this field at all (list reads may leave fields out)."""
+        return name in self.model_fields_set
+
+    def value_of(self, erp_field: str) -> object:
+        """A value by the ERP's field name (aliases such as 微信邀请码 included)."""
+        return self.model_dump(by_alias=True).get(erp_field)
 
 
 class CustomerRecord(ErpRecord):
+    """Form 100004 (客户). Evidence: the reference's field list."""
+
     id: ErpId
     code: Text = None
     name: Text = None
@@ -92,14 +53,16 @@ class CustomerRecord(ErpRecord):
 
 
 class SalesOrderRecord(ErpRecord):
+    """Form 100001 (销售订单). ``status`` codes other than 1, 2, 4, 5 mean "unknown", never a crash."""
+
     id: ErpId
-    code: Annotated[str, BeforeValidator(_to_text)]
     customerId: ErpId
-    status: int  # unknown codes allowed; mapped to an UNKNOWN state downstream
+    code: Text = None
+    status: Int = None
     customerOrderCode: Text = None
-    date: EpochMs = None
+    date: Date = None
     customerName: Text = None
-    deliveryDate: EpochMs = None
+    deliveryDate: Date = None
     amount: Number = None
     rmbAmount: Number = None
     currency: Text = None
@@ -123,9 +86,11 @@ class SalesOrderRecord(ErpRecord):
 
 
 class OrderLineRecord(ErpRecord):
+    """Form 100185 (销售订单产品): one material of an order."""
+
     id: ErpId
     salesOrderId: ErpId
-    quantity: float
+    quantity: Number = None
     salesOrderCode: Text = None
     productId: OptId = None
     productCode: Text = None
@@ -140,28 +105,31 @@ class OrderLineRecord(ErpRecord):
     shippedQuantity: Number = None
     shippingQuantity: Number = None
     returnedQuantity: Number = None
-    deliveryDate: EpochMs = None
-    stockOutDate: EpochMs = None
-    status: int | None = None
+    deliveryDate: Date = None
+    stockOutDate: Date = None
+    status: Int = None
     produceType: Text = None
     price: Number = None
     amount: Number = None
     remark: Text = None
 
 
-def _split(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
-
-
 class DeliveryRecord(ErpRecord):
+    """Form 100039 (销售出库单): one shipment, possibly carrying several orders.
+
+    Evidence: ``attachments`` is a JSON list of ``"<path>#<name>"`` in getBusiness detail (other
+    shapes tolerated); ``logisticsCompanyId`` is evidenced in detail only; ``发货日期`` is epoch
+    ms; ``已出库`` (left the warehouse) and ``是否发货`` (dispatched) are separate booleans.
+    """
+
     id: ErpId
-    code: Annotated[str, BeforeValidator(_to_text)]
     customerOrSupplierId: ErpId
-    orderCodes: Text = None
+    code: Text = None
+    orderCodes: TextList = ()
     salesOrderId: OptId = None
-    salesOrderIds: Text = None
+    salesOrderIds: IdList = ()
     salesOrderCode: Text = None
-    date: EpochMs = None
+    date: Date = None
     finished: Flag = None
     amount: Number = None
     rmbAmount: Number = None
@@ -172,30 +140,28 @@ class DeliveryRecord(ErpRecord):
     remark: Text = None
     logisticsCode: Text = None
     logisticsCompanyId: OptId = None
-    attachments: Text = None
-    ship_date: EpochMs = Field(None, alias="发货日期")
+    attachments: Attachments = ()
+    ship_date: Date = Field(None, alias="发货日期")
     left_warehouse: Flag = Field(None, alias="已出库")
-    shipped: Flag = Field(None, alias="是否发货")
+    dispatched: Flag = Field(None, alias="是否发货")
 
-    def order_ids(self) -> list[str]:
-        """The orders this shipment carries: ``salesOrderIds`` (comma-separated), else ``salesOrderId``."""
-        return _split(self.salesOrderIds) or _split(self.salesOrderId)
+    def order_ids(self) -> tuple[str, ...]:
+        """The orders this shipment carries: ``salesOrderIds``, else ``salesOrderId``."""
+        return self.salesOrderIds or ((self.salesOrderId,) if self.salesOrderId else ())
 
-    def order_codes(self) -> list[str]:
-        return _split(self.orderCodes) or _split(self.salesOrderCode)
-
-    def attachment_list(self) -> list[tuple[str, str]]:
-        """``"<path>#<name>,..."`` → [(path, name)]; a missing name falls back to the path's last part."""
-        result = []
-        for entry in _split(self.attachments):
-            path, _, name = entry.partition("#")
-            if path:
-                result.append((path, name or path.rsplit("/", 1)[-1]))
-        return result
+    def order_codes(self) -> tuple[str, ...]:
+        return self.orderCodes or ((self.salesOrderCode,) if self.salesOrderCode else ())
 
 
 class DeliveryLineRecord(ErpRecord):
-    id: ErpId
+    """Form 100041 (出库单明细), a column form read per delivery (``condition {"parent.id"}``).
+
+    Evidence: the live answer had ``productName, spec, quantity``; whether rows carry an ``id``
+    or any link field (``parentId``, ``salesOrderId``, ``salesOrderLineId``) is unknown, so
+    none is required: the delivery is known from the read's own context.
+    """
+
+    id: OptId = None
     parentId: OptId = None
     salesOrderId: OptId = None
     salesOrderLineId: OptId = None
@@ -214,6 +180,8 @@ class DeliveryLineRecord(ErpRecord):
 
 
 class LogisticsCompanyRecord(ErpRecord):
+    """Datasource 100292 of form 100039 (物流公司)."""
+
     id: ErpId
     name: Text = None
 

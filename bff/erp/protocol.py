@@ -1,6 +1,6 @@
 """What the ERP's HTTP answers mean. The one place that knows the wire details the
 reference leaves *unknown* (expiry signals, not-found signals, login cookies), so they
-can change here alone."""
+can change here alone. docs/erp-protocol.md lists each assumption and its evidence."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from bff.errors import ErpDataInvalid, ErpRefused
+from bff.core.errors import ErpDataInvalid, ErpRefused
 
 LOGIN_PATH = "/apps/service/login"
 OPEN_APP_PATH = "/apps/user/open-app/{app_id}"
@@ -107,19 +107,37 @@ def check_status(response: httpx.Response) -> None:
         raise ErpRefused(f"HTTP {status}")
 
 
+def _flag(value: Any) -> bool | None:
+    # The envelope's success flag; a dialect may send it as text or a number.
+    if isinstance(value, bool):
+        return value
+    if value in (1, 0, "true", "false", "1", "0"):
+        return value in (1, "true", "1")
+    return None
+
+
+def _looks_like_html(response: httpx.Response) -> bool:
+    return "html" in response.headers.get("content-type", "") or response.content.lstrip()[:1] == b"<"
+
+
 def envelope(response: httpx.Response) -> dict[str, Any]:
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as error:
         raise ErpDataInvalid("body is not JSON") from error
-    if not isinstance(body, dict) or not isinstance(body.get("success"), bool):
+    success = _flag(body.get("success")) if isinstance(body, dict) else None
+    if success is None:
         raise ErpDataInvalid("body has no success flag")
-    return body
+    return {**body, "success": success}
 
 
 def business_data(response: httpx.Response) -> Any:
     """The ``data`` of a business call's answer, or the exception the answer means."""
     check_status(response)
+    if _looks_like_html(response):
+        # Guess: a page instead of JSON is the login page of an expired session. One re-login
+        # and one repeat follow; a page again after a fresh login is an outage (client.py).
+        raise SessionExpired()
     body = envelope(response)
     if body["success"]:
         return body.get("data")
@@ -130,31 +148,31 @@ def business_data(response: httpx.Response) -> Any:
     raise ErpRefused(refusal_reason(body))
 
 
-def login_data(response: httpx.Response) -> dict[str, Any]:
-    """Login step 1: the body's data; refusal and transient failures raised."""
+def login_cookies(response: httpx.Response) -> dict[str, str]:
+    """Login step 1 → the cookies it set. Evidence: the public client used the cookies and the
+    HTTP status only; the reply body's shape is unknown, so it is not read. A login that sets no
+    ``sid`` (or answers 401/403) is refused; 5xx and 429 are transient."""
     status = response.status_code
     if status >= 500 or status in TRANSIENT_STATUSES:
         raise Transient(f"HTTP {status}")
     if status in (401, 403):
         raise LoginRefused(f"HTTP {status}")
-    if status != 200:
-        raise ErpDataInvalid(f"login answered HTTP {status}")
-    body = envelope(response)
-    if not body["success"]:
-        raise LoginRefused(refusal_reason(body))
-    data = body.get("data")
-    return data if isinstance(data, dict) else {}
+    cookies = set_cookies(response)
+    if status >= 400 or not cookies.get(SID_COOKIE):
+        raise LoginRefused(f"HTTP {status}, no {SID_COOKIE} cookie")
+    return cookies
 
 
-def list_page(data: Any) -> tuple[int, list[dict[str, Any]]]:
-    """``{"_count": N, "_dataList": [...]}`` → (count, rows), shape checked."""
+def list_page(data: Any) -> tuple[int, list[Any]]:
+    """``{"_count": N, "_dataList": [...]}`` → (count, rows). Rows are checked one by one later
+    (an odd row is skipped, not the page); a page that is not this shape is invalid."""
     if not isinstance(data, dict):
         raise ErpDataInvalid("list data is not an object")
     rows = data.get("_dataList")
     if rows is None:
         rows = []
-    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-        raise ErpDataInvalid("_dataList is not a list of objects")
+    if not isinstance(rows, list):
+        raise ErpDataInvalid("_dataList is not a list")
     return _count(data.get("_count", len(rows))), rows
 
 
@@ -175,12 +193,6 @@ def single_record(data: Any) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         raise ErpDataInvalid("record is not an object")
     return data
-
-
-def set_cookies_after_login(response: httpx.Response) -> dict[str, str]:
-    """Login step 1 → the cookies it set (``sid`` and the platform ``JSESSIONID``)."""
-    login_data(response)
-    return set_cookies(response)
 
 
 def open_app_hop(response: httpx.Response) -> httpx.Response:

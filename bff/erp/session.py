@@ -15,7 +15,7 @@ import httpx
 
 from bff.erp import protocol
 from bff.erp.transport import Deadline, Transport
-from bff.errors import ErpDataInvalid, ErpUnavailable
+from bff.core.errors import ErpDataInvalid, ErpUnavailable
 
 logger = logging.getLogger("bff.erp")
 
@@ -60,7 +60,7 @@ class SessionKeeper:
     async def _login(self, deadline: Deadline, attempt: int) -> ErpSession:
         try:
             platform = await self._transport.call(
-                "POST", self._login_url + protocol.LOGIN_PATH, protocol.set_cookies_after_login,
+                "POST", self._login_url + protocol.LOGIN_PATH, protocol.login_cookies,
                 endpoint="login", form_id=None, attempt=attempt, deadline=deadline,
                 json=protocol.login_body(self._account, self._password),
             )

@@ -1,14 +1,22 @@
 """One upstream HTTP call: per-attempt timeout, failure classification, an ErpCall record
-for every call, and no ERP cookie left behind in a shared cookie jar."""
+for every call, and no ERP cookie left behind in a shared cookie jar.
+
+The connection pool is guarded twice. httpcore leaks a pool slot when a request is cancelled
+while it waits for a connection (encode/httpcore#1093): an instance whose requests time out
+under load loses its pool for good. So callers queue on our own semaphore (cancel-safe, and
+bounded by its own wait), and the pooled request itself runs in a shielded task: a cancelled
+caller leaves it to finish under httpx's own timeouts, after which its slot comes back.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, TypeVar
@@ -17,7 +25,7 @@ import httpx
 
 from bff.erp import protocol
 from bff.erp.calls import ErpCall, Outcome, current_erp_stats
-from bff.errors import ErpDataInvalid, ErpRefused
+from bff.core.errors import ErpDataInvalid, ErpRefused
 
 logger = logging.getLogger("bff.erp")
 
@@ -58,6 +66,53 @@ def no_cookie_jar() -> CookieJar:
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
+class PoolBusy(protocol.Transient):
+    """No pooled ERP connection came free in time: the BFF's own congestion, not the ERP's."""
+
+    erp_fault = False
+
+
+def erp_at_fault(error: BaseException) -> bool:
+    """Does this failure say the ERP is unhealthy? Time the BFF spent queueing (a pool wait,
+    an attempt cut short by the request's budget, a stalled event loop) says nothing about it."""
+    return isinstance(error, protocol.Transient) and getattr(error, "erp_fault", True)
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    size: int
+    in_use: int
+    waiting: int
+
+
+class ConnectionSlots:
+    """At most ``size`` ERP requests in flight; the others wait here, never inside httpcore."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free = asyncio.Semaphore(size)
+        self.in_use = 0
+        self.waiting = 0
+
+    async def acquire(self, wait_s: float) -> None:
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(max(0.0, wait_s)):
+                await self._free.acquire()
+        except TimeoutError:
+            raise PoolBusy("no pooled connection free", timeout=True) from None
+        finally:
+            self.waiting -= 1
+        self.in_use += 1
+
+    def release(self) -> None:
+        self.in_use -= 1
+        self._free.release()
+
+    def stats(self) -> PoolStats:
+        return PoolStats(self.size, self.in_use, self.waiting)
+
+
 def _outcome(error: BaseException) -> Outcome:
     if isinstance(error, protocol.SessionExpired):
         return "expired"
@@ -72,6 +127,16 @@ def _outcome(error: BaseException) -> Outcome:
     return "transient"
 
 
+async def answers_directly(url: str, timeout_s: float) -> bool:
+    """Does a GET of ``url`` on a fresh connection, outside every pool, get any HTTP answer?"""
+    async with httpx.AsyncClient(timeout=timeout_s, cookies=no_cookie_jar()) as fresh:
+        try:
+            await fresh.get(url)
+        except httpx.HTTPError:
+            return False
+    return True
+
+
 def _forget_cookies(jar: httpx.Cookies, response: httpx.Response) -> None:
     # An injected client's jar would otherwise keep (and resend) ERP session cookies.
     names = set(protocol.set_cookies(response))
@@ -84,9 +149,15 @@ def _forget_cookies(jar: httpx.Cookies, response: httpx.Response) -> None:
 
 
 class Transport:
-    def __init__(self, http: httpx.AsyncClient, timeout_s: float) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, timeout_s: float, *, pool_size: int = 20, pool_wait_s: float = 1.0
+    ) -> None:
         self._http = http
         self._timeout_s = timeout_s
+        # A timeout is the ERP's fault only when it had this long to answer (not a sliver of a budget).
+        self._fair_s = timeout_s / 2
+        self._pool_wait_s = pool_wait_s
+        self.slots = ConnectionSlots(pool_size)
         self._listeners: list[Listener] = []
 
     def add_listener(self, listener: Listener) -> None:
@@ -111,12 +182,18 @@ class Transport:
         latency_ms: float | None = None
         outcome: Outcome = "ok"
         try:
+            await self.slots.acquire(min(self._pool_wait_s, deadline.remaining()))
+            on_wire = time.monotonic()
             try:
-                response = await self._http.request(
-                    method, url, headers=headers, json=json, timeout=deadline.http_timeout(self._timeout_s)
+                response = await self._shielded(
+                    self._http.request(method, url, headers=headers, json=json, timeout=deadline.http_timeout(self._timeout_s))
                 )
             except httpx.TimeoutException as error:
-                raise protocol.Transient("timeout", timeout=True) from error
+                timeout = protocol.Transient("timeout", timeout=True)
+                timeout.erp_fault = (  # type: ignore[attr-defined]
+                    not isinstance(error, httpx.PoolTimeout) and time.monotonic() - on_wire >= self._fair_s
+                )
+                raise timeout from error
             except httpx.DecodingError as error:
                 raise ErpDataInvalid("undecodable body") from error
             except httpx.RequestError as error:
@@ -132,6 +209,32 @@ class Transport:
             if latency_ms is None:
                 latency_ms = (time.monotonic() - t0) * 1000
             self._emit(ErpCall(endpoint, form_id, started_at, latency_ms, outcome, attempt))
+
+    async def _shielded(self, request: Awaitable[httpx.Response]) -> httpx.Response:
+        """Run the pooled request to its end whatever happens to the caller (see the module doc);
+        the slot taken by ``call`` is given back when the request ends, not when the caller leaves."""
+        try:
+            task = asyncio.ensure_future(request)
+        except BaseException:
+            self.slots.release()
+            raise
+        task.add_done_callback(self._settled)
+        return await asyncio.shield(task)
+
+    def _settled(self, task: asyncio.Future[httpx.Response]) -> None:
+        self.slots.release()
+        if not task.cancelled():
+            task.exception()  # retrieved: an abandoned request's failure is not "never retrieved"
+
+    async def reaches(self, url: str, timeout_s: float) -> bool:
+        """Does a GET of ``url`` through this pool get any HTTP answer within ``timeout_s``?"""
+        deadline_at = time.monotonic() + timeout_s
+        try:
+            await self.slots.acquire(timeout_s)
+            await self._shielded(self._http.get(url, timeout=max(0.001, deadline_at - time.monotonic())))
+        except (PoolBusy, httpx.HTTPError):
+            return False
+        return True
 
     def _emit(self, call: ErpCall) -> None:
         stats = current_erp_stats()

@@ -1,32 +1,50 @@
-"""Record validation that logs what was wrong, never the values (they may be personal data)."""
+"""Reading rows into records: an odd field degrades alone, a row without identity is skipped.
+
+Both are counted in :class:`bff.erp.anomalies.Anomalies` by field name, never by value.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bff.errors import ErpDataInvalid
-
-logger = logging.getLogger("bff.erp")
+from bff.erp.anomalies import RECORD, Anomalies
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def validate_rows(form_id: int, model: type[M], rows: Iterable[dict[str, Any]]) -> list[M]:
-    result = []
-    for index, row in enumerate(rows):
-        try:
-            result.append(model.model_validate(row))
-        except ValidationError as error:
-            problems = [
-                (".".join(str(part) for part in item["loc"]), item["type"])
-                for item in error.errors(include_input=False, include_url=False, include_context=False)
-            ]
-            logger.warning(
-                "erp record invalid form=%s model=%s row=%d problems=%s", form_id, model.__name__, index, problems
-            )
-            raise ErpDataInvalid(f"form {form_id}: " + ", ".join(f"{field} ({kind})" for field, kind in problems)) from None
-    return result
+def _required_keys(model: type[BaseModel]) -> frozenset[str]:
+    # The input keys of the identity fields: by alias where there is one.
+    return frozenset(
+        key for name, info in model.model_fields.items() if info.is_required() for key in (name, info.alias) if key
+    )
+
+
+def _failed_keys(error: ValidationError) -> set[str]:
+    return {str(item["loc"][0]) for item in error.errors(include_input=False, include_url=False) if item["loc"]}
+
+
+def read_record(form_id: int, model: type[M], row: Any, anomalies: Anomalies) -> M | None:
+    if not isinstance(row, dict):
+        anomalies.record(form_id, RECORD)
+        return None
+    try:
+        return model.model_validate(row)
+    except ValidationError as error:
+        failed = _failed_keys(error)
+    if failed & _required_keys(model):
+        anomalies.record(form_id, RECORD)
+        return None
+    for key in sorted(failed):
+        anomalies.record(form_id, key)
+    try:
+        return model.model_validate({key: value for key, value in row.items() if key not in failed})
+    except ValidationError:  # cannot happen with optional fields; skip rather than fail a page
+        anomalies.record(form_id, RECORD)
+        return None
+
+
+def read_rows(form_id: int, model: type[M], rows: Iterable[Any], anomalies: Anomalies) -> list[M]:
+    return [record for record in (read_record(form_id, model, row, anomalies) for row in rows) if record is not None]

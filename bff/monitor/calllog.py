@@ -7,14 +7,16 @@ counted (a logging backlog must not take the service down with it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, insert
+from sqlmodel import col
 
-from bff.security import new_id
+from bff.core.security import new_id
 from bff.store.db import Database
 from bff.store.tables import ApiCallLog
 
@@ -72,21 +74,21 @@ class CallLogWriter:
         if not self.enabled:
             return
         # A plain dict, inserted in bulk by Core: ORM objects cost more CPU than the request itself.
-        row = dict(
-            log_id=new_id(),
-            session_id=session_id,
-            api_endpoint=endpoint[:200],
-            request_method=method[:10],
-            request_params=mask_and_truncate(params),
-            response_status=status,
-            response_data=mask_and_truncate(response_data),
-            response_time_ms=int(round(latency_ms)),
-            error_message=mask_and_truncate(error),
-            called_at=datetime.now(UTC),
-            direction=direction,
-            operation=(operation or None) and operation[:100],
-            trace_id=trace_id,
-        )
+        row: dict[str, object] = {
+            "log_id": new_id(),
+            "session_id": session_id,
+            "api_endpoint": endpoint[:200],
+            "request_method": method[:10],
+            "request_params": mask_and_truncate(params),
+            "response_status": status,
+            "response_data": mask_and_truncate(response_data),
+            "response_time_ms": round(latency_ms),
+            "error_message": mask_and_truncate(error),
+            "called_at": datetime.now(UTC),
+            "direction": direction,
+            "operation": (operation or None) and operation[:100],
+            "trace_id": trace_id,
+        }
         try:
             self._queue.put_nowait(row)
         except asyncio.QueueFull:
@@ -99,10 +101,8 @@ class CallLogWriter:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         await self.flush()
 
@@ -131,5 +131,5 @@ class CallLogWriter:
     async def purge(self, older_than: timedelta) -> int:
         cutoff = datetime.now(UTC) - older_than
         async with self._db.session() as session:
-            result = await session.exec(delete(ApiCallLog).where(ApiCallLog.called_at < cutoff))
+            result = await session.exec(delete(ApiCallLog).where(col(ApiCallLog.called_at) < cutoff))
         return int(result.rowcount or 0)

@@ -64,6 +64,14 @@ class Telemetry:
 
         self._meter.create_observable_gauge(name, callbacks=[callback], description=description)
 
+    def counter(self, name: str, description: str, read: Callable[[], Iterable[tuple[float, dict[str, str]]]]) -> None:
+        """A monotonic count kept elsewhere (e.g. the ERP client's anomalies), read at collection time."""
+
+        def callback(options: CallbackOptions) -> Iterable[Observation]:
+            return [Observation(value, attributes) for value, attributes in read()]
+
+        self._meter.create_observable_counter(name, callbacks=[callback], description=description)
+
     # --- recording ---------------------------------------------------------------------
 
     def record_request(self, operation: str, status: int, latency_ms: float, error_code: str | None) -> None:

@@ -2,7 +2,9 @@
 answer covers all instances, not one process's memory.
 
 An inbound row is one request: its ``operation`` (GraphQL operation name, or method and
-route), latency, and whether it failed (an error code, or a 5xx). The ERP calls a request
+route), latency, and whether it failed on the server's side (``INTERNAL``, ``ERP_*``, a 5xx).
+Client errors (``UNAUTHENTICATED``, ``NOT_FOUND``, ``BAD_USER_INPUT``, …) are not failures:
+anonymous traffic must not be able to raise, or hold, the error-rate alert. The ERP calls a request
 cost ride in the row's ``response_data`` as ``{"erpCalls": n}`` (written by the access
 middleware), so "ERP calls per operation" is exact per request, with no new column.
 """
@@ -15,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bff.core.clock import aware
+from bff.core.errors import SERVER_FAILURES
 from bff.monitor.probe import percentile
 from bff.store.db import Database
 from bff.store.tables import ApiCallLog
@@ -67,21 +71,17 @@ def _erp_calls(response_data: str | None) -> int | None:
 
 
 def _failed(status: int | None, error: str | None) -> bool:
-    return bool(error) or (status is not None and status >= 500)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return error in SERVER_FAILURES or (status is not None and status >= 500)
 
 
 async def performance(db: Database, window_s: int, now: datetime | None = None) -> PerformanceReport:
     since = (now or datetime.now(UTC)) - timedelta(seconds=window_s)
-    query = select(
+    query = select(  # type: ignore[call-overload, misc]  # sqlmodel's select() is typed for at most 4 columns
         ApiCallLog.operation, ApiCallLog.request_method, ApiCallLog.api_endpoint, ApiCallLog.response_time_ms,
         ApiCallLog.response_status, ApiCallLog.error_message, ApiCallLog.response_data,
     ).where(ApiCallLog.direction == "inbound", ApiCallLog.called_at >= since)
     async with db.session() as session:
-        rows = (await session.exec(query)).all()  # type: ignore[call-overload]
+        rows = (await session.exec(query)).all()
     groups: dict[str, list[tuple[int, bool, int | None]]] = {}
     for operation, method, endpoint, latency, status, error, data in rows:
         name = operation or f"{method} {endpoint}"
@@ -123,7 +123,7 @@ async def recent_errors(db: Database, limit: int = 20) -> list[RecentError]:
         rows = (await session.exec(query)).scalars().all()  # type: ignore[call-overload]
     return [
         RecentError(
-            _aware(r.called_at), r.direction, r.operation or r.api_endpoint, r.response_status,
+            aware(r.called_at), r.direction, r.operation or r.api_endpoint, r.response_status,
             r.error_message or "", r.response_time_ms, r.trace_id,
         )
         for r in rows

@@ -11,12 +11,12 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from bff.errors import BffError
+from bff.core.errors import BffError
 
 log = logging.getLogger("bff.probe")
 
@@ -67,7 +67,7 @@ class ErpProbe:
             latency = await asyncio.wait_for(self._probe(), self._timeout_s)
         except BffError as exc:
             error = exc.code.value
-        except Exception as exc:  # a probe reports failures, it never raises them
+        except Exception as exc:  # noqa: BLE001  a probe reports failures, it never raises them
             error = type(exc).__name__
         if latency is None:
             self.consecutive_failures += 1
@@ -94,7 +94,7 @@ class ErpProbe:
         return percentile(values, 50), percentile(values, 95)
 
 
-def percentile(sorted_values: list[float], p: float) -> float | None:
+def percentile(sorted_values: Sequence[float], p: float) -> float | None:
     """Nearest-rank percentile of an ascending list (None when empty)."""
     if not sorted_values:
         return None

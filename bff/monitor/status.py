@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bff.erp.failover import FailoverErp
+from bff.erp.reader import ErpChannels
 from bff.monitor.probe import ErpProbe, ErpState
 
 BANNERS = {
@@ -31,7 +31,7 @@ class ErpStatus:
     last_error: str | None  # an error code or exception class name: no URL, no secret
 
 
-def erp_status(probe: ErpProbe, erp: FailoverErp) -> ErpStatus:
+def erp_status(probe: ErpProbe, erp: ErpChannels) -> ErpStatus:
     p50, p95 = probe.latency_percentiles()
     state = probe.state
     if state is ErpState.UP and erp.circuit_open:  # the probe is older than what the breaker just saw

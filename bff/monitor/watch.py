@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from aiocache.base import BaseCache
 
-from bff.config import Settings
-from bff.erp.failover import FailoverErp
+from bff.core.config import Settings
+from bff.erp.reader import ErpReader
 from bff.monitor.alerts import Alerter, AlertSender
 from bff.monitor.calllog import CallLogWriter
 from bff.monitor.performance import performance
@@ -24,7 +25,7 @@ THRESHOLD_EVERY_S = 60.0
 
 
 class Monitor:
-    def __init__(self, settings: Settings, db: Database, cache: BaseCache, erp: FailoverErp, call_log: CallLogWriter) -> None:
+    def __init__(self, settings: Settings, db: Database, cache: BaseCache, erp: ErpReader, call_log: CallLogWriter) -> None:
         self.settings = settings
         self._db = db
         self._call_log = call_log
@@ -96,10 +97,8 @@ class Monitor:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
         self._tasks = []
         await self.sender.aclose()
 

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from sqlmodel import select
 
-from bff.notify.clock import Clock
+from bff.core.clock import Clock
 from bff.notify.grants import Grants
 from bff.notify.outbox import SKIPPED, NewMessage, Outbox
 from bff.notify.render import render
@@ -23,11 +23,15 @@ LEVEL_PHRASES = {"down": "故障", "up": "已恢复", "high": "异常", "ok": "�
 MONITOR_PAGE = "pages/monitor/monitor"
 
 
-class AlertLike(Protocol):
-    kind: str
-    level: str
-    title: str
-    detail: str
+class AlertLike(Protocol):  # read-only: the monitor's alerts are frozen
+    @property
+    def kind(self) -> str: ...
+    @property
+    def level(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
 
 
 class AdminAlerts:

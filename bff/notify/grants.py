@@ -10,10 +10,10 @@ from collections.abc import Iterable
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bff.notify.clock import Clock, utc_now
+from bff.core.clock import Clock, utc_now
 from bff.store.db import Database
 from bff.store.tables import SubscriptionGrant
 
@@ -29,9 +29,9 @@ class Grants:
             for _ in range(2):  # a concurrent first insert loses the race once, then updates
                 try:
                     async with self._db.session() as s:
-                        bumped = await s.exec(  # type: ignore[call-overload]
+                        bumped = await s.exec(
                             update(SubscriptionGrant)
-                            .where(SubscriptionGrant.openid == openid, SubscriptionGrant.template_id == template_id)
+                            .where(col(SubscriptionGrant.openid) == openid, col(SubscriptionGrant.template_id) == template_id)
                             .values(remaining=SubscriptionGrant.remaining + 1, updated_at=self.clock())
                         )
                         if bumped.rowcount == 0:
@@ -60,18 +60,18 @@ class Grants:
 
 async def spend(s: AsyncSession, openid: str, template_id: str, clock: Clock) -> None:
     """One grant used by a sent message (never below zero: WeChat may know of grants we missed)."""
-    await s.exec(  # type: ignore[call-overload]
+    await s.exec(
         update(SubscriptionGrant)
-        .where(SubscriptionGrant.openid == openid, SubscriptionGrant.template_id == template_id,
-               SubscriptionGrant.remaining > 0)
+        .where(col(SubscriptionGrant.openid) == openid, col(SubscriptionGrant.template_id) == template_id,
+               col(SubscriptionGrant.remaining) > 0)
         .values(remaining=SubscriptionGrant.remaining - 1, updated_at=clock())
     )
 
 
 async def zero(s: AsyncSession, openid: str, template_id: str, clock: Clock) -> None:
     """WeChat said 43101: the user has no grant left (or switched the template off)."""
-    await s.exec(  # type: ignore[call-overload]
+    await s.exec(
         update(SubscriptionGrant)
-        .where(SubscriptionGrant.openid == openid, SubscriptionGrant.template_id == template_id)
+        .where(col(SubscriptionGrant.openid) == openid, col(SubscriptionGrant.template_id) == template_id)
         .values(remaining=0, updated_at=clock())
     )

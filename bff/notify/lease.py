@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import or_, update
+from sqlmodel import col
 from sqlalchemy.exc import IntegrityError
 
-from bff.notify.clock import Clock, utc_now
+from bff.core.clock import Clock, utc_now
 from bff.store.db import Database
 from bff.store.tables import WorkerLease
 
@@ -28,10 +29,10 @@ class Lease:
         """True when this instance holds the lease now (taken, renewed or taken over)."""
         now = self.clock()
         async with self._db.session() as s:
-            taken = await s.exec(  # type: ignore[call-overload]
+            taken = await s.exec(
                 update(WorkerLease)
-                .where(WorkerLease.name == self.name,
-                       or_(WorkerLease.holder == self.holder, WorkerLease.expires_at < now))
+                .where(col(WorkerLease.name) == self.name,
+                       or_(col(WorkerLease.holder) == self.holder, col(WorkerLease.expires_at) < now))
                 .values(holder=self.holder, expires_at=now + self.ttl)
             )
             if taken.rowcount:
@@ -45,8 +46,8 @@ class Lease:
 
     async def release(self) -> None:
         async with self._db.session() as s:
-            await s.exec(  # type: ignore[call-overload]
+            await s.exec(
                 update(WorkerLease)
-                .where(WorkerLease.name == self.name, WorkerLease.holder == self.holder)
+                .where(col(WorkerLease.name) == self.name, col(WorkerLease.holder) == self.holder)
                 .values(expires_at=self.clock() - timedelta(seconds=1))
             )

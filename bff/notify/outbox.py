@@ -1,15 +1,17 @@
 """The outbox: subscription messages queued in ``message_logs`` and a worker that sends them.
 
-States: queued -> sending -> sent | failed | skipped (and sending -> queued for a retry).
+States: queued -> sending -> sent | failed | skipped | unknown (and sending -> queued for a retry).
 
 - Claiming: several BFF instances share the table and never send the same row. MySQL:
   ``SELECT ... FOR UPDATE SKIP LOCKED`` then mark the rows; SQLite: one conditional UPDATE
   (SQLite runs one writer at a time, so it is atomic).
 - A worker claims no more rows than it sends at once, so a row left ``sending`` by a dead
-  process was on the wire: it is settled as failed ("outcome unknown"), never resent,
-  because WeChat has no idempotency key and a user must not get the same event twice.
-- Transient failures (WeChat busy, rate limits, token trouble after the one refresh) are
-  retried with exponential backoff; 43101 skips the message and zeroes the user's grants
+  process was on the wire. It is reconciled (:mod:`bff.notify.reconcile`): delivered ->
+  sent, surely not delivered -> queued again; where WeChat cannot be asked it is settled as
+  ``unknown``, never resent, because WeChat has no idempotency key and a user must not get
+  the same event twice. ``unknown`` is not ``failed``: it may well have arrived.
+- Transient failures (WeChat busy or down, rate limits, token trouble after the one refresh)
+  are retried with capped exponential backoff for ``BFF_OUTBOX_RETRY_FOR_S`` (hours); 43101 skips the message and zeroes the user's grants
   for the template; 47003, 40037, 41030 and 40003 fail at once with WeChat's detail.
 - A grant is spent in the same transaction that records the message as sent.
 """
@@ -17,11 +19,13 @@ States: queued -> sending -> sent | failed | skipped (and sending -> queued for 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
+from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
@@ -29,10 +33,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bff.config import Settings
+from bff.core.config import Settings
 from bff.notify import grants
-from bff.notify.clock import Clock, utc_now
-from bff.security import new_id
+from bff.core.clock import Clock, aware, utc_now
+from bff.notify.reconcile import CannotTell, DeliveryLog
+from bff.core.security import new_id
 from bff.store.db import Database
 from bff.store.tables import MessageLog
 from bff.wechat import WechatClient
@@ -40,8 +45,8 @@ from bff.wechat.client import WxApiError
 
 log = logging.getLogger(__name__)
 
-QUEUED, SENDING, SENT, FAILED, SKIPPED = "queued", "sending", "sent", "failed", "skipped"
-FINAL_STATES = frozenset({SENT, FAILED, SKIPPED})
+QUEUED, SENDING, SENT, FAILED, SKIPPED, UNKNOWN = "queued", "sending", "sent", "failed", "skipped", "unknown"
+FINAL_STATES = frozenset({SENT, FAILED, SKIPPED, UNKNOWN})
 NO_GRANT = 43101
 FAIL_AT_ONCE = frozenset({47003, 40037, 41030, 40003})
 SETTLE_EVERY_S = 5.0
@@ -75,10 +80,6 @@ class Backlog:
     lag_s: float  # how long the most overdue due message has waited
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 @dataclass(frozen=True)
 class Outcome:
     state: str
@@ -100,8 +101,12 @@ def to_row(message: NewMessage, now: datetime) -> MessageLog:
 
 
 class Outbox:
-    def __init__(self, db: Database, wechat: WechatClient, settings: Settings, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, db: Database, wechat: WechatClient, settings: Settings, clock: Clock = utc_now,
+        delivery_log: DeliveryLog | None = None,
+    ) -> None:
         self._db = db
+        self._delivery_log = delivery_log
         self._wechat = wechat
         self._settings = settings
         self.clock = clock
@@ -174,25 +179,37 @@ class Outbox:
                 where = MessageLog.msg_id.in_(  # type: ignore[attr-defined]
                     select(MessageLog.msg_id).where(*due).order_by(MessageLog.next_attempt_at).limit(limit)  # type: ignore[arg-type]
                 )
-            await s.exec(  # type: ignore[call-overload]
-                update(MessageLog).where(where, MessageLog.msg_status == QUEUED)
+            await s.exec(
+                update(MessageLog).where(where, col(MessageLog.msg_status) == QUEUED)
                 .values(msg_status=SENDING, claimed_by=token, claimed_at=now, attempts=MessageLog.attempts + 1)
             )
             rows = (await s.exec(select(MessageLog).where(MessageLog.claimed_by == token))).all()
         return list(rows)
 
     async def settle_stale(self) -> int:
-        """Rows left ``sending`` by a process that died mid-send: failed, outcome unknown (never resent)."""
+        """Rows left ``sending`` by a process that died mid-send, reconciled (see the module doc)."""
         cutoff = self.clock() - timedelta(seconds=self._settings.outbox_stale_s)
         async with self._db.session() as s:
-            result = await s.exec(  # type: ignore[call-overload]
-                update(MessageLog)
-                .where(MessageLog.msg_status == SENDING, MessageLog.claimed_at < cutoff)  # type: ignore[operator]
-                .values(msg_status=FAILED, error_detail="interrupted while sending; outcome unknown, not resent")
-            )
-        if result.rowcount:
-            log.warning("outbox: %d message(s) interrupted mid-send settled as failed", result.rowcount)
-        return int(result.rowcount or 0)
+            stale = (await s.exec(
+                select(MessageLog).where(MessageLog.msg_status == SENDING, MessageLog.claimed_at < cutoff)  # type: ignore[operator]
+            )).all()
+        results = [(row, await self._reconcile(row)) for row in stale]
+        if results:
+            await self._record(results)
+            log.warning("outbox: %d message(s) interrupted mid-send reconciled: %s", len(results),
+                        dict(Counter(outcome.state for _, outcome in results)))
+        return len(results)
+
+    async def _reconcile(self, row: MessageLog) -> Outcome:
+        if self._delivery_log is None:
+            return Outcome(UNKNOWN, None, "interrupted while sending; outcome unknown, not resent")
+        try:
+            msgid = await self._delivery_log.delivered(row)
+        except CannotTell as error:
+            return Outcome(UNKNOWN, None, f"interrupted while sending; outcome unknown ({error}), not resent")
+        if msgid is not None:
+            return Outcome(SENT, 0, "interrupted while sending; WeChat confirms delivery", msgid)
+        return Outcome(QUEUED, None, "interrupted before reaching WeChat; sent again", retry_at=self.clock())
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -206,7 +223,7 @@ class Outbox:
             return Outcome(SENT, 0, None, str(msgid))
         except WxApiError as error:
             return self._classify(row, error.errcode, error.errmsg, getattr(error, "ambiguous", False))
-        except Exception as error:  # noqa: BLE001  (a bug or outage must not kill the worker)
+        except Exception as error:  # a bug or outage must not kill the worker
             log.exception("outbox: unexpected error sending a message")
             return self._classify(row, -1, type(error).__name__, False)
 
@@ -216,11 +233,14 @@ class Outbox:
         if errcode in FAIL_AT_ONCE:
             return Outcome(FAILED, errcode, f"{errcode}: {errmsg}")
         if ambiguous:
-            return Outcome(FAILED, errcode, f"outcome unknown ({errmsg}); not resent to avoid a duplicate")
-        if row.attempts >= self._settings.outbox_max_attempts:
+            return Outcome(UNKNOWN, errcode, f"outcome unknown ({errmsg}); not resent to avoid a duplicate")
+        settings = self._settings
+        delay = min(settings.outbox_retry_base_s * 2 ** min(row.attempts - 1, 30), settings.outbox_retry_max_s)
+        retry_at = self.clock() + timedelta(seconds=delay * random.uniform(0.8, 1.2))
+        queued_at = aware(row.created_at) or self.clock()
+        if retry_at - queued_at > timedelta(seconds=settings.outbox_retry_for_s):
             return Outcome(FAILED, errcode, f"gave up after {row.attempts} attempts: {errcode} {errmsg}")
-        delay = self._settings.outbox_retry_base_s * 2 ** (row.attempts - 1) * random.uniform(0.8, 1.2)
-        return Outcome(QUEUED, errcode, f"retrying: {errcode} {errmsg}", retry_at=self.clock() + timedelta(seconds=delay))
+        return Outcome(QUEUED, errcode, f"retrying: {errcode} {errmsg}", retry_at=retry_at)
 
     async def _record(self, results: list[tuple[MessageLog, Outcome]]) -> None:
         now = self.clock()
@@ -230,16 +250,20 @@ class Outbox:
                                           "error_detail": outcome.detail}
                 if outcome.state == SENT:
                     values.update(sent_at=now, wx_msgid=outcome.msgid)
+                elif outcome.state == QUEUED:
+                    values.update(next_attempt_at=outcome.retry_at, claimed_by=None)
+                recorded = await s.exec(
+                    update(MessageLog)  # still ours and in flight: two reconcilers never both settle a row
+                    .where(col(MessageLog.msg_id) == row.msg_id, col(MessageLog.claimed_by) == row.claimed_by,
+                           col(MessageLog.msg_status) == SENDING)
+                    .values(**values)
+                )
+                if not recorded.rowcount:
+                    continue
+                if outcome.state == SENT:
                     await grants.spend(s, row.openid or "", row.template_id, self.clock)
                 elif outcome.state == SKIPPED:
                     await grants.zero(s, row.openid or "", row.template_id, self.clock)
-                elif outcome.state == QUEUED:
-                    values.update(next_attempt_at=outcome.retry_at, claimed_by=None)
-                await s.exec(  # type: ignore[call-overload]
-                    update(MessageLog)
-                    .where(MessageLog.msg_id == row.msg_id, MessageLog.claimed_by == row.claimed_by)
-                    .values(**values)
-                )
 
     async def backlog(self) -> Backlog:
         """What waits: queued and sending rows, and how late the most overdue queued one is."""
@@ -257,7 +281,7 @@ class Outbox:
                     MessageLog.msg_status == QUEUED, col(MessageLog.next_attempt_at) <= now
                 )
             )).one()
-        lag = max(0.0, (now - _aware(oldest)).total_seconds()) if oldest else 0.0
+        lag = max(0.0, (now - aware(oldest)).total_seconds()) if oldest else 0.0
         self.last_backlog = Backlog(int(counts.get(QUEUED, 0)), int(counts.get(SENDING, 0)), lag)
         return self.last_backlog
 
@@ -283,10 +307,8 @@ class Outbox:
             return
         self._stopping = True
         self._wake.set()
-        try:
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(self._task, timeout=10)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
-            pass
         self._task = None
 
     async def _run(self) -> None:
@@ -300,12 +322,10 @@ class Outbox:
                     await self.backlog()  # keeps the depth gauge current
                     next_settle = loop.time() + SETTLE_EVERY_S
                 sent = await self.drain_once()
-            except Exception:  # noqa: BLE001  (the database may be briefly away: try again)
+            except Exception:  # the database may be briefly away: try again
                 log.exception("outbox: drain failed")
                 sent = 0
             if sent:
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._settings.outbox_poll_s)
-            except asyncio.TimeoutError:
-                pass

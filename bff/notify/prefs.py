@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 
 from sqlmodel import select
 
-from bff.notify.clock import Clock, utc_now
+from bff.core.clock import Clock, utc_now
 from bff.notify.render import CHINA
 from bff.notify.templates import USER_KINDS, EventKind
 from bff.store.db import Database
@@ -22,6 +22,7 @@ class Preferences:
     disabled: frozenset[EventKind] = field(default_factory=frozenset)
     dnd_start: str | None = None
     dnd_end: str | None = None
+    follow_all: bool = False  # 订阅全部订单: every order of the company, not only the followed ones
 
     def allows(self, kind: EventKind | str) -> bool:
         return kind not in self.disabled
@@ -75,6 +76,7 @@ class PreferenceStore:
             if row is None:
                 row = NotifyPreference(openid=openid, updated_at=self.clock())
             row.disabled_kinds, row.dnd_start, row.dnd_end = disabled, prefs.dnd_start, prefs.dnd_end
+            row.follow_all = prefs.follow_all
             row.updated_at = self.clock()
             s.add(row)
         return _from_row(row)
@@ -82,4 +84,4 @@ class PreferenceStore:
 
 def _from_row(row: NotifyPreference) -> Preferences:
     kinds = frozenset(EventKind(k) for k in row.disabled_kinds.split(",") if k in EventKind._value2member_map_)
-    return Preferences(kinds, row.dnd_start, row.dnd_end)
+    return Preferences(kinds, row.dnd_start, row.dnd_end, bool(row.follow_all))

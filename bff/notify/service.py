@@ -5,18 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, update
-from sqlmodel import select
+from sqlmodel import col, select
 
-from bff.config import Settings
-from bff.erp import ErpClient
+from bff.core.config import Settings
+from bff.core.domain import OrderStatus
+from bff.erp.reader import ErpReader
 from bff.notify.admin_alerts import AdminAlerts
-from bff.notify.clock import Clock, aware, utc_now
+from bff.core.clock import Clock, aware, utc_now
+from bff.notify.follows import Follows
 from bff.notify.grants import Grants
+from bff.notify.messages import ManualSender, Message, message_from_row
 from bff.notify.outbox import Outbox
 from bff.notify.prefs import PreferenceStore
+from bff.notify.reconcile import SimulatorDeliveryLog
 from bff.notify.templates import EventKind, Templates
 from bff.notify.watcher import Watcher
-from bff.orders.mapping import status_name
+from bff.erp.mapping import status_name
 from bff.orders.fallback import LastGoodAnswers
 from bff.orders.logistics import LogisticsNames
 from bff.store.db import Database
@@ -26,7 +30,7 @@ from bff.wechat import WechatClient
 
 class Notifications:
     def __init__(
-        self, settings: Settings, db: Database, erp: ErpClient, wechat: WechatClient,
+        self, settings: Settings, db: Database, erp: ErpReader, wechat: WechatClient,
         last_good: LastGoodAnswers, logistics: LogisticsNames, clock: Clock = utc_now,
     ) -> None:
         self._db = db
@@ -34,16 +38,20 @@ class Notifications:
         self.templates = Templates(settings)
         self.grants = Grants(db)
         self.prefs = PreferenceStore(db)
-        self.outbox = Outbox(db, wechat, settings)
+        self.follows = Follows(db)
+        # The simulator can say what it delivered; real WeChat cannot (see bff.notify.reconcile).
+        delivery_log = None if settings.is_production else SimulatorDeliveryLog(settings.wx_base_url)
+        self.outbox = Outbox(db, wechat, settings, delivery_log=delivery_log)
         self.watcher = Watcher(db, erp, last_good, logistics, self.outbox, self.prefs, self.templates, settings)
         self.admin_alerts = AdminAlerts(db, self.templates, self.grants, self.outbox, clock)
+        self.manual = ManualSender(self.templates, self.outbox)
         self.set_clock(clock)
         self._started = False
 
     def set_clock(self, clock: Clock) -> None:
         """Tests move time (do-not-disturb windows, retries) through here."""
         self.clock = clock
-        for part in (self.grants, self.prefs, self.outbox, self.watcher, self.admin_alerts):
+        for part in (self.grants, self.prefs, self.follows, self.outbox, self.watcher, self.admin_alerts):
             part.clock = clock
 
     def start(self) -> None:
@@ -59,7 +67,8 @@ class Notifications:
 
     # --- the message centre -------------------------------------------------------------------
 
-    async def messages(self, openid: str, page: int, page_size: int) -> tuple[int, list[MessageLog]]:
+    async def messages(self, openid: str, page: int, page_size: int, *, operator: bool) -> tuple[int, list[Message]]:
+        """A page of the user's message centre; the outbox states only for ``operator``s."""
         where = (MessageLog.openid == openid, MessageLog.created_at != None)  # noqa: E711
         async with self._db.session() as s:
             total = (await s.exec(select(func.count()).select_from(MessageLog).where(*where))).one()
@@ -67,19 +76,20 @@ class Notifications:
                 select(MessageLog).where(*where).order_by(MessageLog.created_at.desc())  # type: ignore[union-attr]
                 .offset((page - 1) * page_size).limit(page_size)
             )).all()
-        return int(total), list(rows)
+        return int(total), [message_from_row(row, operator) for row in rows]
 
     async def unread(self, openid: str) -> int:
+        """Unread messages of the centre: the same rows its unread dots mark, whatever their send state."""
         async with self._db.session() as s:
             return int((await s.exec(select(func.count()).select_from(MessageLog).where(
-                MessageLog.openid == openid, MessageLog.read_at == None, MessageLog.msg_status == "sent",  # noqa: E711
+                MessageLog.openid == openid, MessageLog.created_at != None, MessageLog.read_at == None,  # noqa: E711
             ))).one())
 
     async def mark_read(self, openid: str, msg_id: str) -> bool:
         async with self._db.session() as s:
-            result = await s.exec(  # type: ignore[call-overload]
+            result = await s.exec(
                 update(MessageLog)
-                .where(MessageLog.msg_id == msg_id, MessageLog.openid == openid, MessageLog.read_at == None)  # noqa: E711
+                .where(col(MessageLog.msg_id) == msg_id, col(MessageLog.openid) == openid, col(MessageLog.read_at).is_(None))
                 .values(read_at=self.clock())
             )
             if result.rowcount:
@@ -87,13 +97,14 @@ class Notifications:
             already = await s.get(MessageLog, msg_id)  # read before: still the user's own message?
             return already is not None and already.openid == openid
 
-    async def status_changes(self, order_id: str) -> list[tuple[datetime, str]]:
+    async def status_changes(self, order_id: str) -> list[tuple[datetime, OrderStatus, str]]:
         """The order's status changes the watcher observed, oldest first, for the timeline."""
         changes = []
         for event in await self.order_events(order_id):
             if event.kind == EventKind.ORDER_STATUS:
                 before, after = status_name(event.old_value), status_name(event.new_value)
-                changes.append((aware(event.observed_at) or event.observed_at, f"{before} → {after}"))
+                new = next((s for s in OrderStatus if s.value == event.new_value), OrderStatus.UNKNOWN)
+                changes.append((aware(event.observed_at), new, f"{before} → {after}"))
         return changes
 
     async def order_events(self, order_id: str) -> list[OrderEvent]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bff.config import Settings
+from bff.core.config import Settings
 from bff.wechat.value_rules import key_type
 
 

@@ -12,6 +12,7 @@ an event. One instance watches at a time (a lease in the database).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -20,12 +21,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func
-from sqlmodel import select
+from sqlmodel import col, select
 
-from bff.config import Settings
-from bff.domain import Material, Order, OrderStatus, Shipment
-from bff.erp import ErpClient
-from bff.notify.clock import Clock, utc_now
+from bff.core.config import Settings
+from bff.core.domain import Material, Order, OrderStatus, Shipment
+from bff.erp.reader import ErpReader
+from bff.core.clock import Clock, utc_now
 from bff.notify.lease import Lease
 from bff.notify.outbox import QUEUED, SENDING, SKIPPED, NewMessage, Outbox
 from bff.notify.prefs import Preferences, PreferenceStore
@@ -33,8 +34,11 @@ from bff.notify.render import order_page, render
 from bff.notify.templates import EventKind, Templates
 from bff.orders.fallback import LastGoodAnswers
 from bff.orders.logistics import LogisticsNames
-from bff.orders.mapping import FINAL_STATUSES, status_name, total_progress
-from bff.orders.reads import BIG_PAGE, CustomerOrders
+from bff.erp.mapping import FINAL_STATUSES, status_name
+from bff.notify.follows import followers
+from bff.orders.progress import fulfilment, material_summary
+from bff.erp.queries import MAX_ROWS
+from bff.orders.reads import CustomerOrders
 from bff.store.db import Database
 from bff.store.tables import ErpBinding, MessageLog, OrderEvent, OrderSnapshot, SubscriptionGrant
 
@@ -63,13 +67,16 @@ class Event:
     kind: EventKind
     facts: dict[str, Any]
     summary: str
+    title: str  # names the order and what changed: "SO2026112001 已发货 · 圆通速递 YT…"
 
 
 def _summary(materials: list[Material]) -> str:
-    names = [m.name for m in materials if m.name]
-    if not names:
-        return ""
-    return names[0] if len(names) == 1 else f"{names[0]}等{len(names)}项"
+    return material_summary(materials) or ""
+
+
+def _carrier(shipment: Shipment) -> str | None:
+    """The company, else the remark (in practice the actual carrier and route)."""
+    return shipment.logistics_company or shipment.remark
 
 
 def _event_id(*parts: object) -> str:
@@ -78,7 +85,7 @@ def _event_id(*parts: object) -> str:
 
 class Watcher:
     def __init__(
-        self, db: Database, erp: ErpClient, last_good: LastGoodAnswers, logistics: LogisticsNames,
+        self, db: Database, erp: ErpReader, last_good: LastGoodAnswers, logistics: LogisticsNames,
         outbox: Outbox, prefs: PreferenceStore, templates: Templates, settings: Settings, clock: Clock = utc_now,
     ) -> None:
         self._db, self._erp, self._last_good, self._logistics = db, erp, last_good, logistics
@@ -98,7 +105,7 @@ class Watcher:
         for customer_id, openids in (await self._bound_customers()).items():
             try:
                 emitted += await self._watch_customer(customer_id, openids)
-            except Exception:  # noqa: BLE001  (one customer's trouble must not stop the others)
+            except Exception:  # one customer's trouble must not stop the others
                 log.exception("watcher: customer %s skipped this cycle", customer_id)
         return emitted
 
@@ -120,7 +127,7 @@ class Watcher:
         orders: list[Order] = []
         page = 1
         while True:
-            count, got = await reads.orders_in_statuses(OPEN_STATUSES, page, BIG_PAGE)
+            count, got = await reads.orders_in_statuses(OPEN_STATUSES, page, MAX_ROWS)
             orders.extend(got)
             if not got or len(orders) >= count:
                 break
@@ -134,16 +141,17 @@ class Watcher:
         if not ids:
             return {}
         materials = await reads.materials_by_order(ids)
-        shipments, _ = await reads.shipments_by_order(ids)
+        shipments = await reads.shipments_by_order(ids)
         if reads.stale_as_of is not None:
             return None
         seen = {}
         for order in orders:
-            progress = total_progress(materials.get(order.id, []))
             mine = shipments.get(order.id, [])
+            lines = materials.get(order.id, [])
+            progress = fulfilment(lines, mine)  # by value, dispatched goods only (docs/delivery.md)
             seen[order.id] = Seen(
-                order, order.status.value, round(progress.produced_ratio, 4), round(progress.shipped_ratio, 4),
-                {s.id: s.shipped for s in mine}, _summary(materials.get(order.id, [])), progress.ordered,
+                order, order.status.value, progress.produced_rate, progress.shipped_rate,
+                {s.id: s.shipped for s in mine}, _summary(lines), sum(m.quantity for m in lines),
                 {s.id: s for s in mine},
             )
         return seen
@@ -153,31 +161,32 @@ class Watcher:
         base = {"order_code": order.code, "summary": new.summary or order.code, "product": new.summary}
         events: list[Event] = []
 
-        def add(kind: EventKind, old_value: str | None, new_value: str | None, facts: dict[str, Any], summary: str) -> None:
+        def add(kind: EventKind, old_value: str | None, new_value: str | None, facts: dict[str, Any], title: str) -> None:
             row = OrderEvent(
                 event_id=_event_id(order.id, kind, new_value, version), order_id=order.id, customer_id=order.customer_id,
                 kind=kind.value, old_value=old_value, new_value=new_value,
                 detail=json.dumps({**base, **facts}, ensure_ascii=False, default=str), observed_at=now,
             )
-            events.append(Event(row, kind, {**base, **facts}, summary))
+            events.append(Event(row, kind, {**base, **facts}, new.summary or order.code, title[:100]))
 
         if new.status != old.status:
             before, after = status_name(old.status), status_name(new.status)
             add(EventKind.ORDER_STATUS, old.status, new.status, {"status": after, "remark": f"{before}→{after}"},
-                f"订单 {order.code}：{before} → {after}")
+                f"{order.code} {after}（原{before}）")
         if new.produced >= 1.0 > old.produced_ratio:
             add(EventKind.PRODUCTION_DONE, str(old.produced_ratio), str(new.produced),
-                {"quantity": f"{new.quantity:g}", "remark": "全部生产完成，等待发货"}, f"订单 {order.code} 已全部生产完成")
+                {"quantity": f"{new.quantity:g}", "remark": "全部生产完成，等待发货"}, f"{order.code} 生产完成 · 等待发货")
         before_shipped: dict[str, bool] = json.loads(old.shipments or "{}")
         for shipment_id, shipped in sorted(new.shipments.items()):
             if shipped and not before_shipped.get(shipment_id, False):
                 shipment = new.by_id[shipment_id]
+                how = " ".join(filter(None, [_carrier(shipment), shipment.tracking_number]))
                 add(EventKind.ORDER_SHIPPED, None, shipment_id,
-                    {"logistics_company": shipment.logistics_company, "tracking_number": shipment.tracking_number},
-                    f"订单 {order.code} 已发货" + (f"，运单号 {shipment.tracking_number}" if shipment.tracking_number else ""))
+                    {"logistics_company": _carrier(shipment), "tracking_number": shipment.tracking_number},
+                    f"{order.code} 已发货" + (f" · {how}" if how else ""))
         if not events and (new.produced != old.produced_ratio or new.shipped != old.shipped_ratio):
             add(EventKind.PROGRESS, f"{old.produced_ratio}/{old.shipped_ratio}", f"{new.produced}/{new.shipped}", {},
-                f"订单 {order.code} 进度更新")
+                f"{order.code} 进度更新")
         return events
 
     async def _watch_customer(self, customer_id: str, openids: list[str]) -> int:
@@ -209,7 +218,7 @@ class Watcher:
                 ))
             vanished = set(snapshots) - set(seen)
             if vanished:
-                await s.exec(delete(OrderSnapshot).where(OrderSnapshot.order_id.in_(sorted(vanished))))  # type: ignore[call-overload, attr-defined]
+                await s.exec(delete(OrderSnapshot).where(col(OrderSnapshot.order_id).in_(sorted(vanished))))
             s.add_all([e.row for e in events])
             messages = await self._fan_out(s, events, openids, prefs, now)
             if messages:
@@ -221,10 +230,12 @@ class Watcher:
     async def _fan_out(
         self, s: Any, events: list[Event], openids: list[str], prefs: dict[str, Preferences], now: datetime
     ) -> list[NewMessage]:
-        """One message per (event, user): queued when the user holds a grant and allows the kind,
-        else recorded as skipped with the reason. Grants already claimed by queued messages count."""
+        """One message per (event, user following its order): queued when the user holds a grant and
+        allows the kind, else recorded as skipped with the reason. A user who follows neither the
+        order nor every order gets nothing, and spends nothing. Grants claimed by queued messages count."""
         if not events:
             return []
+        following = await followers(s, openids, {e.row.order_id for e in events})
         grants = {(g.openid, g.template_id): g.remaining for g in (await s.exec(
             select(SubscriptionGrant).where(SubscriptionGrant.openid.in_(openids)))).all()}  # type: ignore[attr-defined]
         pending = await s.exec(
@@ -241,9 +252,11 @@ class Watcher:
                 continue  # timeline-only kind
             for openid in sorted(set(openids)):
                 user = prefs.get(openid, Preferences())
+                if not user.follow_all and (openid, event.row.order_id) not in following:
+                    continue
                 message = NewMessage(
                     openid=openid, template_id=spec.template_id, data={}, dedupe_key=f"{event.row.event_id}:{openid}",
-                    kind=event.kind.value, order_id=event.row.order_id, title=spec.title, summary=event.summary,
+                    kind=event.kind.value, order_id=event.row.order_id, title=event.title, summary=event.summary,
                 )
                 message.page = order_page(event.row.order_id, message.msg_id)
                 message.data = render(spec, event.facts, now)
@@ -268,20 +281,18 @@ class Watcher:
         if self._task is None:
             return
         self._task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # stopping: the last cycle's failure was logged
             await self._task
-        except (asyncio.CancelledError, Exception):  # noqa: BLE001
-            pass
         self._task = None
         try:
             await self.lease.release()  # let another instance take over at once
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001  (the lease then expires by itself)
             log.warning("watcher: could not release the lease")
 
     async def _run(self) -> None:
         while True:
             try:
                 await self.run_cycle()
-            except Exception:  # noqa: BLE001
+            except Exception:  # one bad cycle must not stop the watcher
                 log.exception("watcher: cycle failed")
             await asyncio.sleep(self._settings.watch_interval_s)

@@ -3,17 +3,23 @@
 While the ERP answers, nothing is served from here; every good answer is recorded. Only
 when a read fails with ERP_UNAVAILABLE is the recorded answer returned, with its time,
 so the caller can flag it ``stale`` with ``asOf``.
+
+Bounded per customer (the part of the key before the first ``:``): at most ``max_keys``
+answers and ``max_bytes`` of them, the least recently written evicted first; an answer
+larger than the whole allowance, or a read with ``keep=False`` (keyword searches), is not
+kept. Concurrent writers may leave an evicted answer behind until its TTL ends.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from aiocache.base import BaseCache
 
-from bff.errors import ErpUnavailable
+from bff.core.errors import ErpUnavailable
 
 DEFAULT_TTL_S = 24 * 3600
 
@@ -22,13 +28,23 @@ Rows = list[dict[str, Any]]
 
 class LastGoodAnswers:
     def __init__(
-        self, cache: BaseCache, ttl_s: int = DEFAULT_TTL_S, on_lookup: Callable[[bool], None] | None = None
+        self,
+        cache: BaseCache,
+        ttl_s: int = DEFAULT_TTL_S,
+        on_lookup: Callable[[bool], None] | None = None,
+        *,
+        max_keys: int = 64,
+        max_bytes: int = 2_000_000,
     ) -> None:
         self._cache = cache
         self._ttl = ttl_s
         self._on_lookup = on_lookup  # hit (True) or miss (False) of a fallback lookup: a metric
+        self._max_keys = max_keys
+        self._max_bytes = max_bytes
 
-    async def read(self, key: str, fetch: Callable[[], Awaitable[Any]]) -> tuple[Any, datetime | None]:
+    async def read(
+        self, key: str, fetch: Callable[[], Awaitable[Any]], *, keep: bool = True
+    ) -> tuple[Any, datetime | None]:
         """``(answer, None)`` when live; ``(last good answer, its time)`` when the ERP is down."""
         try:
             answer = await fetch()
@@ -39,7 +55,19 @@ class LastGoodAnswers:
             if kept is None:
                 raise
             return kept["answer"], datetime.fromisoformat(kept["asOf"])
-        await self._cache.set(
-            f"lastgood:{key}", {"answer": answer, "asOf": datetime.now(UTC).isoformat()}, ttl=self._ttl
-        )
+        if keep:
+            await self._keep(key, {"answer": answer, "asOf": datetime.now(UTC).isoformat()})
         return answer, None
+
+    async def _keep(self, key: str, value: dict[str, Any]) -> None:
+        size = len(json.dumps(value, ensure_ascii=False).encode())
+        if size > self._max_bytes:
+            return
+        index_key = "lastgood-index:" + key.split(":", 1)[0]
+        index: list[list[Any]] = [e for e in (await self._cache.get(index_key) or []) if e[0] != key]
+        index.append([key, size])  # oldest first
+        while len(index) > self._max_keys or sum(e[1] for e in index) > self._max_bytes:
+            evicted, _ = index.pop(0)
+            await self._cache.delete(f"lastgood:{evicted}")
+        await self._cache.set(f"lastgood:{key}", value, ttl=self._ttl)
+        await self._cache.set(index_key, index, ttl=self._ttl)

@@ -1,245 +1,235 @@
 """Every ERP read a purchaser can cause, scoped to their customer.
 
 The ERP does not stop a service account from reading any customer's data, so this class
-is the guard: orders are always filtered by ``customerId`` *and* checked after the read;
-lines and shipment lines may be read at the same time as their order (to save a round
-trip) but are returned only for orders proven to be the customer's; deliveries are
-filtered by the customer and checked. Each read records its answer for the stale fallback.
+is the guard: orders are always filtered by the customer *and* checked after the read;
+lines may be read at the same time as their order (to save a round trip) but are returned
+only for orders proven to be the customer's; deliveries are filtered by the customer and
+checked. A foreign id and a missing id cost the same reads. Each read records its answer
+for the stale fallback. Call shapes come from :mod:`bff.erp.queries`; this module speaks
+the domain.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel
-
-from bff.domain import Material, Order, OrderStatus, Shipment, ShipmentLine
-from bff.erp import (
-    DELIVERIES,
-    DELIVERY_LINES,
-    ORDER_LINES,
-    SALES_ORDERS,
-    DeliveryLineRecord,
-    DeliveryRecord,
-    ErpClient,
-    OrderLineRecord,
-    SalesOrderRecord,
-)
-from bff.orders.fallback import LastGoodAnswers
-from bff.orders.logistics import LogisticsNames
-from bff.orders.mapping import (
+from bff.core.domain import Material, Order, OrderStatus, Shipment, ShipmentLine
+from bff.erp import queries
+from bff.erp.reader import ErpReader
+from bff.erp.mapping import (
     CODES_BY_STATUS,
-    fields,
     material_from_record,
     order_from_record,
     shipment_from_record,
-    shipment_line_from_record,
 )
+from bff.erp.models import DeliveryRecord, OrderLineRecord, SalesOrderRecord
+from bff.erp.queries import R
+from bff.core.errors import BffError, ErrorCode
+from bff.orders.fallback import LastGoodAnswers
+from bff.orders.logistics import LogisticsNames
+from bff.orders.shipment_lines import DeliveryLines
 
-M = TypeVar("M", bound=BaseModel)
+NO_SUCH_ID = "0"  # read in place of a missing record's order, so missing and foreign cost the same
+MIN_KEYWORD_CHARS = 2  # or one CJK character: shorter keywords match nearly everything
 
-BIG_PAGE = 5000
-DELIVERY_COLUMNS = [
-    "id", "code", "orderCodes", "salesOrderId", "salesOrderIds", "salesOrderCode", "date",
-    "customerOrSupplierId", "finished", "contact", "tel", "mobile", "address", "logisticsCode",
-    "logisticsCompanyId", "attachments", "发货日期", "已出库", "是否发货",
-]
+
+def keyword_too_short(keyword: str) -> bool:
+    if len(keyword) >= MIN_KEYWORD_CHARS:
+        return False
+    return not any(unicodedata.east_asian_width(char) in ("W", "F") for char in keyword)
 
 
 class CustomerOrders:
     def __init__(
-        self, erp: ErpClient, last_good: LastGoodAnswers, logistics: LogisticsNames, customer_id: str
+        self,
+        erp: ErpReader,
+        last_good: LastGoodAnswers,
+        logistics: LogisticsNames,
+        customer_id: str,
+        delivery_lines: DeliveryLines | None = None,
     ) -> None:
         self._erp = erp
         self._last_good = last_good
         self._logistics = logistics
+        self._delivery_lines = delivery_lines or DeliveryLines(erp)
         self.customer_id = customer_id
-        self._orders: set[str] = set()  # order ids proven to be this customer's
-        self._deliveries: dict[str, Any] = {}  # delivery id -> record, proven this customer's
+        self._orders: dict[str, Order] = {}  # proven this customer's
+        self._line_reads: dict[str, asyncio.Future[dict[str, list[OrderLineRecord]]]] = {}
+        self._deliveries: dict[str, DeliveryRecord] = {}  # proven this customer's
+        self._searched = False
         self.stale_as_of: datetime | None = None
 
-    async def _list(self, model: type[M], form_id: int, **query: Any) -> tuple[int, list[M]]:
-        key = f"{self.customer_id}:{form_id}:" + json.dumps(query, sort_keys=True, ensure_ascii=False)
+    # --- the one way to read: scoped by the query, recorded for the fallback -----------------
+
+    async def _read(self, read: queries.ListRead[R], *, keep: bool = True) -> tuple[int, list[R]]:
+        """``keep=False``: not remembered for the stale fallback (keyword searches: unbounded keys)."""
+        key = f"{self.customer_id}:{read.form_id}:" + json.dumps(
+            [read.condition, read.filters, read.columns, read.page, read.page_size, read.orderby],
+            sort_keys=True, ensure_ascii=False,
+        )
 
         async def fetch() -> dict[str, Any]:
-            page = await self._erp.list(form_id, model=model, **query)
-            return {"count": page.count, "rows": [r.model_dump(mode="json", by_alias=True) for r in page.rows]}
+            page = await self._erp.fetch(read)
+            rows = [r.model_dump(mode="json", by_alias=True, exclude_unset=True) for r in page.rows]
+            return {"count": page.count, "rows": rows}
 
-        answer, as_of = await self._last_good.read(key, fetch)
+        answer, as_of = await self._last_good.read(key, fetch, keep=keep)
         if as_of is not None and (self.stale_as_of is None or as_of < self.stale_as_of):
             self.stale_as_of = as_of
-        return int(answer["count"]), [model.model_validate(row) for row in answer["rows"]]
+        return int(answer["count"]), [read.model.model_validate(row) for row in answer["rows"]]
 
     def _own_orders(self, records: Iterable[SalesOrderRecord]) -> list[Order]:
-        orders = [order_from_record(r) for r in records]
-        mine = [o for o in orders if o.customer_id == self.customer_id]  # never trust the filter alone
-        self._orders.update(o.id for o in mine)
+        mine = [order_from_record(r) for r in records if r.customerId == self.customer_id]  # never trust the filter alone
+        self._orders.update((o.id, o) for o in mine)
         return mine
+
+    # --- orders ----------------------------------------------------------------------------
 
     async def search(
         self, keyword: str | None, status: OrderStatus | None, page: int, page_size: int
     ) -> tuple[int, list[Order]]:
-        filters: dict[str, Any] = {"customerId": self.customer_id}
-        if status is not None:
-            filters["status"] = CODES_BY_STATUS[status]
+        statuses = CODES_BY_STATUS[status] if status is not None else None
+        ids: list[str] | None = None
         if keyword:
-            ids = await self._ids_matching(keyword, filters)
+            ids = sorted(await self._ids_matching(keyword))
             if not ids:
                 return 0, []
-            filters["id"] = sorted(ids)
-        count, records = await self._list(
-            SalesOrderRecord, SALES_ORDERS, filters=filters, page=page - 1, page_size=page_size, orderby="date desc"
-        )
+        count, records = await self._read(queries.orders_of_customer(
+            self.customer_id, ids=ids, statuses=statuses, page=page - 1, page_size=page_size
+        ), keep=not keyword)
         return count, self._own_orders(records)
 
-    async def _ids_matching(self, keyword: str, filters: dict[str, Any]) -> set[str]:
-        """Orders whose number matches, or which hold a material whose name or code matches."""
-        by_order, by_line = await asyncio.gather(
-            self._list(SalesOrderRecord, SALES_ORDERS, filters={**filters, "systemFulltext": keyword},
-                       columns=["id", "code", "customerId", "status"], page_size=BIG_PAGE),
-            self._list(OrderLineRecord, ORDER_LINES, filters={"systemFulltext": keyword},
-                       columns=["id", "salesOrderId", "quantity"], page_size=BIG_PAGE),
+    async def _ids_matching(self, keyword: str) -> set[str]:
+        """The customer's orders whose text matches, or which hold a material whose text matches.
+        Every read is scoped to the customer in the ERP request itself; one search per request."""
+        if self._searched:
+            raise BffError(ErrorCode.BAD_USER_INPUT, "每次请求只能进行一次关键词搜索")
+        if keyword_too_short(keyword):
+            raise BffError(ErrorCode.BAD_USER_INPUT, f"搜索关键词至少 {MIN_KEYWORD_CHARS} 个字符（或 1 个汉字）")
+        self._searched = True
+        columns = queries.ORDER_COLUMNS_FOR_MATCH
+        (_, by_text), (_, recent) = await asyncio.gather(
+            self._read(queries.orders_of_customer(
+                self.customer_id, keyword=keyword, columns=columns, page_size=queries.MAX_ROWS), keep=False),
+            self._read(queries.orders_of_customer(self.customer_id, columns=columns, page_size=queries.SEARCH_SCOPE_ORDERS)),
         )
-        ids = {str(fields(r)["id"]) for r in by_order[1]}
-        return ids | {str(fields(r)["salesOrderId"]) for r in by_line[1]}  # scoped by customerId in the next read
+        mine = {r.id for r in recent if r.customerId == self.customer_id}
+        lines: list[OrderLineRecord] = []
+        if mine:
+            _, lines = await self._read(queries.lines_of_orders(
+                sorted(mine), keyword=keyword, columns=queries.LINE_COLUMNS_FOR_MATCH), keep=False)
+        matched = {r.id for r in by_text if r.customerId == self.customer_id}
+        return matched | {line.salesOrderId for line in lines if line.salesOrderId in mine}
 
     async def orders_in_statuses(
         self, statuses: Sequence[OrderStatus], page: int, page_size: int
     ) -> tuple[int, list[Order]]:
         """One page of the customer's orders in any of ``statuses`` (the change watcher's read)."""
         codes = sorted({code for status in statuses for code in CODES_BY_STATUS[status]})
-        count, records = await self._list(
-            SalesOrderRecord, SALES_ORDERS, filters={"customerId": self.customer_id, "status": codes},
-            page=page - 1, page_size=page_size, orderby="id asc",
-        )
+        count, records = await self._read(queries.orders_of_customer(
+            self.customer_id, statuses=codes, page=page - 1, page_size=page_size, orderby="id asc"
+        ))
         return count, self._own_orders(records)
 
     async def orders_by_ids(self, ids: Sequence[str]) -> dict[str, Order]:
-        _, records = await self._list(
-            SalesOrderRecord, SALES_ORDERS, filters={"id": sorted(set(ids)), "customerId": self.customer_id},
-            page_size=len(set(ids)),
-        )
+        wanted = sorted(set(ids)) or [NO_SUCH_ID]
+        _, records = await self._read(queries.orders_of_customer(self.customer_id, ids=wanted, page_size=len(wanted)))
         return {o.id: o for o in self._own_orders(records)}
 
     async def orders_by_codes(self, codes: Sequence[str]) -> dict[str, Order]:
-        _, records = await self._list(
-            SalesOrderRecord, SALES_ORDERS, filters={"code": sorted(set(codes)), "customerId": self.customer_id},
-            page_size=len(set(codes)),
-        )
+        wanted = sorted(set(codes))
+        _, records = await self._read(queries.orders_of_customer(self.customer_id, codes=wanted, page_size=len(wanted)))
         return {o.code: o for o in self._own_orders(records)}
 
     async def owned(self, order_ids: Iterable[str]) -> set[str]:
         """The subset of ``order_ids`` proven to be this customer's (reading the unproven ones)."""
         ids = set(order_ids)
-        unknown = ids - self._orders
+        unknown = ids - self._orders.keys()
         if unknown:
             await self.orders_by_ids(sorted(unknown))  # identical in-flight reads are merged by the client
-        return ids & self._orders
+        return ids & self._orders.keys()
+
+    # --- materials (order lines) --------------------------------------------------------------
+
+    async def _lines_of(self, order_ids: Sequence[str]) -> dict[str, list[OrderLineRecord]]:
+        """Order lines per order, read once per request whoever asks first (materials, shipments)."""
+        missing = sorted({i for i in order_ids if i not in self._line_reads})
+        if missing:
+            read = asyncio.ensure_future(self._read_lines(missing))
+            for order_id in missing:
+                self._line_reads[order_id] = read
+        grouped: dict[str, list[OrderLineRecord]] = {}
+        for answer in await asyncio.gather(*{self._line_reads[i] for i in order_ids}):
+            grouped.update(answer)
+        return {i: grouped.get(i, []) for i in order_ids}
+
+    async def _read_lines(self, order_ids: list[str]) -> dict[str, list[OrderLineRecord]]:
+        _, records = await self._read(queries.lines_of_orders(order_ids))
+        grouped: dict[str, list[OrderLineRecord]] = defaultdict(list)
+        for record in records:
+            grouped[record.salesOrderId].append(record)
+        return grouped
 
     async def materials_by_order(self, order_ids: Sequence[str]) -> dict[str, list[Material]]:
         ids = sorted(set(order_ids))
-        (_, records), owned = await asyncio.gather(
-            self._list(OrderLineRecord, ORDER_LINES, filters={"salesOrderId": ids}, page_size=BIG_PAGE),
-            self.owned(ids),
-        )
-        grouped: dict[str, list[Material]] = defaultdict(list)
-        for record in records:
-            material = material_from_record(record)
-            if material.order_id in owned:
-                grouped[material.order_id].append(material)
-        return grouped
+        lines, owned = await asyncio.gather(self._lines_of(ids), self.owned(ids))
+        return {i: [material_from_record(r) for r in lines[i]] for i in ids if i in owned}
 
     async def materials_by_ids(self, ids: Sequence[str]) -> dict[str, Material]:
-        _, records = await self._list(OrderLineRecord, ORDER_LINES, filters={"id": sorted(set(ids))}, page_size=len(set(ids)))
+        _, records = await self._read(queries.lines_by_ids(ids))
         materials = [material_from_record(r) for r in records]
-        if not materials:
-            return {}
-        owned = await self.orders_by_ids([m.order_id for m in materials])  # the customer check
+        owned = await self.owned([m.order_id for m in materials] or [NO_SUCH_ID])  # the customer check, always made
         return {m.id: m for m in materials if m.order_id in owned}
 
-    async def shipments_by_order(
-        self, order_ids: Sequence[str]
-    ) -> tuple[dict[str, list[Shipment]], dict[str, list[ShipmentLine]]]:
-        """Each order's shipments and each order's shipment lines: two reads for any number of orders."""
+    # --- shipments (deliveries) ---------------------------------------------------------------
+
+    async def shipments_by_order(self, order_ids: Sequence[str]) -> dict[str, list[Shipment]]:
+        """Each order's shipments: the customer's deliveries carrying the orders' lines (one read
+        for any number of orders), matched to orders by the deliveries' own link fields."""
         ids = sorted(set(order_ids))
-        (_, line_records), owned = await asyncio.gather(
-            self._list(DeliveryLineRecord, DELIVERY_LINES, filters={"salesOrderId": ids}, column_form=True, page_size=BIG_PAGE),
-            self.owned(ids),
-        )
-        ids = [i for i in ids if i in owned]
-        lines = [shipment_line_from_record(r) for r in line_records if str(fields(r).get("salesOrderId")) in owned]
-        shipments = await self.shipments_by_ids({line.shipment_id for line in lines})
+        lines, owned = await asyncio.gather(self._lines_of(ids), self.owned(ids))
+        line_ids = [line.id for order_id in ids if order_id in owned for line in lines[order_id]]
         by_order: dict[str, list[Shipment]] = defaultdict(list)
-        lines_by_order: dict[str, list[ShipmentLine]] = defaultdict(list)
-        for line in lines:
-            if line.shipment_id in shipments and line.order_id:
-                lines_by_order[line.order_id].append(line)
-        for shipment in shipments.values():
-            for order_id in ids:
-                if order_id in shipment.order_ids or any(l.shipment_id == shipment.id for l in lines_by_order[order_id]):
-                    by_order[order_id].append(shipment)
-        return by_order, lines_by_order
+        if not line_ids:
+            return by_order
+        codes = {self._orders[i].code: i for i in owned}
+        for shipment in await self._shipments(queries.deliveries_carrying(self.customer_id, line_ids)):
+            carried = {i for i in shipment.order_ids if i in owned} | {codes[c] for c in shipment.order_codes if c in codes}
+            for order_id in sorted(carried):
+                by_order[order_id].append(shipment)
+        return by_order
 
-    async def shipments_by_material(
-        self, material_ids: Sequence[str]
-    ) -> tuple[dict[str, list[Shipment]], dict[str, list[ShipmentLine]]]:
-        """Each material's shipments and shipment lines, read alongside the material itself;
-        returned only for materials proven to be the customer's."""
+    async def shipments_by_material(self, material_ids: Sequence[str]) -> dict[str, list[Shipment]]:
+        """Each material's shipments: one read per material of the deliveries carrying it (the
+        evidenced context), made alongside the material's own read and kept only if it is owned."""
         ids = sorted(set(material_ids))
-
-        async def lines_and_their_shipments() -> tuple[list[ShipmentLine], dict[str, Shipment]]:
-            _, records = await self._list(
-                DeliveryLineRecord, DELIVERY_LINES, filters={"salesOrderLineId": ids}, column_form=True, page_size=BIG_PAGE
-            )
-            lines = [shipment_line_from_record(r) for r in records]
-            # Safe before ownership is known: deliveries are read scoped to this customer.
-            return lines, await self.shipments_by_ids({line.shipment_id for line in lines})
-
-        (lines, shipments), owned = await asyncio.gather(lines_and_their_shipments(), self.materials_by_ids(ids))
-        lines = [line for line in lines if line.material_id in owned]
-        by_material: dict[str, list[Shipment]] = defaultdict(list)
-        lines_by_material: dict[str, list[ShipmentLine]] = defaultdict(list)
-        for line in lines:
-            if line.shipment_id in shipments and line.material_id:
-                lines_by_material[line.material_id].append(line)
-                if shipments[line.shipment_id] not in by_material[line.material_id]:
-                    by_material[line.material_id].append(shipments[line.shipment_id])
-        return by_material, lines_by_material
+        owned, found = await asyncio.gather(
+            self.materials_by_ids(ids),
+            asyncio.gather(*(self._shipments(queries.deliveries_carrying(self.customer_id, [i])) for i in ids)),
+        )
+        return {i: shipments for i, shipments in zip(ids, found, strict=True) if i in owned}
 
     async def shipments_by_ids(self, ids: Iterable[str]) -> dict[str, Shipment]:
-        wanted = sorted(set(ids))
-        if not wanted:
-            return {}
-        _, records = await self._list(
-            DeliveryRecord, DELIVERIES, filters={"id": wanted, "customerOrSupplierId": self.customer_id},
-            columns=DELIVERY_COLUMNS, page_size=len(wanted),
-        )
-        names = await self._logistics.names()
-        result = {}
-        for record in records:
-            shipment = shipment_from_record(record, names)
-            if str(fields(record).get("customerOrSupplierId")) == self.customer_id:
-                self._deliveries[shipment.id] = record
-                result[shipment.id] = shipment
-        return result
+        wanted = sorted(set(ids)) or [NO_SUCH_ID]
+        return {s.id: s for s in await self._shipments(queries.deliveries_by_ids(self.customer_id, wanted))}
+
+    async def _shipments(self, read: queries.ListRead[DeliveryRecord]) -> list[Shipment]:
+        (_, records), names = await asyncio.gather(self._read(read), self._logistics.names())
+        mine = [r for r in records if r.customerOrSupplierId == self.customer_id]
+        self._deliveries.update((r.id, r) for r in mine)
+        return [shipment_from_record(r, await self._logistics.company_of(r, names)) for r in mine]
 
     async def shipment_lines(self, shipment_ids: Sequence[str]) -> dict[str, list[ShipmentLine]]:
-        ids = sorted(set(shipment_ids) & set(self._deliveries))
-        grouped: dict[str, list[ShipmentLine]] = defaultdict(list)
-        if not ids:
-            return grouped
-        _, records = await self._list(
-            DeliveryLineRecord, DELIVERY_LINES, filters={"parentId": ids}, column_form=True, page_size=BIG_PAGE
-        )
-        for record in records:
-            line = shipment_line_from_record(record)
-            grouped[line.shipment_id].append(line)
-        return grouped
+        """Lines of shipments already proven this customer's (others are not read)."""
+        ids = sorted(set(shipment_ids) & self._deliveries.keys())
+        return await self._delivery_lines.of(ids) if ids else {}
 
-    def delivery_record(self, shipment_id: str) -> Any | None:
+    def delivery_record(self, shipment_id: str) -> DeliveryRecord | None:
         return self._deliveries.get(shipment_id)
+

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def json_response(payload: Any, status: int = 200) -> JSONResponse:
@@ -22,3 +25,23 @@ async def read_json(request: Request) -> Any:
         return json.loads(raw)
     except ValueError:
         return None
+
+
+async def read_object(request: Request) -> dict[str, Any]:
+    """A control call's body, which must be a JSON object."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise ValueError("body must be a JSON object")
+    return body
+
+
+def control(handler: Endpoint) -> Endpoint:
+    """A control-API endpoint: misuse answers HTTP 400 ``{"error": ...}`` so a broken test fails loudly."""
+
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            return json_response({"error": str(exc) or type(exc).__name__}, 400)
+
+    return wrapped

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Text
+from sqlalchemy import LargeBinary, Text
+from sqlalchemy.dialects.mysql import MEDIUMBLOB
 from sqlmodel import Field, SQLModel
+
+# Image bytes: MySQL's BLOB stops at 64 KB, so MEDIUMBLOB there.
+ImageBytes = LargeBinary().with_variant(MEDIUMBLOB(), "mysql")
 
 
 class WxUser(SQLModel, table=True):
@@ -59,6 +63,8 @@ class ErpBinding(SQLModel, table=True):
     bound_at: datetime
     is_valid: bool = True
     unbound_at: datetime | None = None
+    invite_code_digest: str | None = Field(default=None, max_length=64)  # HMAC of the code bound with
+    ended_reason: str | None = Field(default=None, max_length=32)  # unbound | company_disabled | revoked ...
 
 
 class ApiCallLog(SQLModel, table=True):
@@ -90,7 +96,7 @@ class MessageLog(SQLModel, table=True):
     msg_status: str = Field(default="sent", max_length=20)
     sent_at: datetime | None = Field(default=None, index=True)
     error_detail: str | None = Field(default=None, sa_type=Text)
-    # Outbox columns (migration 0002): msg_status is queued | sending | sent | failed | skipped
+    # Outbox columns (migration 0002): msg_status is queued | sending | sent | failed | skipped | unknown
     kind: str | None = Field(default=None, max_length=20)
     dedupe_key: str | None = Field(default=None, unique=True, index=True, max_length=191)
     attempts: int = 0
@@ -131,7 +137,18 @@ class NotifyPreference(SQLModel, table=True):
     disabled_kinds: str = Field(default="", max_length=200)  # comma-separated EventKind values
     dnd_start: str | None = Field(default=None, max_length=5)  # "HH:MM"
     dnd_end: str | None = Field(default=None, max_length=5)
+    follow_all: bool = False  # messages about every order of the company, not only the followed ones
     updated_at: datetime
+
+
+class OrderFollow(SQLModel, table=True):
+    """An order a user follows (订阅此订单): the watcher spends their grants on its changes only."""
+
+    __tablename__ = "order_follows"
+
+    openid: str = Field(primary_key=True, max_length=100)
+    order_id: str = Field(primary_key=True, max_length=50, index=True)
+    followed_at: datetime
 
 
 class OrderSnapshot(SQLModel, table=True):
@@ -173,3 +190,17 @@ class WorkerLease(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=50)
     holder: str = Field(max_length=64)
     expires_at: datetime
+
+
+class AvatarImage(SQLModel, table=True):
+    """A user's uploaded avatar, re-encoded (migration 0003_avatar_images). One per user: a new
+    upload replaces it under a new ``avatar_id``, so its public URL can be cached for good."""
+
+    __tablename__ = "avatar_images"
+
+    openid: str = Field(primary_key=True, max_length=100)
+    avatar_id: str = Field(unique=True, index=True, max_length=32)
+    content_type: str = Field(max_length=32)
+    data: bytes = Field(sa_type=ImageBytes)
+    size: int
+    created_at: datetime

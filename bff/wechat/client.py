@@ -17,7 +17,7 @@ import httpx
 from aiocache import SimpleMemoryCache
 from aiocache.base import BaseCache
 
-from bff.errors import BffError, ErrorCode
+from bff.core.errors import BffError, ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ BACKOFF_S = (0.05, 0.2)
 TOKEN_LOCK_TTL_S = 10
 TOKEN_LOCK_POLL_S = 0.05
 TOKEN_LOCK_POLLS = 100
+SCENE_PROFILE = 1  # msgSecCheck scenes: 1 资料 (profile), 2 评论, 3 论坛, 4 社交日志
 
 _LOGIN_MESSAGES = {
     40029: "登录凭证无效或已使用，请重新登录",
@@ -234,21 +235,36 @@ class WechatClient:
         }
         if page:
             body["page"] = page
+        # Only failures that surely did not deliver are repeated: never a double message.
+        payload = await self._token_call("/cgi-bin/message/subscribe/send", body, safe_to_repeat=False, what=template_id)
+        msgid = payload.get("msgid")
+        return int(msgid) if isinstance(msgid, int) else 0
+
+    # --- content security -------------------------------------------------------------------
+
+    async def msg_sec_check(self, openid: str, content: str, scene: int = SCENE_PROFILE) -> str:
+        """WeChat's text security check (msgSecCheck v2) of what ``openid`` wrote:
+        ``pass``, ``review`` or ``risky``. The user must have used the mini program recently."""
+        body = {"content": content, "version": 2, "scene": scene, "openid": openid}
+        payload = await self._token_call("/wxa/msg_sec_check", body, safe_to_repeat=True, what="msg_sec_check")
+        result = payload.get("result")
+        suggest = result.get("suggest") if isinstance(result, dict) else None
+        if suggest not in ("pass", "review", "risky"):
+            raise WxApiError(SYSTEM_BUSY, "msg_sec_check answer lacks result.suggest", ErrorCode.WX_UNAVAILABLE)
+        return str(suggest)
+
+    async def _token_call(self, path: str, body: dict[str, Any], *, safe_to_repeat: bool, what: str) -> dict[str, Any]:
+        """POST ``body`` with the access token; a rejected token is replaced once and the call repeated."""
         token = await self.access_token()
         for refreshed in (False, True):
-            # Only failures that surely did not deliver are repeated: never a double message.
-            payload = await self._call(
-                "POST", "/cgi-bin/message/subscribe/send", safe_to_repeat=False,
-                params={"access_token": token}, json=body,
-            )
+            payload = await self._call("POST", path, safe_to_repeat=safe_to_repeat, params={"access_token": token}, json=body)
             errcode, errmsg = self._errcode(payload)
             if errcode == 0:
-                msgid = payload.get("msgid")
-                return int(msgid) if isinstance(msgid, int) else 0
+                return payload
             if errcode in TOKEN_ERRORS and not refreshed:
                 log.info("wechat access token refused (errcode %d); refreshing once", errcode)
                 token = await self._replace_token(token)
                 continue
-            log.info("wechat subscribe send refused: errcode %d, template %s", errcode, template_id)
+            log.info("wechat %s refused: errcode %d, %s", path, errcode, what)
             raise WxApiError(errcode, errmsg)
         raise AssertionError("unreachable")  # the loop returns or raises

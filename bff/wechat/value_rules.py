@@ -86,7 +86,7 @@ def _is_date(value: str, *, with_time: bool) -> bool:
     if match is None:
         return False
     groups = match.groups()
-    if with_time and not _valid_hhmm(groups[6], groups[7]):  # type: ignore[arg-type]
+    if with_time and not _valid_hhmm(groups[6], groups[7]):
         return False
     return _valid_date(*_date_parts(groups))
 

@@ -2,6 +2,7 @@
 
 from bff.sim.erp.app import create_app
 from bff.sim.erp.data import DemoCustomer
+from bff.sim.erp.dialect import Dialect
 from bff.sim.erp.state import ErpSim, ErpSimConfig
 
-__all__ = ["DemoCustomer", "ErpSim", "ErpSimConfig", "create_app"]
+__all__ = ["DemoCustomer", "Dialect", "ErpSim", "ErpSimConfig", "create_app"]

@@ -2,7 +2,9 @@
 
 Protocol calls go through ``protocol()``: counted first, then the injected faults
 (outage, fail-next, hang, latency, HTTP 500, truncated JSON) as a sick ERP or its
-gateway would answer. Control-API misuse is HTTP 400 ``{"error": ...}`` so tests fail loudly.
+gateway would answer. The login reply and the answer to an expired session take the
+shape of the current dialect (``bff.sim.erp.dialect``). Control-API misuse is HTTP 400
+``{"error": ...}`` so tests fail loudly.
 """
 
 from __future__ import annotations
@@ -18,18 +20,21 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from bff.sim.http import Endpoint, control, read_object
 from bff.sim.http import json_response as _json
 from bff.sim.http import read_json as _body
 
 from bff.sim.erp.data import file_payload
-from bff.sim.erp.state import SESSION_EXPIRED, ErpSim, ErpSimConfig
+from bff.sim.erp.dialect import Dialect
+from bff.sim.erp.state import BAD_LOGIN, SESSION_EXPIRED, ErpSim, ErpSimConfig, LoginResult
 
 Handler = Callable[[Request, Any], Awaitable[Response]]
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 ERROR_PAGE = "<html><head><title>500 Internal Server Error</title></head><body><h1>系统繁忙，请稍后再试</h1></body></html>"
 BAD_GATEWAY = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
 UNAVAILABLE = "<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>"
+LOGIN_PAGE = "<!DOCTYPE html><html><head><title>登录</title></head><body>{message}<form id=\"login\"></form></body></html>"
+CONSOLE_PAGE = "<!DOCTYPE html><html><head><title>雪兽云</title></head><body><div id=\"console\"></div></body></html>"
 
 
 def _sim(request: Request) -> ErpSim:
@@ -54,13 +59,14 @@ def protocol(endpoint: str, *, business: bool = True) -> Callable[[Handler], End
                     return HTMLResponse(BAD_GATEWAY, 502)
                 if faults.hang_s > 0:
                     await asyncio.sleep(faults.hang_s)
+                await sim.wait_if_held()
                 delay = sim.latency_s()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 if sim.roll(faults.error_rate):
                     return HTMLResponse(ERROR_PAGE, 500)
             if business and not sim.authorised(request.cookies.get("JSESSIONID"), request.cookies.get("sid")):
-                return _json(SESSION_EXPIRED, 401)
+                return expired(sim)
             if body is None:
                 return _json({"success": False, "message": "请求格式错误"}, 400)
             response = await handler(request, body)
@@ -74,18 +80,45 @@ def protocol(endpoint: str, *, business: bool = True) -> Callable[[Handler], End
     return wrap
 
 
+def expired(sim: ErpSim) -> Response:
+    """A business call without a live session, answered the current dialect's way."""
+    shape = sim.dialect.expiry
+    if shape == "redirect":
+        return RedirectResponse("/apps/login", 302)
+    if shape == "html":
+        return HTMLResponse(LOGIN_PAGE.format(message=""))
+    if shape == "success-false":
+        sim.expired_answers += 1  # every other answer without errorCode: either may be seen
+        plain = {k: v for k, v in SESSION_EXPIRED.items() if k != "errorCode"}
+        return _json(SESSION_EXPIRED if sim.expired_answers % 2 else plain)
+    return _json(SESSION_EXPIRED, 401)
+
+
 # --- login: three steps, cookies only ---------------------------------------------------------
+
+def login_reply(dialect: Dialect, result: LoginResult) -> Response:
+    """The login answer's body in the current dialect; cookies are what tell success."""
+    shape, ok = dialect.login_reply, result.sid is not None
+    if shape == "json-other":
+        return _json({"code": 0, "msg": "ok", "data": result.user} if ok else {"code": 1, "msg": BAD_LOGIN["message"]})
+    if shape == "empty":
+        return Response(b"", 200 if ok or result.known_account else 401)
+    if shape == "html":
+        return HTMLResponse(CONSOLE_PAGE if ok else LOGIN_PAGE.format(message=f"<p class=\"error\">{BAD_LOGIN['message']}</p>"))
+    return _json({"success": True, "data": result.user} if ok else BAD_LOGIN)
+
 
 @protocol("/apps/service/login", business=False)
 async def login(request: Request, body: Any) -> Response:
     if not isinstance(body, dict):
         body = {}
-    answer, sid = _sim(request).login(str(body.get("account", "")), str(body.get("password", "")))
-    response = _json(answer)
-    if sid:
+    sim = _sim(request)
+    result = sim.login(str(body.get("account", "")), str(body.get("password", "")))
+    response = login_reply(sim.dialect, result)
+    if result.sid:
         # The platform session is never checked again: business calls need the application one.
         response.set_cookie("JSESSIONID", secrets.token_hex(16).upper(), path="/", httponly=True)
-        response.set_cookie("sid", sid, path="/", httponly=True)
+        response.set_cookie("sid", result.sid, path="/", httponly=True)
     return response
 
 
@@ -115,7 +148,7 @@ async def app_index(request: Request, body: Any) -> Response:
 
 
 async def login_page(request: Request) -> Response:
-    return HTMLResponse("<!DOCTYPE html><html><head><title>登录</title></head><body><form id=\"login\"></form></body></html>")
+    return HTMLResponse(LOGIN_PAGE.format(message=""))
 
 
 # --- business calls ---------------------------------------------------------------------------
@@ -141,28 +174,11 @@ async def download(request: Request, body: Any) -> Response:
     path = request.path_params["path"]
     if request.path_params["app_name"] != sim.config.app_name or path not in sim.data.files:
         return _json({"success": False, "message": "文件不存在"}, 404)
-    content, media_type = file_payload(path)
+    content, media_type = file_payload(path, sim.data.files[path])
     return Response(content, 200, media_type=media_type)
 
 
 # --- control API ------------------------------------------------------------------------------
-
-def control(handler: Endpoint) -> Endpoint:
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            return _json({"error": str(exc) or type(exc).__name__}, 400)
-
-    return wrapped
-
-
-async def _object(request: Request) -> dict[str, Any]:
-    body = await _body(request)
-    if not isinstance(body, dict):
-        raise ValueError("body must be a JSON object")
-    return body
-
 
 @control
 async def stats(request: Request) -> Response:
@@ -180,7 +196,7 @@ async def stats_reset(request: Request) -> Response:
 async def faults(request: Request) -> Response:
     sim = _sim(request)
     if request.method == "POST":
-        sim.set_faults(**await _object(request))
+        sim.set_faults(**await read_object(request))
     return _json(asdict(sim.faults))
 
 
@@ -189,6 +205,25 @@ async def faults_reset(request: Request) -> Response:
     sim = _sim(request)
     sim.reset_faults()
     return _json(asdict(sim.faults))
+
+
+@control
+async def dialect(request: Request) -> Response:
+    """GET: the dialect and the allowed values; POST: merge the given keys (400 names what is allowed)."""
+    sim = _sim(request)
+    if request.method == "POST":
+        try:
+            sim.set_dialect(**await read_object(request))
+        except ValueError as exc:
+            return _json({"error": str(exc), "allowed": sim.dialect.describe()["allowed"]}, 400)
+    return _json(sim.dialect.describe())
+
+
+@control
+async def dialect_reset(request: Request) -> Response:
+    sim = _sim(request)
+    sim.reset_dialect()
+    return _json(sim.dialect.describe())
 
 
 @control
@@ -208,7 +243,7 @@ async def change_order(request: Request) -> Response:
     order_id = request.path_params["order_id"]
     if order_id not in sim.forms[100001]:
         return _json({"error": f"no order {order_id}"}, 404)
-    body = await _object(request)
+    body = await read_object(request)
     status = body.get("status")
     if status is not None and not isinstance(status, int):
         raise ValueError("status must be an integer")
@@ -231,6 +266,8 @@ def create_app(sim: ErpSim | None = None, config: ErpSimConfig | None = None) ->
             Route("/__sim/stats/reset", stats_reset, methods=["POST"]),
             Route("/__sim/faults", faults, methods=["GET", "POST"]),
             Route("/__sim/faults/reset", faults_reset, methods=["POST"]),
+            Route("/__sim/dialect", dialect, methods=["GET", "POST"]),
+            Route("/__sim/dialect/reset", dialect_reset, methods=["POST"]),
             Route("/__sim/sessions/expire", expire_sessions, methods=["POST"]),
             Route("/__sim/demo", demo, methods=["GET"]),
             Route("/__sim/orders/{order_id}", change_order, methods=["POST"]),

@@ -7,6 +7,7 @@ JSON; ids are numeric strings as the ERP sends them.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import struct
 import zlib
@@ -73,6 +74,11 @@ UNIT_QUANTITIES = {
 }
 ORDER_REMARKS = ["", "", "", "加急，请优先排产", "请按图纸要求包装", "可分批发货", "含税价，开13%增值税专票", "随货附材质证明"]
 DELIVERY_REMARKS = ["", "", "货到请验收签字", "分批发货第{n}批", "易碎品轻放"]
+# What the purchaser wants to read in a dispatched delivery's remark (evidence: "金通物流-青田白帆"):
+# the regional carrier actually used and its route, beside the express company's tracking number.
+CARRIERS = ["金通物流", "安达物流", "顺心捷达", "盛辉物流", "天地华宇"]
+ROUTES = ["青田白帆", "苏州吴中", "宁波北仑", "东莞长安", "天津滨海", "成都郫都", "青岛黄岛"]
+ATTACHMENT_DIR = "35"  # evidence: "35/693ce2cba75b1057af4975bb/f8a9cb6bdeef473b9e14fd0538349154"
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何高林罗"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞", "平", "刚", "桂英", "志强"]
 
@@ -98,7 +104,7 @@ class Dataset:
     products: list[Record] = field(default_factory=list)
     accounts: dict[str, str] = field(default_factory=dict)  # account -> plain password
     users: dict[str, Record] = field(default_factory=dict)  # account -> {account, userName, userId}
-    files: set[str] = field(default_factory=set)
+    files: dict[str, str] = field(default_factory=dict)  # served path -> file name (its type)
 
 
 def epoch_ms(moment: datetime) -> int:
@@ -156,12 +162,13 @@ def build_customers(rng: random.Random, data: Dataset) -> None:
 
 
 def _statuses(rng: random.Random, count: int) -> list[int]:
+    """Only the evidenced statuses; the ``statuses=unknown`` dialect adds others at answer time."""
     statuses: list[int] = []
     for i in range(count):
         old = i < count * 0.7  # older orders are mostly done; recent ones in flight
-        weights = [68, 14, 4, 12, 2] if old else [12, 46, 28, 12, 2]
-        statuses.append(rng.choices([4, 2, 1, 5, 3], weights=weights)[0])
-    for wanted in (1, 2, 3, 4, 5):  # small configs still show every status
+        weights = [68, 16, 4, 12] if old else [12, 48, 28, 12]
+        statuses.append(rng.choices([4, 2, 1, 5], weights=weights)[0])
+    for wanted in (1, 2, 4, 5):  # small configs still show every status
         if wanted not in statuses and count >= 5:
             statuses[rng.randrange(count)] = wanted
     return statuses
@@ -217,7 +224,7 @@ def build_orders(rng: random.Random, data: Dataset, count: int) -> None:
     statuses = _statuses(rng, count)
     per_day: dict[str, int] = {}
     line_id = 20001
-    for i, (day, status) in enumerate(zip(days, statuses)):
+    for i, (day, status) in enumerate(zip(days, statuses, strict=True)):
         customer = rng.choices(data.customers, weights=CUSTOMER_WEIGHTS)[0]
         date = FIRST_DAY + timedelta(days=day, hours=rng.randint(8, 17), minutes=rng.randrange(60))
         ymd = date.strftime("%Y%m%d")
@@ -265,7 +272,7 @@ def _split(rng: random.Random, quantity: int, parts: int) -> list[int]:
         out[rng.randrange(parts)] = quantity
         return out
     cuts = sorted(rng.sample(range(1, quantity), parts - 1))
-    return [b - a for a, b in zip([0, *cuts], [*cuts, quantity])]
+    return [b - a for a, b in zip([0, *cuts], [*cuts, quantity], strict=True)]
 
 
 def build_deliveries(rng: random.Random, data: Dataset) -> None:
@@ -322,18 +329,39 @@ def build_deliveries(rng: random.Random, data: Dataset) -> None:
         order_ids = list(dict.fromkeys(p[0]["id"] for p in group))
         codes = list(dict.fromkeys(p[0]["code"] for p in group))
         delivery = new_delivery(rng, data, group[0][0], order_ids, codes, items, when, dispatched, per_day)
-        delivery["remark"] = rng.choice(DELIVERY_REMARKS).format(n=len(group))
+        remark = rng.choice(DELIVERY_REMARKS).format(n=len(group))
+        delivery["remark"] = delivery["remark"] or remark
         if rng.random() < 0.35:
-            delivery["attachments"] = attachments_for(rng, delivery["code"], when, data.files)
+            delivery["attachments"] = attachments_for(rng, delivery["code"], data.files)
 
 
-def attachments_for(rng: random.Random, code: str, when: int, files: set[str]) -> str:
-    year = day_of(when).year
-    entries = [f"att/{year}/{code}.pdf#发货单.pdf"]
+def stable(*parts: object) -> int:
+    """A number derived from a record, for choices that must not draw from the seeded sequence
+    (adding them leaves every other record as it was) and are the same in every run."""
+    return zlib.crc32(":".join(str(p) for p in parts).encode())
+
+
+def carrier_route(delivery_id: str) -> str:
+    n = stable("route", delivery_id)
+    return f"{CARRIERS[n % len(CARRIERS)]}-{ROUTES[n // 7 % len(ROUTES)]}"
+
+
+def attachment_path(code: str, name: str) -> str:
+    """``35/<24 hex>/<32 hex>``: the evidenced shape (no extension, no year folder)."""
+    digest = hashlib.sha1(f"{code}/{name}".encode()).hexdigest()
+    return f"{ATTACHMENT_DIR}/{digest[:24]}/{hashlib.md5(digest.encode()).hexdigest()}"
+
+
+def attachments_for(rng: random.Random, code: str, files: dict[str, str]) -> list[str]:
+    names = [f"{code}发货单.pdf"]
     if rng.random() < 0.5:
-        entries.append(f"att/{year}/{code}-sign.png#签收单.png")
-    files.update(entry.split("#", 1)[0] for entry in entries)
-    return ",".join(entries)
+        names.append("签收单.png")
+    entries = []
+    for name in names:
+        path = attachment_path(code, name)
+        files[path] = name
+        entries.append(f"{path}#{name}")
+    return entries
 
 
 def new_delivery(
@@ -352,9 +380,10 @@ def new_delivery(
         "date": epoch_ms(day_of(when).replace(hour=0, minute=0, second=0, microsecond=0)),
         "customerOrSupplierId": order["customerId"], "finished": True, "amount": amount, "rmbAmount": amount,
         "contact": order["shipmentContact"], "tel": "", "mobile": order["shipmentMobile"],
-        "address": order["shipmentAddress"], "remark": "",
+        "address": order["shipmentAddress"],
+        "remark": carrier_route(delivery_id) if dispatched and stable("remark", delivery_id) % 2 else "",
         "logisticsCode": tracking_number(rng, company) if dispatched else "",
-        "logisticsCompanyId": company if dispatched else None, "attachments": "",
+        "logisticsCompanyId": company if dispatched else None, "attachments": [],
         "发货日期": when, "已出库": True, "是否发货": dispatched,
     }
     data.deliveries.append(delivery)
@@ -375,12 +404,31 @@ def new_delivery(
 def build(seed: int, orders: int) -> Dataset:
     rng = random.Random(seed)
     data = Dataset(products=build_products())
-    data.files.update(p["image"] for p in data.products if p["image"])
+    data.files.update((p["image"], p["image"].rsplit("/", 1)[-1]) for p in data.products if p["image"])
     data.logistics = [{"id": cid, "name": name} for cid, name, _, _ in LOGISTICS]
     build_customers(rng, data)
     build_orders(rng, data, orders)
+    ship_one_in_full(data)
     build_deliveries(rng, data)
     return data
+
+
+def ship_one_in_full(data: Dataset) -> None:
+    """The demo customer's oldest order in progress: all made and shipped, not yet closed.
+
+    Random progress seldom ships every line of an open order; the demo must show one.
+    It draws nothing from the seeded sequence, so customers and orders stay as the seed made them.
+    """
+    demo_id = data.customers[0]["id"]
+    order = next((o for o in data.orders if o["customerId"] == demo_id and o["status"] == 2), None)
+    if order is None:
+        return
+    lines = [line for line in data.order_lines if line["salesOrderId"] == order["id"]]
+    for line in lines:
+        line.update(producingQuantity=0, producedQuantity=line["quantity"], unProducedQuantity=0,
+                    shippedQuantity=line["quantity"])
+        line["status"] = line_status(order["status"], line)
+    rates(order, lines)
 
 
 def demo_customer(data: Dataset, index: int = 0) -> DemoCustomer:
@@ -413,9 +461,10 @@ def _pdf(title: str) -> bytes:
     )
 
 
-def file_payload(path: str) -> tuple[bytes, str]:
-    if path.endswith(".png"):
+def file_payload(path: str, name: str) -> tuple[bytes, str]:
+    """The file's bytes and type, known from its stored name (paths have no extension)."""
+    if name.endswith(".png"):
         return _png(path), "image/png"
-    if path.endswith(".pdf"):
+    if name.endswith(".pdf"):
         return _pdf(path), "application/pdf"
     return path.encode(), "text/plain; charset=utf-8"

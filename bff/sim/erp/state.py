@@ -1,12 +1,14 @@
-"""The ERP simulator's state: records per form, sessions, call counters and faults.
+"""The ERP simulator's state: records per form, sessions, call counters, faults and dialect.
 
 Free of HTTP so the rules read like the protocol notes. Every mutation is synchronous
 (no awaits inside), so concurrent requests on the one event loop always see consistent
-records. Protocol answers are dicts shaped exactly as the ERP sends them.
+records. Protocol answers are dicts shaped exactly as the ERP of the current dialect sends
+them (``bff.sim.erp.wire``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import re
@@ -18,28 +20,19 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bff.sim.erp import data as seed_data
+from bff.sim.erp import query
 from bff.sim.erp.data import DemoCustomer, Record
+from bff.sim.erp.dialect import Dialect
+from bff.sim.erp.forms import (
+    CONTEXT, CUSTOMERS, DATASOURCE, DELIVERIES, DELIVERY_LINES, FULLTEXT, LOGISTICS_DATASOURCE, ORDER_LINES, ORDERS,
+    SUMMED,
+)
+from bff.sim.erp.wire import as_text, held, wire
 
 Answer = dict[str, Any]
 
-CUSTOMERS, ORDERS, ORDER_LINES, DELIVERIES, DELIVERY_LINES = 100004, 100001, 100185, 100039, 100041
-LOGISTICS_DATASOURCE = 100292
-MAX_PAGE_SIZE = 5000
+MAX_PAGE_SIZE = 20000  # evidence: the live ERP answered 5000 and 10000; its maximum is unknown
 SHA1_HEX = re.compile(r"[0-9a-f]{40}")
-
-# Fields searched by filters.systemFulltext, per form.
-FULLTEXT: dict[int, tuple[str, ...]] = {
-    CUSTOMERS: ("code", "name", "abbr", "contact", "mobile"),
-    ORDERS: ("code", "customerOrderCode", "customerName", "remark"),
-    ORDER_LINES: ("productName", "productCode", "spec", "brand", "salesOrderCode"),
-    DELIVERIES: ("code", "orderCodes", "logisticsCode"),
-    DELIVERY_LINES: ("productName", "productCode", "spec", "brand", "salesOrderCode"),
-}
-# Parent-context keys of `condition` and the record field each one means.
-ALIASES: dict[int, dict[str, str]] = {ORDER_LINES: {"form.id": "salesOrderId"}, DELIVERY_LINES: {"parent.id": "parentId"}}
-# Fields a list answers only when `columns` asks for them (getBusiness always has them).
-DETAIL_ONLY: dict[int, frozenset[str]] = {DELIVERIES: frozenset({"logisticsCompanyId"})}
-SUMMED = ("amount", "rmbAmount", "quantity")
 READ_ONLY = frozenset({"id"})
 
 NOT_FOUND_FORM = {"success": False, "message": "表单不存在"}
@@ -54,6 +47,7 @@ class ErpSimConfig:
     app_name: str = "SnowInventory-82886"
     session_idle_s: float = 1800
     orders: int = 360
+    dialect: Dialect = field(default_factory=Dialect)  # at start; /__sim/dialect changes it at run time
 
 
 @dataclass
@@ -64,6 +58,7 @@ class Faults:
     malformed_rate: float = 0.0
     outage: bool = False
     hang_s: float = 0.0
+    hold: bool = False  # every answer waits until hold is switched off (requests kept in flight)
     fail_next: int = 0
     paths: list[str] = field(default_factory=list)  # empty: every protocol path
 
@@ -77,36 +72,17 @@ class _Session:
     last_used: float
 
 
+@dataclass
+class LoginResult:
+    """``sid`` on success; ``known_account`` lets a dialect answer an unknown account differently."""
+
+    sid: str | None
+    user: Record | None
+    known_account: bool
+
+
 def sha1_hex(plain: str) -> str:
     return hashlib.sha1(plain.encode()).hexdigest()
-
-
-def _text(value: Any) -> str:
-    """Values compare as strings (``"36"`` matches 36), booleans as JSON spells them."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
-
-
-def _sort_key(value: Any) -> tuple[int, float, str]:
-    if value is None or value == "":
-        return (0, 0.0, "")
-    if isinstance(value, bool):
-        return (1, float(value), "")
-    if isinstance(value, int | float):
-        return (1, float(value), "")
-    text = str(value)
-    try:
-        return (1, float(text), "")
-    except ValueError:
-        return (2, 0.0, text)
-
-
-def _matches(record: Record, key: str, wanted: Any) -> bool:
-    allowed = wanted if isinstance(wanted, list) else [wanted]
-    return _text(record.get(key)) in {_text(v) for v in allowed}
 
 
 class ErpSim:
@@ -127,6 +103,11 @@ class ErpSim:
         self.platform_sessions: dict[str, _Session] = {}  # sid -> who and when
         self.app_sessions: dict[str, str] = {}  # application JSESSIONID -> sid
         self.faults = Faults()
+        self._released = asyncio.Event()  # set: answers flow; cleared while faults.hold
+        self._released.set()
+        self.answers_held = 0  # answers waiting on a hold
+        self.dialect = self.config.dialect
+        self.expired_answers = 0  # varies the shape of the success-false expiry answer
         self.fault_rng = random.Random(self.config.seed + 1)  # reproducible fault sequences
         self.change_rng = random.Random(self.config.seed + 2)  # run-time deliveries
         self.ship_days: Counter[str] = Counter(d["code"][4:12] for d in self.data.deliveries)  # next code seq per day
@@ -134,14 +115,14 @@ class ErpSim:
 
     # --- accounts and sessions ------------------------------------------------------------
 
-    def login(self, account: str, password: str) -> tuple[Answer, str | None]:
-        """Answer and new sid; the sim keeps plain passwords and compares SHA-1 digests."""
+    def login(self, account: str, password: str) -> LoginResult:
+        """A new sid for a right password; the sim keeps plain passwords and compares SHA-1 digests."""
         plain = self.accounts.get(account)
         if plain is None or not SHA1_HEX.fullmatch(password) or sha1_hex(plain) != password:
-            return BAD_LOGIN, None
+            return LoginResult(None, None, plain is not None)
         sid = secrets.token_hex(16)
         self.platform_sessions[sid] = _Session(account, self.clock())
-        return {"success": True, "data": dict(self.data.users[account])}, sid
+        return LoginResult(sid, dict(self.data.users[account]), True)
 
     def _live(self, sid: str | None) -> _Session | None:
         session = self.platform_sessions.get(sid or "")
@@ -195,13 +176,13 @@ class ErpSim:
         if endpoint == "/apps/service/login":
             self.logins += 1
         if form_id is not None:
-            self.form_calls[_text(form_id)] += 1
+            self.form_calls[query.text(form_id)] += 1
         self.calls.append({"endpoint": endpoint, "formId": form_id})
 
     def stats_snapshot(self) -> Answer:
         return {
             "total": self.total, "logins": self.logins, "endpoints": dict(self.endpoints),
-            "forms": dict(self.form_calls), "calls": list(self.calls),
+            "forms": dict(self.form_calls), "calls": list(self.calls), "held": self.answers_held,
         }
 
     # --- faults ---------------------------------------------------------------------------
@@ -217,9 +198,22 @@ class ErpSim:
                 raise ValueError("paths must be a list of strings")
             current[key] = value
         self.faults = Faults(**current)
+        if self.faults.hold:
+            self._released.clear()
+        else:
+            self._released.set()
 
     def reset_faults(self) -> None:
         self.faults = Faults()
+        self._released.set()
+
+    async def wait_if_held(self) -> None:
+        if self.faults.hold:
+            self.answers_held += 1
+            try:
+                await self._released.wait()
+            finally:
+                self.answers_held -= 1
 
     def take_fail_next(self) -> bool:
         if self.faults.fail_next > 0:
@@ -235,6 +229,15 @@ class ErpSim:
         jitter = self.fault_rng.uniform(-f.latency_jitter_ms, f.latency_jitter_ms) if f.latency_jitter_ms else 0.0
         return max(0.0, f.latency_ms + jitter) / 1000
 
+    # --- dialect --------------------------------------------------------------------------
+
+    def set_dialect(self, **changes: Any) -> None:
+        self.dialect = self.dialect.merged(changes)
+
+    def reset_dialect(self) -> None:
+        """Back to the evidence's defaults (not to the start dialect), like faults."""
+        self.dialect = Dialect()
+
     # --- business calls -------------------------------------------------------------------
 
     def _form(self, body: Answer) -> dict[str, Record] | None:
@@ -249,15 +252,14 @@ class ErpSim:
         records = self._form(body)
         if records is None:
             return NOT_FOUND_FORM
-        form_id = int(body["formId"])
-        return self._list(form_id, records.values(), body, DETAIL_ONLY.get(form_id, frozenset()))
+        return self._list(int(body["formId"]), records.values(), body)
 
     def datasource(self, body: Answer) -> Answer:
-        if self._form(body) is None or _text(body.get("datasourceId")) != str(LOGISTICS_DATASOURCE):
+        if self._form(body) is None or query.text(body.get("datasourceId")) != str(LOGISTICS_DATASOURCE):
             return {"success": False, "message": "数据源不存在"}
-        return self._list(0, self.data.logistics, body, frozenset())
+        return self._list(DATASOURCE, self.data.logistics, body)
 
-    def _list(self, form_id: int, records: Iterable[Record], body: Answer, hidden: frozenset[str]) -> Answer:
+    def _list(self, form_id: int, records: Iterable[Record], body: Answer) -> Answer:
         try:
             page = int(body.get("page") or 0)
             size = int(body.get("pageSize") or 20)
@@ -265,46 +267,51 @@ class ErpSim:
             return {"success": False, "message": "分页参数错误"}
         if size > MAX_PAGE_SIZE or size < 1 or page < 0:
             return {"success": False, "message": f"每页条数须在1到{MAX_PAGE_SIZE}之间"}
-        aliases = ALIASES.get(form_id, {})
-        tests: list[tuple[str, Any]] = []
-        keyword = ""
-        for source in (body.get("condition") or {}, body.get("filters") or {}):
-            if not isinstance(source, dict):
-                return {"success": False, "message": "查询条件格式错误"}
-            for key, wanted in source.items():
-                if key == "systemFulltext":
-                    keyword = _text(wanted).strip().lower()
-                elif wanted is not None:
-                    tests.append((aliases.get(key, key), wanted))
-        fields = FULLTEXT.get(form_id, ("name",))
-        hits = [
-            r for r in records
-            if all(_matches(r, k, w) for k, w in tests)
-            and (not keyword or any(keyword in _text(r.get(f)).lower() for f in fields))
-        ]
-        for part in reversed(str(body.get("orderby") or "id desc").split(",")):
-            words = part.split()
-            if words:
-                desc = len(words) > 1 and words[1].lower() == "desc"
-                hits.sort(key=lambda r, f=words[0]: _sort_key(r.get(f)), reverse=desc)
-        sums = {f: round(sum(r.get(f) or 0 for r in hits), 2) for f in SUMMED if hits and f in hits[0]}
+        condition, filters = body.get("condition") or {}, body.get("filters") or {}
+        if not isinstance(condition, dict) or not isinstance(filters, dict):
+            return {"success": False, "message": "查询条件格式错误"}
+        context = self._context(form_id, condition)
+        dialect = self.dialect
+        tests, keyword = query.filter_tests(filters)
+        hits = query.search(
+            (held(form_id, r, dialect) for r in records if context is None or context(r)),
+            tests, keyword, FULLTEXT.get(form_id, ("name",)),
+        )
+        query.order(hits, str(body.get("orderby") or "id desc"))
         columns = [c for c in body.get("columns") or [] if isinstance(c, str)]
-        window = hits[page * size:(page + 1) * size]
-        if columns:
-            wanted_cols = ["id", *[c for c in columns if c != "id"]]
-            rows = [{c: r.get(c) for c in wanted_cols} for r in window]
-        else:
-            rows = [{k: v for k, v in r.items() if k not in hidden} for r in window]
-        return {"success": True, "data": {"_count": len(hits), "_sum": sums, "_dataList": rows}}
+        rows = [wire(form_id, r, dialect, in_list=True, columns=columns) for r in hits[page * size:(page + 1) * size]]
+        sums = query.sums(hits, SUMMED)
+        return {"success": True, "data": {
+            "_count": len(hits), "_sum": as_text(sums) if dialect.numbers == "strings" else sums, "_dataList": rows,
+        }}
+
+    def _context(self, form_id: int, condition: Answer) -> Callable[[Record], bool] | None:
+        """The form's parent context from ``condition``; every other key is ignored, as the live ERP does.
+
+        A list means any of those parents (a guess). Deliveries take the order LINE ids they carry.
+        """
+        key = CONTEXT.get(form_id)
+        if key is None or condition.get(key) is None:
+            return None
+        wanted = query.any_of(condition[key])
+        if form_id == ORDER_LINES:
+            return lambda r: r["salesOrderId"] in wanted
+        if form_id == DELIVERY_LINES:
+            return lambda r: r["parentId"] in wanted
+        carrying = {line["parentId"] for line in self.forms[DELIVERY_LINES].values() if line["salesOrderLineId"] in wanted}
+        return lambda r: r["id"] in carrying
 
     def get(self, body: Answer) -> Answer:
         records = self._form(body)
         if records is None:
             return NOT_FOUND_FORM
-        record = records.get(_text(body.get("id")))
+        record = records.get(query.text(body.get("id")))
         if record is None:
             return {"success": False, "message": "记录不存在"}
-        return {"success": True, "data": dict(record)}
+        return self._one(int(body["formId"]), record)
+
+    def _one(self, form_id: int, record: Record) -> Answer:
+        return {"success": True, "data": wire(form_id, held(form_id, record, self.dialect), self.dialect, in_list=False)}
 
     def update(self, body: Answer) -> Answer:
         records = self._form(body)
@@ -312,7 +319,7 @@ class ErpSim:
             return NOT_FOUND_FORM
         if body.get("action") != 2:
             return {"success": False, "message": "不支持的操作"}
-        record = records.get(_text(body.get("id")))
+        record = records.get(query.text(body.get("id")))
         changes = body.get("data")
         if record is None:
             return {"success": False, "message": "记录不存在"}
@@ -322,7 +329,7 @@ class ErpSim:
         form_id = int(body["formId"])
         if form_id == ORDER_LINES:  # keep the order's totals and rates true to its lines
             self._refresh_order(record["salesOrderId"])
-        return {"success": True, "data": dict(record)}
+        return self._one(form_id, record)
 
     # --- run-time changes of an order (notification tests) -----------------------------------
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bff.sim.http import json_response as _json
+from bff.sim.http import control, read_object
 from bff.sim.http import read_json as _body
 
 from bff.sim.wechat.state import WechatSim, WechatSimConfig, error
@@ -38,16 +38,6 @@ def protocol(handler: Handler) -> Handler:
         if delay > 0:
             await asyncio.sleep(delay / 1000)
         return await handler(request)
-
-    return wrapped
-
-
-def control(handler: Handler) -> Handler:
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            return _json({"error": str(exc) or type(exc).__name__}, 400)
 
     return wrapped
 
@@ -92,18 +82,17 @@ async def subscribe_send(request: Request) -> Response:
     return _json(_sim(request).subscribe_send(request.query_params.get("access_token", ""), body))
 
 
-# --- control API --------------------------------------------------------------------------
-
-async def _object(request: Request) -> dict[str, Any]:
+@protocol
+async def msg_sec_check(request: Request) -> Response:
     body = await _body(request)
-    if not isinstance(body, dict):
-        raise ValueError("body must be a JSON object")
-    return body
+    return _json(_sim(request).msg_sec_check(request.query_params.get("access_token", ""), body))
 
+
+# --- control API --------------------------------------------------------------------------
 
 @control
 async def wx_login(request: Request) -> Response:
-    body = await _object(request)
+    body = await read_object(request)
     return _json(_sim(request).wx_login(user=body.get("user"), openid=body.get("openid"), unionid=body.get("unionid")))
 
 
@@ -112,7 +101,7 @@ async def grants(request: Request) -> Response:
     sim = _sim(request)
     if request.method == "GET":
         return _json({"grants": sim.grant_list(request.query_params.get("openid"))})
-    body = await _object(request)
+    body = await read_object(request)
     count = body.get("count", 1)
     if not isinstance(count, int):
         raise ValueError("count must be an integer")
@@ -130,7 +119,7 @@ async def messages(request: Request) -> Response:
 
 @control
 async def faults(request: Request) -> Response:
-    body = await _object(request)
+    body = await read_object(request)
     known = {"latency_ms", "system_error_next", "rate_limit_next", "invalidate_tokens", "expire_tokens"}
     unknown = set(body) - known
     if unknown:
@@ -149,7 +138,7 @@ async def faults_reset(request: Request) -> Response:
 
 @control
 async def block(request: Request) -> Response:
-    body = await _object(request)
+    body = await read_object(request)
     _sim(request).block(str(body["openid"]), bool(body.get("blocked", True)))
     return _json({"openid": body["openid"], "blocked": bool(body.get("blocked", True))})
 
@@ -173,6 +162,7 @@ def create_app(sim: WechatSim | None = None, config: WechatSimConfig | None = No
             Route("/cgi-bin/token", token, methods=["GET"]),
             Route("/cgi-bin/stable_token", stable_token, methods=["POST"]),
             Route("/cgi-bin/message/subscribe/send", subscribe_send, methods=["POST"]),
+            Route("/wxa/msg_sec_check", msg_sec_check, methods=["POST"]),
             Route("/__sim/wx-login", wx_login, methods=["POST"]),
             Route("/__sim/grants", grants, methods=["GET", "POST"]),
             Route("/__sim/messages", messages, methods=["GET", "DELETE"]),

@@ -58,6 +58,9 @@ class WechatSimConfig:
     token_grace_s: float = 300
     templates: dict[str, dict[str, str]] = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_TEMPLATES.items()})
     pages_prefix: str = "pages/"
+    # msgSecCheck: text containing any of these is "risky" (WeChat's real rules are its own).
+    risky_words: tuple[str, ...] = ("<script", "赌博", "代开发票")
+    review_words: tuple[str, ...] = ("加微信",)
 
 
 @dataclass
@@ -290,22 +293,26 @@ class WechatSim:
 
     # --- protocol: subscription messages --------------------------------------------------
 
-    def subscribe_send(self, access_token: str, body: Any) -> Answer:
-        self.stats["subscribe_send"] += 1
+    def _token_call(self, name: str, access_token: str) -> Answer | None:
+        """Counts a call made with an access token; WeChat's first refusal of it, if any."""
+        self.stats[name] += 1
         if self.take_system_error():
             return error(-1, "system error")
-        refused = self._check_token(access_token)
+        return self._check_token(access_token)
+
+    def subscribe_send(self, access_token: str, body: Any) -> Answer:
+        refused = self._token_call("subscribe_send", access_token)
         if refused is not None:
             return refused
         if not isinstance(body, dict):
             return error(47001, "data format error")
         touser = body.get("touser")
         user = self.users.get(touser) if isinstance(touser, str) else None
-        if user is None or not user.known:
+        if user is None or not user.known or not isinstance(touser, str):
             return error(40003, "invalid openid")
         template_id = body.get("template_id")
         keys = self.config.templates.get(template_id) if isinstance(template_id, str) else None
-        if keys is None:
+        if keys is None or not isinstance(template_id, str):
             return error(40037, "invalid template_id")
         page = body.get("page")
         if page not in (None, "") and (not isinstance(page, str) or not page.startswith(self.config.pages_prefix)):
@@ -341,6 +348,36 @@ class WechatSim:
         )
         return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
+    # --- protocol: content security ------------------------------------------------------
+
+    def msg_sec_check(self, access_token: str, body: Any) -> Answer:
+        """``/wxa/msg_sec_check`` v2: a verdict on text a user wrote (scene 1 = profile)."""
+        refused = self._token_call("msg_sec_check", access_token)
+        if refused is not None:
+            return refused
+        if not isinstance(body, dict) or body.get("version") != 2:
+            return error(47001, "data format error")
+        content, scene, openid = body.get("content"), body.get("scene"), body.get("openid")
+        if not isinstance(content, str) or not content or len(content) > 2500:
+            return error(47001, "data format error")
+        if scene not in (1, 2, 3, 4):
+            return error(40003, "invalid scene")
+        user = self.users.get(openid) if isinstance(openid, str) else None
+        if user is None or not user.known:
+            return error(61010, "user is not visit recently")  # the openid must have logged in lately
+        lowered = content.lower()
+        if any(w in lowered for w in self.config.risky_words):
+            suggest, label = "risky", 20001
+        elif any(w in lowered for w in self.config.review_words):
+            suggest, label = "review", 21000
+        else:
+            suggest, label = "pass", 100
+        return {
+            "errcode": 0, "errmsg": "ok", "trace_id": secrets.token_hex(12),
+            "result": {"suggest": suggest, "label": label},
+            "detail": [{"strategy": "content_model", "errcode": 0, "suggest": suggest, "label": label}],
+        }
+
     # --- inspection -----------------------------------------------------------------------
 
     def grant_list(self, openid: str | None = None) -> list[Answer]:
@@ -351,4 +388,4 @@ class WechatSim:
         ]
 
     def stats_snapshot(self) -> dict[str, int]:
-        return {name: self.stats[name] for name in ("jscode2session", "token", "stable_token", "subscribe_send")}
+        return {name: self.stats[name] for name in ("jscode2session", "token", "stable_token", "subscribe_send", "msg_sec_check")}

@@ -1,0 +1,99 @@
+"""Secrets handling: bearer tokens, at-rest encryption, masking for logs and responses."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import re
+import secrets
+
+from cryptography.fernet import Fernet, InvalidToken
+
+
+def new_token() -> str:
+    """A bearer token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def new_id() -> str:
+    return secrets.token_hex(16)
+
+
+def token_digest(token: str, secret_key: str) -> str:
+    """What the database stores instead of the token (64 hex chars): a leaked table opens nothing."""
+    return hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+class DataCipher:
+    """Authenticated encryption (Fernet) for small values kept at rest, e.g. WeChat's session_key."""
+
+    def __init__(self, data_key: str) -> None:
+        derived = hashlib.sha256(data_key.encode()).digest()
+        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+
+    def encrypt(self, plain: str) -> str:
+        return self._fernet.encrypt(plain.encode()).decode()
+
+    def decrypt(self, token: str) -> str | None:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            return None
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****5678: enough for a purchaser to recognise the number, useless to a scraper."""
+    if not phone:
+        return phone
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}****{digits[-4:]}"
+
+
+def mask_address(address: str | None) -> str | None:
+    """Keep the region (first 6 characters), hide the street and number."""
+    if not address:
+        return address
+    keep = min(6, max(len(address) // 3, 1))
+    return address[:keep] + "****"
+
+
+def mask_secret(value: str | None) -> str:
+    if not value:
+        return ""
+    return value[:2] + "***" if len(value) > 6 else "***"
+
+
+def same_secret(given: str | None, expected: str) -> bool:
+    """Constant-time comparison; an empty expected secret matches nothing."""
+    return bool(given) and bool(expected) and hmac.compare_digest(str(given).encode(), expected.encode())
+
+
+def parse_networks(spec: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """``10.0.0.0/8, 192.168.1.5`` → networks (empty spec: empty list)."""
+    return [ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip()]
+
+
+def from_wechat_platform(
+    headers: dict[str, str], client_ip: str, *, appid: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> bool:
+    """Does this request carry WeChat Cloud Run's trusted headers for *our* mini program?
+
+    The platform sets ``X-WX-SOURCE`` and ``X-WX-APPID`` on every ``callContainer`` request;
+    without them (or with another appid, or from outside the allowed sources when an
+    allow-list is configured) ``X-WX-OPENID`` is forged input.
+    """
+    if not headers.get("x-wx-source") or not headers.get("x-wx-openid"):
+        return False
+    if not same_secret(headers.get("x-wx-appid"), appid):
+        return False
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)

@@ -1,0 +1,229 @@
+"""Tolerant readers of the ERP's loosely typed values, as pydantic annotated types.
+
+Each reader accepts every plausible shape of its value (numbers and booleans sent as text,
+dates as epoch ms, epoch s or ISO text, attachments as a list, a comma-joined string or
+objects) and raises ``ValueError`` for a shape nobody foresaw; :mod:`bff.erp.validation`
+then degrades that one field to empty and counts it. Empty values (None, "", []) are
+always "no value", never an error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer
+
+# Naive date texts are the ERP's local time (a Chinese SaaS): guess, see docs/erp-protocol.md.
+ERP_LOCAL_TZ = timezone(timedelta(hours=8))
+EPOCH_MS_FROM = 10**11  # 1973-03 in ms; below it a number is taken as epoch seconds
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+TRUE_TEXTS = frozenset({"true", "1", "是", "y", "yes", "t"})
+FALSE_TEXTS = frozenset({"false", "0", "否", "n", "no", "f"})
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def read_id(value: Any) -> str:
+    """Ids come as numbers or text; an id is never empty, a boolean or a structure."""
+    if isinstance(value, bool) or is_empty(value):
+        raise ValueError("not an id")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        return text[:-2] if text.endswith(".0") and text[:-2].isdigit() else text
+    raise ValueError("not an id")
+
+
+def read_opt_id(value: Any) -> str | None:
+    return None if is_empty(value) else read_id(value)
+
+
+def read_text(value: Any) -> str | None:
+    if is_empty(value):
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, bool):
+        raise ValueError("boolean is not text")
+    if isinstance(value, int | float):
+        return read_id(value) if float(value).is_integer() else str(value)
+    raise ValueError("not text")
+
+
+def read_number(value: Any) -> float | None:
+    if is_empty(value):
+        return None
+    if isinstance(value, bool):
+        raise ValueError("boolean is not a number")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().replace(",", "")
+        if _NUMBER.fullmatch(text):
+            return float(text)
+    raise ValueError("not a number")
+
+
+def read_rate(value: Any) -> float | None:
+    """A 0..1 ratio; a value above 1 and up to 100 is taken as a percentage."""
+    number = read_number(value)
+    if number is None:
+        return None
+    if 0 <= number <= 1:
+        return number
+    if 1 < number <= 100:
+        return number / 100
+    raise ValueError("not a rate")
+
+
+def read_int(value: Any) -> int | None:
+    number = read_number(value)
+    if number is None:
+        return None
+    if not number.is_integer():
+        raise ValueError("not an integer")
+    return int(number)
+
+
+def read_flag(value: Any) -> bool | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == "":
+            return False
+        if text in TRUE_TEXTS:
+            return True
+        if text in FALSE_TEXTS:
+            return False
+    raise ValueError("not a flag")
+
+
+def read_date(value: Any) -> datetime | None:
+    """Epoch ms (evidenced), epoch s, or ISO-8601 text (naive text: ERP local time). 0 is no date."""
+    if is_empty(value) or value == 0 or value == "0":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=ERP_LOCAL_TZ)
+    if isinstance(value, bool):
+        raise ValueError("boolean is not a date")
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        value = float(value.strip())
+    if isinstance(value, int | float):
+        seconds = value / 1000 if abs(value) >= EPOCH_MS_FROM else value
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError("date out of range") from None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("not a date") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=ERP_LOCAL_TZ)
+    raise ValueError("not a date")
+
+
+def _parts(value: Any) -> list[Any]:
+    """The parts of a multi-valued field: ``"1,2"``, ``[1, 2]`` or a lone ``7``."""
+    if is_empty(value):
+        return []
+    if isinstance(value, str):
+        return value.split(",")
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def read_id_list(value: Any) -> tuple[str, ...]:
+    return tuple(read_id(part) for part in _parts(value) if not is_empty(part) and str(part).strip())
+
+
+def read_text_list(value: Any) -> tuple[str, ...]:
+    return tuple(text for text in (read_text(part) for part in _parts(value)) if text)
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """An attachment: the ERP's file path and a display name."""
+
+    path: str
+    name: str
+
+
+PATH_KEYS = ("path", "url", "filePath", "fileUrl", "value")
+NAME_KEYS = ("name", "fileName", "filename", "originalName", "title")
+
+
+def _file_ref(entry: Any) -> FileRef | None:
+    if is_empty(entry):
+        return None
+    if isinstance(entry, str):
+        path, _, name = entry.strip().partition("#")
+    elif isinstance(entry, dict):
+        found_path = next((entry[k] for k in PATH_KEYS if isinstance(entry.get(k), str) and entry[k]), "")
+        path, _, inner = str(found_path).partition("#")
+        name = next((entry[k] for k in NAME_KEYS if isinstance(entry.get(k), str) and entry[k]), inner)
+    else:
+        raise ValueError("not an attachment")
+    path = path.strip().lstrip("/")
+    if not path:
+        return None
+    return FileRef(path, str(name).strip() or path.rsplit("/", 1)[-1])
+
+
+def read_attachments(value: Any) -> tuple[FileRef, ...]:
+    """Evidence: a JSON list of ``"<path>#<name>"``; also a comma-joined string, a JSON text of
+    a list, a list of objects ({path|url, name|fileName}), a single object, or nothing."""
+    if is_empty(value):
+        return ()
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith(("[", "{")):
+            try:
+                return read_attachments(json.loads(text))
+            except json.JSONDecodeError:
+                raise ValueError("not an attachment list") from None
+        value = text.split(",")
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        raise ValueError("not an attachment list")
+    refs = (_file_ref(entry) for entry in value)
+    return tuple(ref for ref in refs if ref is not None)
+
+
+def _dump_attachments(refs: tuple[FileRef, ...]) -> list[str]:
+    return [f"{ref.path}#{ref.name}" for ref in refs]  # the evidenced shape, read back as is
+
+
+def _dump_date(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+ErpId = Annotated[str, BeforeValidator(read_id)]
+OptId = Annotated[str | None, BeforeValidator(read_opt_id)]
+Text = Annotated[str | None, BeforeValidator(read_text)]
+Number = Annotated[float | None, BeforeValidator(read_number)]
+Rate = Annotated[float | None, BeforeValidator(read_rate)]
+Int = Annotated[int | None, BeforeValidator(read_int)]
+Flag = Annotated[bool | None, BeforeValidator(read_flag)]
+Date = Annotated[datetime | None, BeforeValidator(read_date), PlainSerializer(_dump_date)]
+IdList = Annotated[tuple[str, ...], BeforeValidator(read_id_list)]
+TextList = Annotated[tuple[str, ...], BeforeValidator(read_text_list)]
+Attachments = Annotated[
+    tuple[FileRef, ...], BeforeValidator(read_attachments), PlainSerializer(_dump_attachments)
+]

@@ -1,0 +1,187 @@
+"""Every list read the BFF makes, as data: form, context, filters, columns, page, record model.
+
+The one place for call shapes. Each builder says where its shape comes from: *evidence*
+(the public client of the live ERP, or its documented answer; see the reference and
+docs/erp-protocol.md) or *guess*. ``bff erp check`` replays these exact shapes against the
+live service, so a guess that fails shows up there first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from bff.erp.forms import CUSTOMERS, DELIVERIES, DELIVERY_LINES, LOGISTICS, ORDER_LINES, SALES_ORDERS, Datasource
+from bff.erp.models import (
+    CustomerRecord,
+    DeliveryLineRecord,
+    DeliveryRecord,
+    ErpRecord,
+    LogisticsCompanyRecord,
+    OrderLineRecord,
+    SalesOrderRecord,
+)
+
+R = TypeVar("R", bound=ErpRecord)
+
+# Evidence: the public client asked for 5000 and 10000 rows; no maximum is known. The BFF
+# asks for less: a page of one customer's rows should never need more, and memory is bounded.
+MAX_ROWS = 1000
+SEARCH_SCOPE_ORDERS = 2000  # a keyword search looks at the customer's latest orders only
+LINE_COLUMNS_FOR_MATCH = ("id", "salesOrderId")
+ORDER_COLUMNS_FOR_MATCH = ("id", "customerId")
+DELIVERY_COLUMNS = (
+    "id", "code", "orderCodes", "salesOrderId", "salesOrderIds", "salesOrderCode", "date",
+    "customerOrSupplierId", "finished", "amount", "rmbAmount", "contact", "tel", "mobile", "address", "remark", "logisticsCode",
+    "logisticsCompanyId", "attachments", "发货日期", "已出库", "是否发货",
+)
+NEWEST_FIRST = "date desc"
+
+
+@dataclass(frozen=True)
+class ListRead(Generic[R]):
+    """One getBusinessPageList call and the record model of its rows."""
+
+    form_id: int
+    model: type[R]
+    condition: dict[str, Any] = field(default_factory=dict)
+    filters: dict[str, Any] = field(default_factory=dict)
+    columns: tuple[str, ...] = ()
+    page: int = 0  # evidence: pages count from 0
+    page_size: int = 50
+    orderby: str = ""
+    column_form: bool = False  # evidence: 100041 is read with isColumnForm: true
+
+
+@dataclass(frozen=True)
+class DatasourceRead(Generic[R]):
+    source: Datasource
+    model: type[R]
+    page_size: int = 500
+
+
+# --- customers (100004) ------------------------------------------------------------------
+
+def customers_where(field_name: str, value: str) -> ListRead[CustomerRecord]:
+    """Evidence: filters by a field's value; two rows, so an ambiguous value is noticed."""
+    return ListRead(CUSTOMERS, CustomerRecord, filters={field_name: value}, page_size=2)
+
+
+def customers_sample(rows: int) -> ListRead[CustomerRecord]:
+    """A first page of customers (``bff erp check`` reads which fields they carry)."""
+    return ListRead(CUSTOMERS, CustomerRecord, page_size=rows)
+
+
+# --- sales orders (100001): always filtered by the customer --------------------------------
+
+def orders_of_customer(
+    customer_id: str,
+    *,
+    ids: Sequence[str] | None = None,
+    codes: Sequence[str] | None = None,
+    statuses: Sequence[int] | None = None,
+    keyword: str | None = None,
+    columns: Sequence[str] = (),
+    page: int = 0,
+    page_size: int = 50,
+    orderby: str = NEWEST_FIRST,
+) -> ListRead[SalesOrderRecord]:
+    """Evidence: ``customerId`` filter (``{"customerId": "36"}``), lists of values meaning "any of"
+    (``{"status": [1, 2, 4, 5]}``, ``{"id": [...]}``), ``systemFulltext`` over the order's text
+    fields. Guess: ``code`` as a list filter like ``id``."""
+    filters: dict[str, Any] = {"customerId": customer_id}
+    if ids is not None:
+        filters["id"] = sorted(set(ids))
+    if codes is not None:
+        filters["code"] = sorted(set(codes))
+    if statuses is not None:
+        filters["status"] = sorted(set(statuses))
+    if keyword:
+        filters["systemFulltext"] = keyword
+    return ListRead(
+        SALES_ORDERS, SalesOrderRecord, filters=filters, columns=tuple(columns),
+        page=page, page_size=page_size, orderby=orderby,
+    )
+
+
+def probe() -> ListRead[SalesOrderRecord]:
+    """The health probe: one row, few columns, no customer (it reads no customer's data)."""
+    return ListRead(SALES_ORDERS, SalesOrderRecord, columns=("id", "code", "customerId", "status"), page_size=1)
+
+
+# --- order lines (100185) -------------------------------------------------------------------
+
+def lines_of_orders(order_ids: Sequence[str], *, keyword: str | None = None, columns: Sequence[str] = ()) -> ListRead[OrderLineRecord]:
+    """Guess: ``salesOrderId`` (a field of the form) as a list filter, so one read serves many
+    orders; the evidenced shape is ``condition {"form.id": <order id>}``, one order per read."""
+    filters: dict[str, Any] = {"salesOrderId": sorted(set(order_ids))}
+    if keyword:
+        filters["systemFulltext"] = keyword
+    return ListRead(ORDER_LINES, OrderLineRecord, filters=filters, columns=tuple(columns), page_size=MAX_ROWS)
+
+
+def lines_of_order(order_id: str) -> ListRead[OrderLineRecord]:
+    """Evidence: ``condition {"form.id": <order id>}``, one order per read (``bff erp check``
+    compares it with :func:`lines_of_orders`)."""
+    return ListRead(ORDER_LINES, OrderLineRecord, condition={"form.id": order_id}, page_size=MAX_ROWS)
+
+
+def lines_by_ids(ids: Sequence[str]) -> ListRead[OrderLineRecord]:
+    """Evidence: ``{"id": [...]}`` filters. Not scoped: callers prove ownership by the order."""
+    return ListRead(ORDER_LINES, OrderLineRecord, filters={"id": sorted(set(ids))}, page_size=max(1, len(set(ids))))
+
+
+# --- deliveries (100039) --------------------------------------------------------------------
+
+def deliveries_carrying(customer_id: str, order_line_ids: Sequence[str]) -> ListRead[DeliveryRecord]:
+    """The customer's deliveries that carry any of these order lines. Evidence: the public client
+    read deliveries with ``condition {"salesOrderProductIds": [<order line ids>]}``; scoped by the
+    evidenced ``customerOrSupplierId``. Should the ERP ignore the context, the answer is the
+    customer's newest deliveries, still matched to orders by their own link fields."""
+    return ListRead(
+        DELIVERIES, DeliveryRecord,
+        condition={"salesOrderProductIds": sorted(set(order_line_ids))},
+        filters={"customerOrSupplierId": customer_id},
+        columns=DELIVERY_COLUMNS, page_size=MAX_ROWS, orderby=NEWEST_FIRST,
+    )
+
+
+def deliveries_by_ids(customer_id: str, ids: Sequence[str]) -> ListRead[DeliveryRecord]:
+    """Evidence: ``{"id": [...]}`` filters and the ``customerOrSupplierId`` field."""
+    return ListRead(
+        DELIVERIES, DeliveryRecord, filters={"id": sorted(set(ids)), "customerOrSupplierId": customer_id},
+        columns=DELIVERY_COLUMNS, page_size=max(1, len(set(ids))),
+    )
+
+
+# --- delivery lines (100041) ------------------------------------------------------------------
+
+# Evidence: the public client's exact context for one delivery's lines (the extra keys are the
+# form's own context; the live ERP answered product lines).
+DELIVERY_LINE_CONTEXT: dict[str, Any] = {"exchangeRate": 1, "category": 1, "salesOrderId": ""}
+
+
+def lines_of_delivery(delivery_id: str) -> ListRead[DeliveryLineRecord]:
+    """Evidence: ``condition {"parent.id": <delivery id>, ...}`` with ``isColumnForm: true``."""
+    return ListRead(
+        DELIVERY_LINES, DeliveryLineRecord, condition={"parent.id": delivery_id, **DELIVERY_LINE_CONTEXT},
+        page_size=MAX_ROWS, column_form=True,
+    )
+
+
+def lines_of_deliveries(delivery_ids: Sequence[str]) -> ListRead[DeliveryLineRecord]:
+    """Guess: ``parent.id`` given a list of deliveries. Usable only when rows say their parent
+    (``parentId``); the reader falls back to :func:`lines_of_delivery` otherwise."""
+    return ListRead(
+        DELIVERY_LINES, DeliveryLineRecord,
+        condition={"parent.id": sorted(set(delivery_ids)), **DELIVERY_LINE_CONTEXT},
+        page_size=MAX_ROWS, column_form=True,
+    )
+
+
+# --- logistics companies ------------------------------------------------------------------------
+
+def logistics_companies() -> DatasourceRead[LogisticsCompanyRecord]:
+    """Evidence: datasource 100292 of form 100039, column 110673."""
+    return DatasourceRead(LOGISTICS, LogisticsCompanyRecord)

@@ -1,0 +1,57 @@
+"""Protocol dialects: the answers to the reference's *unknown*s, switchable at run time.
+
+Each field is one unknown; its ``Literal`` lists the values the simulator can speak, the
+first being the default, which follows the evidence (or, where there is none, the
+conservative reading). See docs/simulators-erp.md for the table and the reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Literal, get_args, get_type_hints
+
+
+@dataclass(frozen=True)
+class Dialect:
+    attachments: Literal["list", "string", "objects", "empty"] = "list"
+    login_reply: Literal["json-success", "json-other", "empty", "html"] = "json-success"
+    expiry: Literal["401", "redirect", "success-false", "html"] = "401"
+    logistics_in_list: Literal["no", "yes"] = "no"
+    line_links: Literal["absent", "present"] = "absent"
+    numbers: Literal["native", "strings"] = "native"
+    dates: Literal["ms", "s", "iso"] = "ms"
+    statuses: Literal["known", "unknown"] = "known"
+    extra_fields: Literal["no", "yes"] = "no"
+
+    def merged(self, changes: Mapping[str, Any]) -> Dialect:
+        """A copy with ``changes`` applied; ValueError names the allowed keys or values."""
+        for key, value in changes.items():
+            if key not in ALLOWED:
+                raise ValueError(f"unknown dialect key {key!r}; keys: {', '.join(ALLOWED)}")
+            if value not in ALLOWED[key]:
+                raise ValueError(f"dialect {key} cannot be {value!r}; values: {', '.join(ALLOWED[key])}")
+        return replace(self, **changes)
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[str]) -> Dialect:
+        """From ``key=value`` texts (the command line's repeated ``--dialect``)."""
+        changes: dict[str, str] = {}
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            if not sep:
+                raise ValueError(f"dialect {pair!r} is not key=value")
+            changes[key.strip()] = value.strip()
+        return cls().merged(changes)
+
+    def describe(self) -> dict[str, Any]:
+        """What ``GET /__sim/dialect`` answers."""
+        return {"dialect": asdict(self), "allowed": {key: list(values) for key, values in ALLOWED.items()}}
+
+
+def _allowed() -> dict[str, tuple[str, ...]]:
+    hints = get_type_hints(Dialect)
+    return {f.name: get_args(hints[f.name]) for f in fields(Dialect)}
+
+
+ALLOWED: dict[str, tuple[str, ...]] = _allowed()

@@ -1,0 +1,157 @@
+"""Builds the Starlette app: /graphql, the /api REST shims, health, OpenAPI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+from strawberry.extensions import AddValidationRules
+
+from bff.web.admission import Admission, AdmissionMiddleware
+from bff.core.config import Settings
+from bff.web.documents import DocumentRegistry
+from bff.web.gql_guards import ErpBudget, TrustedDocuments
+from bff.core.security import parse_networks
+from bff.web.gql import DOCUMENT_CACHES, BffSchema, ErpCallsExtension, GraphQLView, OperationNameExtension, StaleDataExtension
+from bff.web.graphiql import graphiql_routes
+from bff.web.http_guards import (
+    BodySizeLimitMiddleware,
+    ErpBudgetMiddleware,
+    RequestRateLimitMiddleware,
+    StrayCancellationMiddleware,
+    http_error,
+    internal_error,
+)
+from bff.web.health import health_check
+from bff.web.access import AccessLogMiddleware
+from bff.web.tracing import TracingMiddleware
+from bff.web.requestid import RequestIdMiddleware
+from bff.web import dashboard
+from bff.web.rest import auth_routes, avatar_routes, files, monitor_routes, order_routes
+from bff.web.rest import message_routes
+from bff.web.rest.openapi import build_openapi
+from bff.web.rest.shim import Shim, make_route
+from bff.services import Services
+from schema import build_schema
+
+log = logging.getLogger("bff.app")
+
+
+def all_shims() -> list[Shim]:
+    return [*auth_routes.shims(), *order_routes.shims(), *monitor_routes.shims(), *message_routes.shims()]
+
+
+def create_schema(settings: Settings, registry: DocumentRegistry | None = None) -> BffSchema:
+    registry = registry or DocumentRegistry({})
+    extensions: list[Any] = [
+        StaleDataExtension,
+        lambda: OperationNameExtension(registry.operation_names),
+        # Issue 10: trusted documents, then the ERP budget of the operation.
+        lambda: TrustedDocuments(registry, required=settings.trusted_documents_required),
+        lambda: ErpBudget(
+            budget=settings.erp_cost_budget, max_calls=settings.erp_max_calls_per_request,
+            max_list=settings.max_page_size,
+        ),
+        *DOCUMENT_CACHES,  # issue 11: documents outside the registry parsed and validated once too
+    ]
+    if settings.is_production:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    else:
+        extensions.append(ErpCallsExtension)
+    schema = build_schema(
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        extra_extensions=extensions,
+        schema_class=BffSchema,
+        field_suggestions=not settings.is_production,  # "Did you mean …" maps the schema for a stranger
+    )
+    assert isinstance(schema, BffSchema)
+    registry.prepare(schema)  # registered documents: parsed and validated once, here
+    return schema
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+    settings = settings or Settings()
+    owns_services = services is None  # an app closes only what it created
+    services = services or Services.create(settings)
+    schema = create_schema(settings, DocumentRegistry.load())
+    shims = all_shims()
+    openapi = build_openapi(shims, schema._schema)
+
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(openapi)
+
+    async def metrics(request: Request) -> Response:
+        # Prometheus text; operation names and counts only, no user data.
+        return Response(services.telemetry.prometheus_text(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse("/graphql")
+
+    graphql = GraphQLView(services, schema, graphql_ide=None if settings.is_production else "graphiql")
+    routes: list[BaseRoute] = [
+        Route("/", root),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/api/health/check", health_check),
+        Route("/api/openapi.json", openapi_json),
+        Route("/metrics", metrics),
+        *dashboard.routes(),
+        *(make_route(shim, services, schema) for shim in shims),
+        *files.routes(),
+        *avatar_routes.routes(),
+        *([] if settings.is_production else graphiql_routes()),  # GraphiQL's local assets
+    ]
+
+    # Admission control (issue 11): bounded requests at once, a short bounded queue, then 503.
+    admission = Admission(settings.max_inflight, settings.max_queued, settings.queue_wait_s)
+    services.telemetry.gauge(
+        "bff.admission", "Requests of this instance: in flight, queued, refused since start",
+        lambda: [(admission.in_flight, {"state": "in_flight"}), (admission.queued, {"state": "queued"}),
+                 (admission.rejected, {"state": "rejected"})],
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.start()
+        try:
+            yield
+        finally:
+            if owns_services:
+                await services.aclose()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(StrayCancellationMiddleware),
+            Middleware(TracingMiddleware, tracer=services.telemetry.tracer),
+            Middleware(AccessLogMiddleware, writer=services.call_log, observer=services.telemetry.record_request),
+            Middleware(RequestRateLimitMiddleware, limits=services.limits),  # issue 10: per IP and global
+            Middleware(
+                BodySizeLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                overrides={avatar_routes.UPLOAD_PATH: settings.avatar_max_bytes + avatar_routes.MULTIPART_SLACK},
+            ),
+            Middleware(ErpBudgetMiddleware, seconds=settings.erp_request_budget_s),
+            Middleware(AdmissionMiddleware, admission=admission),  # inside the budget: queueing spends it
+        ],
+        exception_handlers={HTTPException: http_error, Exception: internal_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.services = services
+    app.state.schema = schema
+    app.state.shims = shims
+    app.state.trusted_sources = parse_networks(settings.trusted_header_sources)
+    app.state.admission = admission
+    return app

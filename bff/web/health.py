@@ -1,0 +1,96 @@
+"""/api/health/check: liveness and readiness of the BFF's own dependencies."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from bff.cache.caches import ResilientCache, cache_backend
+from bff.monitor.status import erp_status
+from bff.services import Services
+
+CHECK_TIMEOUT_S = 2.0
+POOL_CHECK_S = 0.8  # each of the two ERP reachability tries (through the pool, then fresh)
+
+
+class PoolWedged(Exception):
+    """The ERP answers a fresh connection but not this instance's pool."""
+
+
+async def _timed(name: str, check: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(check, CHECK_TIMEOUT_S)
+        status = "up"
+        error = None
+    except Exception as exc:  # noqa: BLE001  a health check reports failures, it does not raise them
+        status, error = "down", type(exc).__name__
+    result: dict[str, Any] = {"name": name, "status": status, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    if error:
+        result["error"] = error
+    return result
+
+
+async def _cache_roundtrip(services: Services) -> None:
+    await services.cache.set("health:ping", 1, ttl=10)
+    if await services.cache.get("health:ping") != 1:
+        raise RuntimeError("cache did not return what was written")
+
+
+async def _redis(cache: ResilientCache) -> dict[str, Any]:
+    """Redis down is a degradation, not unreadiness: the cache falls back to local memory."""
+    check = await _timed("cache", cache.ping())
+    if check["status"] == "down":
+        check["status"] = "degraded"
+    return check
+
+
+async def _erp_pool(services: Services) -> None:
+    if await services.erp.primary.pool_wedged(POOL_CHECK_S):
+        raise PoolWedged()
+
+
+async def health_check(request: Request) -> JSONResponse:
+    """Liveness: the process answers (``?probe=live``: nothing else is checked). Readiness:
+    database, cache, and this instance's ERP connection pool. The ERP's own state is
+    reported but never makes the BFF unready: it still serves stale data, and every instance
+    would fail together behind the balancer. A pool that cannot reach an ERP which answers a
+    fresh connection does: only a restart cures that instance."""
+    services: Services = request.app.state.services
+    if request.query_params.get("probe") == "live":
+        return JSONResponse({"status": "ok", "live": True})
+    cache = services.cache
+    checks = await asyncio.gather(
+        _timed("database", services.db.ping()),
+        # Redis behind a fallback: its ping says up or degraded (a round trip could straddle the switch).
+        _redis(cache) if isinstance(cache, ResilientCache) else _timed("cache", _cache_roundtrip(services)),
+        _timed("erpPool", _erp_pool(services)),
+    )
+    try:
+        backlog = await asyncio.wait_for(services.notify.outbox.backlog(), CHECK_TIMEOUT_S)
+        outbox: dict[str, Any] = {"queued": backlog.queued, "sending": backlog.sending, "lagS": round(backlog.lag_s, 1)}
+    except Exception as exc:  # noqa: BLE001  reported, not raised: the database check above already says why
+        outbox = {"error": type(exc).__name__}
+    healthy = all(c["status"] in ("up", "degraded") for c in checks)
+    erp = erp_status(services.monitor.probe, services.erp)
+    body = {
+        "status": ("degraded" if any(c["status"] == "degraded" for c in checks) else "ok") if healthy else "unavailable",
+        "live": True,
+        "ready": healthy,
+        "checks": {c["name"]: c for c in checks},
+        "erp": {
+            "state": erp.state.value,
+            "lastCheck": erp.last_check.isoformat() if erp.last_check else None,
+            "circuit": erp.circuit_state,
+            "backupInUse": erp.backup_in_use,
+            "critical": False,
+        },
+        "outbox": outbox,
+        "database": services.db.dialect,
+        "cache": cache_backend(services.cache),
+    }
+    return JSONResponse(body, status_code=200 if healthy else 503)

@@ -1,0 +1,149 @@
+"""HTTP-level guards: request body size, rate limits, and a JSON answer for anything unexpected."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bff.erp.transport import request_budget
+from bff.core.errors import BffError, ErrorCode
+from bff.web.gql import error_response, format_bff_error
+from bff.cache.ratelimit import RateLimits
+
+log = logging.getLogger("bff.http")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies over ``max_bytes`` (413) by Content-Length or while streaming;
+    ``overrides`` gives a path (an upload) its own limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.overrides = overrides or {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        max_bytes = self.overrides.get(scope["path"], self.max_bytes)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_bytes):
+            await error_response(ErrorCode.PAYLOAD_TOO_LARGE)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > max_bytes:
+                    raise BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except BodyTooLarge:
+            await error_response(ErrorCode.PAYLOAD_TOO_LARGE)(scope, receive, send)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: ErrorCode.NOT_FOUND, 401: ErrorCode.UNAUTHENTICATED, 403: ErrorCode.FORBIDDEN}.get(
+        exc.status_code, ErrorCode.BAD_USER_INPUT
+    )
+    return error_response(code, status=exc.status_code)
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(ErrorCode.INTERNAL)
+
+
+class ErpBudgetMiddleware:
+    """One ERP time budget per inbound request, so an answer (stale or an error) comes in time
+    even when the request reads the ERP several times in a row."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with request_budget(self.seconds):
+            await self.app(scope, receive, send)
+
+
+# --- issue 10: requests per client IP and globally ------------------------------------------
+
+UNLIMITED_PATHS = ("/api/health/check", "/metrics")  # probes of the platform and of Prometheus
+
+
+class RequestRateLimitMiddleware:
+    """Every request counts against its client IP's and the global limit (shared through Redis);
+    over either, 429 RATE_LIMITED with ``Retry-After``: a GraphQL-shaped body on /graphql, the
+    JSON error shape elsewhere. Per-user limits are counted once the user is known (the context)."""
+
+    def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        try:
+            await self.limits.request(client[0] if client else "")
+        except BffError as error:
+            retry = {"Retry-After": str(error.details.get("retryAfter", 1))}
+            if scope["path"] == "/graphql":
+                body = {"data": None, "errors": [format_bff_error(error)]}
+                response: Response = JSONResponse(body, status_code=429, headers=retry)
+            else:
+                response = error_response(error.code, error.message, **error.details)
+                response.headers.update(retry)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class StrayCancellationMiddleware:
+    """A CancelledError that is not the request's own cancellation (a cancelled shared read, a
+    dataloader batch cancelled under load) becomes a JSON 503 instead of uvicorn's text/plain
+    500. The request's own cancellation (client gone, shutdown) propagates as it must."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if started or (task is not None and task.cancelling()):
+                raise
+            log.warning("request interrupted by a stray cancellation on %s", scope.get("path"))
+            await error_response(ErrorCode.INTERNAL, status=503)(scope, receive, send)
