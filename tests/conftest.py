@@ -16,8 +16,9 @@ import pytest
 import pytest_asyncio
 from pydantic import SecretStr
 
-from bff.config import Settings
+from bff.core.config import Settings
 from bff.demo import DemoStack, start_demo_stack
+from tests.private_redis import redis_server  # noqa: F401 - a fixture: a redis-server a test may kill
 from tests.support import (
     MYSQL_URL,
     REDIS_URL,
@@ -38,6 +39,16 @@ def make_settings(**overrides: Any) -> Settings:
         "secret_key": SecretStr("test-secret-" + secrets.token_hex(8)),
         "data_key": SecretStr("test-data-key-" + secrets.token_hex(8)),
         "watch_interval_s": 3600,  # the change watcher runs when a test asks (tests/notify)
+        "erp_probe_interval_s": 3600,  # one probe at start: no probe inside a test's count of ERP calls
+        # Every test client is 127.0.0.1: limits per IP and global are tested on their own (tests/abuse).
+        "bind_max_attempts_per_ip": 100_000,
+        "bind_max_attempts_global": 100_000,
+        "rate_limit_ip": "100000/minute",
+        "rate_limit_global": "100000/minute",
+        "rate_limit_user": "100000/minute",
+        "erp_calls_per_user": "1000000/hour",
+        # Tests fire up to 100 requests at once; shedding load is tests/test_overload.py's subject.
+        "max_inflight": 200,
     }
     base.update(overrides)
     return Settings(**base)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import shutil
 import socket
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlparse
 
 import httpx
@@ -13,7 +17,11 @@ import pytest
 
 MYSQL_URL = os.environ.get("BFF_TEST_MYSQL_URL", "mysql+asyncmy://root@127.0.0.1:3306/test")
 REDIS_URL = os.environ.get("BFF_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+T = TypeVar("T")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = "/usr/bin/chromium"  # Debian's; never a browser downloaded by a tool
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
 def reachable(url: str, default_port: int) -> bool:
@@ -25,13 +33,21 @@ def reachable(url: str, default_port: int) -> bool:
         return False
 
 
-def require_service(url: str, port: int, name: str) -> None:
-    """Skip when a server is absent, except in CI where its absence fails the run."""
-    if reachable(url, port):
-        return
+def missing(what: str) -> NoReturn:
+    """Skip a test whose prerequisite is absent, except in CI (.ci/run provides them all): fail."""
     if IN_CI:
-        pytest.fail(f"{name} is required in CI but not reachable at {url}")
-    pytest.skip(f"{name} not reachable at {url}")
+        pytest.fail(f"required in CI: {what}")
+    pytest.skip(what)
+
+
+def require_service(url: str, port: int, name: str) -> None:
+    if not reachable(url, port):
+        missing(f"{name} not reachable at {url}")
+
+
+def require_chromium() -> None:
+    if not shutil.which(CHROMIUM):
+        missing(f"Debian's chromium at {CHROMIUM} (apt-get install -y chromium)")
 
 
 async def create_mysql_database() -> tuple[str, Any]:
@@ -73,8 +89,19 @@ class GraphQLClient:
         all_headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         all_headers.update(headers)
         answer = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers)
-        assert answer.status_code == 200, answer.text
+        # 200 for an answer; a request refused before execution is a 4xx with the same body shape.
+        assert answer.status_code == 200 or (400 <= answer.status_code < 500 and "errors" in answer.json()), answer.text
         return dict(answer.json())
+
+
+def registered(operation: str) -> str:
+    """The text of a registered (trusted) document: only their names label metrics."""
+    from bff.web import documents
+
+    for text in json.loads(documents.MANIFEST.read_text(encoding="utf-8")).values():
+        if documents.operation_name(text) == operation:
+            return str(text)
+    raise KeyError(operation)
 
 
 def error_code(payload: dict[str, Any]) -> str | None:
@@ -84,6 +111,27 @@ def error_code(payload: dict[str, Any]) -> str | None:
 
 def unique_user(prefix: str = "u") -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
+
+
+async def erp_calls(stack: Any, sim: Sim, send: Callable[[], Awaitable[T]]) -> tuple[int, T]:
+    """The ERP calls ``send()`` caused, as the simulator counted them (less the background detail
+    reads it started, which belong to no request), and what it answered."""
+    logistics = stack.services.logistics
+    await logistics.settle()
+    before, background = await sim.calls(), logistics.detail_reads
+    answer = await send()
+    await logistics.settle()
+    return await sim.calls() - before - (logistics.detail_reads - background), answer
+
+
+async def erp_cost(
+    stack: Any, sim: Sim, gql: GraphQLClient, query: str, variables: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
+    """A request's ERP calls (see ``erp_calls``), checked against ``extensions.erp``; and its data."""
+    calls, payload = await erp_calls(stack, sim, lambda: gql(query, variables))
+    assert "errors" not in payload, payload["errors"]
+    assert payload["extensions"]["erp"]["calls"] == calls
+    return calls, payload["data"]
 
 
 class Sim:
@@ -103,3 +151,28 @@ class Sim:
 
     async def reset_faults(self) -> None:
         (await self.client.post("/__sim/faults/reset")).raise_for_status()
+
+    async def dialect(self, **changes: str) -> dict[str, str]:
+        """Merge ``changes`` into the protocol dialect (none: just read it); answers the whole dialect."""
+        answer = await (self.client.post("/__sim/dialect", json=changes) if changes else self.client.get("/__sim/dialect"))
+        answer.raise_for_status()
+        return dict(answer.json()["dialect"])
+
+    async def reset_dialect(self) -> None:
+        """Back to the default dialect (the evidence's)."""
+        (await self.client.post("/__sim/dialect/reset")).raise_for_status()
+
+
+@asynccontextmanager
+async def app_client(settings: Any, services: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """Another BFF app over ``services`` (e.g. the shared stack's), served on loopback, and a client of it."""
+    from bff.web.app import create_app
+    from bff.web.serving import start_server
+
+    server = await start_server(create_app(settings, services))
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            yield client
+    finally:
+        server.server.should_exit = True
+        await server.task

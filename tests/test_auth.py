@@ -137,14 +137,15 @@ async def test_wx_headers_ignored_unless_trusted(http: httpx.AsyncClient, stack:
 
 
 async def test_wx_headers_authenticate_when_trusted(stack: DemoStack) -> None:
-    from bff.app import create_app
-    from bff.serving import start_server
+    from bff.web.app import create_app
+    from bff.web.serving import start_server
 
     settings = stack.settings.model_copy(update={"wx_trust_headers": True})
     server = await start_server(create_app(settings, stack.services))
     try:
         async with httpx.AsyncClient(base_url=server.url) as client:
-            answer = await client.get("/api/user/profile", headers={"X-WX-OPENID": "o-cloudrun-user"})
+            platform = {"X-WX-OPENID": "o-cloudrun-user", "X-WX-SOURCE": "wx_callcontainer", "X-WX-APPID": settings.wx_appid}
+            answer = await client.get("/api/user/profile", headers=platform)
     finally:
         server.server.should_exit = True
         await server.task

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bff.monitor.breaker import BreakerState, CircuitBreaker
+from bff.erp.breaker import BreakerState, CircuitBreaker
 
 
 class Clock:

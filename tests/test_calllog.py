@@ -11,20 +11,20 @@ from sqlmodel import select
 from bff.demo import DemoStack
 from bff.monitor.calllog import mask_and_truncate
 from bff.monitor.logs import JsonFormatter
-from bff.requestid import _request_id
+from bff.monitor.context import request_id_bound
 from bff.store.tables import ApiCallLog
-from tests.support import GraphQLClient
+from tests.support import GraphQLClient, registered
 
 
 async def test_inbound_calls_are_logged_with_operation_status_and_session(
     http: httpx.AsyncClient, gql: GraphQLClient, stack: DemoStack
 ) -> None:
-    await gql("query CallLogProbe { me { openid } }")
+    await gql(registered("Me"))  # a registered document: its name labels the row
     await http.get("/api/orders/search", params={"pageSize": 1}, headers={"Authorization": "Bearer nope"})
     await stack.services.call_log.flush()
     async with stack.services.db.session() as s:
         rows = (await s.exec(select(ApiCallLog).where(ApiCallLog.direction == "inbound"))).all()
-    probe = [r for r in rows if r.operation == "CallLogProbe"]
+    probe = [r for r in rows if r.operation == "Me"]
     assert probe and probe[-1].api_endpoint == "/graphql" and probe[-1].response_status == 200
     assert probe[-1].session_id == stack.services.sessions.session_id_for(stack.token)
     refused = [r for r in rows if r.api_endpoint == "/api/orders/search" and r.response_status == 401]
@@ -42,13 +42,10 @@ def test_masking_hides_secret_values_and_truncates() -> None:
 
 
 def test_json_log_lines_carry_the_request_id_and_mask_secrets() -> None:
-    token = _request_id.set("req12345abcd")
-    try:
+    with request_id_bound("req12345abcd"):
         record = logging.LogRecord("bff.test", logging.INFO, __file__, 1, 'login password="hunter2"', (), None)
         record.operation = "Home"
         line = json.loads(JsonFormatter().format(record))
-    finally:
-        _request_id.reset(token)
     assert line["requestId"] == "req12345abcd" and line["operation"] == "Home"
     assert "hunter2" not in line["message"]
 

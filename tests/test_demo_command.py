@@ -34,7 +34,7 @@ def test_bff_demo_prints_a_token_that_names_the_demo_user_and_company(tmp_path: 
             if line.startswith("DEMO_TOKEN="):
                 break
         output = "".join(lines)
-        token_line = [l for l in lines if l.startswith("DEMO_TOKEN=")]
+        token_line = [line for line in lines if line.startswith("DEMO_TOKEN=")]
         assert token_line, output
         token = token_line[0].strip().split("=", 1)[1]
         graphiql = re.search(r"GraphiQL\s+(http://\S+)/graphql", output)

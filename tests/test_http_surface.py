@@ -76,8 +76,8 @@ async def test_openapi_lists_exactly_the_routes_that_exist(http: httpx.AsyncClie
 
 async def test_unexpected_exceptions_become_internal_without_trace(stack: DemoStack) -> None:
     """A resolver failing in an unforeseen way: INTERNAL, a request id, no trace."""
-    from bff.app import create_app
-    from bff.serving import start_server
+    from bff.web.app import create_app
+    from bff.web.serving import start_server
 
     class Broken:
         async def authenticate(self, token: str) -> None:

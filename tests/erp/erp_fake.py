@@ -42,6 +42,8 @@ class FakeErp:
         self.business_cookies: list[str] = []
         self.valid: set[str] = set()
         self.refuse_login = False
+        self.refusal = httpx.Response(200, json={"success": False, "message": "账号或密码错误"})
+        self.login_body: dict[str, Any] = {"json": {"success": True, "data": {"userId": 7}}}
         self.delay_s = 0.0  # lets concurrent callers all be in flight before any answer
         self.expired_response: Callable[[], httpx.Response] = lambda: httpx.Response(
             401, json={"success": False, "errorCode": "SESSION_EXPIRED", "message": "会话已过期"}
@@ -59,11 +61,11 @@ class FakeErp:
         body = json.loads(request.content)
         self.login_bodies.append(body)
         if self.refuse_login:
-            return httpx.Response(200, json={"success": False, "message": "账号或密码错误"})
+            return self.refusal
         self.logins += 1
         n = self.logins
         return httpx.Response(
-            200, json={"success": True, "data": {"userId": 7}},
+            200, **self.login_body,  # type: ignore[arg-type]
             headers=[("set-cookie", f"JSESSIONID=plat-{n}; Path=/; HttpOnly"), ("set-cookie", f"sid=sid-{n}; Path=/")],
         )
 

@@ -15,21 +15,20 @@ import pytest_asyncio
 from bff.erp import (
     CUSTOMERS,
     DELIVERIES,
-    DELIVERY_LINES,
     LOGISTICS,
     ORDER_LINES,
     SALES_ORDERS,
     CustomerRecord,
-    DeliveryLineRecord,
     DeliveryRecord,
     ErpClient,
     ErpClientConfig,
     LogisticsCompanyRecord,
     OrderLineRecord,
     SalesOrderRecord,
+    queries,
 )
-from bff.errors import ErpDataInvalid, ErpLoginRefused, ErpUnavailable
-from bff.serving import RunningServer, start_server
+from bff.core.errors import ErpDataInvalid, ErpLoginRefused, ErpUnavailable
+from bff.web.serving import RunningServer, start_server
 from bff.sim.erp import ErpSimConfig, create_app
 
 pytestmark = pytest.mark.asyncio
@@ -102,21 +101,19 @@ async def test_every_form_reads_and_validates(sim: SimErp) -> None:
         DELIVERIES, model=DeliveryRecord, filters={"customerOrSupplierId": customer_id}, page_size=500
     )
     assert deliveries.rows and all(d.customerOrSupplierId == customer_id for d in deliveries.rows)
-    delivery = next(d for d in deliveries.rows if d.attachment_list())
+    delivery = next(d for d in deliveries.rows if d.attachments)
     detail = await client.get(DELIVERIES, delivery.id, model=DeliveryRecord)
     assert detail is not None and detail.order_ids() and detail.ship_date is not None
 
-    shipment_lines = await client.list(
-        DELIVERY_LINES, model=DeliveryLineRecord, condition={"parent.id": delivery.id}, column_form=True, page_size=500
-    )
-    assert shipment_lines.rows and all(line.parentId == delivery.id for line in shipment_lines.rows)
+    shipment_lines = await client.fetch(queries.lines_of_delivery(delivery.id))  # the evidenced shape
+    assert shipment_lines.rows and all(line.productName and line.quantity for line in shipment_lines.rows)
 
     companies = await client.datasource(
         LOGISTICS.form_id, LOGISTICS.datasource_id, LOGISTICS.col_id, model=LogisticsCompanyRecord
     )
     assert {"顺丰速运", "德邦物流"} <= {c.name for c in companies.rows}
 
-    path, _ = delivery.attachment_list()[0]
+    path = delivery.attachments[0].path
     content, content_type = await client.fetch_file(path)
     assert content and content_type.split(";")[0] in ("application/pdf", "image/png")
 
@@ -127,7 +124,7 @@ async def test_every_form_reads_and_validates(sim: SimErp) -> None:
 async def test_verify_account_against_sim(sim: SimErp) -> None:
     await sim.client.probe()
     user = sim.demo["customer"]
-    assert isinstance(await sim.client.verify_account(user["account"], user["password"]), dict)
+    assert await sim.client.verify_account(user["account"], user["password"]) is None
     with pytest.raises(ErpLoginRefused):
         await sim.client.verify_account(user["account"], "not-the-password")
     await sim.reset_stats()

@@ -6,10 +6,10 @@ import asyncio
 
 import httpx
 import pytest
-from erp_fake import FakeErp, page
+from erp_fake import FakeErp, ok
 
 from bff.erp import SALES_ORDERS, ErpCall, ErpClient, SalesOrderRecord, current_erp_stats, erp_call_scope
-from bff.errors import ErpDataInvalid, ErpUnavailable
+from bff.core.errors import ErpDataInvalid, ErpUnavailable
 
 pytestmark = pytest.mark.asyncio
 
@@ -30,7 +30,7 @@ async def test_listener_sees_every_call_with_outcome(client: ErpClient, erp: Fak
     assert [c.outcome for c in calls] == ["expired", "ok", "ok", "ok", "ok"]
 
     calls.clear()
-    answers = iter([httpx.Response(503), page([{"id": 1}])])
+    answers = iter([httpx.Response(503), ok({"_dataList": "not a list"})])
     erp.handlers["getBusinessPageList"] = lambda body: next(answers)
     with pytest.raises(ErpDataInvalid):
         await client.list(SALES_ORDERS, model=SalesOrderRecord, page=2)

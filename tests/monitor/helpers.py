@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bff.demo import DemoStack, start_demo_stack
-from bff.serving import RunningServer, start_server
+from bff.web.serving import RunningServer, start_server
 from tests.conftest import make_settings
 from tests.support import GraphQLClient, unique_user
 

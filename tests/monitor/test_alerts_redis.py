@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bff.cache import create_cache
+from bff.cache.caches import create_cache
 from bff.monitor.alerts import Alert, Alerter, AlertSender
 from tests.support import REDIS_URL, require_service
 

@@ -11,13 +11,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from bff.demo import DemoStack
 from bff.monitor.logs import JsonFormatter
 from tests.monitor.helpers import admin_token
-from tests.support import GraphQLClient, Sim, error_code
+from tests.support import GraphQLClient, Sim, error_code, registered, unique_user
 
 STATUS = "{ systemStatus { erpState lastCheckAt banner degraded detail { circuitState consecutiveFailures backupInUse } } }"
 
 
 async def test_metrics_parse_as_prometheus_text_with_the_promised_families(gql: GraphQLClient, http: httpx.AsyncClient, sim: Sim) -> None:
-    await gql("query MetricsWarmup { orders(pageSize: 2) { total } }")
+    await gql(registered("Orders"), {"page": 1, "pageSize": 2})
     await sim.faults(outage=True)
     await gql('query MetricsMiss { orders(keyword: "never-seen-metrics") { total } }')  # a fallback miss
     await sim.reset_faults()
@@ -29,9 +29,25 @@ async def test_metrics_parse_as_prometheus_text_with_the_promised_families(gql: 
                      "bff_erp_circuit_state", "bff_erp_probe_state"):
         assert expected in names, (expected, names)
     samples = [s for f in families.values() for s in f.samples]
-    assert any(s.labels.get("operation") == "MetricsWarmup" for s in samples)
+    assert any(s.labels.get("operation") == "Orders" for s in samples)
     assert any(s.labels.get("result") == "miss" and s.value >= 1 for s in samples)
     assert any(s.labels.get("code") == "ERP_UNAVAILABLE" for s in samples)
+
+
+async def test_erp_anomalies_are_counted_by_form_and_field(gql: GraphQLClient, http: httpx.AsyncClient, stack: DemoStack) -> None:
+    """An odd value in a live answer degrades its field and is counted (by name) on /metrics."""
+    items = (await gql("{ orders(pageSize: 1) { items { id } } }"))["data"]["orders"]["items"]
+    record = stack.erp_sim.forms[100001][items[0]["id"]]
+    kept = record["remark"]
+    record["remark"] = {"unforeseen": ["shape"]}  # as if the live ERP sent an object here
+    try:
+        answer = await gql("query($id: ID!) { order(id: $id) { id code remark } }", {"id": items[0]["id"]})
+    finally:
+        record["remark"] = kept
+    assert "errors" not in answer and answer["data"]["order"]["remark"] is None
+    families = {f.name: f for f in text_string_to_metric_families((await http.get("/metrics")).text)}
+    samples = [s for s in families["bff_erp_anomalies"].samples if s.name == "bff_erp_anomalies_total"]
+    assert any(s.labels["form"] == "100001" and s.labels["field"] == "remark" and s.value >= 1 for s in samples), samples
 
 
 async def test_purchaser_sees_the_banner_view_and_administrator_the_detail(gql: GraphQLClient, http: httpx.AsyncClient, stack: DemoStack) -> None:
@@ -48,7 +64,7 @@ async def test_purchaser_sees_the_banner_view_and_administrator_the_detail(gql: 
 
 async def test_performance_is_for_administrators_and_counts_this_operation(gql: GraphQLClient, http: httpx.AsyncClient, stack: DemoStack) -> None:
     for _ in range(3):
-        await gql("query PerfProbeOp { orders(pageSize: 1) { total } }")
+        await gql(registered("Orders"), {"page": 1, "pageSize": 1})
     await stack.services.call_log.flush()
     denied = await gql("{ performance(window: FIVE_MINUTES) { count } }")
     assert error_code(denied) == "FORBIDDEN"
@@ -56,7 +72,7 @@ async def test_performance_is_for_administrators_and_counts_this_operation(gql: 
     answer = await http.get("/api/metrics/performance", params={"window": "5m"}, headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 200, answer.text
     ops = {o["operation"]: o for o in answer.json()["performance"]["operations"]}
-    mine = ops["PerfProbeOp"]
+    mine = ops["Orders"]
     assert mine["count"] >= 3 and mine["errorRate"] == 0 and mine["erpCallsPerRequest"] >= 1
     assert mine["p50Ms"] <= mine["p95Ms"] <= mine["p99Ms"]
     bad = await http.get("/api/metrics/performance", params={"window": "7d"}, headers={"Authorization": f"Bearer {token}"})
@@ -104,8 +120,38 @@ async def test_trace_id_in_error_bodies_headers_call_log_and_log_lines(gql: Grap
 
 
 async def test_dashboard_refuses_non_administrators(http: httpx.AsyncClient, stack: DemoStack) -> None:
-    assert (await http.get("/admin")).status_code == 403
-    purchaser = await http.get("/admin", params={"token": stack.token})
+    anonymous = await http.get("/admin")
+    assert anonymous.status_code == 401 and 'action="/admin/login"' in anonymous.text
+    assert (await http.get("/admin", params={"token": await admin_token(stack)})).status_code == 401  # never by URL
+    purchaser = await http.get("/admin", headers={"Authorization": f"Bearer {stack.token}"})
     assert purchaser.status_code == 403 and purchaser.json()["error"]["code"] == "FORBIDDEN"
     page = await http.get("/admin", headers={"Authorization": f"Bearer {await admin_token(stack)}"})
     assert page.status_code == 200 and 'id="erp-state"' in page.text and 'id="probe-chart"' in page.text
+    for answer in (anonymous, purchaser, page):
+        assert answer.headers["x-frame-options"] == "DENY" and answer.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["referrer-policy"] == "same-origin"
+
+
+async def test_dashboard_login_sets_a_strict_cookie_and_revokes_users(http: httpx.AsyncClient, stack: DemoStack) -> None:
+    token = await admin_token(stack)
+    refused = await http.post("/admin/login", data={"token": stack.token})  # a purchaser's session
+    assert refused.status_code == 403 and "set-cookie" not in refused.headers
+    login = await http.post("/admin/login", data={"token": token})
+    assert login.status_code == 303
+    cookie = login.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/admin" in cookie
+    jar = {"bff_admin": token}
+    victim = await stack.login(unique_user("dash-victim"), stack.demo["other_customer"]["invite_code"])
+    company = str(stack.demo["other_customer"]["id"])
+    listing = await http.get("/admin", params={"company": company}, cookies=jar)
+    assert listing.status_code == 200 and 'id="company-users"' in listing.text
+    openid = (await GraphQLClient(http, victim)("{ me { openid } }"))["data"]["me"]["openid"]
+    assert openid in listing.text
+    foreign = await http.post(
+        "/admin/revoke", data={"kind": "sessions", "id": openid}, cookies=jar, headers={"Origin": "https://evil.example"}
+    )
+    assert foreign.status_code == 403
+    done = await http.post("/admin/revoke", data={"kind": "sessions", "id": openid, "company": company}, cookies=jar)
+    assert done.status_code == 303
+    assert error_code(await GraphQLClient(http, victim)("{ me { openid } }")) == "UNAUTHENTICATED"

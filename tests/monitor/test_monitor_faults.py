@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from bff.monitor.probe import ErpState
-from bff.serving import start_server
+from bff.web.serving import start_server
 from bff.sim.erp import ErpSim
 from bff.sim.erp import create_app as create_erp_app
 from tests.monitor.helpers import WebhookSink, custom_stack

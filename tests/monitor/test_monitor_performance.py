@@ -41,3 +41,20 @@ async def test_figures_match_a_known_load_from_two_instances_within_5_percent(tm
     assert abs(op.error_rate - 0.10) <= 0.005
     for got, want in ((op.p50_ms, 500), (op.p95_ms, 950), (op.p99_ms, 990), (op.erp_calls_per_request, 2.0)):
         assert got is not None and abs(got - want) / want <= 0.05, (got, want)
+
+
+async def test_client_errors_do_not_count_toward_the_error_rate(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Anonymous traffic answered UNAUTHENTICATED or NOT_FOUND cannot raise (or hold) the alert."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/client.sqlite3")
+    await migrate.upgrade(db)
+    now = datetime.now(UTC)
+    codes = ["UNAUTHENTICATED", "NOT_FOUND", "BAD_USER_INPUT", "RATE_LIMITED"] * 20 + ["INTERNAL", "ERP_UNAVAILABLE"]
+    async with db.session() as session:
+        session.add_all(
+            ApiCallLog(log_id=f"c-{i}", api_endpoint="/graphql", request_method="POST", response_status=401 if i % 2 else 404,
+                       response_time_ms=5, error_message=code, called_at=now, direction="inbound", operation="other")
+            for i, code in enumerate(codes)
+        )
+    report = await performance(db, 300)
+    await db.dispose()
+    assert report.count == 82 and report.errors == 2

@@ -3,6 +3,7 @@ the breaker wired into the ERP client."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
@@ -11,9 +12,9 @@ import pytest
 from aiocache import Cache
 
 from bff.erp import ErpClient, ErpClientConfig, SALES_ORDERS, SalesOrderRecord
-from bff.errors import ErpCircuitOpen, ErpUnavailable
+from bff.core.errors import ErpCircuitOpen, ErpUnavailable
 from bff.monitor.alerts import Alert, Alerter, AlertSender
-from bff.monitor.breaker import BreakerState, CircuitBreaker
+from bff.erp.breaker import BreakerState, CircuitBreaker
 from bff.monitor.calllog import mask_and_truncate
 from bff.monitor.probe import ErpProbe, ErpState, percentile
 
@@ -86,7 +87,7 @@ async def test_flapping_is_held_back_by_the_cool_down_and_announced_after_it() -
     for level in ("down", "up", "down", "up", "down"):
         await alerter.observe("erp", level, quiet_level="up", title=level, detail="")
     assert [x.level for x in sink.sent] == ["down", "up"]  # the second down is within the cool-down
-    time.sleep(1.1)
+    await asyncio.sleep(1.1)
     await alerter.observe("erp", "down", quiet_level="up", title="down", detail="")  # still down afterwards
     assert [x.level for x in sink.sent] == ["down", "up", "down"]
 

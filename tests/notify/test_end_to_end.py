@@ -13,6 +13,8 @@ from tests.support import GraphQLClient, unique_user
 
 GRANT = "mutation($r: [SubscriptionResultInput!]!) { recordSubscriptions(results: $r) { templateId remaining } }"
 MESSAGES = "{ messages(pageSize: 50) { total unread items { id kind title summary orderId page state read } } }"
+FOLLOW = "mutation($id: ID!, $on: Boolean!) { followOrder(id: $id, follow: $on) }"
+FOLLOW_ALL = "mutation { updateNotificationSettings(input: {followAll: true}) { followAll } }"
 
 
 async def openid_of(gql: GraphQLClient) -> str:
@@ -40,8 +42,10 @@ async def open_order(gql: GraphQLClient) -> dict[str, Any]:
 
 
 async def change_order(stack: DemoStack, order_id: str, action: str) -> None:
+    """An ERP change: a simulator action, or ``start`` (未开始 → 进行中, nothing made yet)."""
+    change = {"status": 2} if action == "start" else {"action": action}
     async with httpx.AsyncClient(base_url=stack.erp.url) as client:
-        answer = await client.post(f"/__sim/orders/{order_id}", json={"action": action})
+        answer = await client.post(f"/__sim/orders/{order_id}", json=change)
         answer.raise_for_status()
 
 
@@ -60,6 +64,8 @@ async def test_granted_user_gets_one_message_and_the_grant_is_spent(stack: DemoS
         (await client.post("/__sim/grants", json={"openid": openid, "template_id": "TPL_ORDER_STATUS"})).raise_for_status()
 
     order = await open_order(gql)
+    assert (await gql(FOLLOW, {"id": order["id"], "on": True}))["data"]["followOrder"] is True  # 订阅此订单
+    assert (await other(FOLLOW_ALL))["data"]["updateNotificationSettings"]["followAll"] is True  # 订阅全部订单
     watcher = stack.services.notify.watcher
     await watcher.run_cycle()  # first sight of the order: snapshot only
     assert await sim_messages(stack, openid) == []
@@ -81,21 +87,26 @@ async def test_granted_user_gets_one_message_and_the_grant_is_spent(stack: DemoS
         sim_grants = (await client.get("/__sim/grants", params={"openid": openid})).json()["grants"]
     assert [g["count"] for g in sim_grants if g["template_id"] == "TPL_ORDER_STATUS"] == [0]
 
-    # The message centre: the sent one, and the production notice skipped for want of a grant.
+    # The message centre: both changes, named by their order, read or unread only (no outbox state);
+    # the badge counts the rows marked unread.
     centre = (await gql(MESSAGES))["data"]["messages"]
     mine = [m for m in centre["items"] if m["orderId"] == order["id"]]
-    assert sorted((m["kind"], m["state"]) for m in mine) == [("order_status", "sent"), ("production_done", "skipped")]
-    sent_row = next(m for m in mine if m["state"] == "sent")
+    assert sorted(m["kind"] for m in mine) == ["order_status", "production_done"]
+    assert all(m["title"].startswith(order["code"]) and m["state"] is None for m in mine)
+    assert centre["unread"] == sum(not m["read"] for m in centre["items"]) >= 2
+    sent_row = next(m for m in mine if m["kind"] == "order_status")
     assert sent_row["read"] is False and sent_row["page"] == message["page"]
+    assert sent_row["title"] == f"{order['code']} 进行中（原未开始）"
     msg_id = message["page"].split("msg=")[1]
     assert (await gql("mutation($id: ID!) { markMessageRead(id: $id) }", {"id": msg_id}))["data"]["markMessageRead"] is True
-    centre = (await gql(MESSAGES))["data"]["messages"]
-    assert next(m for m in centre["items"] if m["id"] == msg_id)["read"] is True
+    after = (await gql(MESSAGES))["data"]["messages"]
+    assert next(m for m in after["items"] if m["id"] == msg_id)["read"] is True
+    assert after["unread"] == centre["unread"] - 1
 
     # Without a grant nothing is sent, and the skip is logged with its reason.
     assert await sim_messages(stack, other_openid) == []
     others = [m for m in (await other(MESSAGES))["data"]["messages"]["items"] if m["orderId"] == order["id"]]
-    assert others and all(m["state"] == "skipped" for m in others)
+    assert others
     from sqlmodel import select
 
     from bff.store.tables import MessageLog
@@ -103,7 +114,7 @@ async def test_granted_user_gets_one_message_and_the_grant_is_spent(stack: DemoS
     async with stack.services.db.session() as s:
         rows = (await s.exec(select(MessageLog).where(MessageLog.openid == other_openid,
                                                      MessageLog.order_id == order["id"]))).all()
-    assert rows and all("no subscription grant" in (r.error_detail or "") for r in rows)
+    assert rows and all(r.msg_status == "skipped" and "no subscription grant" in (r.error_detail or "") for r in rows)
 
     # The same change is not seen twice: another cycle sends nothing more.
     await watcher.run_cycle()
@@ -119,6 +130,48 @@ async def test_timeline_gains_observed_status_changes(stack: DemoStack, gql: Gra
     await watcher.run_cycle()
     answer = await gql("query($id: ID!) { order(id: $id) { timeline { kind title at detail } } }", {"id": order["id"]})
     steps = answer["data"]["order"]["timeline"]
-    observed = [s for s in steps if s["kind"] == "STATUS_CHANGE"]
-    assert observed and observed[0]["at"] is not None
-    assert "未开始 → 进行中" in observed[0]["detail"]
+    production = next(s for s in steps if s["kind"] == "PRODUCTION")
+    assert production["at"] is not None  # 未开始 → 进行中, observed: when production started
+    times = [s["at"] for s in steps if s["at"]]
+    assert times == sorted(times)
+
+
+async def test_following_order_a_not_b_messages_a_only_and_spends_no_grant_on_b(
+    stack: DemoStack, http: httpx.AsyncClient
+) -> None:
+    """Through the watcher and the WeChat simulator: B's change sends nothing and spends nothing;
+    A's sends one message that names A."""
+    customer = stack.demo["customer"]
+    gql = GraphQLClient(http, await stack.login(unique_user("follow"), customer["invite_code"]))
+    openid = await openid_of(gql)
+    await gql(GRANT, {"r": [{"templateId": "TPL_ORDER_STATUS", "accepted": True}] * 2})
+    async with httpx.AsyncClient(base_url=stack.wechat.url) as client:
+        for _ in range(2):
+            (await client.post("/__sim/grants", json={"openid": openid, "template_id": "TPL_ORDER_STATUS"})).raise_for_status()
+    page = (await gql("{ orders(status: NOT_STARTED, pageSize: 50) { items { id code } } }"))["data"]["orders"]["items"]
+    a, b = page[-2], page[-3]
+    await gql(FOLLOW, {"id": a["id"], "on": True})
+    detail = "query($id: ID!) { order(id: $id) { followed } }"
+    assert (await gql(detail, {"id": a["id"]}))["data"]["order"]["followed"] is True
+    assert (await gql(detail, {"id": b["id"]}))["data"]["order"]["followed"] is False
+    watcher = stack.services.notify.watcher
+    await watcher.run_cycle()
+
+    await change_order(stack, b["id"], "start")
+    assert await watcher.run_cycle() >= 1
+    remaining = {g["templateId"]: g["remaining"] for g in (await gql("{ subscriptionGrants { templateId remaining } }"))["data"]["subscriptionGrants"]}
+    assert remaining["TPL_ORDER_STATUS"] == 2  # B's change spent nothing
+    assert not [m for m in (await gql(MESSAGES))["data"]["messages"]["items"] if m["orderId"] == b["id"]]
+
+    await change_order(stack, a["id"], "start")
+    assert await watcher.run_cycle() >= 1
+    sent = await wait_for_messages(stack, openid, 1)
+    assert len(sent) == 1 and sent[0]["data"]["character_string1"] == a["code"]
+    assert sent[0]["page"].startswith(f"pages/order/order?id={a['id']}&msg=")
+    titles = [m["title"] for m in (await gql(MESSAGES))["data"]["messages"]["items"]]
+    assert titles == [f"{a['code']} 进行中（原未开始）"]
+    remaining = {g["templateId"]: g["remaining"] for g in (await gql("{ subscriptionGrants { templateId remaining } }"))["data"]["subscriptionGrants"]}
+    assert remaining["TPL_ORDER_STATUS"] == 1
+
+    await gql(FOLLOW, {"id": a["id"], "on": False})  # unfollowed: nothing more
+    assert (await gql(detail, {"id": a["id"]}))["data"]["order"]["followed"] is False

@@ -10,7 +10,7 @@ import httpx
 from pydantic import SecretStr
 
 from bff.demo import DemoStack, start_demo_stack
-from bff.notify.clock import utc_now
+from bff.core.clock import utc_now
 from bff.services import Services
 from bff.sim.wechat import WechatSimConfig
 from tests.conftest import make_settings
@@ -70,8 +70,8 @@ async def test_two_instances_on_one_redis_fetch_one_token() -> None:
 async def test_event_inside_do_not_disturb_is_sent_at_the_window_end(stack: DemoStack, http: httpx.AsyncClient) -> None:
     gql = GraphQLClient(http, await stack.login(unique_user("dnd"), stack.demo["customer"]["invite_code"]))
     openid = await openid_of(gql)
-    saved = await gql("mutation { updateNotificationSettings(input: {dndStart: \"22:00\", dndEnd: \"08:00\"}) "
-                      "{ dndStart dndEnd timezone enabledKinds } }")
+    saved = await gql("mutation { updateNotificationSettings(input: {dndStart: \"22:00\", dndEnd: \"08:00\", "
+                      "followAll: true}) { dndStart dndEnd timezone enabledKinds followAll } }")
     assert saved["data"]["updateNotificationSettings"]["dndStart"] == "22:00"
     await gql(GRANT, {"r": [{"templateId": "TPL_ORDER_STATUS", "accepted": True}]})
     stack.wechat_sim.grant(openid, "TPL_ORDER_STATUS")
@@ -95,7 +95,7 @@ async def test_event_inside_do_not_disturb_is_sent_at_the_window_end(stack: Demo
         notify.outbox.wake()
         sent = await wait_for_messages(stack, openid, 1)
         assert len(sent) == 1 and sent[0]["template_id"] == "TPL_ORDER_STATUS"
-        centre = await gql("{ messages { items { orderId state } } }")
-        assert {"orderId": order["id"], "state": "sent"} in centre["data"]["messages"]["items"]
+        centre = await gql("{ messages { items { orderId kind read } } }")
+        assert {"orderId": order["id"], "kind": "order_status", "read": False} in centre["data"]["messages"]["items"]
     finally:
         notify.set_clock(utc_now)

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bff.web.serving import RunningServer
 from bff.sim.erp import ErpSim
 
 LIST = "/business/getBusinessPageList"
@@ -67,6 +68,28 @@ async def test_malformed_answers_truncated_json(raw: httpx.AsyncClient, call: Po
         json.loads(answer.content)
 
 
+async def test_malformed_rate_one_breaks_every_business_read(
+    raw: httpx.AsyncClient, call: Post, cookies: dict[str, str], sim: ErpSim
+) -> None:
+    """What a "the check must fail" test relies on: not one read gives usable data."""
+    file_url = f"/business/file/SnowInventory-82886/{next(iter(sim.data.files))}"
+    session = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    good_file = (await raw.get(file_url, headers=session)).content
+    await faults(raw, malformed_rate=1.0)
+    answers = [
+        await call("getBusinessPageList", formId=100001, page=0, pageSize=1),
+        await call("getBusinessPageList", formId=100041, page=0, pageSize=1, condition={"parent.id": "30001"}),
+        await call("getBusiness", formId=100039, id="30001"),
+        await call("getDatasource", formId=100039, datasourceId=100292, colId=110673, page=0, pageSize=10),
+    ]
+    for answer in answers:
+        assert answer.status_code == 200
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(answer.content)
+    broken = await raw.get(file_url, headers=session)
+    assert broken.status_code == 200 and broken.content != good_file
+
+
 async def test_outage_answers_503_at_once_even_for_login(raw: httpx.AsyncClient, call: Post) -> None:
     await faults(raw, outage=True, latency_ms=2000)
     started = time.monotonic()
@@ -77,10 +100,11 @@ async def test_outage_answers_503_at_once_even_for_login(raw: httpx.AsyncClient,
     assert (await call("getBusiness", formId=100001, id="10001")).status_code == 200
 
 
-async def test_hang_outlasts_a_client_timeout(raw: httpx.AsyncClient, call: Post) -> None:
+async def test_hang_outlasts_a_client_timeout(raw: httpx.AsyncClient, server: RunningServer) -> None:
     await faults(raw, hang_s=1.0)
-    with pytest.raises(httpx.ReadTimeout):
-        await raw.post("/business/getBusiness", json={}, timeout=0.3)
+    async with httpx.AsyncClient(base_url=server.url) as client:  # a real socket: ASGITransport has no timeouts
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post("/business/getBusiness", json={}, timeout=0.3)
 
 
 async def test_latency_with_jitter(raw: httpx.AsyncClient, call: Post) -> None:

@@ -42,7 +42,7 @@ def test_orders_spread_and_statuses(sim: ErpSim) -> None:
     orders = sim.data.orders
     assert len(orders) >= 300
     statuses = Counter(o["status"] for o in orders)
-    assert set(statuses) == {1, 2, 3, 4, 5} and statuses[3] < len(orders) * 0.05
+    assert set(statuses) == {1, 2, 4, 5}  # the evidenced ones; statuses=unknown adds others
     share = sum(o["customerId"] == sim.demo_customer.id for o in orders) / len(orders)
     assert 0.3 < share < 0.5
     for o in orders:

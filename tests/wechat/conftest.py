@@ -9,7 +9,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from bff.serving import RunningServer, start_server
+from bff.web.serving import RunningServer, start_server
 from bff.sim.wechat import WechatSim, WechatSimConfig, create_app
 from bff.wechat import WechatClient
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bff.errors import ErrorCode
+from bff.core.errors import ErrorCode
 from bff.sim.wechat import WechatSim, WechatSimConfig
 from bff.wechat import WechatClient, WxApiError
 

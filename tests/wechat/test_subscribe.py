@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bff.errors import ErrorCode
+from bff.core.errors import ErrorCode
 from bff.sim.wechat import DEFAULT_TEMPLATES, WechatSim
 from bff.wechat import WechatClient, WxApiError
 from bff.wechat.value_rules import key_type, violation

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bff.errors import ErrorCode
+from bff.core.errors import ErrorCode
 from bff.sim.wechat import WechatSim
 from bff.wechat import WechatClient, WxApiError
 

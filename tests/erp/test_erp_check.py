@@ -1,0 +1,139 @@
+"""``bff erp check`` against the simulator: it names each dialect right, fails on broken reads,
+and prints no value of any record."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from bff.erp.check import check
+from bff.erp.client import ErpClientConfig
+from bff.web.serving import RunningServer, start_server
+from bff.sim.erp import ErpSim, create_app
+
+pytestmark = pytest.mark.asyncio
+
+DETECTED = {  # each dialect key the check can observe, and values to try beside the default
+    "login_reply": ["json-other", "empty", "html"],
+    "expiry": ["redirect", "success-false", "html"],
+    "attachments": ["string", "objects", "empty"],
+    "logistics_in_list": ["yes"],
+    "line_links": ["present"],
+    "numbers": ["strings"],
+    "dates": ["s", "iso"],
+    "statuses": ["unknown"],
+}
+
+
+@dataclass
+class Running:
+    sim: ErpSim
+    server: RunningServer
+    control: httpx.AsyncClient
+
+    def config(self) -> ErpClientConfig:
+        demo = self.sim.demo_info()
+        return ErpClientConfig(
+            login_url=self.server.url, base_url=self.server.url, app_id=demo["app_id"], app_name=demo["app_name"],
+            account=demo["service"]["account"], password=demo["service"]["password"],
+        )
+
+    async def speak(self, **dialect: str) -> None:
+        (await self.control.post("/__sim/dialect/reset")).raise_for_status()
+        (await self.control.post("/__sim/dialect", json=dialect)).raise_for_status()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def running() -> AsyncIterator[Running]:
+    sim = ErpSim()
+    server = await start_server(create_app(sim=sim))
+    async with httpx.AsyncClient(base_url=server.url) as control:
+        yield Running(sim, server, control)
+    await server.stop()
+
+
+@pytest.mark.parametrize("key, value", [(k, v) for k, values in DETECTED.items() for v in values] + [("default", "")])
+async def test_check_reports_the_dialect_spoken(running: Running, key: str, value: str) -> None:
+    await running.speak(**({key: value} if key != "default" else {}))
+    spoken = (await running.control.get("/__sim/dialect")).json()["dialect"]
+    report = await check(running.config(), running.sim.demo_customer.id)
+    found = report.dialect()
+    assert {k: found.get(k) for k in DETECTED} == {k: spoken[k] for k in DETECTED}, report.as_table()
+    assert report.ok, report.as_table()
+    expected = "BFF_ERP_DELIVERY_LINES=" + ("parent-list" if spoken["line_links"] == "present" else "per-delivery")
+    assert expected in report.settings()
+    assert ("BFF_ERP_LOGISTICS_DETAIL=true" in report.settings()) == (spoken["logistics_in_list"] == "no")
+
+
+async def run_cli(running: Running, *args: str) -> tuple[int, str]:
+    demo = running.sim.demo_info()
+    env = {
+        **os.environ, "BFF_ENV": "development", "BFF_ERP_BASE_URL": running.server.url,
+        "BFF_ERP_LOGIN_URL": running.server.url, "BFF_ERP_ACCOUNT": demo["service"]["account"],
+        "BFF_ERP_PASSWORD": demo["service"]["password"],
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bff.cli", "erp", "check", "--customer", running.sim.demo_customer.id, *args,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    return process.returncode or 0, output.decode()
+
+
+def leaked(sim: ErpSim, output: str) -> list[str]:
+    """Seeded values standing in the output as whole tokens (``10029`` inside ``100292`` is not one)."""
+    return sorted(v for v in seeded_values(sim) if re.search(rf"(?<![0-9A-Za-z]){re.escape(v)}(?![0-9A-Za-z])", output))
+
+
+def seeded_values(sim: ErpSim) -> set[str]:
+    """Every text value of the demo customer's records (and the service account's secrets)."""
+    demo = sim.demo_info()
+    values = {demo["service"]["password"], demo["customer"]["name"], demo["customer"]["invite_code"]}
+    for form in sim.forms.values():
+        for record in form.values():
+            if str(record.get("customerId") or record.get("customerOrSupplierId") or record.get("id")) != sim.demo_customer.id:
+                continue
+            for key, value in record.items():
+                if key not in ("id", "status", "finished") and isinstance(value, str) and len(value) >= 4:
+                    values.add(value)
+    return values
+
+
+async def test_cli_prints_no_value_and_exits_zero(running: Running) -> None:
+    await running.speak(attachments="string", line_links="present", logistics_in_list="yes")
+    code, output = await run_cli(running)
+    assert code == 0, output
+    assert "holds" in output and "dialect:" in output
+    assert len(seeded_values(running.sim)) > 100  # the search below has something to find
+    assert not leaked(running.sim, output)
+    code, output = await run_cli(running, "--json")
+    assert code == 0 and '"ok": true' in output
+    assert not leaked(running.sim, output)
+
+
+async def test_cli_exits_non_zero_when_reads_are_broken(running: Running) -> None:
+    await running.speak()
+    (await running.control.post("/__sim/faults", json={"malformed_rate": 1.0, "paths": ["/business"]})).raise_for_status()
+    try:
+        code, output = await run_cli(running)
+    finally:
+        (await running.control.post("/__sim/faults/reset")).raise_for_status()
+    assert code == 1, output
+    assert "fails" in output and "FAILED" in output
+
+
+async def test_check_never_writes(running: Running) -> None:
+    await running.speak()
+    (await running.control.post("/__sim/stats/reset")).raise_for_status()
+    report = await check(running.config(), running.sim.demo_customer.id)
+    endpoints: dict[str, Any] = (await running.control.get("/__sim/stats")).json()["endpoints"]
+    assert report.ok and not any("update" in name.lower() for name in endpoints)
