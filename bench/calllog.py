@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from bff.config import Settings
+from bff.core.config import Settings
 from bff.demo import start_demo_stack
 
 QUERY = "query BenchMe { me { nickname bound } }"  # no ERP call: the logging cost is not hidden behind it

@@ -15,9 +15,9 @@ import time
 
 from pydantic import SecretStr
 
-from bff.config import Settings
+from bff.core.config import Settings
 from bff.notify.outbox import FINAL_STATES, NewMessage
-from bff.serving import start_server
+from bff.web.serving import start_server
 from bff.services import Services
 from bff.sim.wechat import WechatSim, WechatSimConfig
 from bff.sim.wechat import create_app as create_wechat_app
