@@ -10,7 +10,7 @@ const SHAPES = {
   messages: '<rect x="12" y="18" width="56" height="40" rx="8" /><path d="M14 22 L40 42 L66 22" />',
   profile: '<circle cx="40" cy="28" r="13" /><path d="M14 66 C16 50 28 44 40 44 C52 44 64 50 66 66" />',
 }
-const COLORS = { '': '#8C8C8C', '-active': '#1890FF' }
+const COLORS = { '': '#6B6B6B', '-active': '#0958D9' } // theme.json's tabColor and tabSelected (light)
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync']
 
 async function main() {

@@ -14,7 +14,7 @@ async function main() {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
   try {
     const page = await browser.newPage({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2 })
-    for (const name of ['login', 'home', 'order', 'messages', 'profile']) {
+    for (const name of ['login', 'home', 'order', 'messages', 'messages-settings', 'profile']) {
       await page.goto(`file://${path.join(IN, `${name}.html`)}`)
       const file = path.join(OUT, `miniprogram-${name}.png`)
       // The order detail is long: show it whole; the others are one phone screen.

@@ -1,34 +1,30 @@
-// Where the BFF lives, per WeChat environment. Release and trial builds talk to the
-// production host only; the developer build may be pointed at a local `bff demo`
-// (set storage key `bff.baseUrl`), which is also how the tests reach their BFF.
-const BASE_URLS: Record<string, string> = {
-  release: 'https://bff.huicai.example.com',
-  trial: 'https://bff.huicai.example.com',
-  develop: 'http://127.0.0.1:8000',
-}
+// Where the BFF lives and which templates to ask for: injected at build time (build-config).
+// Only the developer version may be pointed elsewhere, with the storage key `bff.baseUrl`
+// (a phone previewing against a laptop's `bff demo`, and the tests); trial and release
+// versions always use the built-in https address.
+import { BUILD } from './build-config'
 
 export const DEV_OVERRIDE_KEY = 'bff.baseUrl'
 
-export function baseUrl(): string {
-  let env = 'develop'
+// develop | trial | release
+export function envVersion(): string {
   try {
-    env = wx.getAccountInfoSync().miniProgram.envVersion
+    return wx.getAccountInfoSync().miniProgram.envVersion
   } catch (_e) {
-    // Older base libraries lack getAccountInfoSync: treat as development.
+    return 'develop' // Older base libraries lack getAccountInfoSync: treat as development.
   }
+}
+
+export function baseUrl(): string {
+  const env = envVersion()
   if (env === 'develop') {
     const override = wx.getStorageSync(DEV_OVERRIDE_KEY)
     if (typeof override === 'string' && override) return override
   }
-  return BASE_URLS[env] || BASE_URLS.release
+  return BUILD.bffUrl
 }
 
-// Subscription template ids, as configured in the WeChat console (the BFF's BFF_TPL_*).
 // At most three per wx.requestSubscribeMessage call, so the order page asks for these three.
-export const ORDER_TEMPLATES = {
-  ORDER_STATUS: 'TPL_ORDER_STATUS',
-  PRODUCTION_DONE: 'TPL_PRODUCTION_DONE',
-  ORDER_SHIPPED: 'TPL_ORDER_SHIPPED',
-}
+export const ORDER_TEMPLATES = BUILD.templates
 
 export const PAGE_SIZE = 10

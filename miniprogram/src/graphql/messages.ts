@@ -8,7 +8,7 @@ export const MESSAGES = `query Messages($page: Int!, $pageSize: Int!) {
   messages(page: $page, pageSize: $pageSize) {
     total
     unread
-    items { id kind title summary orderId page state createdAt sentAt read }
+    items { id kind title summary orderId page createdAt read }
   }
 }`
 
@@ -17,10 +17,10 @@ export const MARK_MESSAGE_READ = `mutation MarkMessageRead($id: ID!) {
 }`
 
 export const NOTIFICATION_SETTINGS = `query NotificationSettings {
-  notificationSettings { enabledKinds dndStart dndEnd timezone }
+  notificationSettings { enabledKinds dndStart dndEnd followAll timezone }
   subscriptionGrants { templateId kind remaining }
 }`
 
 export const UPDATE_NOTIFICATION_SETTINGS = `mutation UpdateNotificationSettings($input: NotificationSettingsInput!) {
-  updateNotificationSettings(input: $input) { enabledKinds dndStart dndEnd timezone }
+  updateNotificationSettings(input: $input) { enabledKinds dndStart dndEnd followAll timezone }
 }`

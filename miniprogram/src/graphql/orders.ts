@@ -7,7 +7,10 @@ const ORDER_CARDS = `fragment OrderCards on OrderPage {
   pageSize
   stale
   asOf
-  items { id code customerName status statusName date deliveryDate deliveryStatus shippedRate }
+  items {
+    id code customerOrderCode status statusName date deliveryDate
+    deliveryStatus deliveryText shippedRate producedRate overdue amount currency materialSummary
+  }
 }`
 
 export const ORDERS = `query Orders($keyword: String, $status: OrderStatus, $page: Int!, $pageSize: Int!) {
@@ -21,16 +24,20 @@ export const ORDER_DETAIL = `query OrderDetail($id: ID!) {
   order(id: $id) {
     id
     code
-    customerName
     customerOrderCode
     date
     deliveryDate
     status
     statusName
-    quantity
+    amount
+    currency
     remark
+    overdue
+    followed
     deliveryStatus
+    deliveryText
     shippedRate
+    producedRate
     timeline { kind title at done current durationS detail }
     materials {
       id
@@ -39,20 +46,35 @@ export const ORDER_DETAIL = `query OrderDetail($id: ID!) {
       brand
       quantity
       unit
-      progress { producedRatio shippedRatio stage }
+      progress { produced shipped awaitingDispatch exact producedRatio shippedRatio stage }
     }
     shipments {
       id
       code
+      state
       shipDate
       logisticsCompany
       trackingNumber
+      remark
       address
       contact
       mobile
       attachments { name url }
     }
   }
+}`
+
+// What each shipment carries: asked after the detail is shown (one ERP read per delivery in
+// the evidenced protocol, so the first screen stays within its budget).
+export const SHIPMENT_LINES = `query ShipmentLines($id: ID!) {
+  order(id: $id) {
+    id
+    shipments { id lines { name spec quantity productCode } }
+  }
+}`
+
+export const FOLLOW_ORDER = `mutation FollowOrder($id: ID!, $follow: Boolean!) {
+  followOrder(id: $id, follow: $follow)
 }`
 
 export const MATERIAL = `query MaterialProgress($id: ID!) {
@@ -68,10 +90,10 @@ export const MATERIAL = `query MaterialProgress($id: ID!) {
     unit
     deliveryDate
     progress {
-      ordered producing produced unproduced shipping shipped returned
+      ordered producing produced unproduced awaitingDispatch shipped returned
       producedRatio shippedRatio stage
     }
-    shipments { id code shipDate logisticsCompany trackingNumber }
+    shipments { id code state shipDate logisticsCompany trackingNumber }
   }
 }`
 

@@ -23,9 +23,17 @@ export function dateTime(iso: string | null | undefined): string {
   return d ? `${date(iso)} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}` : '—'
 }
 
+/** A share as the BFF words it: rounded down (99.6 % is not yet 100 %), 0..100. */
 export function percent(ratio: number | null | undefined): number {
   const r = typeof ratio === 'number' && isFinite(ratio) ? ratio : 0
-  return Math.max(0, Math.min(100, Math.round(r * 100)))
+  return Math.max(0, Math.min(100, Math.floor(r * 100 + 1e-9)))
+}
+
+export function money(amount: number | null | undefined, currency?: string | null): string {
+  if (amount == null || !isFinite(amount)) return ''
+  const [whole, cents] = amount.toFixed(2).split('.')
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')
+  return `${!currency || currency === 'CNY' ? '¥' : `${currency} `}${grouped}.${cents}`
 }
 
 export function duration(seconds: number | null | undefined): string {
@@ -52,16 +60,18 @@ export const STATUS_FILTERS = [
   { value: 'CANCELLED', label: '已取消' },
 ]
 
+// The delivery vocabulary of the BFF (docs/delivery.md): only a dispatched delivery is 已发货.
 export const STAGE_NAMES: Record<string, string> = {
   NOT_STARTED: '未开工',
   PRODUCING: '生产中',
   PRODUCED: '已生产',
+  AWAITING_DISPATCH: '待发货',
   PARTIALLY_SHIPPED: '部分发货',
   SHIPPED: '已发货',
 }
 
-export const DELIVERY_NAMES: Record<string, string> = {
-  NONE: '未发货',
-  PARTIAL: '部分发货',
-  ALL: '全部发货',
+export const SHIPMENT_STATES: Record<string, string> = {
+  PACKED: '待发货',
+  DISPATCHED: '已发货',
+  SIGNED: '已签收',
 }

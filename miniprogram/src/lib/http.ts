@@ -1,5 +1,8 @@
 // One POST of a GraphQL document over wx.request. No auth logic here: see gql.ts.
-import { baseUrl } from '../config'
+// Trial and release builds send only the registered document's id (the BFF refuses other
+// documents in production); the developer build sends the text, for a local `bff demo`.
+import { baseUrl, envVersion } from '../config'
+import { DOCUMENT_IDS } from '../graphql/ids'
 import { GqlError } from './errors'
 
 export interface GqlErrorBody {
@@ -14,6 +17,12 @@ export interface GqlBody<T> {
   extensions?: { stale?: boolean; [key: string]: unknown }
 }
 
+export function requestBody(query: string, variables: Record<string, unknown>): Record<string, unknown> {
+  const name = (/^\s*(?:query|mutation)\s+(\w+)/.exec(query) || [])[1]
+  const id = envVersion() !== 'develop' && name ? DOCUMENT_IDS[name] : undefined
+  return id ? { documentId: id, variables } : { query, variables }
+}
+
 export function post<T>(query: string, variables: Record<string, unknown>, token?: string): Promise<GqlBody<T>> {
   const header: Record<string, string> = { 'content-type': 'application/json' }
   if (token) header.Authorization = `Bearer ${token}`
@@ -22,7 +31,7 @@ export function post<T>(query: string, variables: Record<string, unknown>, token
       url: `${baseUrl()}/graphql`,
       method: 'POST',
       header,
-      data: { query, variables },
+      data: requestBody(query, variables),
       timeout: 10000,
       success(res) {
         // The BFF answers GraphQL errors with a JSON body even on 4xx/5xx: read it whenever present.

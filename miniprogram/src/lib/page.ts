@@ -8,3 +8,18 @@ export function toLogin(mode: 'login' | 'bind' = 'login'): void {
 export function toast(title: string): void {
   wx.showToast({ title, icon: 'none' })
 }
+
+// <switch color> takes a colour value, not a CSS variable: pick the theme's primary
+// (app.wxss's --primary) when the page is shown.
+const SWITCH_COLORS: Record<string, string> = { light: '#1890FF', dark: '#3C9AE8' }
+
+export function switchColor(): string {
+  let theme = 'light'
+  try {
+    const w = wx as unknown as { getAppBaseInfo?: () => { theme?: string } }
+    theme = (w.getAppBaseInfo ? w.getAppBaseInfo().theme : wx.getSystemInfoSync().theme) || 'light'
+  } catch (_e) {
+    // no theme information: light
+  }
+  return SWITCH_COLORS[theme] || SWITCH_COLORS.light
+}

@@ -36,6 +36,31 @@ function httpJson(method, url, body, headers = {}) {
   })
 }
 
+/** multipart/form-data of one file, as wx.uploadFile sends it. */
+function multipart(field, filename, bytes) {
+  const boundary = `----wxupload${Date.now().toString(16)}`
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`)
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
+  return { body: Buffer.concat([head, bytes, tail]), type: `multipart/form-data; boundary=${boundary}` }
+}
+
+function httpRaw(method, url, body, headers) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url)
+    const length = body ? { 'content-length': body.length } : {}
+    const req = http.request({ method, hostname: u.hostname, port: u.port, path: u.pathname + u.search, headers: { ...headers, ...length } }, (res) => {
+      const chunks = []
+      res.on('data', (c) => chunks.push(c))
+      res.on('end', () => {
+        const bytes = Buffer.concat(chunks)
+        resolve({ statusCode: res.statusCode, data: bytes.toString('utf8'), body: bytes })
+      })
+    })
+    req.on('error', reject)
+    req.end(body || undefined)
+  })
+}
+
 function installWx() {
   const info = bffInfo()
   const storage = new Map()
@@ -47,8 +72,14 @@ function installWx() {
     toasts: [],
     clipboard: [],
     subscribeAnswer: 'accept',
+    tempFiles: new Map(), // temporary local paths (http://tmp/…, wxfile://…) → bytes, as chooseAvatar leaves them
+    delayReply: () => 0, // ms before a wx.request reply is delivered (a slow network for one request)
+    inFlight: 0,
     scanResult: '',
     modalConfirm: true,
+    // wx.getSetting's subscriptionsSetting: what the user switched on or off in WeChat.
+    subscriptionsSetting: { mainSwitch: true, itemSettings: {} },
+    opened: [], // files opened by wx.openDocument / wx.previewImage: { how, path, bytes }
   }
   const ok = (o, res) => {
     if (o && o.success) o.success(res)
@@ -61,15 +92,31 @@ function installWx() {
     removeStorageSync: (k) => storage.delete(k),
     request(o) {
       const op = ((o.data && o.data.query) || '').match(/(?:query|mutation)\s+(\w+)/)
-      const entry = { url: o.url, operation: op ? op[1] : '?' }
+      const entry = { url: o.url, operation: op ? op[1] : '?', variables: o.data && o.data.variables }
       state.requests.push(entry)
+      const delay = state.delayReply(entry)
+      state.inFlight += 1
+      const settle = () => (state.inFlight -= 1)
       httpJson(o.method || 'GET', o.url, o.data, o.header).then(
-        (res) => {
+        (res) => setTimeout(() => {
           entry.status = res.statusCode
           entry.codes = ((res.data && res.data.errors) || []).map((e) => e.extensions && e.extensions.code)
+          settle()
           ok(o, res)
-        },
-        (err) => o.fail && o.fail({ errMsg: `request:fail ${err.message}` }),
+        }, delay),
+        (err) => (settle(), o.fail && o.fail({ errMsg: `request:fail ${err.message}` })),
+      )
+      return { abort() {} }
+    },
+    uploadFile(o) {
+      // What the phone does with a temporary path: reads the file and posts it as multipart.
+      const bytes = state.tempFiles.get(o.filePath)
+      if (!bytes) return o.fail && o.fail({ errMsg: `uploadFile:fail file not found ${o.filePath}` })
+      const form = multipart(o.name, o.filePath.split('/').pop(), bytes)
+      state.requests.push({ url: o.url, operation: 'uploadFile' })
+      httpRaw('POST', o.url, form.body, { ...o.header, 'content-type': form.type }).then(
+        (res) => ok(o, { ...res, errMsg: 'uploadFile:ok' }),
+        (err) => o.fail && o.fail({ errMsg: `uploadFile:fail ${err.message}` }),
       )
       return { abort() {} }
     },
@@ -96,6 +143,22 @@ function installWx() {
         .then(({ data }) => Promise.all(accepted.map((id) => httpJson('POST', `${info.wechat}/__sim/grants`, { openid: data.openid, template_id: id, count: 1 }))))
         .then(() => ok(o, res), () => o.fail && o.fail({ errMsg: 'requestSubscribeMessage:fail' }))
     },
+    getSetting: (o) => ok(o, { authSetting: {}, ...(o.withSubscriptions ? { subscriptionsSetting: state.subscriptionsSetting } : {}) }),
+    openSetting: (o) => ok(o, { authSetting: {}, subscriptionsSetting: state.subscriptionsSetting }),
+    downloadFile(o) {
+      // As on a phone: the file is fetched (with the page's headers) into a temporary path.
+      httpRaw('GET', o.url, null, o.header).then(
+        (res) => {
+          const tempFilePath = `wxfile://tmp/download-${state.tempFiles.size}`
+          state.tempFiles.set(tempFilePath, res.body)
+          ok(o, { statusCode: res.statusCode, tempFilePath, errMsg: 'downloadFile:ok' })
+        },
+        (err) => o.fail && o.fail({ errMsg: `downloadFile:fail ${err.message}` }),
+      )
+      return { abort() {} }
+    },
+    openDocument: (o) => (state.opened.push({ how: 'openDocument', path: o.filePath, bytes: state.tempFiles.get(o.filePath) }), ok(o, {})),
+    previewImage: (o) => (state.opened.push({ how: 'previewImage', path: o.urls[0], bytes: state.tempFiles.get(o.urls[0]) }), ok(o, {})),
     stopPullDownRefresh: () => undefined,
     setNavigationBarTitle: () => undefined,
   }
@@ -107,11 +170,28 @@ function installWx() {
 
 /** Loads a compiled page, renders it, runs onLoad and waits for its requests to settle. */
 const loaded = {}
+// WeChat's own WXML compiler (wcc, from miniprogram-compiler) renders the pages, as on a
+// phone; MP_COMPILER=simulate switches to miniprogram-simulate's JavaScript imitation.
+const COMPILER = process.env.MP_COMPILER || 'official'
+
+// Custom components register once, as WeChat runs a module once (jest keeps modules
+// cached, so a second simulate.load of the same component would never define it again).
+const components = {}
+
+function componentIds(simulate, dist) {
+  const dir = path.join(dist, 'components')
+  if (!fs.existsSync(dir)) return {}
+  for (const name of fs.readdirSync(dir)) {
+    if (!components[name]) components[name] = simulate.load(path.join(dir, name, name), name, { compiler: COMPILER, rootPath: dist })
+  }
+  return components
+}
 
 async function openPage(simulate, name, query = {}) {
   const dist = path.resolve(__dirname, '../../dist')
   // A page's definition is registered once (its module runs once); each open renders anew.
-  const id = loaded[name] || (loaded[name] = simulate.load(path.join(dist, 'pages', name, name), { compiler: 'simulate', rootPath: dist }))
+  const options = { compiler: COMPILER, rootPath: dist, usingComponents: { ...componentIds(simulate, dist) } }
+  const id = loaded[name] || (loaded[name] = simulate.load(path.join(dist, 'pages', name, name), options))
   const comp = simulate.render(id)
   comp.attach(document.createElement('parent-wrapper'))
   await comp.instance.onLoad(query)
@@ -136,4 +216,4 @@ function queryOf(url) {
   return q
 }
 
-module.exports = { installWx, openPage, until, queryOf, httpJson, bffInfo }
+module.exports = { installWx, openPage, until, queryOf, httpJson, bffInfo, COMPILER }

@@ -1,27 +1,20 @@
 // Home: the company's orders. The first screen is a single request (HOME: orders + ERP
 // banner); further pages use ORDERS. Search/scan and the status filter restart the list.
+// Every list request takes a ticket (lib/latest): a reply that is no longer the newest
+// (a filter tapped again meanwhile) is dropped. Next pages are appended by path
+// (`items[20]`, …), so setData sends only the new cards.
 import { PAGE_SIZE } from '../../config'
 import { HOME, ORDERS } from '../../graphql/orders'
 import { errorState } from '../../lib/errors'
-import { date, dateTime, DELIVERY_NAMES, percent, STATUS_FILTERS } from '../../lib/format'
+import { dateTime, STATUS_FILTERS } from '../../lib/format'
 import { request } from '../../lib/gql'
+import { appendPaths, Latest } from '../../lib/latest'
+import { card, OrderCard } from '../../lib/orders'
 import { toLogin } from '../../lib/page'
 import { getToken } from '../../lib/session'
 
-interface OrderItem {
-  id: string
-  code: string
-  customerName: string | null
-  status: string
-  statusName: string
-  date: string | null
-  deliveryDate: string | null
-  deliveryStatus: string
-  shippedRate: number
-}
-
 interface OrderPage {
-  items: OrderItem[]
+  items: OrderCard[]
   total: number
   page: number
   pageSize: number
@@ -34,20 +27,15 @@ interface HomeData {
   systemStatus?: { erpState: string; banner: string | null; degraded: boolean } | null
 }
 
-function card(o: OrderItem) {
-  return {
-    id: o.id,
-    code: o.code,
-    customerName: o.customerName || '',
-    status: o.status,
-    statusName: o.statusName,
-    deliveryDate: date(o.deliveryDate),
-    delivery: DELIVERY_NAMES[o.deliveryStatus] || '',
-    shippedPct: percent(o.shippedRate),
-  }
-}
-
 type Card = ReturnType<typeof card>
+
+// One ticket counter per page instance: which list request is the newest.
+const tickets = new WeakMap<object, Latest>()
+function latest(page: object): Latest {
+  let t = tickets.get(page)
+  if (!t) tickets.set(page, (t = new Latest()))
+  return t
+}
 
 Component({
   data: {
@@ -78,12 +66,14 @@ Component({
 
     /** First page (with the banner); keeps the list on screen while refreshing. */
     async reload(refreshing = false) {
-      this.setData({ loading: !refreshing || this.data.items.length === 0, error: null })
+      const ticket = latest(this).next()
+      this.setData({ loading: !refreshing || this.data.items.length === 0, loadingMore: false, error: null })
       const vars: Record<string, unknown> = { pageSize: PAGE_SIZE }
       if (this.data.keyword) vars.keyword = this.data.keyword
       if (this.data.status) vars.status = this.data.status
       try {
         const { data, stale } = await request<HomeData>(HOME, vars, { optional: ['systemStatus'] })
+        if (!latest(this).isCurrent(ticket)) return undefined // a newer search or filter owns the list
         const p = data.orders
         this.setData({
           loading: false,
@@ -94,6 +84,7 @@ Component({
           banner: this.bannerText(p, stale, data.systemStatus),
         })
       } catch (e) {
+        if (!latest(this).isCurrent(ticket)) return undefined
         const s = errorState(e)
         if (s.code === 'NOT_BOUND') return toLogin('bind')
         this.setData({ loading: false, error: s, items: [], banner: '' })
@@ -103,22 +94,26 @@ Component({
 
     async loadMore() {
       if (!this.data.hasMore || this.data.loadingMore || this.data.loading) return
+      const ticket = latest(this).next()
       this.setData({ loadingMore: true })
       const vars: Record<string, unknown> = { page: this.data.page + 1, pageSize: PAGE_SIZE }
       if (this.data.keyword) vars.keyword = this.data.keyword
       if (this.data.status) vars.status = this.data.status
       try {
         const { data, stale } = await request<{ orders: OrderPage }>(ORDERS, vars)
-        const items = this.data.items.concat(data.orders.items.map(card))
+        if (!latest(this).isCurrent(ticket)) return // the list was restarted meanwhile
+        const shown = this.data.items.length
+        const fresh = data.orders.items.map(card)
         this.setData({
+          ...appendPaths('items', shown, fresh),
           loadingMore: false,
-          items,
           page: data.orders.page,
           total: data.orders.total,
-          hasMore: items.length < data.orders.total && data.orders.items.length > 0,
+          hasMore: shown + fresh.length < data.orders.total && fresh.length > 0,
           banner: this.bannerText(data.orders, stale, null) || this.data.banner,
         })
       } catch (e) {
+        if (!latest(this).isCurrent(ticket)) return
         this.setData({ loadingMore: false })
         wx.showToast({ title: errorState(e).message, icon: 'none' })
       }

@@ -9,9 +9,21 @@ import { login } from '../../lib/session'
 type Step = 'privacy' | 'bind'
 type Method = 'invite' | 'account'
 
+// What the app collects and why; the same list as docs/privacy.md and the privacy guide
+// declared in the WeChat console (用户隐私保护指引).
+const COLLECTED = [
+  { what: '微信登录标识', why: '识别您的身份，保持登录（不获取微信号）' },
+  { what: '头像、昵称', why: '由您主动选择，显示在“我的”页面' },
+  { what: 'ERP 账号（手机号）', why: '用账号绑定企业时验证身份，保存绑定关系；密码不保存' },
+  { what: '邀请码', why: '绑定您所在的企业' },
+  { what: '摄像头', why: '扫码填入邀请码或搜索订单时使用' },
+  { what: '剪贴板', why: '您点击“复制”时写入运单号' },
+]
+
 Component({
   data: {
     step: 'privacy' as Step,
+    collected: COLLECTED,
     agreed: false,
     busy: false,
     error: '',

@@ -1,16 +1,16 @@
 // One material's production and shipping progress, quantity by quantity.
 import { MATERIAL } from '../../graphql/orders'
 import { errorState } from '../../lib/errors'
-import { date, percent, quantity, STAGE_NAMES } from '../../lib/format'
+import { date, percent, quantity, SHIPMENT_STATES, STAGE_NAMES } from '../../lib/format'
 import { request } from '../../lib/gql'
 import { toLogin } from '../../lib/page'
 import { getToken } from '../../lib/session'
 
-interface P { ordered: number; producing: number; produced: number; unproduced: number; shipping: number; shipped: number; returned: number; producedRatio: number; shippedRatio: number; stage: string }
+interface P { ordered: number; producing: number; produced: number; unproduced: number; awaitingDispatch: number; shipped: number; returned: number; producedRatio: number; shippedRatio: number; stage: string }
 interface M {
   id: string; orderId: string; orderCode: string | null; productCode: string | null; name: string | null; spec: string | null
   brand: string | null; quantity: number; unit: string | null; deliveryDate: string | null; progress: P
-  shipments: { id: string; code: string; shipDate: string | null; logisticsCompany: string | null; trackingNumber: string | null }[]
+  shipments: { id: string; code: string; state: string; shipDate: string | null; logisticsCompany: string | null; trackingNumber: string | null }[]
 }
 
 function view(m: M) {
@@ -30,11 +30,14 @@ function view(m: M) {
       { k: '生产中', v: quantity(p.producing, u) },
       { k: '已生产', v: quantity(p.produced, u) },
       { k: '未生产', v: quantity(p.unproduced, u) },
-      { k: '发货中', v: quantity(p.shipping, u) },
+      { k: '待发货（已出库）', v: quantity(p.awaitingDispatch, u) },
       { k: '已发货', v: quantity(p.shipped, u) },
       { k: '退货', v: quantity(p.returned, u) },
     ],
-    shipments: m.shipments.map((s) => ({ id: s.id, code: s.code, shipDate: date(s.shipDate), logistics: [s.logisticsCompany, s.trackingNumber].filter(Boolean).join(' ') })),
+    shipments: m.shipments.map((s) => ({
+      id: s.id, code: s.code, shipDate: date(s.shipDate),
+      logistics: [SHIPMENT_STATES[s.state], s.logisticsCompany, s.trackingNumber].filter(Boolean).join(' '),
+    })),
   }
 }
 

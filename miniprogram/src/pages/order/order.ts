@@ -1,76 +1,59 @@
-// Order detail: live status, timeline, materials with progress bars, shipments (copyable
-// tracking number, attachments) and the subscribe button (requestSubscribeMessage →
-// recordSubscriptions: each accept is one notification the BFF may send).
+// Order detail: live status, timeline, materials with progress bars, shipments (what each
+// carries, copyable carrier and tracking number, remark, attachments opened through the BFF)
+// and 订阅此订单: requestSubscribeMessage → recordSubscriptions (each accept is one message the
+// BFF may send) and followOrder (the BFF spends them on this order's changes only).
 import { baseUrl, ORDER_TEMPLATES } from '../../config'
 import { MARK_MESSAGE_READ, RECORD_SUBSCRIPTIONS } from '../../graphql/messages'
-import { ORDER_DETAIL } from '../../graphql/orders'
+import { FOLLOW_ORDER, ORDER_DETAIL, SHIPMENT_LINES } from '../../graphql/orders'
 import { errorState } from '../../lib/errors'
-import { date, dateTime, DELIVERY_NAMES, duration, percent, quantity, STAGE_NAMES } from '../../lib/format'
+import { date, money, percent } from '../../lib/format'
 import { request } from '../../lib/gql'
+import { lines, material, MaterialRow, shipment, ShipmentLine, ShipmentRow, Step, timeline } from '../../lib/orders'
 import { toast, toLogin } from '../../lib/page'
 import { getToken } from '../../lib/session'
 
-interface Progress { producedRatio: number; shippedRatio: number; stage: string }
 interface Detail {
   id: string
   code: string
-  customerName: string | null
   customerOrderCode: string | null
   date: string | null
   deliveryDate: string | null
   status: string
   statusName: string
-  quantity: number | null
+  amount: number | null
+  currency: string | null
   remark: string | null
+  overdue: boolean
+  followed: boolean
   deliveryStatus: string
+  deliveryText: string
   shippedRate: number
-  timeline: { kind: string; title: string; at: string | null; done: boolean; current: boolean; durationS: number | null; detail: string | null }[]
-  materials: { id: string; name: string | null; spec: string | null; brand: string | null; quantity: number; unit: string | null; progress: Progress }[]
-  shipments: {
-    id: string; code: string; shipDate: string | null; logisticsCompany: string | null; trackingNumber: string | null
-    address: string | null; contact: string | null; mobile: string | null; attachments: { name: string; url: string }[]
-  }[]
+  producedRate: number
+  timeline: Step[]
+  materials: MaterialRow[]
+  shipments: ShipmentRow[]
 }
 
 function view(o: Detail) {
   return {
     id: o.id,
     code: o.code,
-    customerName: o.customerName || '',
     customerOrderCode: o.customerOrderCode || '',
     date: date(o.date),
     deliveryDate: date(o.deliveryDate),
     status: o.status,
     statusName: o.statusName,
+    amount: money(o.amount, o.currency),
     remark: o.remark || '',
-    delivery: DELIVERY_NAMES[o.deliveryStatus] || '',
+    overdue: o.overdue,
+    followed: o.followed,
+    delivery: o.deliveryText,
+    awaiting: o.deliveryStatus === 'AWAITING_DISPATCH',
+    producedPct: percent(o.producedRate),
     shippedPct: percent(o.shippedRate),
-    timeline: o.timeline.map((s) => ({
-      title: s.title,
-      at: s.at ? dateTime(s.at) : '',
-      took: s.durationS ? `用时 ${duration(s.durationS)}` : '',
-      detail: s.detail || '',
-      state: s.current ? 'current' : s.done ? 'done' : 'todo',
-    })),
-    materials: o.materials.map((m) => ({
-      id: m.id,
-      name: m.name || '未命名物料',
-      spec: [m.brand, m.spec].filter(Boolean).join(' · '),
-      quantity: quantity(m.quantity, m.unit),
-      stage: STAGE_NAMES[m.progress.stage] || '',
-      producedPct: percent(m.progress.producedRatio),
-      shippedPct: percent(m.progress.shippedRatio),
-    })),
-    shipments: o.shipments.map((s) => ({
-      id: s.id,
-      code: s.code,
-      shipDate: date(s.shipDate),
-      logisticsCompany: s.logisticsCompany || '待更新',
-      trackingNumber: s.trackingNumber || '',
-      address: s.address || '',
-      contact: [s.contact, s.mobile].filter(Boolean).join(' '),
-      attachments: s.attachments,
-    })),
+    timeline: timeline(o.timeline),
+    materials: o.materials.map(material),
+    shipments: o.shipments.map(shipment),
   }
 }
 
@@ -104,6 +87,7 @@ Component({
         const { data, stale } = await request<{ order: Detail }>(ORDER_DETAIL, { id: this.data.id })
         this.setData({ loading: false, order: view(data.order), stale })
         wx.setNavigationBarTitle({ title: data.order.code })
+        if (data.order.shipments.length) await this.loadLines()
       } catch (e) {
         const s = errorState(e)
         if (s.code === 'NOT_BOUND') return toLogin('bind')
@@ -114,7 +98,26 @@ Component({
     onRetry() {
       return this.load()
     },
-    copyTracking(e: WechatMiniprogram.TouchEvent) {
+    /** What each shipment carries, once the detail is on screen (one ERP read per delivery). */
+    async loadLines() {
+      try {
+        const { data } = await request<{ order: { shipments: { id: string; lines: ShipmentLine[] }[] } }>(SHIPMENT_LINES, { id: this.data.id })
+        const found: Record<string, ShipmentLine[]> = {}
+        data.order.shipments.forEach((s) => (found[s.id] = s.lines))
+        const order = this.data.order
+        if (!order) return
+        const changes: Record<string, unknown> = {}
+        order.shipments.forEach((s, i) => {
+          changes[`order.shipments[${i}].lines`] = lines(found[s.id] || [])
+          changes[`order.shipments[${i}].linesLoaded`] = true
+        })
+        this.setData(changes)
+      } catch (_e) {
+        // The shipment stays shown without its contents; pull to refresh tries again.
+      }
+    },
+    /** Copies a tracking number, a carrier or a remark (the actual carrier and route). */
+    copyText(e: WechatMiniprogram.TouchEvent) {
       const text = String(e.currentTarget.dataset.text || '')
       if (text) wx.setClipboardData({ data: text })
     },
@@ -135,9 +138,9 @@ Component({
         fail: () => toast('附件下载失败，请重试'),
       })
     },
-    /** Must run from the user's tap: WeChat only shows the subscribe dialog then. */
+    /** 订阅此订单. Must run from the user's tap: WeChat only shows the subscribe dialog then. */
     onSubscribe() {
-      if (this.data.subscribing) return
+      if (this.data.subscribing || !this.data.order) return
       const ids = [ORDER_TEMPLATES.ORDER_STATUS, ORDER_TEMPLATES.PRODUCTION_DONE, ORDER_TEMPLATES.ORDER_SHIPPED]
       this.setData({ subscribing: true })
       wx.requestSubscribeMessage({
@@ -148,8 +151,9 @@ Component({
           const accepted = results.filter((r) => r.accepted).length
           try {
             await request(RECORD_SUBSCRIPTIONS, { results })
-            const text = accepted ? `已订阅 ${accepted} 类通知` : '未订阅任何通知'
-            this.setData({ subscribing: false, subscribed: text })
+            if (accepted) await request(FOLLOW_ORDER, { id: this.data.id, follow: true })
+            const text = accepted ? `已订阅此订单 ${accepted} 类通知` : '未订阅任何通知'
+            this.setData({ subscribing: false, subscribed: text, 'order.followed': accepted > 0 || this.data.order!.followed })
             toast(text)
           } catch (err) {
             this.setData({ subscribing: false })
@@ -158,9 +162,18 @@ Component({
         },
         fail: () => {
           this.setData({ subscribing: false })
-          toast('订阅未完成，可在消息设置中重新开启')
+          toast('订阅未完成，可在消息设置中再次订阅')
         },
       })
+    },
+    async onUnfollow() {
+      try {
+        await request(FOLLOW_ORDER, { id: this.data.id, follow: false })
+        this.setData({ 'order.followed': false, subscribed: '' })
+        toast('已取消订阅此订单')
+      } catch (err) {
+        toast(errorState(err).message)
+      }
     },
   },
 })

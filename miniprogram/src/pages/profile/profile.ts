@@ -1,5 +1,6 @@
-// Profile: avatar (chooseAvatar) and nickname (type="nickname" input) — the only ways WeChat
-// still gives them — the company binding, unbinding, and the system status.
+// Profile: avatar (chooseAvatar, uploaded to the BFF) and nickname (type="nickname" input,
+// saved once WeChat's own nickname review passed; the BFF checks it again with msgSecCheck)
+// — the only ways WeChat still gives them — the company binding, unbinding, system status.
 import { LOGOUT, ME, UNBIND_COMPANY, UPDATE_PROFILE } from '../../graphql/auth'
 import { SYSTEM_STATUS } from '../../graphql/monitoring'
 import { errorState } from '../../lib/errors'
@@ -7,6 +8,7 @@ import { date, dateTime } from '../../lib/format'
 import { request } from '../../lib/gql'
 import { toast, toLogin } from '../../lib/page'
 import { getToken, setToken } from '../../lib/session'
+import { uploadAvatar } from '../../lib/upload'
 
 interface Me {
   openid: string; nickname: string | null; avatarUrl: string | null; bound: boolean; permissions: string[]
@@ -26,7 +28,10 @@ Component({
     loading: true,
     error: null as null | { message: string; actionText: string },
     nickname: '',
+    /** What the user typed, waiting for WeChat's nickname review. */
+    draft: '',
     avatarUrl: '',
+    uploading: false,
     bound: false,
     company: null as null | { name: string; code: string; contact: string },
     role: '',
@@ -48,6 +53,7 @@ Component({
         this.setData({
           loading: false,
           nickname: me.nickname || '',
+          draft: me.nickname || '',
           avatarUrl: me.avatarUrl || '',
           bound: me.bound,
           company: b ? { name: b.company.name, code: b.company.code || '', contact: [b.company.contact, b.company.mobile].filter(Boolean).join(' ') } : null,
@@ -69,23 +75,39 @@ Component({
         this.setData({ status: { text: '暂不可用', cls: 'muted', checkedAt: '—', banner: '' } })
       }
     },
+    /** chooseAvatar gives a temporary local file: shown at once, uploaded, then the kept https URL. */
     async onChooseAvatar(e: WechatMiniprogram.CustomEvent<{ avatarUrl: string }>) {
-      const avatarUrl = e.detail.avatarUrl
-      this.setData({ avatarUrl })
-      await this.saveProfile({ avatarUrl })
-    },
-    async onNickname(e: WechatMiniprogram.CustomEvent<{ value: string }>) {
-      const nickname = String(e.detail.value || '').trim()
-      if (!nickname || nickname === this.data.nickname) return
-      this.setData({ nickname })
-      await this.saveProfile({ nickname })
-    },
-    async saveProfile(profile: { nickname?: string; avatarUrl?: string }) {
+      const before = this.data.avatarUrl
+      this.setData({ avatarUrl: e.detail.avatarUrl, uploading: true })
       try {
-        await request(UPDATE_PROFILE, { profile })
+        const avatarUrl = await uploadAvatar(e.detail.avatarUrl)
+        this.setData({ avatarUrl, uploading: false })
+        toast('头像已更新')
+      } catch (err) {
+        this.setData({ avatarUrl: before, uploading: false })
+        toast(errorState(err).message)
+      }
+    },
+    onNicknameInput(e: WechatMiniprogram.CustomEvent<{ value: string }>) {
+      this.setData({ draft: String(e.detail.value || '').trim() })
+    },
+    /** WeChat reviews a type="nickname" input after blur; only a passed nickname is saved. */
+    async onNicknameReview(e: WechatMiniprogram.CustomEvent<{ pass: boolean; timeout: boolean }>) {
+      const nickname = this.data.draft
+      if (!nickname || nickname === this.data.nickname) return
+      if (!e.detail.pass && !e.detail.timeout) {
+        this.setData({ draft: this.data.nickname })
+        toast('昵称未通过微信审核，请修改')
+        return
+      }
+      // A review that timed out is decided by the BFF's own check (msgSecCheck).
+      try {
+        const { data } = await request<{ updateProfile: { nickname: string | null } }>(UPDATE_PROFILE, { profile: { nickname } })
+        this.setData({ nickname: data.updateProfile.nickname || '', draft: data.updateProfile.nickname || '' })
         toast('已保存')
-      } catch (e) {
-        toast(errorState(e).message)
+      } catch (err) {
+        this.setData({ draft: this.data.nickname })
+        toast(errorState(err).message)
       }
     },
     onUnbind() {

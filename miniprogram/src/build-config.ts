@@ -1,0 +1,14 @@
+// Values a build injects. These are the development ones (DevTools opening src/, `npm run
+// build`, the tests); `npm run build:release` replaces this module with the release values
+// from release.config.json or the environment, and refuses placeholders (scripts/release-config.js).
+export const BUILD = {
+  release: false,
+  /** The BFF: a local `bff demo` in development (a developer build may also override it, see config.ts). */
+  bffUrl: 'http://127.0.0.1:8000',
+  /** Subscription template ids, as configured in the WeChat console (the BFF's BFF_TPL_*). */
+  templates: {
+    ORDER_STATUS: 'TPL_ORDER_STATUS',
+    PRODUCTION_DONE: 'TPL_PRODUCTION_DONE',
+    ORDER_SHIPPED: 'TPL_ORDER_SHIPPED',
+  },
+}

@@ -1,0 +1,85 @@
+// The main pages rendered as a phone would draw them — real WXML, WXSS and demo data, with
+// WeChat's "style": "v2" component defaults underneath (support/to-html.js) — measured in
+// Chromium (/usr/bin/chromium, never a downloaded browser; scripts/measure-rendered.js):
+// the main buttons span their card instead of WeChat's default 184 px, and every text keeps
+// WCAG AA contrast (4.5:1, 3:1 for large text) in light and dark mode.
+const fs = require('fs')
+const os = require('os')
+const path = require('path')
+const { spawnSync } = require('child_process')
+const { installWx } = require('./support/wx-shim')
+const { PAGES, renderScreens } = require('./support/screens')
+const { pageHtml } = require('./support/to-html')
+
+jest.setTimeout(120000)
+
+// Designed full width (the card's width) unless listed in SIZED.
+const BUTTONS = { login: ['#login'], order: ['#subscribe'], profile: ['#unbind', '#logout', '#avatar', '#contact'] }
+const SIZED = ['#avatar', '#contact']
+
+let dir, pages, measured
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-rendered-'))
+  pages = await renderScreens(installWx(), dir)
+  // States the screenshots do not show: the ERP-down banner (the most important warning),
+  // binding with its inputs and contact button (the notification settings are one of PAGES).
+  const extra = (name, page, folder, title) => fs.writeFileSync(path.join(dir, `${name}.html`), pageHtml(page, folder, title))
+  pages.home.setData({ banner: 'ERP 暂时无法连接，以下为 2026-11-25 09:30 的数据，可能不是最新' })
+  extra('home-banner', pages.home, 'home', '我的订单')
+  pages.login.setData({ step: 'bind', error: '邀请码无效，请核对后重试或联系您的销售代表' })
+  extra('login-bind', pages.login, 'login', '登录')
+  // A control the check must fail: the old hint grey on the page background (3.1:1).
+  fs.writeFileSync(path.join(dir, 'control.html'), '<body style="background:#F5F5F5"><p style="color:#8C8C8C;font-size:12px">交货日期 2026-12-01</p></body>')
+  const run = spawnSync(process.execPath, [path.resolve(__dirname, '../scripts/measure-rendered.js'), dir, JSON.stringify(BUTTONS)], { encoding: 'utf8', timeout: 90000 })
+  if (run.status !== 0) throw new Error(`measuring in Chromium failed: ${run.stderr}`)
+  measured = JSON.parse(run.stdout)
+})
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+test('the pages rendered what the data says', () => {
+  expect(pages.home.data.items.length).toBeGreaterThan(0)
+  expect(pages.messages.data.items.length).toBeGreaterThan(0)
+  expect(pages.profile.data.nickname).toBe('王采购')
+})
+
+test('main buttons span their card, not WeChat’s default 184 px; small ones keep their size', () => {
+  const lines = []
+  for (const [name, list] of Object.entries(measured.widths)) {
+    for (const b of list) {
+      expect(b.missing).toBeFalsy()
+      lines.push(`${name} ${b.selector} ${b.width}px (room ${b.room}px)`)
+      if (SIZED.includes(b.selector)) {
+        expect(b.width).toBeLessThan(184)
+      } else {
+        expect(b.width).toBeCloseTo(b.room, 0)
+        expect(b.width).toBeGreaterThan(184)
+        expect(b.fontWeight).toBeLessThan(700) // WeChat's default is bold
+      }
+    }
+  }
+  expect(measured.widths.profile.find((b) => b.selector === '#avatar').width).toBe(60)
+  console.log(`button widths on a 375 px screen: ${lines.join('; ')}`)
+})
+
+const MEASURED = [...PAGES, 'home-banner', 'login-bind']
+
+test('the contrast check fails on a failing text', () => {
+  expect(measured.contrast['control/light']).toEqual([expect.objectContaining({ ratio: 3.08, need: 4.5 })])
+})
+
+test.each(MEASURED.flatMap((p) => [[p, 'light'], [p, 'dark']]))('%s (%s): every text meets WCAG AA contrast', (name, scheme) => {
+  const texts = measured.contrast[`${name}/${scheme}`]
+  expect(texts.length).toBeGreaterThan(3)
+  expect(texts.filter((t) => t.ratio < t.need)).toEqual([])
+})
+
+test('contrast figures', () => {
+  const lowest = Object.entries(measured.contrast).filter(([k]) => !k.startsWith('control/')).map(([k, texts]) => {
+    const t = texts.reduce((m, x) => (x.ratio < m.ratio ? x : m))
+    return `${k} ${t.ratio}:1 (${t.text})`
+  })
+  console.log(`lowest contrast per page: ${lowest.join('; ')}`)
+  expect(lowest).toHaveLength(MEASURED.length * 2)
+})
