@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -33,22 +35,24 @@ from bff.sim.wechat import create_app as create_wechat_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")
-ORDER_CARDS = "total page pageSize stale asOf items { id code customerName status statusName date deliveryDate deliveryStatus shippedRate }"
-OPERATIONS: dict[str, tuple[str, str | None]] = {
-    "me": ("{ me { nickname binding { company { name } } permissions } }", None),
-    "home screen (mini program Home, 20 orders)": (
-        f"query Home($pageSize: Int!) {{ orders(page: 1, pageSize: $pageSize) {{ {ORDER_CARDS} }} "
-        "systemStatus { erpState banner degraded } }",
-        None,
-    ),
-    "order detail (mini program OrderDetail)": (
-        """query($id: ID!) { order(id: $id) { id code customerName customerOrderCode date deliveryDate status
-        statusName quantity remark deliveryStatus shippedRate timeline { kind title at done current durationS detail }
-        materials { id name spec brand quantity unit progress { producedRatio shippedRatio stage } }
-        shipments { id code shipDate logisticsCompany trackingNumber address contact mobile attachments { name url } } } }""",
-        "order",
-    ),
+MANIFEST = ROOT / "bff" / "web" / "persisted-documents.json"
+# The mini program's own trusted documents (production accepts nothing else), by operation name.
+OPERATIONS: dict[str, str] = {
+    "me (mini program Me)": "Me",
+    "home screen (mini program Home, 20 orders)": "Home",
+    "order detail (mini program OrderDetail)": "OrderDetail",
 }
+
+
+def document_ids() -> dict[str, str]:
+    """Operation name -> its ``sha256:`` id in the manifest."""
+    ids: dict[str, str] = {}
+    for key, text in json.loads(MANIFEST.read_text()).items():
+        for word in ("query", "mutation"):
+            head = text.strip()
+            if head.startswith(word + " "):
+                ids[head[len(word) + 1:].split("(", 1)[0].split("{", 1)[0].strip()] = key
+    return ids
 
 
 def cpu_seconds(pid: int) -> float:
@@ -75,10 +79,18 @@ async def wait_listening(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url}: not listening")
 
 
-async def measure(pid: int, requests: int, concurrency: int, send: Callable[[], Awaitable[None]]) -> float:
-    """CPU-ms of process ``pid`` per request, after a warm-up."""
+async def measure(
+    pid: int, requests: int, concurrency: int, send: Callable[[], Awaitable[None]], profile: Path | None = None
+) -> float:
+    """CPU-ms of process ``pid`` per request, after a warm-up; with ``profile``, py-spy samples it
+    meanwhile (its own overhead then inflates the figure: profile and measure in separate runs)."""
     for _ in range(20):
         await send()
+    spy = None
+    if profile is not None:
+        spy = subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--format", "raw", "-o", str(profile)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        await asyncio.sleep(1)
     before = cpu_seconds(pid)
     remaining = [requests]
 
@@ -88,12 +100,16 @@ async def measure(pid: int, requests: int, concurrency: int, send: Callable[[], 
             await send()
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return (cpu_seconds(pid) - before) * 1000 / requests
+    spent = cpu_seconds(pid) - before
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=30)
+    return spent * 1000 / requests
 
 
-async def main(latency_ms: float, requests: int, concurrency: int) -> None:
+async def main(latency_ms: float, requests: int, concurrency: int, profile_dir: Path | None) -> None:
     erp_sim = ErpSim(ErpSimConfig())
-    wx_sim = WechatSim(WechatSimConfig(appid="wx-bench-appid", secret="bench-" + secrets.token_hex(8)))
+    wx_sim = WechatSim(WechatSimConfig(appid="wx-bench-appid", secret=secrets.token_hex(24)))
     erp = await start_server(create_erp_app(sim=erp_sim))
     wechat = await start_server(create_wechat_app(sim=wx_sim))
     demo = erp_sim.demo_info()
@@ -105,7 +121,10 @@ async def main(latency_ms: float, requests: int, concurrency: int) -> None:
         "BFF_WX_BASE_URL": wechat.url, "BFF_WX_APPID": wx_sim.config.appid, "BFF_WX_SECRET": wx_sim.config.secret,
         "BFF_ERP_LOGIN_URL": erp.url, "BFF_ERP_BASE_URL": erp.url,
         "BFF_ERP_ACCOUNT": demo["service"]["account"], "BFF_ERP_PASSWORD": demo["service"]["password"],
-        "BFF_MAX_INFLIGHT": "64", "BFF_MAX_QUEUED": "64",
+        "BFF_MAX_INFLIGHT": "64", "BFF_MAX_QUEUED": "64", "BFF_PUBLIC_URL": "https://bench.invalid",
+        # One user sends every request: the per-user limits would measure the limiter, not the CPU.
+        "BFF_RATE_LIMIT_USER": "1000000/minute", "BFF_RATE_LIMIT_IP": "1000000/minute",
+        "BFF_RATE_LIMIT_GLOBAL": "1000000/minute", "BFF_ERP_CALLS_PER_USER": "100000000/hour",
     }
     bff_bin = str(Path(sys.executable).parent / "bff")
     subprocess.run([bff_bin, "migrate"], env=env, check=True, capture_output=True)
@@ -133,18 +152,21 @@ async def main(latency_ms: float, requests: int, concurrency: int) -> None:
             headers = {"Authorization": f"Bearer {token}"}
             bound = await http.post("/api/auth/erp-bind", json={"inviteCode": demo["customer"]["invite_code"]}, headers=headers)
             bound.raise_for_status()
-            first = (await http.post("/graphql", json={"query": "{ orders(pageSize: 1) { items { id } } }"}, headers=headers)).json()
+            ids = document_ids()
+            home = {"documentId": ids["Home"], "variables": {"pageSize": 20}}
+            first = (await http.post("/graphql", json=home, headers=headers)).json()
             order_id = first["data"]["orders"]["items"][0]["id"]
-            for name, (query, needs) in OPERATIONS.items():
-                variables = {"pageSize": 20} if "$pageSize" in query else ({"id": order_id} if needs else {})
+            for name, operation in OPERATIONS.items():
+                variables = {"Home": {"pageSize": 20}, "OrderDetail": {"id": order_id}}.get(operation, {})
 
-                async def send(query: str = query, variables: dict[str, object] = variables) -> None:
-                    answer = await http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+                async def send(document: str = ids[operation], variables: dict[str, object] = variables) -> None:
+                    answer = await http.post("/graphql", json={"documentId": document, "variables": variables}, headers=headers)
                     body = answer.json()
                     if answer.status_code != 200 or body.get("errors"):
                         raise RuntimeError(answer.text[:300])
 
-                rows.append((name, await measure(server.pid, requests, concurrency, send)))
+                profile = profile_dir / f"{operation}.txt" if profile_dir else None
+                rows.append((name, await measure(server.pid, requests, concurrency, send, profile)))
         print(f"CPU per request: {requests} requests per operation, {concurrency} at a time, ERP simulator at "
               f"{latency_ms:.0f} ms, BFF in production mode on SQLite + memory cache, {os.cpu_count()} cores\n")
         print("| operation | CPU ms / request | × floor |")
@@ -165,7 +187,8 @@ if __name__ == "__main__":
     parser.add_argument("--erp-latency-ms", type=float, default=50.0)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--profile-dir", type=Path, help="py-spy collapsed stacks per operation (pip install py-spy)")
     args = parser.parse_args()
     started = time.monotonic()
-    asyncio.run(main(args.erp_latency_ms, args.requests, args.concurrency))
+    asyncio.run(main(args.erp_latency_ms, args.requests, args.concurrency, args.profile_dir))
     print(f"\n({time.monotonic() - started:.0f} s)")
