@@ -103,6 +103,7 @@ class Services:
             LastGoodAnswers(
                 cache, on_lookup=telemetry.record_fallback,
                 max_keys=settings.last_good_max_keys, max_bytes=settings.last_good_max_bytes,
+                refresh_s=settings.last_good_refresh_s,
             ),
             LogisticsNames(erp, cache, detail_reads=settings.erp_logistics_detail),
             DeliveryLines(erp, settings.erp_delivery_lines),

@@ -88,7 +88,10 @@ class RequestContext:
         return viewer
 
     async def order_loaders(self) -> OrderLoaders:
-        """This request's loaders, scoped to the viewer's customer (who must be a bound purchaser)."""
+        """This request's loaders, scoped to the viewer's customer (who must be a bound purchaser).
+        Once made they are the answer: the viewer and its permissions are fixed for the request."""
+        if self._order_loaders is not None:
+            return self._order_loaders
         viewer = await self.require(Permission.ORDERS_READ)
         if self._order_loaders is None:  # no await between the check and the assignment
             assert viewer.customer_id is not None

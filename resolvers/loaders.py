@@ -30,6 +30,7 @@ class OrderLoaders:
         self.shipments_by_order = DataLoader(self._shipments_by_order)
         self.shipments_by_material = DataLoader(self._shipments_by_material)
         self.shipment_lines = DataLoader(self._shipment_lines)
+        self._fulfilments: dict[str, Fulfilment] = {}
 
     def remember(self, orders: Sequence[Order]) -> None:
         for order in orders:
@@ -63,11 +64,15 @@ class OrderLoaders:
         return [dispatched(m, sh) for m, sh in zip(materials, shipments, strict=True)]
 
     async def fulfilment(self, order: Order) -> Fulfilment:
-        """Produced and dispatched shares of the order by value: no delivery line read."""
-        materials, shipments = await asyncio.gather(
-            self.erp_materials_by_order.load(order.id), self.shipments_by_order.load(order.id)
-        )
-        return fulfilment(materials, shipments)
+        """Produced and dispatched shares of the order by value: no delivery line read. Computed
+        once per order per request, though a card asks five fields of it."""
+        materials = self.erp_materials_by_order.load(order.id)  # both asked before either is awaited:
+        shipments = self.shipments_by_order.load(order.id)  # one batch each, read side by side
+        parts = (await materials, await shipments)
+        known = self._fulfilments.get(order.id)
+        if known is None:
+            known = self._fulfilments[order.id] = fulfilment(*parts)
+        return known
 
     async def _shipments_by_order(self, order_ids: list[str]) -> list[list[Shipment]]:
         grouped = await self.reads.shipments_by_order(order_ids)

@@ -154,6 +154,7 @@ class Settings(BaseSettings):
     invite_code_rotation_ends_bindings: bool = False
     last_good_max_keys: int = 64
     last_good_max_bytes: int = 2_000_000
+    last_good_refresh_s: float = 30.0  # a key's kept answer is rewritten at most this often
     trusted_header_sources: str = ""
     shutdown_grace_s: float = 10.0
     # --- end of issue 10 settings ---

@@ -8,11 +8,17 @@ Bounded per customer (the part of the key before the first ``:``): at most ``max
 answers and ``max_bytes`` of them, the least recently written evicted first; an answer
 larger than the whole allowance, or a read with ``keep=False`` (keyword searches), is not
 kept. Concurrent writers may leave an evicted answer behind until its TTL ends.
+
+Keeping costs a serialisation of the answer, so a key is rewritten at most once per
+``refresh_s`` per instance: at the 9:00 rush the same first page is read hundreds of times a
+minute, and a fallback at most ``refresh_s`` older than the newest answer is just as honest
+(it carries its own time).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -35,12 +41,18 @@ class LastGoodAnswers:
         *,
         max_keys: int = 64,
         max_bytes: int = 2_000_000,
+        refresh_s: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._cache = cache
         self._ttl = ttl_s
         self._on_lookup = on_lookup  # hit (True) or miss (False) of a fallback lookup: a metric
         self._max_keys = max_keys
         self._max_bytes = max_bytes
+        self._refresh_s = refresh_s
+        self._kept_recently: set[str] = set()  # keys kept since the window began (bounded by it)
+        self._monotonic = monotonic
+        self._window_began = monotonic()
 
     async def read(
         self, key: str, fetch: Callable[[], Awaitable[Any]], *, keep: bool = True
@@ -55,9 +67,20 @@ class LastGoodAnswers:
             if kept is None:
                 raise
             return kept["answer"], datetime.fromisoformat(kept["asOf"])
-        if keep:
+        if keep and self._due(key):
             await self._keep(key, {"answer": answer, "asOf": datetime.now(UTC).isoformat()})
         return answer, None
+
+    def _due(self, key: str) -> bool:
+        """Whether ``key`` was not kept yet in this refresh window (and now counts as kept)."""
+        now = self._monotonic()
+        if now - self._window_began >= self._refresh_s:
+            self._kept_recently.clear()
+            self._window_began = now
+        if key in self._kept_recently:
+            return False
+        self._kept_recently.add(key)
+        return True
 
     async def _keep(self, key: str, value: dict[str, Any]) -> None:
         size = len(json.dumps(value, ensure_ascii=False).encode())

@@ -1,0 +1,61 @@
+"""The last good answer is rewritten at most once per refresh window per key, and an outage
+serves what was kept, with its time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiocache import SimpleMemoryCache
+
+from bff.core.errors import ErpUnavailable
+from bff.orders.fallback import LastGoodAnswers
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def answer(value: Any) -> Any:
+    async def fetch() -> Any:
+        return value
+    return fetch
+
+
+async def down() -> Any:
+    raise ErpUnavailable("down")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def answers(clock: Clock) -> LastGoodAnswers:
+    return LastGoodAnswers(SimpleMemoryCache(), refresh_s=30, monotonic=clock)
+
+
+async def test_a_key_is_kept_once_per_window_and_served_in_an_outage(answers: LastGoodAnswers, clock: Clock) -> None:
+    assert await answers.read("c1:home", answer(["first"])) == (["first"], None)
+    assert (await answers.read("c1:home", answer(["second"])))[0] == ["second"]  # live answers are always live
+    kept, as_of = await answers.read("c1:home", down)
+    assert kept == ["first"] and as_of is not None  # the second came within the window: not rewritten
+
+    clock.now += 30
+    await answers.read("c1:home", answer(["third"]))
+    assert (await answers.read("c1:home", down))[0] == ["third"]
+
+
+async def test_keys_are_kept_independently_and_unkept_ones_still_fail(answers: LastGoodAnswers) -> None:
+    await answers.read("c1:home", answer(["home"]))
+    await answers.read("c1:detail", answer(["detail"]))
+    assert (await answers.read("c1:detail", down))[0] == ["detail"]
+    assert (await answers.read("c1:home", down))[0] == ["home"]
+    await answers.read("c1:search", answer(["hit"]), keep=False)
+    with pytest.raises(ErpUnavailable):
+        await answers.read("c1:search", down)
