@@ -99,6 +99,11 @@ class RequestContext:
         return self._order_loaders
 
     @property
+    def made_order_loaders(self) -> OrderLoaders | None:
+        """This request's loaders if already made (so the viewer was allowed to read orders)."""
+        return self._order_loaders
+
+    @property
     def stale_as_of(self) -> Any:
         return self._order_loaders.reads.stale_as_of if self._order_loaders else None
 

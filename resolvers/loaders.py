@@ -15,7 +15,7 @@ from dataclasses import replace
 from strawberry.dataloader import DataLoader
 
 from bff.core.domain import Fulfilment, Material, Order, Shipment, ShipmentLine
-from bff.orders.progress import dispatched, fulfilment
+from bff.orders.progress import dispatched, fulfilment, material_summary
 from bff.orders.reads import CustomerOrders
 
 
@@ -31,6 +31,7 @@ class OrderLoaders:
         self.shipments_by_material = DataLoader(self._shipments_by_material)
         self.shipment_lines = DataLoader(self._shipment_lines)
         self._fulfilments: dict[str, Fulfilment] = {}
+        self._summaries: dict[str, str | None] = {}
 
     def remember(self, orders: Sequence[Order]) -> None:
         for order in orders:
@@ -73,6 +74,24 @@ class OrderLoaders:
         if known is None:
             known = self._fulfilments[order.id] = fulfilment(*parts)
         return known
+
+    async def know_cards(self, orders: Sequence[Order]) -> None:
+        """Every card fact of these orders (fulfilment, material summary) computed at once, from
+        one batch per form: afterwards the card fields answer without awaiting, and a page of 20
+        cards costs no asyncio task per field (the greater part of its CPU before)."""
+        ids = [order.id for order in orders]
+        materials = self.erp_materials_by_order.load_many(ids)  # both asked before either is awaited
+        shipments = self.shipments_by_order.load_many(ids)
+        for order_id, its_materials, its_shipments in zip(ids, await materials, await shipments, strict=True):
+            self._fulfilments.setdefault(order_id, fulfilment(its_materials, its_shipments))
+            self._summaries.setdefault(order_id, material_summary(its_materials))
+
+    def known_fulfilment(self, order_id: str) -> Fulfilment | None:
+        return self._fulfilments.get(order_id)
+
+    def known_summary(self, order_id: str) -> tuple[bool, str | None]:
+        """``(known, summary)``: a summary may itself be None (an order without lines)."""
+        return order_id in self._summaries, self._summaries.get(order_id)
 
     async def _shipments_by_order(self, order_ids: list[str]) -> list[list[Shipment]]:
         grouped = await self.reads.shipments_by_order(order_ids)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any, TypeVar
 from datetime import UTC, datetime
+
+from strawberry.types.nodes import Selection, SelectedField
 
 from bff.core.domain import Fulfilment, Material, Order, OrderStatus, Progress, Shipment, ShipmentLine, TimelineStep
 from bff.core.errors import BffError, ErrorCode
@@ -14,6 +17,9 @@ from bff.orders.timeline import build_timeline, is_overdue
 from resolvers.context import Info
 from resolvers.inputs import bad_input, text
 from resolvers.loaders import OrderLoaders
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ async def search_orders(
     query_time = datetime.now(UTC)
     total, orders = await loaders.reads.search(keyword, status, page, page_size)
     loaders.remember(orders)
+    if _selected_in(info, "items") & CARD_FACTS:
+        await loaders.know_cards(orders)
     as_of = loaders.reads.stale_as_of
     return OrderPage(orders, total, page, page_size, query_time, as_of is not None, as_of is not None, as_of or query_time)
 
@@ -63,12 +71,15 @@ async def order(info: Info, id: str | None, code: str | None) -> Order:
         found = await loaders.order_by_code.load(text(code, "code", max_len=40, required=True) or "")
     if found is None:
         raise not_found()
+    if _selected(info) & CARD_FACTS:
+        await loaders.know_cards([found])
     return found
 
 
 FULFILMENT = {"deliveryStatus", "deliveryText", "shippedRate", "producedRate", "awaitingDispatchRate", "progressExact", "overdue"}
 NEEDS_MATERIALS = {"materials", "progress", "timeline", "materialSummary"} | FULFILMENT
 NEEDS_SHIPMENTS = {"shipments", "timeline", "materials", "progress"} | FULFILMENT
+CARD_FACTS = FULFILMENT | {"materialSummary"}
 
 
 def prefetch_order_parts(info: Info, loaders: OrderLoaders, order_id: str) -> None:
@@ -83,8 +94,26 @@ def prefetch_order_parts(info: Info, loaders: OrderLoaders, order_id: str) -> No
         _quietly(asyncio.ensure_future(loaders.shipments_by_order.load(order_id)))
 
 
+def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
+    """The fields of a selection set, fragments (named or inline) opened."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:
+            yield from _fields(selection.selections)
+
+
 def _selected(info: Info) -> set[str]:
-    return {s.name for field in info.selected_fields for s in field.selections if hasattr(s, "name")}
+    return {s.name for field in info.selected_fields for s in _fields(field.selections)}
+
+
+def _selected_in(info: Info, child: str) -> set[str]:
+    """Names selected under ``child`` of this field."""
+    return {
+        s.name
+        for field in info.selected_fields for c in _fields(field.selections) if c.name == child
+        for s in _fields(c.selections)
+    }
 
 
 def _quietly(future: asyncio.Future[Any]) -> None:
@@ -118,8 +147,22 @@ async def order_fulfilment(info: Info, order: Order) -> Fulfilment:
     return await loaders.fulfilment(order)
 
 
-async def order_overdue(info: Info, order: Order) -> bool:
-    return is_overdue(order, await order_fulfilment(info, order), datetime.now(UTC))
+def fulfilment_fact(info: Info, order: Order, pick: Callable[[Fulfilment], T]) -> T | Awaitable[T]:
+    """A card fact: at once when the page computed its cards (``know_cards``), else awaited.
+    graphql-core awaits an awaitable returned by a plain resolver, so both shapes are answers."""
+    loaders = info.context.made_order_loaders
+    known = loaders.known_fulfilment(order.id) if loaders is not None else None
+    if known is not None:
+        return pick(known)
+    return _picked(order_fulfilment(info, order), pick)
+
+
+async def _picked(fulfilment: Awaitable[Fulfilment], pick: Callable[[Fulfilment], T]) -> T:
+    return pick(await fulfilment)
+
+
+def order_overdue(info: Info, order: Order) -> bool | Awaitable[bool]:
+    return fulfilment_fact(info, order, lambda f: is_overdue(order, f, datetime.now(UTC)))
 
 
 async def order_followed(info: Info, order: Order) -> bool:
@@ -127,7 +170,13 @@ async def order_followed(info: Info, order: Order) -> bool:
     return order.id in await info.context.services.notify.follows.followed(viewer.openid, [order.id])
 
 
-async def order_material_summary(info: Info, order: Order) -> str | None:
+def order_material_summary(info: Info, order: Order) -> str | Awaitable[str | None] | None:
+    loaders = info.context.made_order_loaders
+    known, summary = loaders.known_summary(order.id) if loaders is not None else (False, None)
+    return summary if known else _material_summary(info, order)
+
+
+async def _material_summary(info: Info, order: Order) -> str | None:
     loaders = await info.context.order_loaders()
     return material_summary(await loaders.erp_materials_by_order.load(order.id))
 

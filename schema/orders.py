@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated
 
@@ -146,37 +147,37 @@ class Order:
     async def shipments(self, info: Info) -> list[Shipment]:
         return await resolve.order_shipments(info, self)  # type: ignore[arg-type, return-value]
 
-    @strawberry.field(description="NONE, AWAITING_DISPATCH (packed, not dispatched), PARTIAL or ALL dispatched")
-    async def delivery_status(self, info: Info) -> DeliveryStatus:
-        return (await resolve.order_fulfilment(info, self)).status  # type: ignore[arg-type]
+    @strawberry.field(graphql_type=DeliveryStatus, description="NONE, AWAITING_DISPATCH (packed, not dispatched), PARTIAL or ALL dispatched")
+    def delivery_status(self, info: Info) -> DeliveryStatus | Awaitable[DeliveryStatus]:
+        return resolve.fulfilment_fact(info, self, lambda f: f.status)  # type: ignore[arg-type]
 
-    @strawberry.field(description="Dispatched value ÷ order value, 0..1 (by value, like producedRate)")
-    async def shipped_rate(self, info: Info) -> float:
-        return (await resolve.order_fulfilment(info, self)).shipped_rate  # type: ignore[arg-type]
+    @strawberry.field(graphql_type=float, description="Dispatched value ÷ order value, 0..1 (by value, like producedRate)")
+    def shipped_rate(self, info: Info) -> float | Awaitable[float]:
+        return resolve.fulfilment_fact(info, self, lambda f: f.shipped_rate)  # type: ignore[arg-type]
 
-    @strawberry.field(description="What the card says: 未发货, 待发货, 已发货 52%, 已全部发货 (by value)")
-    async def delivery_text(self, info: Info) -> str:
-        return (await resolve.order_fulfilment(info, self)).label  # type: ignore[arg-type]
+    @strawberry.field(graphql_type=str, description="What the card says: 未发货, 待发货, 已发货 52%, 已全部发货 (by value)")
+    def delivery_text(self, info: Info) -> str | Awaitable[str]:
+        return resolve.fulfilment_fact(info, self, lambda f: f.label)  # type: ignore[arg-type]
 
-    @strawberry.field(description="Produced value ÷ order value, 0..1 (by value: comparable with shippedRate)")
-    async def produced_rate(self, info: Info) -> float:
-        return (await resolve.order_fulfilment(info, self)).produced_rate  # type: ignore[arg-type]
+    @strawberry.field(graphql_type=float, description="Produced value ÷ order value, 0..1 (by value: comparable with shippedRate)")
+    def produced_rate(self, info: Info) -> float | Awaitable[float]:
+        return resolve.fulfilment_fact(info, self, lambda f: f.produced_rate)  # type: ignore[arg-type]
 
-    @strawberry.field(description="Value left the warehouse in deliveries not yet dispatched ÷ order value, 0..1")
-    async def awaiting_dispatch_rate(self, info: Info) -> float:
-        return (await resolve.order_fulfilment(info, self)).awaiting_dispatch_rate  # type: ignore[arg-type]
+    @strawberry.field(graphql_type=float, description="Value left the warehouse in deliveries not yet dispatched ÷ order value, 0..1")
+    def awaiting_dispatch_rate(self, info: Info) -> float | Awaitable[float]:
+        return resolve.fulfilment_fact(info, self, lambda f: f.awaiting_dispatch_rate)  # type: ignore[arg-type]
 
-    @strawberry.field(description="False when shippedRate is a lower bound (a packed delivery of several orders)")
-    async def progress_exact(self, info: Info) -> bool:
-        return (await resolve.order_fulfilment(info, self)).exact  # type: ignore[arg-type]
+    @strawberry.field(graphql_type=bool, description="False when shippedRate is a lower bound (a packed delivery of several orders)")
+    def progress_exact(self, info: Info) -> bool | Awaitable[bool]:
+        return resolve.fulfilment_fact(info, self, lambda f: f.exact)  # type: ignore[arg-type]
 
-    @strawberry.field(description="The delivery date has passed and not everything is dispatched")
-    async def overdue(self, info: Info) -> bool:
-        return await resolve.order_overdue(info, self)  # type: ignore[arg-type]
+    @strawberry.field(graphql_type=bool, description="The delivery date has passed and not everything is dispatched")
+    def overdue(self, info: Info) -> bool | Awaitable[bool]:
+        return resolve.order_overdue(info, self)  # type: ignore[arg-type]
 
-    @strawberry.field(description="The first material and how many there are: 内六角圆柱头螺钉 M10×40 等 6 项")
-    async def material_summary(self, info: Info) -> str | None:
-        return await resolve.order_material_summary(info, self)  # type: ignore[arg-type]
+    @strawberry.field(graphql_type=str | None, description="The first material and how many there are: 内六角圆柱头螺钉 M10×40 等 6 项")
+    def material_summary(self, info: Info) -> str | Awaitable[str | None] | None:
+        return resolve.order_material_summary(info, self)  # type: ignore[arg-type]
 
     @strawberry.field(description="Whether the caller follows this order (followOrder); see NotificationSettings.followAll")
     async def followed(self, info: Info) -> bool:

@@ -243,3 +243,28 @@ async def test_packed_not_dispatched_says_awaiting_dispatch_on_every_surface(
     assert by_id.json()["materials"] == by_code.json()["materials"] and by_code.json()["code"] == PACKED_ORDER
     missing = await http.get("/api/orders/SO1999010101/status", headers=headers)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "NOT_FOUND"
+
+
+CARD = "id deliveryStatus deliveryText shippedRate producedRate awaitingDispatchRate progressExact overdue materialSummary"
+CARDS_INLINE = f"query($size: Int!) {{ orders(page: 1, pageSize: $size) {{ items {{ {CARD} }} }} }}"
+CARDS_FRAGMENTS = f"""query($size: Int!) {{ orders(page: 1, pageSize: $size) {{ ...Page }} }}
+fragment Page on OrderPage {{ items {{ ... on Order {{ ...Card }} }} }}
+fragment Card on Order {{ {CARD} }}"""
+CARD_ALONE = f"query($id: ID!) {{ order(id: $id) {{ {CARD} progress {{ producedRatio shippedRatio }} }} }}"
+
+
+async def test_card_facts_are_the_same_through_fragments_alone_or_on_a_page(
+    stack: DemoStack, gql: GraphQLClient, sim: Sim
+) -> None:
+    """A page computes its cards' facts in one pass (fragments included); an order read alone, or
+    a field asked without its page, gives the same facts at the same ERP cost."""
+    await gql(CARDS_INLINE, {"size": 1})  # warms the logistics dictionary
+    inline_calls, inline = await erp_cost(stack, sim, gql, CARDS_INLINE, {"size": 20})
+    fragment_calls, fragments = await erp_cost(stack, sim, gql, CARDS_FRAGMENTS, {"size": 20})
+    assert inline == fragments and inline_calls == fragment_calls <= 4
+    cards = inline["orders"]["items"]
+    assert len({c["deliveryStatus"] for c in cards}) > 1  # the demo data has several states
+    for card in cards[:3]:
+        alone = (await gql(CARD_ALONE, {"id": card["id"]}))["data"]["order"]
+        assert {k: alone[k] for k in card} == card
+        assert alone["progress"]["producedRatio"] >= 0
