@@ -31,6 +31,8 @@ def is_empty(value: Any) -> bool:
 
 def read_id(value: Any) -> str:
     """Ids come as numbers or text; an id is never empty, a boolean or a structure."""
+    if type(value) is int:  # the usual shape first
+        return str(value)
     if isinstance(value, bool) or is_empty(value):
         raise ValueError("not an id")
     if isinstance(value, int):
@@ -48,6 +50,8 @@ def read_opt_id(value: Any) -> str | None:
 
 
 def read_text(value: Any) -> str | None:
+    if type(value) is str:  # the usual shape first
+        return value.strip() or None
     if is_empty(value):
         return None
     if isinstance(value, str):
@@ -60,6 +64,8 @@ def read_text(value: Any) -> str | None:
 
 
 def read_number(value: Any) -> float | None:
+    if type(value) is float or type(value) is int:  # the usual shape first: a page reads thousands
+        return float(value)
     if is_empty(value):
         return None
     if isinstance(value, bool):
