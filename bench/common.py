@@ -1,0 +1,107 @@
+"""What the process benchmarks share: simulators in this process, a production-mode BFF
+environment pointing at them, free ports, readiness, CPU time from /proc, trusted documents."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bff.sim.erp import ErpSim, ErpSimConfig
+from bff.sim.erp import create_app as create_erp_app
+from bff.sim.wechat import WechatSim, WechatSimConfig
+from bff.sim.wechat import create_app as create_wechat_app
+from bff.web.serving import RunningServer, start_server
+
+ROOT = Path(__file__).resolve().parent.parent
+TICK = os.sysconf("SC_CLK_TCK")
+MANIFEST = ROOT / "bff" / "web" / "persisted-documents.json"
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_listening(url: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise RuntimeError(f"{url}: server exited")
+            try:
+                await http.get(url)
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url}: not listening")
+
+
+def document_ids() -> dict[str, str]:
+    """The mini program's trusted documents (production accepts nothing else): operation name -> id."""
+    ids: dict[str, str] = {}
+    for key, text in json.loads(MANIFEST.read_text()).items():
+        head = text.strip()
+        for word in ("query", "mutation"):
+            if head.startswith(word + " "):
+                ids[head[len(word) + 1:].split("(", 1)[0].split("{", 1)[0].strip()] = key
+    return ids
+
+
+@dataclass
+class Simulators:
+    erp_sim: ErpSim
+    wx_sim: WechatSim
+    erp: RunningServer
+    wechat: RunningServer
+
+    @classmethod
+    async def start(cls) -> Simulators:
+        erp_sim = ErpSim(ErpSimConfig())
+        wx_sim = WechatSim(WechatSimConfig(appid="wx-bench-appid", secret=secrets.token_hex(24)))
+        return cls(erp_sim, wx_sim, await start_server(create_erp_app(sim=erp_sim)),
+                   await start_server(create_wechat_app(sim=wx_sim)))
+
+    async def stop(self) -> None:
+        await self.erp.stop()
+        await self.wechat.stop()
+
+    def bff_env(self, database_url: str, redis_url: str = "") -> dict[str, str]:
+        """A production-mode BFF on these simulators. The limits per user, IP and in all are
+        lifted: a benchmark's few users would measure the limiter, not the BFF."""
+        service = self.erp_sim.demo_info()["service"]
+        return {
+            **os.environ, "BFF_ENV": "production", "BFF_NOTIFY_ENABLED": "false", "BFF_CALL_LOG_ENABLED": "true",
+            "BFF_DATABASE_URL": database_url, "BFF_REDIS_URL": redis_url,
+            "BFF_SECRET_KEY": secrets.token_hex(32), "BFF_DATA_KEY": secrets.token_hex(32),
+            "BFF_WX_BASE_URL": self.wechat.url, "BFF_WX_APPID": self.wx_sim.config.appid,
+            "BFF_WX_SECRET": self.wx_sim.config.secret,
+            "BFF_ERP_LOGIN_URL": self.erp.url, "BFF_ERP_BASE_URL": self.erp.url,
+            "BFF_ERP_ACCOUNT": service["account"], "BFF_ERP_PASSWORD": service["password"],
+            "BFF_PUBLIC_URL": "https://bench.invalid",
+            "BFF_RATE_LIMIT_USER": "1000000/minute", "BFF_RATE_LIMIT_IP": "1000000/minute",
+            "BFF_RATE_LIMIT_GLOBAL": "1000000/minute", "BFF_ERP_CALLS_PER_USER": "100000000/hour",
+            "BFF_BIND_MAX_ATTEMPTS_PER_IP": "100000", "BFF_BIND_MAX_ATTEMPTS_GLOBAL": "100000",
+        }
+
+    async def bound_token(self, http: httpx.AsyncClient, user: str, *, other_company: bool = False) -> str:
+        """A purchaser logged in through the WeChat simulator and bound by invite code."""
+        demo = self.erp_sim.demo_info()
+        invite = demo["other_customer" if other_company else "customer"]["invite_code"]
+        code = (await http.post(self.wechat.url + "/__sim/wx-login", json={"user": user})).json()["code"]
+        token = str((await http.post("/api/auth/wx-login", json={"code": code, "userInfo": {}})).json()["token"])
+        bound = await http.post("/api/auth/erp-bind", json={"inviteCode": invite}, headers={"Authorization": f"Bearer {token}"})
+        bound.raise_for_status()
+        return token
