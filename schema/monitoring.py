@@ -32,7 +32,7 @@ class ErpStatusDetail:
     backup_configured: bool
     backup_in_use: bool = strawberry.field(description="Reads go to the backup ERP channel (故障切换)")
     last_good_data_at: datetime | None = strawberry.field(description="Last good ERP answer on any channel")
-    last_error: str | None = strawberry.field(description="Error code of the last failed probe")
+    last_error: str | None = strawberry.field(description="What failed the last probe: the ERP client's exception class (ErpUnavailable, ErpDataInvalid, ...)")
 
 
 @strawberry.type

@@ -25,7 +25,7 @@ import httpx
 
 from bff.erp import protocol
 from bff.erp.calls import ErpCall, Outcome, current_erp_stats
-from bff.core.errors import ErpDataInvalid, ErpRefused
+from bff.erp.errors import ErpDataInvalid, ErpRefused
 
 logger = logging.getLogger("bff.erp")
 

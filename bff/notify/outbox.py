@@ -41,7 +41,7 @@ from bff.core.security import new_id
 from bff.store.db import Database
 from bff.store.tables import MessageLog
 from bff.wechat import WechatClient
-from bff.wechat.client import WxApiError
+from bff.wechat.errors import WxApiError
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ class Outbox:
             )
             return Outcome(SENT, 0, None, str(msgid))
         except WxApiError as error:
-            return self._classify(row, error.errcode, error.errmsg, getattr(error, "ambiguous", False))
+            return self._classify(row, error.errcode, error.errmsg, error.ambiguous)
         except Exception as error:  # a bug or outage must not kill the worker
             log.exception("outbox: unexpected error sending a message")
             return self._classify(row, -1, type(error).__name__, False)

@@ -1,8 +1,9 @@
 """GraphQL over HTTP: the strawberry view, error formatting, and in-process execution.
 
-One formatting path for every error: a BffError keeps its code and Chinese message;
-GraphQL validation problems become BAD_USER_INPUT; anything else is logged with the
-request id and answered as INTERNAL, never with a trace.
+One formatting path for every error: a BffError keeps its code and Chinese message, an
+ERP or WeChat client's exception gets its code and message from the one table
+(``bff/web/errors.py``); GraphQL validation problems become BAD_USER_INPUT; anything else
+is logged with the request id and answered as INTERNAL, never with a trace.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from strawberry.types.execution import ExecutionContext
 
 from bff.erp.calls import erp_call_scope
 from bff.core.errors import DEFAULT_MESSAGES, HTTP_STATUS, BffError, ErrorCode
+from bff.web.errors import public_error
 from bff.web.graphiql import graphiql_page
 from bff.monitor.context import request_facts
 from bff.monitor.metrics import current_trace_id
@@ -49,15 +51,15 @@ def _client_fault(error: GraphQLError) -> bool:
 
 
 def _unexpected(error: GraphQLError) -> bool:
-    return not _client_fault(error) and not isinstance(error.original_error, BffError)
+    return not _client_fault(error) and public_error(error.original_error) is None
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
-    original = error.original_error
+    public = public_error(error.original_error)
     extensions: dict[str, Any] = {"requestId": current_request_id(), "traceId": current_trace_id()}
-    if isinstance(original, BffError):
-        extensions.update(code=original.code.value, **original.details)
-        message = original.message
+    if public is not None:
+        extensions.update(code=public.code.value, **public.details)
+        message = public.message
     elif _client_fault(error):
         # The client sent a bad document or bad variables.
         extensions.update(code=ErrorCode.BAD_USER_INPUT.value, detail=error.message)
@@ -81,8 +83,10 @@ class BffSchema(strawberry.Schema):
         for error in errors:
             if _unexpected(error):
                 log.error("unexpected error in %s", error.path, exc_info=error.original_error)
-            elif isinstance(error.original_error, BffError):
-                log.info("graphql error %s at %s", error.original_error.code, error.path)
+            elif (public := public_error(error.original_error)) is not None:
+                original = error.original_error  # a client's reason or WeChat's errcode: for the log only
+                detail = "" if original is public else f" ({type(original).__name__}: {original})"
+                log.info("graphql error %s at %s%s", public.code, error.path, detail)
             else:
                 log.info("graphql bad input: %s", error.message[:200])  # the client's mistake: no trace
 
