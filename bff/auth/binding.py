@@ -87,7 +87,7 @@ class BindingService:
             rows = await s.exec(
                 select(ErpBinding)
                 .where(*where, ErpBinding.is_valid == True)  # noqa: E712
-                .order_by(ErpBinding.bound_at.desc())  # type: ignore[attr-defined]
+                .order_by(col(ErpBinding.bound_at).desc())
                 .limit(limit)
             )
             return list(rows.all())

@@ -67,11 +67,13 @@ class SessionExpired(Exception):
 
 
 class Transient(Exception):
-    """A failure worth retrying (5xx, timeouts, connection errors)."""
+    """A failure worth retrying (5xx, timeouts, connection errors). ``erp_fault``: does it say the
+    ERP is unhealthy (the breaker counts it), or only that the BFF itself queued too long?"""
 
-    def __init__(self, reason: str, *, timeout: bool = False) -> None:
+    def __init__(self, reason: str, *, timeout: bool = False, erp_fault: bool = True) -> None:
         super().__init__(reason)
         self.timeout = timeout
+        self.erp_fault = erp_fault
 
 
 class LoginRefused(Exception):

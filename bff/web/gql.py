@@ -14,9 +14,10 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from cross_web import HTTPException
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import StrawberryGraphQLError
@@ -139,13 +140,13 @@ DOCUMENT_CACHES: list[Any] = [
 ]
 
 
-def bearer_token(request: Request) -> str | None:
+def bearer_token(request: HTTPConnection) -> str | None:
     """The token of ``Authorization: Bearer <token>``: the one parser of it."""
     auth = request.headers.get("authorization", "")
     return (auth[7:].strip() or None) if auth[:7].lower() == "bearer " else None
 
 
-def build_context(services: Services, request: Request) -> RequestContext:
+def build_context(services: Services, request: HTTPConnection) -> RequestContext:
     bearer = bearer_token(request)
     settings = request.app.state.settings
     client_ip = request.client.host if request.client else ""
@@ -228,11 +229,17 @@ class GraphQLView(GraphQL[RequestContext, None]):
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql_page())  # works offline once `make install` fetched the assets
 
-    async def get_context(self, request: Request, response: Response) -> RequestContext:  # type: ignore[override]
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
         return build_context(self.services, request)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
-        return result_to_payload(result)  # type: ignore[return-value]
+        payload = result_to_payload(result)
+        answer: GraphQLHTTPResponse = {"data": payload["data"]}
+        if "errors" in payload:
+            answer["errors"] = payload["errors"]
+        if "extensions" in payload:
+            answer["extensions"] = payload["extensions"]
+        return answer
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         """A request refused before execution (bad document or variables, unregistered document,
