@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Any
 
 from strawberry.parent import StrawberryParent
-from strawberry.types.base import StrawberryList, StrawberryOptional, has_object_definition
+from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition, has_object_definition
 from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.field import StrawberryField
 
@@ -59,7 +59,7 @@ def returned_pairs() -> set[tuple[type, type]]:
     domain object, and for every field resolver's ``Parent``."""
     pairs: set[tuple[type, type]] = set()
     for owner in strawberry_types():
-        for field in owner.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        for field in get_object_definition(owner, strict=True).fields:
             if field.base_resolver is None:
                 continue
             hints = _hints(field)
@@ -131,7 +131,7 @@ def test_every_plain_field_is_an_attribute_of_the_domain_object_returned_into_it
             continue
         seen.add(pair)
         attributes = _attributes(domain_class)
-        for field in strawberry_type.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        for field in get_object_definition(strawberry_type, strict=True).fields:
             if field.base_resolver is not None:
                 continue
             hint = attributes.get(field.python_name)
