@@ -6,11 +6,16 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
+from strawberry import Parent
 
 from bff.core import domain
 from resolvers import orders as resolve
 from resolvers.context import Info
 
+
+# Field resolvers are handed the domain object strawberry resolved the type from (``Parent``) and
+# return domain objects, typed as such; ``graphql_type`` names the strawberry type that exposes
+# them. tests/test_schema_mirror.py checks each strawberry type against its domain dataclass.
 
 # The domain's enums, exposed as they are (no copies to keep in step).
 OrderStatus = Annotated[domain.OrderStatus, strawberry.enum(
@@ -78,10 +83,11 @@ class Shipment:
 
     @strawberry.field(
         description="The lines of this shipment for the order it was reached through "
-        "(a shipment may carry several orders: see orderCodes)"
+        "(a shipment may carry several orders: see orderCodes)",
+        graphql_type=list[ShipmentLine],
     )
-    async def lines(self, info: Info) -> list[ShipmentLine]:
-        return await resolve.shipment_lines(info, self)  # type: ignore[arg-type, return-value]
+    async def lines(self, info: Info, shipment: Parent[domain.Shipment]) -> list[domain.ShipmentLine]:
+        return await resolve.shipment_lines(info, shipment)
 
 
 @strawberry.type
@@ -101,9 +107,9 @@ class Material:
     delivery_date: datetime | None
     progress: Progress
 
-    @strawberry.field(description="The shipments that carried this material")
-    async def shipments(self, info: Info) -> list[Shipment]:
-        return await resolve.material_shipments(info, self)  # type: ignore[arg-type, return-value]
+    @strawberry.field(description="The shipments that carried this material", graphql_type=list[Shipment])
+    async def shipments(self, info: Info, material: Parent[domain.Material]) -> list[domain.Shipment]:
+        return await resolve.material_shipments(info, material)
 
 
 @strawberry.type
@@ -134,57 +140,57 @@ class Order:
     quantity: float | None
     remark: str | None
 
-    @strawberry.field
-    async def materials(self, info: Info) -> list[Material]:
-        return await resolve.order_materials(info, self)  # type: ignore[arg-type, return-value]
+    @strawberry.field(graphql_type=list[Material])
+    async def materials(self, info: Info, order: Parent[domain.Order]) -> list[domain.Material]:
+        return await resolve.order_materials(info, order)
 
-    @strawberry.field(description="Whole-order progress: the sum of its materials")
-    async def progress(self, info: Info) -> Progress:
-        return await resolve.order_progress(info, self)  # type: ignore[arg-type, return-value]
+    @strawberry.field(description="Whole-order progress: the sum of its materials", graphql_type=Progress)
+    async def progress(self, info: Info, order: Parent[domain.Order]) -> domain.Progress:
+        return await resolve.order_progress(info, order)
 
-    @strawberry.field
-    async def shipments(self, info: Info) -> list[Shipment]:
-        return await resolve.order_shipments(info, self)  # type: ignore[arg-type, return-value]
+    @strawberry.field(graphql_type=list[Shipment])
+    async def shipments(self, info: Info, order: Parent[domain.Order]) -> list[domain.Shipment]:
+        return await resolve.order_shipments(info, order)
 
     @strawberry.field(description="NONE, AWAITING_DISPATCH (packed, not dispatched), PARTIAL or ALL dispatched")
-    async def delivery_status(self, info: Info) -> DeliveryStatus:
-        return (await resolve.order_fulfilment(info, self)).status  # type: ignore[arg-type]
+    async def delivery_status(self, info: Info, order: Parent[domain.Order]) -> DeliveryStatus:
+        return (await resolve.order_fulfilment(info, order)).status
 
     @strawberry.field(description="Dispatched value ÷ order value, 0..1 (by value, like producedRate)")
-    async def shipped_rate(self, info: Info) -> float:
-        return (await resolve.order_fulfilment(info, self)).shipped_rate  # type: ignore[arg-type]
+    async def shipped_rate(self, info: Info, order: Parent[domain.Order]) -> float:
+        return (await resolve.order_fulfilment(info, order)).shipped_rate
 
     @strawberry.field(description="What the card says: 未发货, 待发货, 已发货 52%, 已全部发货 (by value)")
-    async def delivery_text(self, info: Info) -> str:
-        return (await resolve.order_fulfilment(info, self)).label  # type: ignore[arg-type]
+    async def delivery_text(self, info: Info, order: Parent[domain.Order]) -> str:
+        return (await resolve.order_fulfilment(info, order)).label
 
     @strawberry.field(description="Produced value ÷ order value, 0..1 (by value: comparable with shippedRate)")
-    async def produced_rate(self, info: Info) -> float:
-        return (await resolve.order_fulfilment(info, self)).produced_rate  # type: ignore[arg-type]
+    async def produced_rate(self, info: Info, order: Parent[domain.Order]) -> float:
+        return (await resolve.order_fulfilment(info, order)).produced_rate
 
     @strawberry.field(description="Value left the warehouse in deliveries not yet dispatched ÷ order value, 0..1")
-    async def awaiting_dispatch_rate(self, info: Info) -> float:
-        return (await resolve.order_fulfilment(info, self)).awaiting_dispatch_rate  # type: ignore[arg-type]
+    async def awaiting_dispatch_rate(self, info: Info, order: Parent[domain.Order]) -> float:
+        return (await resolve.order_fulfilment(info, order)).awaiting_dispatch_rate
 
     @strawberry.field(description="False when shippedRate is a lower bound (a packed delivery of several orders)")
-    async def progress_exact(self, info: Info) -> bool:
-        return (await resolve.order_fulfilment(info, self)).exact  # type: ignore[arg-type]
+    async def progress_exact(self, info: Info, order: Parent[domain.Order]) -> bool:
+        return (await resolve.order_fulfilment(info, order)).exact
 
     @strawberry.field(description="The delivery date has passed and not everything is dispatched")
-    async def overdue(self, info: Info) -> bool:
-        return await resolve.order_overdue(info, self)  # type: ignore[arg-type]
+    async def overdue(self, info: Info, order: Parent[domain.Order]) -> bool:
+        return await resolve.order_overdue(info, order)
 
     @strawberry.field(description="The first material and how many there are: 内六角圆柱头螺钉 M10×40 等 6 项")
-    async def material_summary(self, info: Info) -> str | None:
-        return await resolve.order_material_summary(info, self)  # type: ignore[arg-type]
+    async def material_summary(self, info: Info, order: Parent[domain.Order]) -> str | None:
+        return await resolve.order_material_summary(info, order)
 
     @strawberry.field(description="Whether the caller follows this order (followOrder); see NotificationSettings.followAll")
-    async def followed(self, info: Info) -> bool:
-        return await resolve.order_followed(info, self)  # type: ignore[arg-type]
+    async def followed(self, info: Info, order: Parent[domain.Order]) -> bool:
+        return await resolve.order_followed(info, order)
 
-    @strawberry.field
-    async def timeline(self, info: Info) -> list[TimelineStep]:
-        return await resolve.order_timeline(info, self)  # type: ignore[arg-type, return-value]
+    @strawberry.field(graphql_type=list[TimelineStep])
+    async def timeline(self, info: Info, order: Parent[domain.Order]) -> list[domain.TimelineStep]:
+        return await resolve.order_timeline(info, order)
 
 
 @strawberry.type
@@ -201,7 +207,7 @@ class OrderPage:
 
 @strawberry.type
 class OrderQuery:
-    @strawberry.field(description="The caller's company's orders, live from the ERP")
+    @strawberry.field(description="The caller's company's orders, live from the ERP", graphql_type=OrderPage)
     async def orders(
         self,
         info: Info,
@@ -209,13 +215,13 @@ class OrderQuery:
         status: OrderStatus | None = None,
         page: int = 1,
         page_size: int = 20,
-    ) -> OrderPage:
-        return await resolve.search_orders(info, keyword, status, page, page_size)  # type: ignore[return-value]
+    ) -> resolve.OrderPage:
+        return await resolve.search_orders(info, keyword, status, page, page_size)
 
-    @strawberry.field(description="One order of the caller's company, by id or by order number")
-    async def order(self, info: Info, id: strawberry.ID | None = None, code: str | None = None) -> Order:
-        return await resolve.order(info, id, code)  # type: ignore[return-value]
+    @strawberry.field(description="One order of the caller's company, by id or by order number", graphql_type=Order)
+    async def order(self, info: Info, id: strawberry.ID | None = None, code: str | None = None) -> domain.Order:
+        return await resolve.order(info, id, code)
 
-    @strawberry.field(description="One material (order line) of the caller's company")
-    async def material(self, info: Info, id: strawberry.ID) -> Material:
-        return await resolve.material(info, id)  # type: ignore[return-value]
+    @strawberry.field(description="One material (order line) of the caller's company", graphql_type=Material)
+    async def material(self, info: Info, id: strawberry.ID) -> domain.Material:
+        return await resolve.material(info, id)
