@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from bff.core.domain import Binding, Company, LoginResult, Viewer
-from bff.core.errors import BffError, ErrorCode
+from bff.erp.errors import ErpFailure
 from bff.core.security import mask_phone
 from bff.services import Services
 from resolvers.context import Info
@@ -92,9 +93,6 @@ async def company_details(info: Info, binding: Binding) -> Company:
     """
     company = binding.company
     if company.id is not None:
-        try:
+        with contextlib.suppress(ErpFailure):
             company = await info.context.services.companies.get(company.id) or company
-        except BffError as error:
-            if error.code not in (ErrorCode.ERP_UNAVAILABLE, ErrorCode.ERP_DATA_INVALID, ErrorCode.ERP_REFUSED):
-                raise
     return Company(**{**company.__dict__, "mobile": mask_phone(company.mobile), "contact": company.contact})

@@ -8,8 +8,9 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
+from bff.notify.messages import SendResult
 from bff.notify.templates import EventKind
-from resolvers import messages
+from resolvers import messages as resolve
 from resolvers.context import Info
 
 
@@ -86,41 +87,47 @@ class SendTemplateResult:
 
 @strawberry.type
 class MessageQuery:
-    @strawberry.field(description="The message centre, newest first")
-    async def messages(self, info: Info, page: int = 1, page_size: int = 20) -> MessagePage:
-        return await messages.messages(info, page, page_size)  # type: ignore[return-value]
+    @strawberry.field(description="The message centre, newest first", graphql_type=MessagePage)
+    async def messages(self, info: Info, page: int = 1, page_size: int = 20) -> resolve.MessagePage:
+        return await resolve.messages(info, page, page_size)
 
-    @strawberry.field(description="The user's remaining subscription grants per template")
-    async def subscription_grants(self, info: Info) -> list[SubscriptionGrant]:
-        return await messages.grants(info)  # type: ignore[return-value]
+    @strawberry.field(description="The user's remaining subscription grants per template", graphql_type=list[SubscriptionGrant])
+    async def subscription_grants(self, info: Info) -> list[resolve.Grant]:
+        return await resolve.grants(info)
 
-    @strawberry.field
-    async def notification_settings(self, info: Info) -> NotificationSettings:
-        return await messages.notification_settings(info)  # type: ignore[return-value]
+    @strawberry.field(graphql_type=NotificationSettings)
+    async def notification_settings(self, info: Info) -> resolve.NotificationSettings:
+        return await resolve.notification_settings(info)
 
 
 @strawberry.type
 class MessageMutation:
-    @strawberry.mutation(description="Record the outcome of wx.requestSubscribeMessage: each accept is one send")
-    async def record_subscriptions(self, info: Info, results: list[SubscriptionResultInput]) -> list[SubscriptionGrant]:
-        return await messages.record_subscriptions(info, [(r.template_id, r.accepted) for r in results])  # type: ignore[return-value]
+    @strawberry.mutation(
+        description="Record the outcome of wx.requestSubscribeMessage: each accept is one send", graphql_type=list[SubscriptionGrant]
+    )
+    async def record_subscriptions(self, info: Info, results: list[SubscriptionResultInput]) -> list[resolve.Grant]:
+        return await resolve.record_subscriptions(info, [(r.template_id, r.accepted) for r in results])
 
     @strawberry.mutation(description="Mark a message read (the page it links to calls this with its msg id)")
     async def mark_message_read(self, info: Info, id: strawberry.ID) -> bool:
-        return await messages.mark_read(info, str(id))
+        return await resolve.mark_read(info, str(id))
 
-    @strawberry.mutation
-    async def update_notification_settings(self, info: Info, input: NotificationSettingsInput) -> NotificationSettings:
+    @strawberry.mutation(graphql_type=NotificationSettings)
+    async def update_notification_settings(
+        self, info: Info, input: NotificationSettingsInput
+    ) -> resolve.NotificationSettings:
         kinds = None if input.enabled_kinds is None else [EventKind(k.value) for k in input.enabled_kinds]
-        return await messages.update_notification_settings(  # type: ignore[return-value]
-            info, kinds, input.dnd_start, input.dnd_end, input.follow_all)
+        return await resolve.update_notification_settings(info, kinds, input.dnd_start, input.dnd_end, input.follow_all)
 
     @strawberry.mutation(description="订阅此订单: follow (or stop following) one order's changes; answers the new state")
     async def follow_order(self, info: Info, id: strawberry.ID, follow: bool = True) -> bool:
-        return await messages.follow_order(info, str(id), follow)
+        return await resolve.follow_order(info, str(id), follow)
 
-    @strawberry.mutation(description="Queue a subscription message (administrators or X-Service-Key); wait ≤ 5 s for the outcome")
+    @strawberry.mutation(
+        description="Queue a subscription message (administrators or X-Service-Key); wait ≤ 5 s for the outcome",
+        graphql_type=SendTemplateResult,
+    )
     async def send_template_message(
         self, info: Info, openid: str, template_id: str, data: JSON, page: str | None = None, wait: bool = False
-    ) -> SendTemplateResult:
-        return await messages.send_template_message(info, openid, template_id, data, page, wait)  # type: ignore[return-value]
+    ) -> SendResult:
+        return await resolve.send_template_message(info, openid, template_id, data, page, wait)

@@ -9,6 +9,8 @@ from typing import Annotated
 import strawberry
 
 from bff.monitor import probe
+from bff.monitor.performance import PerformanceReport
+from bff.monitor.status import SystemStatusView
 from resolvers import monitoring as resolve
 from resolvers.context import Info
 
@@ -32,7 +34,7 @@ class ErpStatusDetail:
     backup_configured: bool
     backup_in_use: bool = strawberry.field(description="Reads go to the backup ERP channel (故障切换)")
     last_good_data_at: datetime | None = strawberry.field(description="Last good ERP answer on any channel")
-    last_error: str | None = strawberry.field(description="Error code of the last failed probe")
+    last_error: str | None = strawberry.field(description="What failed the last probe: the ERP client's exception class (ErpUnavailable, ErpDataInvalid, ...)")
 
 
 @strawberry.type
@@ -69,10 +71,12 @@ class Performance:
 
 @strawberry.type
 class MonitoringQuery:
-    @strawberry.field(description="ERP state for any logged-in user; details for administrators")
-    async def system_status(self, info: Info) -> SystemStatus:
-        return await resolve.system_status(info)  # type: ignore[return-value]
+    @strawberry.field(description="ERP state for any logged-in user; details for administrators", graphql_type=SystemStatus)
+    async def system_status(self, info: Info) -> SystemStatusView:
+        return await resolve.system_status(info)
 
-    @strawberry.field(description="Administrators: per-operation count, error rate, latency percentiles, ERP calls")
-    async def performance(self, info: Info, window: PerformanceWindow = PerformanceWindow.ONE_HOUR) -> Performance:
-        return await resolve.performance_report(info, window.value)  # type: ignore[return-value]
+    @strawberry.field(
+        description="Administrators: per-operation count, error rate, latency percentiles, ERP calls", graphql_type=Performance
+    )
+    async def performance(self, info: Info, window: PerformanceWindow = PerformanceWindow.ONE_HOUR) -> PerformanceReport:
+        return await resolve.performance_report(info, window.value)

@@ -7,11 +7,16 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
+from strawberry import Parent
 
 from bff.core import domain
 from resolvers import orders as resolve
 from resolvers.context import Info
 
+
+# Field resolvers are handed the domain object strawberry resolved the type from (``Parent``) and
+# return domain objects, typed as such; ``graphql_type`` names the strawberry type that exposes
+# them. tests/test_schema_mirror.py checks each strawberry type against its domain dataclass.
 
 # The domain's enums, exposed as they are (no copies to keep in step).
 OrderStatus = Annotated[domain.OrderStatus, strawberry.enum(
@@ -79,10 +84,11 @@ class Shipment:
 
     @strawberry.field(
         description="The lines of this shipment for the order it was reached through "
-        "(a shipment may carry several orders: see orderCodes)"
+        "(a shipment may carry several orders: see orderCodes)",
+        graphql_type=list[ShipmentLine],
     )
-    async def lines(self, info: Info) -> list[ShipmentLine]:
-        return await resolve.shipment_lines(info, self)  # type: ignore[arg-type, return-value]
+    async def lines(self, info: Info, shipment: Parent[domain.Shipment]) -> list[domain.ShipmentLine]:
+        return await resolve.shipment_lines(info, shipment)
 
 
 @strawberry.type
@@ -102,9 +108,9 @@ class Material:
     delivery_date: datetime | None
     progress: Progress
 
-    @strawberry.field(description="The shipments that carried this material")
-    async def shipments(self, info: Info) -> list[Shipment]:
-        return await resolve.material_shipments(info, self)  # type: ignore[arg-type, return-value]
+    @strawberry.field(description="The shipments that carried this material", graphql_type=list[Shipment])
+    async def shipments(self, info: Info, material: Parent[domain.Material]) -> list[domain.Shipment]:
+        return await resolve.material_shipments(info, material)
 
 
 @strawberry.type
@@ -135,57 +141,57 @@ class Order:
     quantity: float | None
     remark: str | None
 
-    @strawberry.field
-    async def materials(self, info: Info) -> list[Material]:
-        return await resolve.order_materials(info, self)  # type: ignore[arg-type, return-value]
+    @strawberry.field(graphql_type=list[Material])
+    async def materials(self, info: Info, order: Parent[domain.Order]) -> list[domain.Material]:
+        return await resolve.order_materials(info, order)
 
-    @strawberry.field(description="Whole-order progress: the sum of its materials")
-    async def progress(self, info: Info) -> Progress:
-        return await resolve.order_progress(info, self)  # type: ignore[arg-type, return-value]
+    @strawberry.field(description="Whole-order progress: the sum of its materials", graphql_type=Progress)
+    async def progress(self, info: Info, order: Parent[domain.Order]) -> domain.Progress:
+        return await resolve.order_progress(info, order)
 
-    @strawberry.field
-    async def shipments(self, info: Info) -> list[Shipment]:
-        return await resolve.order_shipments(info, self)  # type: ignore[arg-type, return-value]
+    @strawberry.field(graphql_type=list[Shipment])
+    async def shipments(self, info: Info, order: Parent[domain.Order]) -> list[domain.Shipment]:
+        return await resolve.order_shipments(info, order)
 
     @strawberry.field(graphql_type=DeliveryStatus, description="NONE, AWAITING_DISPATCH (packed, not dispatched), PARTIAL or ALL dispatched")
-    def delivery_status(self, info: Info) -> DeliveryStatus | Awaitable[DeliveryStatus]:
-        return resolve.fulfilment_fact(info, self, lambda f: f.status)  # type: ignore[arg-type]
+    def delivery_status(self, info: Info, order: Parent[domain.Order]) -> DeliveryStatus | Awaitable[DeliveryStatus]:
+        return resolve.fulfilment_fact(info, order, lambda f: f.status)
 
     @strawberry.field(graphql_type=float, description="Dispatched value ÷ order value, 0..1 (by value, like producedRate)")
-    def shipped_rate(self, info: Info) -> float | Awaitable[float]:
-        return resolve.fulfilment_fact(info, self, lambda f: f.shipped_rate)  # type: ignore[arg-type]
+    def shipped_rate(self, info: Info, order: Parent[domain.Order]) -> float | Awaitable[float]:
+        return resolve.fulfilment_fact(info, order, lambda f: f.shipped_rate)
 
     @strawberry.field(graphql_type=str, description="What the card says: 未发货, 待发货, 已发货 52%, 已全部发货 (by value)")
-    def delivery_text(self, info: Info) -> str | Awaitable[str]:
-        return resolve.fulfilment_fact(info, self, lambda f: f.label)  # type: ignore[arg-type]
+    def delivery_text(self, info: Info, order: Parent[domain.Order]) -> str | Awaitable[str]:
+        return resolve.fulfilment_fact(info, order, lambda f: f.label)
 
     @strawberry.field(graphql_type=float, description="Produced value ÷ order value, 0..1 (by value: comparable with shippedRate)")
-    def produced_rate(self, info: Info) -> float | Awaitable[float]:
-        return resolve.fulfilment_fact(info, self, lambda f: f.produced_rate)  # type: ignore[arg-type]
+    def produced_rate(self, info: Info, order: Parent[domain.Order]) -> float | Awaitable[float]:
+        return resolve.fulfilment_fact(info, order, lambda f: f.produced_rate)
 
     @strawberry.field(graphql_type=float, description="Value left the warehouse in deliveries not yet dispatched ÷ order value, 0..1")
-    def awaiting_dispatch_rate(self, info: Info) -> float | Awaitable[float]:
-        return resolve.fulfilment_fact(info, self, lambda f: f.awaiting_dispatch_rate)  # type: ignore[arg-type]
+    def awaiting_dispatch_rate(self, info: Info, order: Parent[domain.Order]) -> float | Awaitable[float]:
+        return resolve.fulfilment_fact(info, order, lambda f: f.awaiting_dispatch_rate)
 
     @strawberry.field(graphql_type=bool, description="False when shippedRate is a lower bound (a packed delivery of several orders)")
-    def progress_exact(self, info: Info) -> bool | Awaitable[bool]:
-        return resolve.fulfilment_fact(info, self, lambda f: f.exact)  # type: ignore[arg-type]
+    def progress_exact(self, info: Info, order: Parent[domain.Order]) -> bool | Awaitable[bool]:
+        return resolve.fulfilment_fact(info, order, lambda f: f.exact)
 
     @strawberry.field(graphql_type=bool, description="The delivery date has passed and not everything is dispatched")
-    def overdue(self, info: Info) -> bool | Awaitable[bool]:
-        return resolve.order_overdue(info, self)  # type: ignore[arg-type]
+    def overdue(self, info: Info, order: Parent[domain.Order]) -> bool | Awaitable[bool]:
+        return resolve.order_overdue(info, order)
 
     @strawberry.field(graphql_type=str | None, description="The first material and how many there are: 内六角圆柱头螺钉 M10×40 等 6 项")
-    def material_summary(self, info: Info) -> str | Awaitable[str | None] | None:
-        return resolve.order_material_summary(info, self)  # type: ignore[arg-type]
+    def material_summary(self, info: Info, order: Parent[domain.Order]) -> str | Awaitable[str | None] | None:
+        return resolve.order_material_summary(info, order)
 
     @strawberry.field(description="Whether the caller follows this order (followOrder); see NotificationSettings.followAll")
-    async def followed(self, info: Info) -> bool:
-        return await resolve.order_followed(info, self)  # type: ignore[arg-type]
+    async def followed(self, info: Info, order: Parent[domain.Order]) -> bool:
+        return await resolve.order_followed(info, order)
 
-    @strawberry.field
-    async def timeline(self, info: Info) -> list[TimelineStep]:
-        return await resolve.order_timeline(info, self)  # type: ignore[arg-type, return-value]
+    @strawberry.field(graphql_type=list[TimelineStep])
+    async def timeline(self, info: Info, order: Parent[domain.Order]) -> list[domain.TimelineStep]:
+        return await resolve.order_timeline(info, order)
 
 
 @strawberry.type
@@ -202,7 +208,7 @@ class OrderPage:
 
 @strawberry.type
 class OrderQuery:
-    @strawberry.field(description="The caller's company's orders, live from the ERP")
+    @strawberry.field(description="The caller's company's orders, live from the ERP", graphql_type=OrderPage)
     async def orders(
         self,
         info: Info,
@@ -210,13 +216,13 @@ class OrderQuery:
         status: OrderStatus | None = None,
         page: int = 1,
         page_size: int = 20,
-    ) -> OrderPage:
-        return await resolve.search_orders(info, keyword, status, page, page_size)  # type: ignore[return-value]
+    ) -> resolve.OrderPage:
+        return await resolve.search_orders(info, keyword, status, page, page_size)
 
-    @strawberry.field(description="One order of the caller's company, by id or by order number")
-    async def order(self, info: Info, id: strawberry.ID | None = None, code: str | None = None) -> Order:
-        return await resolve.order(info, id, code)  # type: ignore[return-value]
+    @strawberry.field(description="One order of the caller's company, by id or by order number", graphql_type=Order)
+    async def order(self, info: Info, id: strawberry.ID | None = None, code: str | None = None) -> domain.Order:
+        return await resolve.order(info, id, code)
 
-    @strawberry.field(description="One material (order line) of the caller's company")
-    async def material(self, info: Info, id: strawberry.ID) -> Material:
-        return await resolve.material(info, id)  # type: ignore[return-value]
+    @strawberry.field(description="One material (order line) of the caller's company", graphql_type=Material)
+    async def material(self, info: Info, id: strawberry.ID) -> domain.Material:
+        return await resolve.material(info, id)

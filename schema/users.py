@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
+from strawberry import Parent
 
 from bff.core import domain
 from resolvers import admin, auth
@@ -36,9 +37,9 @@ class Binding:
     bound_at: datetime
     permissions: list[Permission]
 
-    @strawberry.field
-    async def company(self, info: Info) -> Company:
-        return await auth.company_details(info, self)  # type: ignore[arg-type, return-value]
+    @strawberry.field(graphql_type=Company)
+    async def company(self, info: Info, binding: Parent[domain.Binding]) -> domain.Company:
+        return await auth.company_details(info, binding)
 
 
 @strawberry.type
@@ -60,10 +61,9 @@ class User:
     def bound(self) -> bool:
         return self.binding is not None
 
-    @strawberry.field
-    def session(self) -> SessionInfo:
-        # The Viewer behind this User has expires_at and login_source.
-        return self  # type: ignore[return-value]
+    @strawberry.field(graphql_type=SessionInfo)
+    def session(self, viewer: Parent[domain.Viewer]) -> domain.Viewer:
+        return viewer  # the Viewer behind this User has expires_at and login_source
 
 
 @strawberry.type
@@ -73,26 +73,30 @@ class LoginPayload:
     unionid: str | None
     expires_at: datetime
 
-    @strawberry.field
-    def user(self) -> User:
-        return self.viewer  # type: ignore[attr-defined, no-any-return]
+    @strawberry.field(graphql_type=User)
+    def user(self, login: Parent[domain.LoginResult]) -> domain.Viewer:
+        return login.viewer
 
 
 @strawberry.type
 class BindPayload:
-    binding: Binding
+    """Resolved from the domain Binding that bindCompany made."""
+
+    @strawberry.field(graphql_type=Binding)
+    def binding(self, binding: Parent[domain.Binding]) -> domain.Binding:
+        return binding
 
     @strawberry.field
     def bind_status(self) -> bool:
         return True
 
-    @strawberry.field
-    async def company_info(self, info: Info) -> Company:
-        return await auth.company_details(info, self.binding)  # type: ignore[arg-type, return-value]
+    @strawberry.field(graphql_type=Company)
+    async def company_info(self, info: Info, binding: Parent[domain.Binding]) -> domain.Company:
+        return await auth.company_details(info, binding)
 
     @strawberry.field
-    def permissions(self) -> list[Permission]:
-        return self.binding.permissions
+    def permissions(self, binding: Parent[domain.Binding]) -> list[Permission]:
+        return binding.permissions
 
 
 @strawberry.input
@@ -125,39 +129,41 @@ class CompanyUser:
 
 @strawberry.type
 class UserQuery:
-    @strawberry.field(description="The signed-in user, their binding and permissions")
-    async def me(self, info: Info) -> User:
-        return await auth.me(info)  # type: ignore[return-value]
+    @strawberry.field(description="The signed-in user, their binding and permissions", graphql_type=User)
+    async def me(self, info: Info) -> domain.Viewer:
+        return await auth.me(info)
 
-    @strawberry.field(description="Administrators: the users bound to a company, to revoke their access")
-    async def company_users(self, info: Info, company_id: strawberry.ID) -> list[CompanyUser]:
-        return await admin.company_users(info, company_id)  # type: ignore[return-value]
+    @strawberry.field(
+        description="Administrators: the users bound to a company, to revoke their access", graphql_type=list[CompanyUser]
+    )
+    async def company_users(self, info: Info, company_id: strawberry.ID) -> list[domain.CompanyUser]:
+        return await admin.company_users(info, company_id)
 
 
 @strawberry.type
 class UserMutation:
-    @strawberry.mutation(description="Exchange a wx.login() code for a BFF session")
-    async def wx_login(self, info: Info, code: str, profile: ProfileInput | None = None) -> LoginPayload:
+    @strawberry.mutation(description="Exchange a wx.login() code for a BFF session", graphql_type=LoginPayload)
+    async def wx_login(self, info: Info, code: str, profile: ProfileInput | None = None) -> domain.LoginResult:
         profile = profile or ProfileInput()
-        return await auth.wx_login(info, code, profile.nickname, profile.avatar_url)  # type: ignore[return-value]
+        return await auth.wx_login(info, code, profile.nickname, profile.avatar_url)
 
-    @strawberry.mutation(description="Bind the user to their company: invite code or ERP account")
-    async def bind_company(self, info: Info, input: BindCompanyInput) -> BindPayload:
+    @strawberry.mutation(description="Bind the user to their company: invite code or ERP account", graphql_type=BindPayload)
+    async def bind_company(self, info: Info, input: BindCompanyInput) -> domain.Binding:
         if input.invite_code:
             binding = await auth.bind_by_invite_code(info, input.invite_code)
         elif input.erp_account:
             binding = await auth.bind_by_account(info, input.erp_account.username, input.erp_account.password)
         else:
             raise auth.bad_input("请填写邀请码或ERP账号", "input")
-        return BindPayload(binding=binding)  # type: ignore[arg-type]
+        return binding
 
     @strawberry.mutation(description="End the binding; the user must bind again to read orders")
     async def unbind_company(self, info: Info) -> bool:
         return await auth.unbind(info)
 
-    @strawberry.mutation
-    async def update_profile(self, info: Info, profile: ProfileInput) -> User:
-        return await auth.update_profile(info, profile.nickname, profile.avatar_url)  # type: ignore[return-value]
+    @strawberry.mutation(graphql_type=User)
+    async def update_profile(self, info: Info, profile: ProfileInput) -> domain.Viewer:
+        return await auth.update_profile(info, profile.nickname, profile.avatar_url)
 
     @strawberry.mutation(description="Administrators: end one binding (the user must bind again)")
     async def revoke_binding(self, info: Info, binding_id: strawberry.ID) -> bool:

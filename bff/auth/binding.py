@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bff.auth.companies import CompanyDirectory
 from bff.core.domain import Binding, Company, Role, Viewer
+from bff.erp.errors import ErpFailure
 from bff.erp.reader import ErpReader
 from bff.core.errors import BffError, ErrorCode
 from bff.cache.ratelimit import RateLimits
@@ -46,9 +47,6 @@ def binding_from_row(row: ErpBinding) -> Binding:
         erp_username=row.erp_username,
         invite_code_digest=row.invite_code_digest,
     )
-
-
-ERP_DOWN = (ErrorCode.ERP_UNAVAILABLE, ErrorCode.ERP_DATA_INVALID, ErrorCode.ERP_REFUSED)
 
 
 class BindingService:
@@ -89,7 +87,7 @@ class BindingService:
             rows = await s.exec(
                 select(ErpBinding)
                 .where(*where, ErpBinding.is_valid == True)  # noqa: E712
-                .order_by(ErpBinding.bound_at.desc())  # type: ignore[attr-defined]
+                .order_by(col(ErpBinding.bound_at).desc())
                 .limit(limit)
             )
             return list(rows.all())
@@ -114,7 +112,7 @@ class BindingService:
     async def bind_by_account(self, viewer: Viewer, account: str, password: str, client_ip: str) -> Binding:
         await self._limits.bind_attempt(viewer.openid, client_ip)
         account = account.strip()
-        await self._erp.verify_account(account, password)  # ErpLoginRefused: BIND_FAILED
+        await self._erp.verify_account(account, password)  # ErpLoginRefused: BIND_FAILED (bff/web/errors.py)
         if account in self._admin_accounts:
             return await self._bind(viewer, self._wholesaler, Role.ADMIN, method="account", erp_username=account)
         company = await self._companies.by_account(account)
@@ -183,10 +181,8 @@ class BindingService:
             return None
         try:
             company, invite_code = await self._companies.standing(binding.company.id)
-        except BffError as error:
-            if error.code in ERP_DOWN:
-                return None
-            raise
+        except ErpFailure:
+            return None
         reason = None
         if company is None:
             reason = "company_missing"

@@ -101,8 +101,8 @@ class SessionService:
         async with self._db.session() as s:
             found = (await s.exec(
                 select(UserSession, WxUser, ErpBinding)
-                .outerjoin(WxUser, WxUser.openid == UserSession.openid)  # type: ignore[arg-type]
-                .outerjoin(ErpBinding, and_(ErpBinding.openid == UserSession.openid, ErpBinding.is_valid == True))  # type: ignore[arg-type]  # noqa: E712
+                .outerjoin(WxUser, col(WxUser.openid) == col(UserSession.openid))
+                .outerjoin(ErpBinding, and_(col(ErpBinding.openid) == col(UserSession.openid), col(ErpBinding.is_valid) == True))  # noqa: E712
                 .where(UserSession.session_id == session_id)
                 .order_by(col(ErpBinding.bound_at).desc())
                 .limit(1)
@@ -178,11 +178,11 @@ class SessionService:
             return {}
         now = utcnow()
         async with self._db.session() as s:
-            users = (await s.exec(select(WxUser).where(WxUser.openid.in_(openids)))).all()  # type: ignore[attr-defined]
+            users = (await s.exec(select(WxUser).where(col(WxUser.openid).in_(openids)))).all()
             rows = (
                 await s.exec(
                     select(UserSession.openid, func.count())
-                    .where(UserSession.openid.in_(openids), UserSession.is_active == True, UserSession.expires_at > now)  # type: ignore[attr-defined]  # noqa: E712
+                    .where(col(UserSession.openid).in_(openids), col(UserSession.is_active) == True, col(UserSession.expires_at) > now)  # noqa: E712
                     .group_by(UserSession.openid)
                 )
             ).all()

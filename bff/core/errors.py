@@ -1,7 +1,8 @@
 """Stable error codes, their purchaser-facing Chinese messages and HTTP statuses.
 
-Anything raised as :class:`BffError` reaches the client with its code and message;
-anything else is logged and answered as ``INTERNAL`` with no detail.
+Anything raised as :class:`BffError` reaches the client with its code and message; the
+ERP and WeChat clients raise their own exceptions, which one table turns into a BffError
+(``bff/web/errors.py``); anything else is logged and answered as ``INTERNAL`` with no detail.
 """
 
 from __future__ import annotations
@@ -101,44 +102,3 @@ def rate_limited(retry_after_s: float, message: str | None = None) -> BffError:
         retryAfter=seconds,
         retryAt=(datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(),
     )
-
-
-class ErpBudgetExceeded(BffError):
-    """This request used up its own ERP budget: refused before the call, never the ERP's fault."""
-
-    def __init__(self) -> None:
-        super().__init__(ErrorCode.QUERY_TOO_EXPENSIVE)
-
-
-# ERP failures raised by bff.erp; resolvers let them propagate as BffError.
-class ErpUnavailable(BffError):
-    def __init__(self, reason: str = "") -> None:
-        super().__init__(ErrorCode.ERP_UNAVAILABLE)
-        self.reason = reason
-
-
-class ErpCircuitOpen(ErpUnavailable):
-    """Refused at once: the circuit breaker is open, so no request waits for a timeout."""
-
-    def __init__(self) -> None:
-        super().__init__("circuit open")
-
-
-class ErpDataInvalid(BffError):
-    def __init__(self, reason: str = "") -> None:
-        super().__init__(ErrorCode.ERP_DATA_INVALID)
-        self.reason = reason
-
-
-class ErpRefused(BffError):
-    def __init__(self, reason: str = "") -> None:
-        super().__init__(ErrorCode.ERP_REFUSED)
-        self.reason = reason
-
-
-class ErpLoginRefused(BffError):
-    """The ERP refused an account/password (a user's, during binding, or the service's)."""
-
-    def __init__(self, reason: str = "") -> None:
-        super().__init__(ErrorCode.BIND_FAILED, "ERP账号或密码错误，请核对后重试")
-        self.reason = reason

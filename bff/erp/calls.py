@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from bff.core.errors import ErpBudgetExceeded
+from bff.erp.errors import ErpBudgetExceeded
 
 Outcome = Literal["ok", "expired", "refused", "invalid", "transient", "timeout"]
 

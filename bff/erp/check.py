@@ -26,13 +26,16 @@ from bff.erp.anomalies import Anomalies
 from bff.erp.forms import CUSTOMERS, DELIVERIES, DELIVERY_LINES, ORDER_LINES, SALES_ORDERS, OrderStatusCode
 from bff.erp.models import CustomerRecord, DeliveryLineRecord, DeliveryRecord, ErpRecord, OrderLineRecord, SalesOrderRecord
 from bff.erp.validation import read_rows
-from bff.core.errors import BffError
+from bff.erp.errors import INTERNAL_SIGNALS, ErpError
 
 Result = Literal["holds", "fails", "unknown"]
 KNOWN_STATUSES = {int(code) for code in OrderStatusCode}
 DATE_FIELDS = ("date", "deliveryDate")
 NUMBER_FIELDS = ("amount", "quantity", "status")
 
+
+# A step fails on anything the ERP or the HTTP layer raises, the client's inner signals included.
+STEP_FAILURES: tuple[type[Exception], ...] = (ErpError, httpx.HTTPError, *INTERNAL_SIGNALS)
 
 class RawRow(ErpRecord):
     """A row kept as the ERP sent it (only for classifying shapes; never printed)."""
@@ -176,7 +179,7 @@ class Checker:
     async def _step(self, name: str, run: Callable[[], Awaitable[None]], *, required: bool) -> None:
         try:
             await run()
-        except (BffError, httpx.HTTPError, protocol.Transient, protocol.LoginRefused, protocol.SessionExpired) as error:
+        except STEP_FAILURES as error:
             self.report.add(Finding(name, "fails", f"{type(error).__name__}", required=required))
 
     async def run(self) -> Report:

@@ -29,7 +29,7 @@ from bff.erp.queries import probe as probe_read
 from bff.erp.session import ErpSession, SessionKeeper
 from bff.erp.transport import Deadline, Listener, PoolStats, Transport, answers_directly, erp_at_fault, no_cookie_jar
 from bff.erp.validation import read_record, read_rows
-from bff.core.errors import BffError, ErpCircuitOpen, ErpLoginRefused, ErpUnavailable, ErrorCode
+from bff.erp.errors import ErpCircuitOpen, ErpFileMissing, ErpLoginRefused, ErpUnavailable
 from bff.erp.breaker import BreakerState, CircuitBreaker
 
 logger = logging.getLogger("bff.erp")
@@ -214,7 +214,7 @@ class ErpClient:
         """An attachment's bytes and content type, fetched with the service session."""
         parts = path.strip("/").split("/")
         if not path or any(part in ("", ".", "..") for part in parts):
-            raise BffError(ErrorCode.NOT_FOUND, "附件不存在")
+            raise ErpFileMissing(f"malformed path {path!r}")
         url = self._base_url + protocol.FILE_PATH.format(
             app_name=quote(self._config.app_name, safe=""), path="/".join(quote(p, safe="") for p in parts)
         )
@@ -224,8 +224,8 @@ class ErpClient:
 
         try:
             return await self._flights.run(("file", url, bytes), lambda: self._retrying(attempt, retry=True))
-        except protocol.RecordMissing:
-            raise BffError(ErrorCode.NOT_FOUND, "附件不存在") from None
+        except protocol.RecordMissing as error:
+            raise ErpFileMissing(error.reason) from None
 
     # --- user credentials --------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from bff.erp.models import ErpPage
 from bff.erp.queries import DatasourceRead, ListRead, R
 from bff.erp.reader import M
 from bff.erp.transport import Listener
-from bff.core.errors import ErpUnavailable
+from bff.erp.errors import ErpUnavailable
 from bff.erp.breaker import BreakerState, CircuitBreaker
 
 log = logging.getLogger("bff.erp.failover")

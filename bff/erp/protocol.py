@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from bff.core.errors import ErpDataInvalid, ErpRefused
+from bff.erp.errors import ErpDataInvalid, ErpRefused, LoginRefused, RecordMissing, SessionExpired, Transient
 
 LOGIN_PATH = "/apps/service/login"
 OPEN_APP_PATH = "/apps/user/open-app/{app_id}"
@@ -27,26 +27,6 @@ NOT_FOUND_CODES = frozenset({"NOT_FOUND", "RECORD_NOT_FOUND", "DATA_NOT_FOUND"})
 NOT_FOUND_MESSAGE_HINTS = ("记录不存在", "数据不存在")  # not "表单不存在": a wrong form is an error
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
 MAX_REDIRECTS = 10
-
-
-class SessionExpired(Exception):
-    """The ERP no longer accepts the session: log in again once and repeat the call."""
-
-
-class Transient(Exception):
-    """A failure worth retrying (5xx, timeouts, connection errors)."""
-
-    def __init__(self, reason: str, *, timeout: bool = False) -> None:
-        super().__init__(reason)
-        self.timeout = timeout
-
-
-class LoginRefused(Exception):
-    """The ERP refused an account/password pair."""
-
-
-class RecordMissing(ErpRefused):
-    """The ERP says the record does not exist (getBusiness answers None for it)."""
 
 
 def hash_password(plain: str) -> str:

@@ -15,7 +15,7 @@ import httpx
 
 from bff.erp import protocol
 from bff.erp.transport import Deadline, Transport
-from bff.core.errors import ErpDataInvalid, ErpUnavailable
+from bff.erp.errors import ErpDataInvalid, ErpUnavailable
 
 logger = logging.getLogger("bff.erp")
 

@@ -25,7 +25,7 @@ import httpx
 
 from bff.erp import protocol
 from bff.erp.calls import ErpCall, Outcome, current_erp_stats
-from bff.core.errors import ErpDataInvalid, ErpRefused
+from bff.erp.errors import ErpDataInvalid, ErpRefused
 
 logger = logging.getLogger("bff.erp")
 
@@ -69,13 +69,14 @@ def no_cookie_jar() -> CookieJar:
 class PoolBusy(protocol.Transient):
     """No pooled ERP connection came free in time: the BFF's own congestion, not the ERP's."""
 
-    erp_fault = False
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, timeout=True, erp_fault=False)
 
 
 def erp_at_fault(error: BaseException) -> bool:
     """Does this failure say the ERP is unhealthy? Time the BFF spent queueing (a pool wait,
     an attempt cut short by the request's budget, a stalled event loop) says nothing about it."""
-    return isinstance(error, protocol.Transient) and getattr(error, "erp_fault", True)
+    return isinstance(error, protocol.Transient) and error.erp_fault
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class ConnectionSlots:
             async with asyncio.timeout(max(0.0, wait_s)):
                 await self._free.acquire()
         except TimeoutError:
-            raise PoolBusy("no pooled connection free", timeout=True) from None
+            raise PoolBusy("no pooled connection free") from None
         finally:
             self.waiting -= 1
         self.in_use += 1
@@ -189,11 +190,8 @@ class Transport:
                     self._http.request(method, url, headers=headers, json=json, timeout=deadline.http_timeout(self._timeout_s))
                 )
             except httpx.TimeoutException as error:
-                timeout = protocol.Transient("timeout", timeout=True)
-                timeout.erp_fault = (  # type: ignore[attr-defined]
-                    not isinstance(error, httpx.PoolTimeout) and time.monotonic() - on_wire >= self._fair_s
-                )
-                raise timeout from error
+                erp_fault = not isinstance(error, httpx.PoolTimeout) and time.monotonic() - on_wire >= self._fair_s
+                raise protocol.Transient("timeout", timeout=True, erp_fault=erp_fault) from error
             except httpx.DecodingError as error:
                 raise ErpDataInvalid("undecodable body") from error
             except httpx.RequestError as error:

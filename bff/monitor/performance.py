@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from bff.core.clock import aware
 from bff.core.errors import SERVER_FAILURES
@@ -115,12 +115,12 @@ def _figures(name: str, items: list[tuple[int, bool, int | None]]) -> OperationF
 async def recent_errors(db: Database, limit: int = 20) -> list[RecentError]:
     query = (
         select(ApiCallLog)
-        .where(ApiCallLog.error_message.is_not(None))  # type: ignore[union-attr]
-        .order_by(ApiCallLog.called_at.desc())  # type: ignore[attr-defined]
+        .where(col(ApiCallLog.error_message).is_not(None))
+        .order_by(col(ApiCallLog.called_at).desc())
         .limit(limit)
     )
     async with db.session() as session:
-        rows = (await session.exec(query)).scalars().all()  # type: ignore[call-overload]
+        rows = (await session.exec(query)).all()
     return [
         RecentError(
             aware(r.called_at), r.direction, r.operation or r.api_endpoint, r.response_status,

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from bff.core.errors import BffError
-
 log = logging.getLogger("bff.probe")
 
 HISTORY_S = 24 * 3600
@@ -65,10 +63,8 @@ class ErpProbe:
         error: str | None = None
         try:
             latency = await asyncio.wait_for(self._probe(), self._timeout_s)
-        except BffError as exc:
-            error = exc.code.value
         except Exception as exc:  # noqa: BLE001  a probe reports failures, it never raises them
-            error = type(exc).__name__
+            error = type(exc).__name__  # ErpUnavailable, ErpDataInvalid, TimeoutError...: no URL, no secret
         if latency is None:
             self.consecutive_failures += 1
             new = ErpState.DOWN if self.consecutive_failures >= self.down_after else ErpState.DEGRADED

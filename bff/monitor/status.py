@@ -28,7 +28,7 @@ class ErpStatus:
     backup_configured: bool
     backup_in_use: bool
     last_good_data_at: datetime | None
-    last_error: str | None  # an error code or exception class name: no URL, no secret
+    last_error: str | None  # the probe's exception class name: no URL, no secret
 
 
 def erp_status(probe: ErpProbe, erp: ErpChannels) -> ErpStatus:

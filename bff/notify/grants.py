@@ -51,7 +51,7 @@ class Grants:
             return set()
         async with self._db.session() as s:
             rows = (await s.exec(select(SubscriptionGrant.openid).where(
-                SubscriptionGrant.openid.in_(ids),  # type: ignore[attr-defined]
+                col(SubscriptionGrant.openid).in_(ids),
                 SubscriptionGrant.template_id == template_id,
                 SubscriptionGrant.remaining > 0,
             ))).all()

@@ -41,7 +41,7 @@ from bff.core.security import new_id
 from bff.store.db import Database
 from bff.store.tables import MessageLog
 from bff.wechat import WechatClient
-from bff.wechat.client import WxApiError
+from bff.wechat.errors import WxApiError
 
 log = logging.getLogger(__name__)
 
@@ -165,19 +165,19 @@ class Outbox:
     async def claim(self, limit: int) -> list[MessageLog]:
         now = self.clock()
         token = f"{self.instance}:{new_id()[:12]}"
-        due = (MessageLog.msg_status == QUEUED, MessageLog.next_attempt_at <= now)  # type: ignore[operator]
+        due = (col(MessageLog.msg_status) == QUEUED, col(MessageLog.next_attempt_at) <= now)
         async with self._db.session() as s:
             if self._db.dialect == "mysql":
                 ids = list((await s.exec(
-                    select(MessageLog.msg_id).where(*due).order_by(MessageLog.next_attempt_at)  # type: ignore[arg-type]
+                    select(MessageLog.msg_id).where(*due).order_by(col(MessageLog.next_attempt_at))
                     .limit(limit).with_for_update(skip_locked=True)
                 )).all())
                 if not ids:
                     return []
-                where: Any = MessageLog.msg_id.in_(ids)  # type: ignore[attr-defined]
+                where = col(MessageLog.msg_id).in_(ids)
             else:
-                where = MessageLog.msg_id.in_(  # type: ignore[attr-defined]
-                    select(MessageLog.msg_id).where(*due).order_by(MessageLog.next_attempt_at).limit(limit)  # type: ignore[arg-type]
+                where = col(MessageLog.msg_id).in_(
+                    select(MessageLog.msg_id).where(*due).order_by(col(MessageLog.next_attempt_at)).limit(limit)
                 )
             await s.exec(
                 update(MessageLog).where(where, col(MessageLog.msg_status) == QUEUED)
@@ -191,7 +191,7 @@ class Outbox:
         cutoff = self.clock() - timedelta(seconds=self._settings.outbox_stale_s)
         async with self._db.session() as s:
             stale = (await s.exec(
-                select(MessageLog).where(MessageLog.msg_status == SENDING, MessageLog.claimed_at < cutoff)  # type: ignore[operator]
+                select(MessageLog).where(MessageLog.msg_status == SENDING, col(MessageLog.claimed_at) < cutoff)
             )).all()
         results = [(row, await self._reconcile(row)) for row in stale]
         if results:
@@ -222,7 +222,7 @@ class Outbox:
             )
             return Outcome(SENT, 0, None, str(msgid))
         except WxApiError as error:
-            return self._classify(row, error.errcode, error.errmsg, getattr(error, "ambiguous", False))
+            return self._classify(row, error.errcode, error.errmsg, error.ambiguous)
         except Exception as error:  # a bug or outage must not kill the worker
             log.exception("outbox: unexpected error sending a message")
             return self._classify(row, -1, type(error).__name__, False)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bff.core.clock import Clock, utc_now
 from bff.notify.render import CHINA
@@ -66,7 +66,7 @@ class PreferenceStore:
         if not openids:
             return {}
         async with self._db.session() as s:
-            rows = (await s.exec(select(NotifyPreference).where(NotifyPreference.openid.in_(sorted(set(openids)))))).all()  # type: ignore[attr-defined]
+            rows = (await s.exec(select(NotifyPreference).where(col(NotifyPreference.openid).in_(sorted(set(openids)))))).all()
         return {row.openid: _from_row(row) for row in rows}
 
     async def save(self, openid: str, prefs: Preferences) -> Preferences:

@@ -73,7 +73,7 @@ class Notifications:
         async with self._db.session() as s:
             total = (await s.exec(select(func.count()).select_from(MessageLog).where(*where))).one()
             rows = (await s.exec(
-                select(MessageLog).where(*where).order_by(MessageLog.created_at.desc())  # type: ignore[union-attr]
+                select(MessageLog).where(*where).order_by(col(MessageLog.created_at).desc())
                 .offset((page - 1) * page_size).limit(page_size)
             )).all()
         return int(total), [message_from_row(row, operator) for row in rows]
@@ -110,7 +110,7 @@ class Notifications:
     async def order_events(self, order_id: str) -> list[OrderEvent]:
         async with self._db.session() as s:
             rows = (await s.exec(
-                select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.observed_at)  # type: ignore[arg-type]
+                select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(col(OrderEvent.observed_at))
             )).all()
         return list(rows)
 

@@ -237,10 +237,10 @@ class Watcher:
             return []
         following = await followers(s, openids, {e.row.order_id for e in events})
         grants = {(g.openid, g.template_id): g.remaining for g in (await s.exec(
-            select(SubscriptionGrant).where(SubscriptionGrant.openid.in_(openids)))).all()}  # type: ignore[attr-defined]
+            select(SubscriptionGrant).where(col(SubscriptionGrant.openid).in_(openids)))).all()}
         pending = await s.exec(
             select(MessageLog.openid, MessageLog.template_id, func.count()).where(
-                MessageLog.openid.in_(openids), MessageLog.msg_status.in_([QUEUED, SENDING])  # type: ignore[union-attr, attr-defined]
+                col(MessageLog.openid).in_(openids), col(MessageLog.msg_status).in_([QUEUED, SENDING])
             ).group_by(MessageLog.openid, MessageLog.template_id)
         )
         for openid, template_id, count in pending.all():

@@ -25,7 +25,7 @@ from typing import Any
 
 from aiocache.base import BaseCache
 
-from bff.core.errors import ErpUnavailable
+from bff.erp.errors import ErpUnavailable
 
 DEFAULT_TTL_S = 24 * 3600
 

@@ -19,7 +19,7 @@ from bff.core.domain import ShipmentLine
 from bff.erp import queries
 from bff.erp.reader import ErpReader
 from bff.erp.mapping import shipment_line_from_record
-from bff.core.errors import ErpRefused
+from bff.erp.errors import ErpRefused
 
 logger = logging.getLogger("bff.orders")
 

@@ -1,8 +1,9 @@
 """GraphQL over HTTP: the strawberry view, error formatting, and in-process execution.
 
-One formatting path for every error: a BffError keeps its code and Chinese message;
-GraphQL validation problems become BAD_USER_INPUT; anything else is logged with the
-request id and answered as INTERNAL, never with a trace.
+One formatting path for every error: a BffError keeps its code and Chinese message, an
+ERP or WeChat client's exception gets its code and message from the one table
+(``bff/web/errors.py``); GraphQL validation problems become BAD_USER_INPUT; anything else
+is logged with the request id and answered as INTERNAL, never with a trace.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from cross_web import HTTPException
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import StrawberryGraphQLError
@@ -26,6 +28,7 @@ from strawberry.types.execution import ExecutionContext
 
 from bff.erp.calls import erp_call_scope
 from bff.core.errors import DEFAULT_MESSAGES, HTTP_STATUS, BffError, ErrorCode
+from bff.web.errors import public_error
 from bff.web.graphiql import graphiql_page
 from bff.monitor.context import request_facts
 from bff.monitor.metrics import current_trace_id
@@ -49,15 +52,15 @@ def _client_fault(error: GraphQLError) -> bool:
 
 
 def _unexpected(error: GraphQLError) -> bool:
-    return not _client_fault(error) and not isinstance(error.original_error, BffError)
+    return not _client_fault(error) and public_error(error.original_error) is None
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
-    original = error.original_error
+    public = public_error(error.original_error)
     extensions: dict[str, Any] = {"requestId": current_request_id(), "traceId": current_trace_id()}
-    if isinstance(original, BffError):
-        extensions.update(code=original.code.value, **original.details)
-        message = original.message
+    if public is not None:
+        extensions.update(code=public.code.value, **public.details)
+        message = public.message
     elif _client_fault(error):
         # The client sent a bad document or bad variables.
         extensions.update(code=ErrorCode.BAD_USER_INPUT.value, detail=error.message)
@@ -81,8 +84,10 @@ class BffSchema(strawberry.Schema):
         for error in errors:
             if _unexpected(error):
                 log.error("unexpected error in %s", error.path, exc_info=error.original_error)
-            elif isinstance(error.original_error, BffError):
-                log.info("graphql error %s at %s", error.original_error.code, error.path)
+            elif (public := public_error(error.original_error)) is not None:
+                original = error.original_error  # a client's reason or WeChat's errcode: for the log only
+                detail = "" if original is public else f" ({type(original).__name__}: {original})"
+                log.info("graphql error %s at %s%s", public.code, error.path, detail)
             else:
                 log.info("graphql bad input: %s", error.message[:200])  # the client's mistake: no trace
 
@@ -135,13 +140,13 @@ DOCUMENT_CACHES: list[Any] = [
 ]
 
 
-def bearer_token(request: Request) -> str | None:
+def bearer_token(request: HTTPConnection) -> str | None:
     """The token of ``Authorization: Bearer <token>``: the one parser of it."""
     auth = request.headers.get("authorization", "")
     return (auth[7:].strip() or None) if auth[:7].lower() == "bearer " else None
 
 
-def build_context(services: Services, request: Request) -> RequestContext:
+def build_context(services: Services, request: HTTPConnection) -> RequestContext:
     bearer = bearer_token(request)
     settings = request.app.state.settings
     client_ip = request.client.host if request.client else ""
@@ -224,11 +229,17 @@ class GraphQLView(GraphQL[RequestContext, None]):
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql_page())  # works offline once `make install` fetched the assets
 
-    async def get_context(self, request: Request, response: Response) -> RequestContext:  # type: ignore[override]
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
         return build_context(self.services, request)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
-        return result_to_payload(result)  # type: ignore[return-value]
+        payload = result_to_payload(result)
+        answer: GraphQLHTTPResponse = {"data": payload["data"]}
+        if "errors" in payload:
+            answer["errors"] = payload["errors"]
+        if "extensions" in payload:
+            answer["extensions"] = payload["extensions"]
+        return answer
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         """A request refused before execution (bad document or variables, unregistered document,

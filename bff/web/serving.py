@@ -45,11 +45,12 @@ async def start_server(
     app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"
 ) -> RunningServer:
     sock = _bind(host, port)
+    # Server.serve() runs in the caller's loop; only Server.run() would set one up (uvicorn < 0.36
+    # through Config.setup_event_loop, later through get_loop_factory), so nothing to disable.
     config = uvicorn.Config(
         app, log_level=log_level, access_log=False, lifespan="on", timeout_graceful_shutdown=2
     )
     server = uvicorn.Server(config)
-    server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():

@@ -1,5 +1,6 @@
-"""WeChat server API: the client, and the subscription-message value rules."""
+"""WeChat server API: the client, its exceptions, and the subscription-message value rules."""
 
-from bff.wechat.client import WechatClient, WxApiError, WxSession
+from bff.wechat.client import WechatClient, WxSession
+from bff.wechat.errors import WxApiError
 
 __all__ = ["WechatClient", "WxApiError", "WxSession"]

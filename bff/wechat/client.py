@@ -17,11 +17,10 @@ import httpx
 from aiocache import SimpleMemoryCache
 from aiocache.base import BaseCache
 
-from bff.core.errors import BffError, ErrorCode
+from bff.wechat.errors import SYSTEM_BUSY, Retryable, WxUnavailable, refusal
 
 log = logging.getLogger(__name__)
 
-SYSTEM_BUSY = -1
 TOKEN_ERRORS = frozenset({40001, 42001})
 ATTEMPTS = 3  # the first call and two retries
 BACKOFF_S = (0.05, 0.2)
@@ -30,51 +29,12 @@ TOKEN_LOCK_POLL_S = 0.05
 TOKEN_LOCK_POLLS = 100
 SCENE_PROFILE = 1  # msgSecCheck scenes: 1 资料 (profile), 2 评论, 3 论坛, 4 社交日志
 
-_LOGIN_MESSAGES = {
-    40029: "登录凭证无效或已使用，请重新登录",
-    40163: "登录凭证无效或已使用，请重新登录",
-    40226: "您的微信账号存在安全风险，暂时无法登录",
-}
-
-
-def _default_code(errcode: int) -> ErrorCode:
-    if errcode == SYSTEM_BUSY:
-        return ErrorCode.WX_UNAVAILABLE
-    if errcode in (45009, 45011):
-        return ErrorCode.RATE_LIMITED
-    if errcode in _LOGIN_MESSAGES:
-        return ErrorCode.WX_LOGIN_FAILED
-    return ErrorCode.INTERNAL  # token, template, grant, data: our side's problem, not the purchaser's
-
-
-class WxApiError(BffError):
-    """WeChat refused or failed a call; ``errcode`` is WeChat's (-1 also for transport failures)."""
-
-    def __init__(self, errcode: int, errmsg: str, code: ErrorCode | None = None, message: str | None = None) -> None:
-        super().__init__(code or _default_code(errcode), message or _LOGIN_MESSAGES.get(errcode))
-        self.errcode = errcode
-        self.errmsg = errmsg
-        self.ambiguous = False  # True when the request may have reached WeChat (never repeat it)
-        self.args = (f"{self.code}: WeChat errcode {errcode}: {errmsg}",)
-
-
-def login_error(errcode: int, errmsg: str) -> WxApiError:
-    """Anything but busy or rate-limited fails the login (bad appid/secret included)."""
-    code = _default_code(errcode)
-    return WxApiError(errcode, errmsg, ErrorCode.WX_LOGIN_FAILED if code == ErrorCode.INTERNAL else code)
-
 
 @dataclass(frozen=True)
 class WxSession:
     openid: str
     session_key: str = field(repr=False)  # server-side only: never logged, never returned
     unionid: str | None = None
-
-
-class _Retryable(Exception):
-    def __init__(self, errmsg: str) -> None:
-        super().__init__(errmsg)
-        self.errmsg = errmsg
 
 
 class WechatClient:
@@ -103,27 +63,25 @@ class WechatClient:
         return text.replace(self._secret, "***") if self._secret else text
 
     async def _once(self, method: str, path: str, *, safe_to_repeat: bool, **kwargs: Any) -> dict[str, Any]:
-        """One HTTP call; raises _Retryable for what may be repeated, WxApiError(-1) otherwise."""
+        """One HTTP call; raises Retryable for what may be repeated, WxUnavailable otherwise."""
         try:
             response = await self.http.request(method, self.base_url + path, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # never reached WeChat
-            raise _Retryable(type(exc).__name__) from None
+            raise Retryable(type(exc).__name__) from None
         except httpx.TransportError as exc:
             if safe_to_repeat:
-                raise _Retryable(type(exc).__name__) from None
-            error = WxApiError(SYSTEM_BUSY, type(exc).__name__, ErrorCode.WX_UNAVAILABLE)
-            error.ambiguous = True
-            raise error from None
+                raise Retryable(type(exc).__name__) from None
+            raise WxUnavailable(SYSTEM_BUSY, type(exc).__name__, ambiguous=True) from None
         if response.status_code >= 500 and safe_to_repeat:
-            raise _Retryable(f"HTTP {response.status_code}")
+            raise Retryable(f"HTTP {response.status_code}")
         try:
             payload = response.json()
         except ValueError:
             payload = None
         if response.status_code != 200 or not isinstance(payload, dict):
-            raise WxApiError(SYSTEM_BUSY, f"HTTP {response.status_code}, unexpected body", ErrorCode.WX_UNAVAILABLE)
+            raise WxUnavailable(SYSTEM_BUSY, f"HTTP {response.status_code}, unexpected body")
         if payload.get("errcode") == SYSTEM_BUSY:
-            raise _Retryable(self._mask(str(payload.get("errmsg", "system error"))))
+            raise Retryable(self._mask(str(payload.get("errmsg", "system error"))))
         return payload
 
     async def _call(self, method: str, path: str, *, safe_to_repeat: bool = True, **kwargs: Any) -> dict[str, Any]:
@@ -134,10 +92,10 @@ class WechatClient:
                 await asyncio.sleep(random.uniform(*BACKOFF_S))
             try:
                 return await self._once(method, path, safe_to_repeat=safe_to_repeat, **kwargs)
-            except _Retryable as exc:
+            except Retryable as exc:
                 last = exc.errmsg
                 log.warning("wechat %s failed (%s), attempt %d of %d", path, last, attempt + 1, ATTEMPTS)
-        raise WxApiError(SYSTEM_BUSY, last, ErrorCode.WX_UNAVAILABLE)
+        raise WxUnavailable(SYSTEM_BUSY, last)
 
     def _errcode(self, payload: dict[str, Any]) -> tuple[int, str]:
         errcode = payload.get("errcode", 0)
@@ -152,10 +110,10 @@ class WechatClient:
         errcode, errmsg = self._errcode(payload)
         if errcode != 0:
             log.info("wechat jscode2session refused: errcode %d", errcode)
-            raise login_error(errcode, errmsg)
+            raise refusal(errcode, errmsg, login=True)
         openid, session_key = payload.get("openid"), payload.get("session_key")
         if not isinstance(openid, str) or not openid or not isinstance(session_key, str) or not session_key:
-            raise WxApiError(SYSTEM_BUSY, "jscode2session answer lacks openid or session_key", ErrorCode.WX_UNAVAILABLE)
+            raise WxUnavailable(SYSTEM_BUSY, "jscode2session answer lacks openid or session_key")
         unionid = payload.get("unionid")
         return WxSession(openid, session_key, unionid if isinstance(unionid, str) and unionid else None)
 
@@ -208,7 +166,7 @@ class WechatClient:
         token, expires_in = payload.get("access_token"), payload.get("expires_in")
         if errcode != 0 or not isinstance(token, str) or not token:
             log.error("wechat stable_token refused: errcode %d", errcode)
-            raise WxApiError(errcode or SYSTEM_BUSY, errmsg or "no access_token in the answer")
+            raise refusal(errcode or SYSTEM_BUSY, errmsg or "no access_token in the answer")
         ttl = int(expires_in) if isinstance(expires_in, int) and expires_in > 0 else 7200
         ttl -= min(300, ttl // 5)  # expire here before WeChat does
         if ttl > 0:
@@ -250,7 +208,7 @@ class WechatClient:
         result = payload.get("result")
         suggest = result.get("suggest") if isinstance(result, dict) else None
         if suggest not in ("pass", "review", "risky"):
-            raise WxApiError(SYSTEM_BUSY, "msg_sec_check answer lacks result.suggest", ErrorCode.WX_UNAVAILABLE)
+            raise WxUnavailable(SYSTEM_BUSY, "msg_sec_check answer lacks result.suggest")
         return str(suggest)
 
     async def _token_call(self, path: str, body: dict[str, Any], *, safe_to_repeat: bool, what: str) -> dict[str, Any]:
@@ -266,5 +224,5 @@ class WechatClient:
                 token = await self._replace_token(token)
                 continue
             log.info("wechat %s refused: errcode %d, %s", path, errcode, what)
-            raise WxApiError(errcode, errmsg)
+            raise refusal(errcode, errmsg)
         raise AssertionError("unreachable")  # the loop returns or raises

@@ -27,7 +27,7 @@ from bff.erp import (
     SalesOrderRecord,
     queries,
 )
-from bff.core.errors import ErpDataInvalid, ErpLoginRefused, ErpUnavailable
+from bff.erp.errors import ErpDataInvalid, ErpLoginRefused, ErpUnavailable
 from bff.web.serving import RunningServer, start_server
 from bff.sim.erp import ErpSimConfig, create_app
 

@@ -11,7 +11,7 @@ from erp_fake import LOGIN_URL, PASSWORD, FakeErp
 
 from bff.erp import SALES_ORDERS, ErpClient, SalesOrderRecord
 from bff.erp.protocol import hash_password
-from bff.core.errors import ErpLoginRefused, ErpUnavailable
+from bff.erp.errors import ErpLoginRefused, ErpUnavailable
 
 pytestmark = pytest.mark.asyncio
 

@@ -9,7 +9,7 @@ import pytest
 from erp_fake import FakeErp, ok
 
 from bff.erp import SALES_ORDERS, ErpCall, ErpClient, SalesOrderRecord, current_erp_stats, erp_call_scope
-from bff.core.errors import ErpDataInvalid, ErpUnavailable
+from bff.erp.errors import ErpDataInvalid, ErpUnavailable
 
 pytestmark = pytest.mark.asyncio
 

@@ -13,7 +13,7 @@ import respx
 
 from bff.erp import SALES_ORDERS, ErpClient, ErpClientConfig, SalesOrderRecord
 from bff.erp.protocol import hash_password
-from bff.core.errors import BffError, ErpDataInvalid, ErpRefused, ErpUnavailable, ErrorCode
+from bff.erp.errors import ErpDataInvalid, ErpFileMissing, ErpRefused, ErpUnavailable
 from erp_fake import ACCOUNT, APP_NAME, BASE_URL, PASSWORD, FakeErp, order_row, page
 
 pytestmark = pytest.mark.asyncio
@@ -334,10 +334,9 @@ async def test_fetch_file(client: ErpClient, erp: FakeErp, router: respx.MockRou
     router.get(f"{BASE_URL}/business/file/{APP_NAME}/gone.pdf").mock(
         return_value=httpx.Response(404, json={"success": False, "message": "文件不存在"})
     )
-    with pytest.raises(BffError) as raised:
+    with pytest.raises(ErpFileMissing):
         await client.fetch_file("gone.pdf")
-    assert raised.value.code == ErrorCode.NOT_FOUND
-    with pytest.raises(BffError):
+    with pytest.raises(ErpFileMissing):
         await client.fetch_file("../business/getBusiness")
 
 

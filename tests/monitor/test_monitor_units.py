@@ -12,7 +12,7 @@ import pytest
 from aiocache import Cache
 
 from bff.erp import ErpClient, ErpClientConfig, SALES_ORDERS, SalesOrderRecord
-from bff.core.errors import ErpCircuitOpen, ErpUnavailable
+from bff.erp.errors import ErpCircuitOpen, ErpUnavailable
 from bff.monitor.alerts import Alert, Alerter, AlertSender
 from bff.erp.breaker import BreakerState, CircuitBreaker
 from bff.monitor.calllog import mask_and_truncate
@@ -38,7 +38,7 @@ async def test_probe_is_degraded_then_down_after_three_failures_and_up_after_one
     erp.fail = True
     states = [(await probe.check()).state for _ in range(3)]
     assert states == [ErpState.DEGRADED, ErpState.DEGRADED, ErpState.DOWN]
-    assert probe.consecutive_failures == 3 and probe.last_error == "ERP_UNAVAILABLE"
+    assert probe.consecutive_failures == 3 and probe.last_error == "ErpUnavailable"
     erp.fail = False
     assert (await probe.check()).state is ErpState.UP and probe.consecutive_failures == 0
     erp.latency = 500

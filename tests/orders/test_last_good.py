@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiocache import SimpleMemoryCache
 
-from bff.core.errors import ErpUnavailable
+from bff.erp.errors import ErpUnavailable
 from bff.orders.fallback import LastGoodAnswers
 
 

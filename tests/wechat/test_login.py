@@ -12,7 +12,9 @@ import pytest
 
 from bff.core.errors import ErrorCode
 from bff.sim.wechat import WechatSim, WechatSimConfig
+from bff.web.errors import public_error
 from bff.wechat import WechatClient, WxApiError
+from bff.wechat.errors import WxAccountBlocked, WxLoginCodeInvalid, WxLoginRefused, WxRateLimited, WxUnavailable
 
 
 async def exchange(wx: httpx.AsyncClient, sim: WechatSim, code: str, **override: str) -> dict[str, Any]:
@@ -128,12 +130,13 @@ async def test_client_exchanges_a_code(client: WechatClient, control: Callable[.
 
 
 @pytest.mark.parametrize(
-    ("prepare", "errcode", "code"),
-    [("reuse", 40163, ErrorCode.WX_LOGIN_FAILED), ("unknown", 40029, ErrorCode.WX_LOGIN_FAILED),
-     ("block", 40226, ErrorCode.WX_LOGIN_FAILED), ("rate", 45011, ErrorCode.RATE_LIMITED)],
+    ("prepare", "errcode", "kind", "code"),
+    [("reuse", 40163, WxLoginCodeInvalid, ErrorCode.WX_LOGIN_FAILED),
+     ("unknown", 40029, WxLoginCodeInvalid, ErrorCode.WX_LOGIN_FAILED),
+     ("block", 40226, WxAccountBlocked, ErrorCode.WX_LOGIN_FAILED), ("rate", 45011, WxRateLimited, ErrorCode.RATE_LIMITED)],
 )
-async def test_client_maps_login_errors(
-    client: WechatClient, control: Callable[..., Any], prepare: str, errcode: int, code: ErrorCode
+async def test_client_classifies_login_errors(
+    client: WechatClient, control: Callable[..., Any], prepare: str, errcode: int, kind: type[WxApiError], code: ErrorCode
 ) -> None:
     login = await control("/__sim/wx-login", user="alice")
     js_code = login["code"]
@@ -147,8 +150,10 @@ async def test_client_maps_login_errors(
         await control("/__sim/faults", rate_limit_next=1)
     with pytest.raises(WxApiError) as caught:
         await client.code_to_session(js_code)
-    assert caught.value.errcode == errcode and caught.value.code == code
-    assert any("\u4e00" <= ch <= "\u9fff" for ch in caught.value.message)
+    assert caught.value.errcode == errcode and type(caught.value) is kind
+    public = public_error(caught.value)  # the purchaser's code and Chinese message come from the one table
+    assert public is not None and public.code == code
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in public.message)
 
 
 async def test_client_retries_one_system_error(
@@ -168,7 +173,7 @@ async def test_client_gives_up_on_persistent_system_error(
     await control("/__sim/faults", system_error_next=100)
     with pytest.raises(WxApiError) as caught:
         await client.code_to_session(login["code"])
-    assert caught.value.code == ErrorCode.WX_UNAVAILABLE and caught.value.errcode == -1
+    assert isinstance(caught.value, WxUnavailable) and caught.value.errcode == -1
     assert (await wx.get("/__sim/stats")).json()["jscode2session"] == 3  # one call, two retries
 
 
@@ -177,7 +182,7 @@ async def test_client_unreachable_wechat_is_unavailable() -> None:
         client = WechatClient("http://127.0.0.1:9", "wx-demo-appid", "s3cret-value", http)
         with pytest.raises(WxApiError) as caught:
             await client.code_to_session("any")
-    assert caught.value.code == ErrorCode.WX_UNAVAILABLE
+    assert isinstance(caught.value, WxUnavailable)
     assert "s3cret-value" not in str(caught.value) and "s3cret-value" not in repr(client)
 
 
@@ -187,7 +192,7 @@ async def test_client_wrong_secret_is_not_echoed(server: Any, sim: WechatSim, co
         client = WechatClient(server.url, sim.config.appid, "not-the-secret", http)
         with pytest.raises(WxApiError) as caught:
             await client.code_to_session(login["code"])
-    assert caught.value.errcode == 40125 and caught.value.code == ErrorCode.WX_LOGIN_FAILED
+    assert caught.value.errcode == 40125 and type(caught.value) is WxLoginRefused
     assert "not-the-secret" not in str(caught.value)
 
 

@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bff.core.errors import ErrorCode
 from bff.sim.wechat import DEFAULT_TEMPLATES, WechatSim
+from bff.web.errors import public_error
 from bff.wechat import WechatClient, WxApiError
+from bff.wechat.errors import WxRefused
 from bff.wechat.value_rules import key_type, violation
 
 STATUS_DATA = {
@@ -97,7 +98,7 @@ async def test_bad_value_is_47003_naming_the_key(
 
 async def test_bad_template_is_40037(client: WechatClient, purchaser: str) -> None:
     error = await send_error(client, touser=purchaser, template_id="TPL_NOPE", data=STATUS_DATA, page=None)
-    assert error.errcode == 40037 and error.code == ErrorCode.INTERNAL
+    assert error.errcode == 40037 and isinstance(error, WxRefused)
 
 
 async def test_bad_page_is_41030(client: WechatClient, control: Callable[..., Any], purchaser: str) -> None:
@@ -206,6 +207,8 @@ async def test_session_key_and_secret_never_in_client_errors(
         await client.code_to_session("x")
     raised.append(caught.value)
     for error in raised:
-        text = " ".join([str(error), repr(error), error.message, error.errmsg, str(error.details)])
+        public = public_error(error)  # what a purchaser would read of it
+        assert public is not None
+        text = " ".join([str(error), repr(error), error.errmsg, public.message, str(public.details)])
         assert session.session_key not in text and sim.config.secret not in text
     assert "***" in raised[-1].errmsg

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bff.core.errors import ErrorCode
 from bff.sim.wechat import WechatSim
 from bff.wechat import WechatClient, WxApiError
+from bff.wechat.errors import WxRefused
 
 
 async def plain_token(wx: httpx.AsyncClient, sim: WechatSim) -> dict[str, Any]:
@@ -126,5 +126,5 @@ async def test_client_wrong_secret_for_token(server: Any, sim: WechatSim) -> Non
         client = WechatClient(server.url, sim.config.appid, "not-the-secret", http)
         with pytest.raises(WxApiError) as caught:
             await client.access_token()
-    assert caught.value.errcode == 40125 and caught.value.code == ErrorCode.INTERNAL
+    assert caught.value.errcode == 40125 and isinstance(caught.value, WxRefused)
     assert "not-the-secret" not in str(caught.value)

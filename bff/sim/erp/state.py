@@ -243,9 +243,12 @@ class ErpSim:
     def _form(self, body: Answer) -> dict[str, Record] | None:
         if body.get("appName") != self.config.app_name:
             return None
+        form_id = body.get("formId")
+        if not isinstance(form_id, (int, float, str)):
+            return None
         try:
-            return self.forms.get(int(body.get("formId")))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+            return self.forms.get(int(form_id))
+        except ValueError:
             return None
 
     def page_list(self, body: Answer) -> Answer:

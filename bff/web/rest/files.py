@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bff.core.errors import BffError, ErrorCode
+from bff.web.errors import ANSWERABLE, answer_for
 from bff.web.gql import build_context, error_response
 from bff.erp.mapping import attachment_path
 
@@ -32,8 +33,9 @@ async def download(request: Request) -> Response:
         if path is None:
             raise BffError(ErrorCode.NOT_FOUND, "附件不存在")
         content, content_type = await services.erp.fetch_file(path)
-    except BffError as error:
-        return error_response(error.code, error.message)
+    except ANSWERABLE as error:  # the ERP's own failures included: one table gives code and message
+        public = answer_for(error)
+        return error_response(public.code, public.message)
     return Response(content, media_type=content_type, headers={"Cache-Control": "private, max-age=300"})
 
 
