@@ -56,7 +56,9 @@ async def test_four_times_capacity_is_shed_not_queued(small_stack: DemoStack) ->
 
     assert other == []  # no stale answer, no ERP_UNAVAILABLE, no INTERNAL
     assert refused, "the load did not exceed the instance's capacity"
-    assert len(admitted) >= CLIENTS  # shedding is not refusing everything
+    # Shedding is not refusing everything: at least the instance's whole capacity (slots and
+    # queue) was served. How much more depends on the machine's speed, so no more is asked.
+    assert len(admitted) >= MAX_INFLIGHT + MAX_QUEUED
     assert all(r.headers["Retry-After"].isdigit() for r in refused)
     assert "稍" in refused[0].json()["error"]["message"]
     budget = small_stack.settings.erp_request_budget_s
