@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bff.sim.erp import ErpSim, ErpSimConfig
 from bff.sim.erp import create_app as create_erp_app
@@ -23,6 +25,8 @@ from bff.web.serving import RunningServer, start_server
 ROOT = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")
 MANIFEST = ROOT / "bff" / "web" / "persisted-documents.json"
+MYSQL = "mysql+asyncmy://root@127.0.0.1:3306"  # the machine's MariaDB (root, no password)
+REDIS = "redis://127.0.0.1:6379/15"  # flushed by the benchmarks that use it
 
 
 def cpu_seconds(pid: int) -> float:
@@ -52,12 +56,30 @@ async def wait_listening(url: str, process: subprocess.Popen[bytes]) -> None:
 def document_ids() -> dict[str, str]:
     """The mini program's trusted documents (production accepts nothing else): operation name -> id."""
     ids: dict[str, str] = {}
-    for key, text in json.loads(MANIFEST.read_text()).items():
-        head = text.strip()
+    for key, document in json.loads(MANIFEST.read_text()).items():
+        head = document.strip()
         for word in ("query", "mutation"):
             if head.startswith(word + " "):
                 ids[head[len(word) + 1:].split("(", 1)[0].split("{", 1)[0].strip()] = key
     return ids
+
+
+async def fresh_database() -> tuple[str, str]:
+    """A new MariaDB database: its name and URL."""
+    name = "bench_" + secrets.token_hex(4)
+    engine = create_async_engine(MYSQL + "/")
+    async with engine.begin() as conn:
+        await conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+    await engine.dispose()
+    return name, f"{MYSQL}/{name}?charset=utf8mb4"
+
+
+async def drop_database(name: str) -> None:
+    engine = create_async_engine(MYSQL + "/")
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+    await engine.dispose()
+
 
 
 @dataclass

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from common import ROOT, Simulators, cpu_seconds, document_ids, free_port, wait_listening
+from common import REDIS, ROOT, Simulators, cpu_seconds, document_ids, drop_database, free_port, fresh_database, wait_listening
 
 OPERATIONS: dict[str, str] = {  # the mini program's own trusted documents, by operation name
     "me (mini program Me)": "Me",
@@ -61,10 +61,12 @@ async def measure(
     return spent * 1000 / requests
 
 
-async def main(latency_ms: float, requests: int, concurrency: int, profile_dir: Path | None) -> None:
+async def main(latency_ms: float, requests: int, concurrency: int, profile_dir: Path | None, backend: str) -> None:
     sims = await Simulators.start()
+    database = await fresh_database() if backend == "mariadb" else None
     port, floor_port = free_port(), free_port()
-    env = {**sims.bff_env("sqlite+aiosqlite:///" + os.path.join(tempfile.mkdtemp(), "cpu.sqlite3")),
+    sqlite = "sqlite+aiosqlite:///" + os.path.join(tempfile.mkdtemp(), "cpu.sqlite3")
+    env = {**sims.bff_env(database[1] if database else sqlite, REDIS if database else ""),
            "BFF_MAX_INFLIGHT": "64", "BFF_MAX_QUEUED": "64"}
     bff_bin = str(Path(sys.executable).parent / "bff")
     subprocess.run([bff_bin, "migrate"], env=env, check=True, capture_output=True)
@@ -104,7 +106,7 @@ async def main(latency_ms: float, requests: int, concurrency: int, profile_dir: 
                 profile = profile_dir / f"{operation}.txt" if profile_dir else None
                 rows.append((name, await measure(server.pid, requests, concurrency, send, profile)))
         print(f"CPU per request: {requests} requests per operation, {concurrency} at a time, ERP simulator at "
-              f"{latency_ms:.0f} ms, BFF in production mode on SQLite + memory cache, {os.cpu_count()} cores\n")
+              f"{latency_ms:.0f} ms, BFF in production mode on {backend}, {os.cpu_count()} cores\n")
         print("| operation | CPU ms / request | × floor |")
         print("|---|---|---|")
         print(f"| floor: bare strawberry `{{ hello }}` | {floor_ms:.2f} | 1.0 |")
@@ -115,6 +117,8 @@ async def main(latency_ms: float, requests: int, concurrency: int, profile_dir: 
             process.terminate()
             process.wait(timeout=10)
         await sims.stop()
+        if database is not None:
+            await drop_database(database[0])
 
 
 if __name__ == "__main__":
@@ -122,8 +126,10 @@ if __name__ == "__main__":
     parser.add_argument("--erp-latency-ms", type=float, default=50.0)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--backend", choices=["sqlite", "mariadb"], default="sqlite",
+                        help="sqlite + memory cache (the embedded default) or MariaDB + Redis (production's)")
     parser.add_argument("--profile-dir", type=Path, help="py-spy collapsed stacks per operation (pip install py-spy)")
     args = parser.parse_args()
     started = time.monotonic()
-    asyncio.run(main(args.erp_latency_ms, args.requests, args.concurrency, args.profile_dir))
+    asyncio.run(main(args.erp_latency_ms, args.requests, args.concurrency, args.profile_dir, args.backend))
     print(f"\n({time.monotonic() - started:.0f} s)")

@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -29,13 +28,9 @@ from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from common import Simulators, cpu_seconds, document_ids, free_port, wait_listening
+from common import REDIS, Simulators, cpu_seconds, document_ids, drop_database, free_port, fresh_database, wait_listening
 
-MYSQL = "mysql+asyncmy://root@127.0.0.1:3306"
-REDIS = "redis://127.0.0.1:6379/15"
 LUA = """
 local tokens = {%(tokens)s}
 local body = [[%(body)s]]
@@ -104,22 +99,6 @@ async def load(ports: list[int], script: Path, connections: int, duration: int,
     parsed = [parse_wrk(o) for o in outputs]
     return Run(len(ports), sum(p[0] for p in parsed), max(p[1] for p in parsed), max(p[2] for p in parsed),
                sum(p[3] for p in parsed), sum(p[4] for p in parsed), cpu)
-
-
-async def fresh_database() -> tuple[str, str]:
-    name = "bench_scaleout_" + secrets.token_hex(4)
-    engine = create_async_engine(MYSQL + "/")
-    async with engine.begin() as conn:
-        await conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-    await engine.dispose()
-    return name, f"{MYSQL}/{name}?charset=utf8mb4"
-
-
-async def drop_database(name: str) -> None:
-    engine = create_async_engine(MYSQL + "/")
-    async with engine.begin() as conn:
-        await conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-    await engine.dispose()
 
 
 async def main(latency_ms: float, duration: int, connections: int, users: int) -> None:
