@@ -95,7 +95,10 @@ class RequestContext:
         viewer = await self.require(Permission.ORDERS_READ)
         if self._order_loaders is None:  # no await between the check and the assignment
             assert viewer.customer_id is not None
-            self._order_loaders = OrderLoaders(self.services.customer_orders(viewer.customer_id))
+            notify, openid = self.services.notify, viewer.openid
+            self._order_loaders = OrderLoaders(
+                self.services.customer_orders(viewer.customer_id), lambda ids: notify.order_notes(openid, ids)
+            )
         return self._order_loaders
 
     @property

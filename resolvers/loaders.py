@@ -9,19 +9,24 @@ only when asked (docs/erp-protocol.md: the evidenced shape is one read per deliv
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from strawberry.dataloader import DataLoader
 
 from bff.core.domain import Fulfilment, Material, Order, Shipment, ShipmentLine
 from bff.orders.progress import dispatched, fulfilment, material_summary
+from bff.notify.service import OrderNotes
 from bff.orders.reads import CustomerOrders
 
 
+NotesReader = Callable[[list[str]], Awaitable[dict[str, OrderNotes]]]
+
+
 class OrderLoaders:
-    def __init__(self, reads: CustomerOrders) -> None:
+    def __init__(self, reads: CustomerOrders, notes: NotesReader) -> None:
         self.reads = reads
+        self.notes = DataLoader(self._batch_notes(notes))  # the BFF's own facts: follows, observed changes
         self.order = DataLoader(self._orders)
         self.order_by_code = DataLoader(self._orders_by_code)
         self.material = DataLoader(self._materials)
@@ -32,6 +37,13 @@ class OrderLoaders:
         self.shipment_lines = DataLoader(self._shipment_lines)
         self._fulfilments: dict[str, Fulfilment] = {}
         self._summaries: dict[str, str | None] = {}
+
+    @staticmethod
+    def _batch_notes(read: NotesReader) -> Callable[[list[str]], Awaitable[list[OrderNotes]]]:
+        async def load(order_ids: list[str]) -> list[OrderNotes]:
+            found = await read(order_ids)
+            return [found[i] for i in order_ids]
+        return load
 
     def remember(self, orders: Sequence[Order]) -> None:
         for order in orders:

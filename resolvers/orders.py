@@ -166,8 +166,8 @@ def order_overdue(info: Info, order: Order) -> bool | Awaitable[bool]:
 
 
 async def order_followed(info: Info, order: Order) -> bool:
-    viewer = await info.context.require_viewer()
-    return order.id in await info.context.services.notify.follows.followed(viewer.openid, [order.id])
+    loaders = await info.context.order_loaders()
+    return (await loaders.notes.load(order.id)).followed
 
 
 def order_material_summary(info: Info, order: Order) -> str | Awaitable[str | None] | None:
@@ -187,8 +187,11 @@ async def order_shipments(info: Info, order: Order) -> list[Shipment]:
 
 
 async def order_timeline(info: Info, order: Order) -> list[TimelineStep]:
-    observed = await info.context.services.notify.status_changes(order.id)
-    shipments, progress = await asyncio.gather(order_shipments(info, order), order_fulfilment(info, order))
+    loaders = await info.context.order_loaders()
+    notes, shipments, progress = await asyncio.gather(
+        loaders.notes.load(order.id), order_shipments(info, order), order_fulfilment(info, order)
+    )
+    observed = notes.status_changes
     return build_timeline(order, shipments, progress, observed)
 
 

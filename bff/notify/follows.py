@@ -34,16 +34,6 @@ class Follows:
             pass
         return follow
 
-    async def followed(self, openid: str, order_ids: Iterable[str]) -> set[str]:
-        ids = sorted(set(order_ids))
-        if not ids:
-            return set()
-        async with self._db.session() as s:
-            rows = (await s.exec(select(OrderFollow.order_id).where(
-                col(OrderFollow.openid) == openid, col(OrderFollow.order_id).in_(ids)))).all()
-        return set(rows)
-
-
 
 async def followers(s: AsyncSession, openids: Iterable[str], order_ids: Iterable[str]) -> set[tuple[str, str]]:
     """(openid, order id) pairs among these users and orders: one query (the watcher's, per customer)."""

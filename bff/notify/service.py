@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, update
@@ -24,7 +26,7 @@ from bff.erp.mapping import status_name
 from bff.orders.fallback import LastGoodAnswers
 from bff.orders.logistics import LogisticsNames
 from bff.store.db import Database
-from bff.store.tables import MessageLog, OrderEvent
+from bff.store.tables import MessageLog, OrderEvent, OrderFollow
 from bff.wechat import WechatClient
 
 
@@ -97,21 +99,37 @@ class Notifications:
             already = await s.get(MessageLog, msg_id)  # read before: still the user's own message?
             return already is not None and already.openid == openid
 
-    async def status_changes(self, order_id: str) -> list[tuple[datetime, OrderStatus, str]]:
-        """The order's status changes the watcher observed, oldest first, for the timeline."""
-        changes = []
-        for event in await self.order_events(order_id):
-            if event.kind == EventKind.ORDER_STATUS:
-                before, after = status_name(event.old_value), status_name(event.new_value)
-                new = next((s for s in OrderStatus if s.value == event.new_value), OrderStatus.UNKNOWN)
-                changes.append((aware(event.observed_at), new, f"{before} → {after}"))
-        return changes
-
-    async def order_events(self, order_id: str) -> list[OrderEvent]:
+    async def order_notes(self, openid: str, order_ids: Sequence[str]) -> dict[str, OrderNotes]:
+        """What the BFF itself knows of these orders for this user (followed, observed status
+        changes): one database session for both questions, whatever the number of orders."""
+        ids = sorted(set(order_ids))
         async with self._db.session() as s:
-            rows = (await s.exec(
-                select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(col(OrderEvent.observed_at))
+            events = (await s.exec(
+                select(OrderEvent).where(col(OrderEvent.order_id).in_(ids)).order_by(col(OrderEvent.observed_at))
             )).all()
-        return list(rows)
+            followed = set((await s.exec(select(OrderFollow.order_id).where(
+                col(OrderFollow.openid) == openid, col(OrderFollow.order_id).in_(ids)))).all())
+        by_order: dict[str, list[OrderEvent]] = {i: [] for i in ids}
+        for event in events:
+            by_order[event.order_id].append(event)
+        return {i: OrderNotes(i in followed, status_changes(by_order[i])) for i in ids}
 
 
+StatusChange = tuple[datetime, OrderStatus, str]
+
+
+@dataclass(frozen=True)
+class OrderNotes:
+    followed: bool
+    status_changes: list[StatusChange]
+
+
+def status_changes(events: Iterable[OrderEvent]) -> list[StatusChange]:
+    """The status changes among an order's events (oldest first): when, to what, "from → to"."""
+    changes = []
+    for event in events:
+        if event.kind == EventKind.ORDER_STATUS:
+            before, after = status_name(event.old_value), status_name(event.new_value)
+            new = next((s for s in OrderStatus if s.value == event.new_value), OrderStatus.UNKNOWN)
+            changes.append((aware(event.observed_at), new, f"{before} → {after}"))
+    return changes

@@ -154,6 +154,10 @@ async def test_following_order_a_not_b_messages_a_only_and_spends_no_grant_on_b(
     detail = "query($id: ID!) { order(id: $id) { followed } }"
     assert (await gql(detail, {"id": a["id"]}))["data"]["order"]["followed"] is True
     assert (await gql(detail, {"id": b["id"]}))["data"]["order"]["followed"] is False
+    cards = "{ orders(status: NOT_STARTED, pageSize: 50) { items { id followed timeline { kind } } } }"
+    on_page = (await gql(cards))["data"]["orders"]["items"]  # one batch for the page's follows and events
+    assert [o["id"] for o in on_page if o["followed"]] == [a["id"]]
+    assert all(o["timeline"][0]["kind"] == "ORDERED" for o in on_page)
     watcher = stack.services.notify.watcher
     await watcher.run_cycle()
 
