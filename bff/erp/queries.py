@@ -105,6 +105,41 @@ def orders_of_customer(
     )
 
 
+# The change watcher's batched read (bff/notify/watcher.py): many customers' open orders in one
+# paged read, only the columns its digest compares. Guess: ``customerId`` takes a list like
+# ``id`` and ``status`` do (evidence for those two); ``bff erp check`` compares the list read
+# with one read per customer. No modification-time field is evidenced on 100001, so the
+# digest is the status, the rates and the totals, which the ERP derives from the lines
+# (``bff erp check`` tests that derivation: production and shipping move the rates).
+WATCH_COLUMNS = (
+    "id", "code", "customerId", "status", "amount", "quantity", "deliveryDate",
+    "producedRate", "producingRate", "shippedRate", "shippingRate", "stockOutRate",
+)
+CUSTOMERS_PER_READ = 200  # customer ids per list filter: keeps the request body small
+
+
+def orders_of_customers(
+    customer_ids: Sequence[str],
+    *,
+    ids: Sequence[str] | None = None,
+    statuses: Sequence[int] | None = None,
+    columns: Sequence[str] = WATCH_COLUMNS,
+    page: int = 0,
+    page_size: int = MAX_ROWS,
+) -> ListRead[SalesOrderRecord]:
+    """Guess: ``customerId`` as a list filter ("any of these customers"), one read for many
+    customers. Callers keep only rows of the customers they asked for (never trust the filter)."""
+    filters: dict[str, Any] = {"customerId": sorted(set(customer_ids))}
+    if ids is not None:
+        filters["id"] = sorted(set(ids))
+    if statuses is not None:
+        filters["status"] = sorted(set(statuses))
+    return ListRead(
+        SALES_ORDERS, SalesOrderRecord, filters=filters, columns=tuple(columns),
+        page=page, page_size=page_size, orderby="id asc",  # a stable order across pages
+    )
+
+
 def probe() -> ListRead[SalesOrderRecord]:
     """The health probe: one row, few columns, no customer (it reads no customer's data)."""
     return ListRead(SALES_ORDERS, SalesOrderRecord, columns=("id", "code", "customerId", "status"), page_size=1)

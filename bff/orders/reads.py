@@ -89,6 +89,11 @@ class CustomerOrders:
         self._orders.update((o.id, o) for o in mine)
         return mine
 
+    def adopt(self, records: Iterable[SalesOrderRecord]) -> list[Order]:
+        """Orders already read for several customers at once (the change watcher's batched
+        read): kept only when they are this customer's, then known as proven."""
+        return self._own_orders(records)
+
     # --- orders ----------------------------------------------------------------------------
 
     async def search(
@@ -233,3 +238,30 @@ class CustomerOrders:
     def delivery_record(self, shipment_id: str) -> DeliveryRecord | None:
         return self._deliveries.get(shipment_id)
 
+
+
+# --- the change watcher's read across many customers ------------------------------------------
+
+async def orders_of_customers(
+    erp: ErpReader, customer_ids: Iterable[str], *, statuses: Sequence[int] | None = None, ids: Sequence[str] | None = None,
+) -> list[SalesOrderRecord]:
+    """These customers' orders (in ``statuses``, or among ``ids``) in as few paged reads as the
+    list filter allows: :data:`queries.CUSTOMERS_PER_READ` customers and :data:`queries.MAX_ROWS`
+    rows a read. Rows of any other customer are dropped (the filter is a guess, never trusted).
+    Not remembered for the stale fallback: a failed read raises and the caller skips the cycle."""
+    customers = sorted(set(customer_ids))
+    id_chunks: list[list[str] | None] = [None] if ids is None else [
+        sorted(set(ids))[i:i + queries.MAX_ROWS] for i in range(0, len(set(ids)), queries.MAX_ROWS)]
+    found: list[SalesOrderRecord] = []
+    for start in range(0, len(customers), queries.CUSTOMERS_PER_READ):
+        chunk = customers[start:start + queries.CUSTOMERS_PER_READ]
+        allowed = set(chunk)
+        for id_chunk in id_chunks:
+            page = 0
+            while True:
+                answer = await erp.fetch(queries.orders_of_customers(chunk, ids=id_chunk, statuses=statuses, page=page))
+                found.extend(r for r in answer.rows if r.customerId in allowed)
+                page += 1
+                if len(answer.rows) < queries.MAX_ROWS or page * queries.MAX_ROWS >= answer.count:
+                    break
+    return found
