@@ -115,7 +115,7 @@ WATCH_COLUMNS = (
     "id", "code", "customerId", "status", "amount", "quantity", "deliveryDate",
     "producedRate", "producingRate", "shippedRate", "shippingRate", "stockOutRate",
 )
-CUSTOMERS_PER_READ = 200  # customer ids per list filter: keeps the request body small
+CUSTOMERS_PER_READ = 200  # default customer ids per list filter (BFF_WATCH_CUSTOMERS_PER_READ)
 
 
 def orders_of_customers(
@@ -128,8 +128,11 @@ def orders_of_customers(
     page_size: int = MAX_ROWS,
 ) -> ListRead[SalesOrderRecord]:
     """Guess: ``customerId`` as a list filter ("any of these customers"), one read for many
-    customers. Callers keep only rows of the customers they asked for (never trust the filter)."""
-    filters: dict[str, Any] = {"customerId": sorted(set(customer_ids))}
+    customers; one customer is asked the evidenced way (a single value), which is what
+    ``BFF_WATCH_CUSTOMERS_PER_READ=1`` falls back to. Callers keep only rows of the customers
+    they asked for (never trust the filter)."""
+    customers = sorted(set(customer_ids))
+    filters: dict[str, Any] = {"customerId": customers if len(customers) != 1 else customers[0]}
     if ids is not None:
         filters["id"] = sorted(set(ids))
     if statuses is not None:

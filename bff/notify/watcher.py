@@ -2,7 +2,7 @@
 every real change into an event, fanned out to the users who follow the order.
 
 ERP cost per cycle grows with what changed, not with customers: one paged read of many
-customers' open orders (``queries.orders_of_customers``: 200 customers and 1,000 rows a read,
+customers' open orders (``queries.orders_of_customers``: 200 customers and 1,000 rows a read by default,
 only the columns of the digest), one read of the orders that left the open set since the last
 cycle (to learn how they ended), then lines and deliveries only for the orders that need them:
 an order whose digest (status, rates, totals: ``queries.WATCH_COLUMNS``) moved, one seen for the
@@ -47,7 +47,7 @@ from bff.orders.logistics import LogisticsNames
 from bff.erp.mapping import CODES_BY_STATUS, FINAL_STATUSES, status_name
 from bff.notify.follows import followers
 from bff.orders.progress import fulfilment, material_summary
-from bff.erp.queries import CUSTOMERS_PER_READ, WATCH_COLUMNS
+from bff.erp.queries import WATCH_COLUMNS
 from bff.orders.reads import CustomerOrders, orders_of_customers
 from bff.store.db import Database
 from bff.store.tables import ErpBinding, MessageLog, OrderEvent, OrderSnapshot, SubscriptionGrant
@@ -167,14 +167,15 @@ class Watcher:
         ids = sorted(customers)
         emitted = 0
         every = timedelta(seconds=self.heartbeat_s)
-        for start in range(0, len(ids), CUSTOMERS_PER_READ):
+        per_read = self._settings.watch_customers_per_read
+        for start in range(0, len(ids), per_read):
             if self.partitions.renewal_due(every):  # a long cycle renews its leases on the way
                 try:
                     await self.partitions.tick()
                 except Exception:  # noqa: BLE001  (holds() ends the leases by our own clock)
                     log.warning("watcher: could not renew the partition leases")
             held = self.partitions.holds() & partitions
-            chunk = [c for c in ids[start:start + CUSTOMERS_PER_READ] if partition_of(c, count) in held]
+            chunk = [c for c in ids[start:start + per_read] if partition_of(c, count) in held]
             if not chunk:
                 continue  # lost or given back: its new holder watches it
             stats.customers += len(chunk)
@@ -201,10 +202,11 @@ class Watcher:
         """A batch of customers: one paged read of their open orders, one of the orders that left."""
         async with self._db.session() as s:
             snapshots = list((await s.exec(select(OrderSnapshot).where(col(OrderSnapshot.customer_id).in_(chunk)))).all())
-        records = await orders_of_customers(self._erp, chunk, statuses=OPEN_CODES)
+        per_read = self._settings.watch_customers_per_read
+        records = await orders_of_customers(self._erp, chunk, statuses=OPEN_CODES, per_read=per_read)
         gone = {row.order_id for row in snapshots} - {r.id for r in records}
         if gone:  # became final (or vanished) since the last cycle: one read to learn how they ended
-            records += await orders_of_customers(self._erp, chunk, ids=sorted(gone))
+            records += await orders_of_customers(self._erp, chunk, ids=sorted(gone), per_read=per_read)
         stats.orders += len(records)
         by_customer: dict[str, list[SalesOrderRecord]] = defaultdict(list)
         for record in records:
@@ -284,6 +286,10 @@ class Watcher:
         digests = {r.id: digest(r) for r in records}
         due = [r for r in records if needs_detail(snapshots.get(r.id), digests[r.id])]
         vanished = set(snapshots) - set(digests)
+        if vanished and not records:  # nothing at all came back: more likely a filter the ERP did not honour
+            log.warning("watcher: none of customer %s's %d watched orders was found; kept (run bff erp check)",
+                        customer_id, len(vanished))
+            vanished = set()
         if not due and not vanished:
             return 0  # nothing moved: no read, no write
         seen = await self._read(customer_id, due) if due else {}
@@ -376,14 +382,13 @@ class Watcher:
         """Bounded: the last cycle gets ``STOP_WAIT_S`` to end, the release as long; the leases are
         given back before the database closes (Services.aclose stops the watcher first)."""
         task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        done, _ = await asyncio.wait({task}, timeout=STOP_WAIT_S)
-        if not done:
-            log.warning("watcher: the last cycle did not end within %.0f s", STOP_WAIT_S)
-        elif not task.cancelled() and task.exception() is not None:
-            pass  # stopping: the last cycle's failure was logged
+        if task is not None:
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=STOP_WAIT_S)
+            if not done:
+                log.warning("watcher: the last cycle did not end within %.0f s", STOP_WAIT_S)
+            elif not task.cancelled() and task.exception() is not None:
+                pass  # stopping: the last cycle's failure was logged
         try:
             await asyncio.wait_for(self.partitions.release(), STOP_WAIT_S)  # another instance takes over at once
         except Exception:  # noqa: BLE001  (the leases then expire by themselves, within the ttl)

@@ -244,17 +244,17 @@ class CustomerOrders:
 
 async def orders_of_customers(
     erp: ErpReader, customer_ids: Iterable[str], *, statuses: Sequence[int] | None = None, ids: Sequence[str] | None = None,
+    per_read: int = queries.CUSTOMERS_PER_READ,
 ) -> list[SalesOrderRecord]:
     """These customers' orders (in ``statuses``, or among ``ids``) in as few paged reads as the
-    list filter allows: :data:`queries.CUSTOMERS_PER_READ` customers and :data:`queries.MAX_ROWS`
-    rows a read. Rows of any other customer are dropped (the filter is a guess, never trusted).
+    list filter allows: ``per_read`` customers and :data:`queries.MAX_ROWS` rows a read. Rows of any other customer are dropped (the filter is a guess, never trusted).
     Not remembered for the stale fallback: a failed read raises and the caller skips the cycle."""
     customers = sorted(set(customer_ids))
     id_chunks: list[list[str] | None] = [None] if ids is None else [
         sorted(set(ids))[i:i + queries.MAX_ROWS] for i in range(0, len(set(ids)), queries.MAX_ROWS)]
     found: list[SalesOrderRecord] = []
-    for start in range(0, len(customers), queries.CUSTOMERS_PER_READ):
-        chunk = customers[start:start + queries.CUSTOMERS_PER_READ]
+    for start in range(0, len(customers), per_read):
+        chunk = customers[start:start + per_read]
         allowed = set(chunk)
         for id_chunk in id_chunks:
             page = 0

@@ -272,6 +272,10 @@ class ErpSim:
             return {"success": False, "message": "查询条件格式错误"}
         context = self._context(form_id, condition)
         dialect = self.dialect
+        if form_id == ORDERS and isinstance(filters.get("customerId"), list) and dialect.customer_list != "any-of":
+            filters = {k: v for k, v in filters.items() if k != "customerId"}
+            if dialect.customer_list == "nothing":
+                filters["customerId"] = []  # matches no record
         tests, keyword = query.filter_tests(filters)
         hits = query.search(
             (held(form_id, r, dialect) for r in records if context is None or context(r)),
