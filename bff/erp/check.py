@@ -301,6 +301,15 @@ class Checker:
                 + ("" if holds else ": the watcher must read one customer at a time"),
                 dialect=f"customer_list={label}" if label else "",
                 setting="" if holds else "BFF_WATCH_CUSTOMERS_PER_READ=1"))
+            line_ids = [str(line["id"]) for line in self._order_lines]
+            if line_ids:
+                one = await self._raw(queries.deliveries_carrying(customer_id, line_ids))
+                many = await self._raw(queries.deliveries_carrying_for(asked, line_ids))
+                same = sorted(str(d["id"]) for d in one) == sorted(str(d["id"]) for d in many)
+                r.add(Finding(
+                    "deliveries: customerOrSupplierId list filter (the watcher's batched read)", "holds" if same else "fails",
+                    f"{len(many)} rows by the list, {len(one)} by the customer alone",
+                    setting="" if same else "BFF_WATCH_CUSTOMERS_PER_READ=1"))
         lines = self._order_lines
         quantity: dict[str, float] = {}
         produced: dict[str, float] = {}

@@ -116,6 +116,7 @@ WATCH_COLUMNS = (
     "producedRate", "producingRate", "shippedRate", "shippingRate", "stockOutRate",
 )
 CUSTOMERS_PER_READ = 200  # default customer ids per list filter (BFF_WATCH_CUSTOMERS_PER_READ)
+ORDERS_PER_DETAIL_READ = 100  # orders whose lines (or whose lines' deliveries) one read asks for
 
 
 def orders_of_customers(
@@ -182,6 +183,20 @@ def deliveries_carrying(customer_id: str, order_line_ids: Sequence[str]) -> List
         condition={"salesOrderProductIds": sorted(set(order_line_ids))},
         filters={"customerOrSupplierId": customer_id},
         columns=DELIVERY_COLUMNS, page_size=MAX_ROWS, orderby=NEWEST_FIRST,
+    )
+
+
+def deliveries_carrying_for(customer_ids: Sequence[str], order_line_ids: Sequence[str], page: int = 0) -> ListRead[DeliveryRecord]:
+    """The change watcher's read of many customers' deliveries at once: the evidenced context
+    (:func:`deliveries_carrying`); guess: ``customerOrSupplierId`` as a list filter, like
+    ``customerId`` in :func:`orders_of_customers` (one customer: the evidenced single value).
+    Callers keep a delivery only for an order of the customer it names."""
+    customers = sorted(set(customer_ids))
+    return ListRead(
+        DELIVERIES, DeliveryRecord,
+        condition={"salesOrderProductIds": sorted(set(order_line_ids))},
+        filters={"customerOrSupplierId": customers if len(customers) != 1 else customers[0]},
+        columns=DELIVERY_COLUMNS, page=page, page_size=MAX_ROWS, orderby="id asc",
     )
 
 

@@ -13,6 +13,7 @@ outlives the work done under it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 from datetime import datetime, timedelta
@@ -44,6 +45,7 @@ class Partitions:
         self._held: set[int] = set()
         self._valid_until: datetime | None = None  # last successful renewal + ttl, by our clock
         self._renewed_at: datetime | None = None
+        self._ticking = asyncio.Lock()  # the loop and a caller of run_cycle: one tick at a time
 
     def name(self, partition: int) -> str:
         return f"{PREFIX}{self.count}:{partition}"
@@ -62,6 +64,10 @@ class Partitions:
 
     async def tick(self) -> set[int]:
         """Heartbeat, renew, give back the surplus, claim up to the fair share; the partitions held."""
+        async with self._ticking:
+            return await self._tick()
+
+    async def _tick(self) -> set[int]:
         now = self.clock()
         names = {self.name(p): p for p in range(self.count)}
         try:

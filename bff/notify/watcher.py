@@ -33,6 +33,7 @@ from sqlalchemy import delete, func
 from sqlmodel import col, select
 
 from bff.core.config import Settings
+from bff.core.errors import BffError
 from bff.core.domain import Material, Order, OrderStatus, Shipment
 from bff.erp.reader import ErpReader
 from bff.core.clock import Clock, utc_now
@@ -44,11 +45,11 @@ from bff.notify.render import order_page, render
 from bff.notify.templates import EventKind, Templates
 from bff.orders.fallback import LastGoodAnswers
 from bff.orders.logistics import LogisticsNames
-from bff.erp.mapping import CODES_BY_STATUS, FINAL_STATUSES, status_name
+from bff.erp.mapping import CODES_BY_STATUS, FINAL_STATUSES, order_from_record, status_name
 from bff.notify.follows import followers
 from bff.orders.progress import fulfilment, material_summary
 from bff.erp.queries import WATCH_COLUMNS
-from bff.orders.reads import CustomerOrders, orders_of_customers
+from bff.orders.reads import details_of_customers, orders_of_customers
 from bff.store.db import Database
 from bff.store.tables import ErpBinding, MessageLog, OrderEvent, OrderSnapshot, SubscriptionGrant
 
@@ -127,7 +128,7 @@ class Watcher:
         outbox: Outbox, prefs: PreferenceStore, templates: Templates, settings: Settings, clock: Clock = utc_now,
         instance: str | None = None,
     ) -> None:
-        self._db, self._erp, self._last_good, self._logistics = db, erp, last_good, logistics
+        self._db, self._erp, self._logistics = db, erp, logistics  # last_good: no stale answer is ever compared
         self._outbox, self._prefs, self._templates, self._settings = outbox, prefs, templates, settings
         self.clock = clock
         self.partitions = Partitions(
@@ -136,6 +137,7 @@ class Watcher:
         self._last_watched: dict[int, float] = {}  # partition -> loop time of its last watch here
         self.last_cycle = CycleStats()
         self._task: asyncio.Task[None] | None = None
+        self._watching = asyncio.Lock()  # the loop and a caller of run_cycle never watch at once
 
     # --- one cycle ----------------------------------------------------------------------------
 
@@ -161,6 +163,10 @@ class Watcher:
         return await self._watch(due)
 
     async def _watch(self, partitions: set[int]) -> int:
+        async with self._watching:
+            return await self._watch_partitions(partitions)
+
+    async def _watch_partitions(self, partitions: set[int]) -> int:
         stats = self.last_cycle = CycleStats(partitions=set(partitions))
         count = self.partitions.count
         customers = {c: o for c, o in (await self._bound_customers()).items() if partition_of(c, count) in partitions}
@@ -181,6 +187,8 @@ class Watcher:
             stats.customers += len(chunk)
             try:
                 emitted += await self._watch_customers(chunk, customers, stats)
+            except BffError as error:  # the ERP unavailable: these customers are compared next cycle
+                log.warning("watcher: %d customers not watched this cycle: %s", len(chunk), error.code)
             except Exception:  # this batch's trouble must not stop the others
                 log.exception("watcher: %d customers skipped this cycle", len(chunk))
         return emitted
@@ -199,7 +207,8 @@ class Watcher:
         return customers
 
     async def _watch_customers(self, chunk: list[str], openids: dict[str, list[str]], stats: CycleStats) -> int:
-        """A batch of customers: one paged read of their open orders, one of the orders that left."""
+        """A batch of customers: one paged read of their open orders, one of the orders that left,
+        then one batched read of lines and one of deliveries for the orders that need them."""
         async with self._db.session() as s:
             snapshots = list((await s.exec(select(OrderSnapshot).where(col(OrderSnapshot.customer_id).in_(chunk)))).all())
         per_read = self._settings.watch_customers_per_read
@@ -208,34 +217,29 @@ class Watcher:
         if gone:  # became final (or vanished) since the last cycle: one read to learn how they ended
             records += await orders_of_customers(self._erp, chunk, ids=sorted(gone), per_read=per_read)
         stats.orders += len(records)
+        before = {row.order_id: row for row in snapshots}
+        due = [r for r in records if needs_detail(before.get(r.id), digest(r))]
+        seen = await self._read(due, per_read) if due else {}
+        stats.detailed.update(seen)
         by_customer: dict[str, list[SalesOrderRecord]] = defaultdict(list)
         for record in records:
             by_customer[record.customerId].append(record)
-        before: dict[str, dict[str, OrderSnapshot]] = defaultdict(dict)
-        for row in snapshots:
-            before[row.customer_id][row.order_id] = row
         emitted = 0
         for customer_id in chunk:
             try:
                 emitted += await self._watch_customer(
-                    customer_id, openids[customer_id], by_customer.get(customer_id, []), before.get(customer_id, {}), stats)
+                    customer_id, openids[customer_id], by_customer.get(customer_id, []),
+                    {i: row for i, row in before.items() if row.customer_id == customer_id}, seen)
             except Exception:  # one customer's trouble must not stop the others
                 log.exception("watcher: customer %s skipped this cycle", customer_id)
         return emitted
 
-    async def _read(self, customer_id: str, records: list[SalesOrderRecord]) -> dict[str, Seen] | None:
-        """Lines and deliveries of these orders (already read and proven the customer's)."""
-        reads = CustomerOrders(self._erp, self._last_good, self._logistics, customer_id)
-        orders = reads.adopt(records)
-        ids = [o.id for o in orders]
-        if not ids:
-            return {}
-        materials = await reads.materials_by_order(ids)
-        shipments = await reads.shipments_by_order(ids)
-        if reads.stale_as_of is not None:
-            return None  # the ERP is down and these are remembered answers: compare next time
+    async def _read(self, records: list[SalesOrderRecord], per_read: int) -> dict[str, Seen]:
+        """Lines and deliveries of these orders (already read and proven their customers')."""
+        materials, shipments = await details_of_customers(self._erp, self._logistics, records, per_read=per_read)
         seen = {}
-        for order in orders:
+        for record in records:
+            order = order_from_record(record)
             mine = shipments.get(order.id, [])
             lines = materials.get(order.id, [])
             progress = fulfilment(lines, mine)  # by value, dispatched goods only (docs/delivery.md)
@@ -281,21 +285,17 @@ class Watcher:
 
     async def _watch_customer(
         self, customer_id: str, openids: list[str], records: list[SalesOrderRecord],
-        snapshots: dict[str, OrderSnapshot], stats: CycleStats,
+        snapshots: dict[str, OrderSnapshot], details: dict[str, Seen],
     ) -> int:
         digests = {r.id: digest(r) for r in records}
-        due = [r for r in records if needs_detail(snapshots.get(r.id), digests[r.id])]
+        seen = {r.id: details[r.id] for r in records if r.id in details}
         vanished = set(snapshots) - set(digests)
         if vanished and not records:  # nothing at all came back: more likely a filter the ERP did not honour
             log.warning("watcher: none of customer %s's %d watched orders was found; kept (run bff erp check)",
                         customer_id, len(vanished))
             vanished = set()
-        if not due and not vanished:
-            return 0  # nothing moved: no read, no write
-        seen = await self._read(customer_id, due) if due else {}
-        if seen is None:
-            return 0
-        stats.detailed.update(seen)
+        if not seen and not vanished:
+            return 0  # nothing moved: no write
         now = self.clock()
         events: list[Event] = []
         for order_id, new in seen.items():
