@@ -1,7 +1,7 @@
 """The change watcher's ERP calls per minute for 10, 100 and 1,000 bound companies, with 1 % of
 the open orders changing between two cycles (one cycle a minute, ``BFF_WATCH_INTERVAL_S=60``).
 
-    .venv/bin/python bench/watcher.py [--companies 10 100 1000] [--cycles 3] [--change 0.01]
+    .venv/bin/python bench/watcher.py [--companies 10 100 1000] [--cycles 3] [--change 0.01] [--dialect key=value ...]
 
 For each size: a fresh demo stack on loopback (ERP simulator, SQLite, memory cache). The
 simulator's seeded customers are cloned into ``companies`` customers, each with the open orders
@@ -159,10 +159,11 @@ async def calls_of(stack: DemoStack, run: Any) -> tuple[int, dict[str, int], flo
     return sim.total - before, {k: v - kinds[k] for k, v in breakdown(sim).items()}, elapsed
 
 
-async def measure(companies: int, cycles: int, share: float) -> dict[str, Any]:
+async def measure(companies: int, cycles: int, share: float, dialect: dict[str, str]) -> dict[str, Any]:
     stack = await start_demo_stack(base_settings=bench_settings(watch_interval_s=3600, erp_probe_interval_s=3600), seed_user=False)
     try:
         sim = stack.erp_sim
+        sim.set_dialect(**dialect)
         created = clone_companies(sim, companies)
         await bind(stack, created)
         watcher = stack.services.notify.watcher
@@ -191,14 +192,15 @@ async def measure(companies: int, cycles: int, share: float) -> dict[str, Any]:
         await stack.stop()
 
 
-async def main(sizes: list[int], cycles: int, share: float) -> None:
-    print(f"# change watcher, {platform.python_version()}, {cycles} cycles per size, {share:.0%} of open orders changing\n")
+async def main(sizes: list[int], cycles: int, share: float, dialect: dict[str, str]) -> None:
+    print(f"# change watcher, {platform.python_version()}, {cycles} cycles per size, {share:.0%} of open orders changing, "
+          f"dialect {dialect or 'of the evidence'}\n", flush=True)
     print("| bound companies | open orders | changed / cycle | orders re-read (changed + awaiting dispatch) "
           "| ERP calls / min | of which orders / lines / deliveries / carrier details "
           "| quiet minute | first cycle (baselines) | before (4 per company) | cycle s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for size in sizes:
-        r = await measure(size, cycles, share)
+        r = await measure(size, cycles, share, dialect)
         print(f"| {r['companies']:,} | {r['open orders']:,} | {r['changed']:.0f} | {r['detailed']:.0f} "
               f"| **{r['calls']:.0f}** | {' / '.join(f'{v:.0f}' for v in r['kinds'].values())} | {r['quiet']} | {r['baseline']:,} ({r['baseline_s']:.1f} s) | {r['old']:,} "
               f"| {r['cycle_s']:.2f} |", flush=True)
@@ -209,5 +211,6 @@ if __name__ == "__main__":
     parser.add_argument("--companies", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--change", type=float, default=0.01)
+    parser.add_argument("--dialect", nargs="*", default=[], help="simulator dialect, key=value (docs/simulators-erp.md)")
     args = parser.parse_args()
-    asyncio.run(main(args.companies, args.cycles, args.change))
+    asyncio.run(main(args.companies, args.cycles, args.change, dict(pair.split("=", 1) for pair in args.dialect)))

@@ -224,12 +224,18 @@ class Watcher:
         by_customer: dict[str, list[SalesOrderRecord]] = defaultdict(list)
         for record in records:
             by_customer[record.customerId].append(record)
+        snapshots_of: dict[str, dict[str, OrderSnapshot]] = defaultdict(dict)
+        for row in snapshots:
+            snapshots_of[row.customer_id][row.order_id] = row
         emitted = 0
+        count = self.partitions.count
         for customer_id in chunk:
+            if partition_of(customer_id, count) not in self.partitions.holds():
+                continue  # the lease ended while we read (by our own clock): its new holder writes
             try:
                 emitted += await self._watch_customer(
                     customer_id, openids[customer_id], by_customer.get(customer_id, []),
-                    {i: row for i, row in before.items() if row.customer_id == customer_id}, seen)
+                    snapshots_of[customer_id], seen)
             except Exception:  # one customer's trouble must not stop the others
                 log.exception("watcher: customer %s skipped this cycle", customer_id)
         return emitted
