@@ -148,11 +148,15 @@ class Watcher:
             self._last_watched[partition] = asyncio.get_running_loop().time()
         return await self._watch(held)
 
-    async def tick(self) -> int:
+    async def tick(self, *, first: bool = False) -> int:
         """The loop's step: renew and claim partitions, then watch those not watched for an interval
-        (a partition just taken over at once)."""
+        (a partition taken over later at once). The partitions claimed at start-up are first watched
+        an interval later: the snapshots are in the database, and a process starting up (or a test
+        counting ERP calls) sees no burst of reads."""
         held = await self.partitions.tick()
         now = asyncio.get_running_loop().time()
+        if first:
+            self._last_watched.update((p, now) for p in held)
         for partition in set(self._last_watched) - held:
             del self._last_watched[partition]  # given back or lost: watched at once if it comes back
         due = {p for p in held if now - self._last_watched.get(p, -math.inf) >= self._settings.watch_interval_s}
@@ -401,9 +405,11 @@ class Watcher:
             log.warning("watcher: could not release the partition leases")
 
     async def _run(self) -> None:
+        first = True
         while True:
             try:
-                await self.tick()
+                await self.tick(first=first)
+                first = False
             except Exception:  # one bad cycle must not stop the watcher
                 log.exception("watcher: cycle failed")
             await asyncio.sleep(self.heartbeat_s)
