@@ -412,4 +412,5 @@ class Watcher:
                 first = False
             except Exception:  # one bad cycle must not stop the watcher
                 log.exception("watcher: cycle failed")
-            await asyncio.sleep(self.heartbeat_s)
+            # Renewals every heartbeat; cycles shorter than that (the demo's 1 s) tick as often.
+            await asyncio.sleep(min(self.heartbeat_s, self._settings.watch_interval_s))
