@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     wx_miniprogram_state: Literal["developer", "trial", "formal"] = "formal"
     notify_enabled: bool = True
     watch_interval_s: float = 60.0
+    # The watcher's customers are split into partitions, each a lease in worker_leases: live
+    # instances share them, and a dead instance's partitions expire after the ttl (<= 30 s).
+    watch_partitions: int = Field(8, ge=1, le=256)
+    watch_lease_ttl_s: float = Field(20.0, gt=0, le=30)
+    watch_customers_per_read: int = Field(200, ge=1, le=1000)  # 1: one read per customer (evidenced shape)
     outbox_poll_s: float = 1.0
     outbox_concurrency: int = 16
     outbox_batch: int = 64

@@ -24,7 +24,7 @@ from bff.erp.reader import ErpReader
 from bff.erp.fields import EPOCH_MS_FROM, is_empty
 from bff.erp.anomalies import Anomalies
 from bff.erp.forms import CUSTOMERS, DELIVERIES, DELIVERY_LINES, ORDER_LINES, SALES_ORDERS, OrderStatusCode
-from bff.erp.models import CustomerRecord, DeliveryLineRecord, DeliveryRecord, ErpRecord, OrderLineRecord, SalesOrderRecord
+from bff.erp.models import ErpPage, CustomerRecord, DeliveryLineRecord, DeliveryRecord, ErpRecord, OrderLineRecord, SalesOrderRecord
 from bff.erp.validation import read_rows
 from bff.erp.errors import INTERNAL_SIGNALS, ErpError
 
@@ -32,6 +32,20 @@ Result = Literal["holds", "fails", "unknown"]
 KNOWN_STATUSES = {int(code) for code in OrderStatusCode}
 DATE_FIELDS = ("date", "deliveryDate")
 NUMBER_FIELDS = ("amount", "quantity", "status")
+MODIFY_TIME_NAMES = ("modifyTime", "modifiedTime", "updateTime", "updatedAt", "lastModified", "lastModifyTime", "gmtModified")
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(str(value)) if not is_empty(value) else 0.0
+    except ValueError:
+        return 0.0
+
+
+def _rate(value: Any) -> float:
+    """Rates above 1 are percentages (docs/erp-protocol.md, assumption 5)."""
+    rate = _number(value)
+    return rate / 100 if rate > 1 else rate
 
 
 # A step fails on anything the ERP or the HTTP layer raises, the client's inner signals included.
@@ -164,13 +178,17 @@ class Checker:
         self._erp: ErpReader = ErpClient(dataclasses.replace(config, deadline_s=15.0, timeout_s=10.0))
         self._erp.add_listener(lambda call: self._count())
         self._anomalies = Anomalies()
+        self._order_lines: list[dict[str, Any]] = []
 
     def _count(self) -> None:
         self.report.calls += 1
 
     async def _raw(self, read: queries.ListRead[Any]) -> list[dict[str, Any]]:
-        page = await self._erp.fetch(dataclasses.replace(read, model=RawRow))
+        page = await self._raw_page(read)
         return [row.model_dump(by_alias=True) for row in page.rows]
+
+    async def _raw_page(self, read: queries.ListRead[Any]) -> ErpPage[RawRow]:
+        return await self._erp.fetch(dataclasses.replace(read, model=RawRow))
 
     def _typed(self, form_id: int, model: type[ErpRecord], rows: list[dict[str, Any]]) -> None:
         """Read the raw rows as the BFF does, so unforeseen shapes are counted (by name)."""
@@ -251,6 +269,7 @@ class Checker:
                           f"{len(found)} row(s)"))
 
         await self._lines_and_deliveries(customer_id, [str(o["id"]) for o in orders])
+        await self._watch_reads(customer_id, [str(c["id"]) for c in customers if "id" in c], orders)
 
         companies = await self._erp.fetch_datasource(queries.logistics_companies())
         r.add(Finding("logistics companies (datasource 100292)", "holds" if companies.rows else "fails", f"{len(companies.rows)} rows"))
@@ -262,9 +281,65 @@ class Checker:
         page = await self._raw(dataclasses.replace(queries.probe(), orderby=queries.NEWEST_FIRST))
         return str(page[0]["customerId"]) if page and page[0].get("customerId") is not None else None
 
+    async def _watch_reads(self, customer_id: str, customer_ids: list[str], orders: list[dict[str, Any]]) -> None:
+        """The change watcher's assumptions: one read for many customers' orders (a customerId
+        list), and an order row whose digest moves when its lines' production or shipping does."""
+        r = self.report
+        other = next((c for c in customer_ids if c != customer_id), None)
+        if other is None:
+            r.add(Finding("sales orders: customerId list filter (the watcher's batched read)", "unknown", "only one customer seen"))
+        else:
+            asked = sorted({customer_id, other})
+            single = [await self._raw_page(queries.orders_of_customer(c, page_size=1)) for c in asked]
+            both = await self._raw_page(queries.orders_of_customers(asked, page_size=queries.MAX_ROWS))
+            rows = [row.model_dump(by_alias=True) for row in both.rows]
+            expected = sum(page.count for page in single)
+            foreign = [row for row in rows if str(row.get("customerId")) not in asked]
+            label = ("ignored" if foreign else "nothing" if expected and not rows
+                     else "any-of" if both.count == expected else "")
+            holds = label == "any-of"
+            r.add(Finding(
+                "sales orders: customerId list filter (the watcher's batched read)", "holds" if holds else "fails",
+                f"{both.count} rows for 2 customers, {expected} read one by one, {len(foreign)} of other customers"
+                + ("" if holds else ": the watcher must read one customer at a time"),
+                dialect=f"customer_list={label}" if label else "",
+                setting="" if holds else "BFF_WATCH_CUSTOMERS_PER_READ=1"))
+            line_ids = [str(line["id"]) for line in self._order_lines]
+            if line_ids:
+                one = await self._raw(queries.deliveries_carrying(customer_id, line_ids))
+                many = await self._raw(queries.deliveries_carrying_for(asked, line_ids))
+                same = sorted(str(d["id"]) for d in one) == sorted(str(d["id"]) for d in many)
+                r.add(Finding(
+                    "deliveries: customerOrSupplierId list filter (the watcher's batched read)", "holds" if same else "fails",
+                    f"{len(many)} rows by the list, {len(one)} by the customer alone",
+                    setting="" if same else "BFF_WATCH_CUSTOMERS_PER_READ=1"))
+        lines = self._order_lines
+        quantity: dict[str, float] = {}
+        produced: dict[str, float] = {}
+        shipped: dict[str, float] = {}
+        for line in lines:
+            order_id = str(line.get("salesOrderId"))
+            quantity[order_id] = quantity.get(order_id, 0.0) + _number(line.get("quantity"))
+            produced[order_id] = produced.get(order_id, 0.0) + _number(line.get("producedQuantity"))
+            shipped[order_id] = shipped.get(order_id, 0.0) + _number(line.get("shippedQuantity"))
+        compared = [o for o in orders if quantity.get(str(o["id"]))]
+        agree = [o for o in compared if all(
+            abs(_rate(o.get(name)) - done.get(str(o["id"]), 0.0) / quantity[str(o["id"])]) <= 0.01
+            for name, done in (("producedRate", produced), ("shippedRate", shipped)))]
+        r.add(Finding(
+            "sales orders: producedRate and shippedRate follow the lines (the watcher's digest)",
+            "holds" if compared and len(agree) == len(compared) else "unknown" if not compared else "fails",
+            f"{len(agree)} of {len(compared)} orders agree"
+            + ("" if len(agree) == len(compared) else ": line progress may change without the order row; "
+               "the watcher then notices it only with the status or a delivery")))
+        names = sorted({name for o in orders for name in o if name in MODIFY_TIME_NAMES})
+        r.add(Finding("sales orders: a modification time field", "holds" if names else "unknown",
+                      ", ".join(names) + " (not used yet)" if names else
+                      f"none of {', '.join(MODIFY_TIME_NAMES)}: the digest is the status, the rates and the totals"))
+
     async def _lines_and_deliveries(self, customer_id: str, order_ids: list[str]) -> None:
         r = self.report
-        lines = await self._raw(queries.lines_of_orders(order_ids))
+        lines = self._order_lines = await self._raw(queries.lines_of_orders(order_ids))
         own = bool(lines) and all(str(line.get("salesOrderId")) in order_ids for line in lines)
         self._typed(ORDER_LINES, OrderLineRecord, lines)
         evidenced = await self._raw(queries.lines_of_order(order_ids[0]))

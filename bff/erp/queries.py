@@ -105,6 +105,45 @@ def orders_of_customer(
     )
 
 
+# The change watcher's batched read (bff/notify/watcher.py): many customers' open orders in one
+# paged read, only the columns its digest compares. Guess: ``customerId`` takes a list like
+# ``id`` and ``status`` do (evidence for those two); ``bff erp check`` compares the list read
+# with one read per customer. No modification-time field is evidenced on 100001, so the
+# digest is the status, the rates and the totals, which the ERP derives from the lines
+# (``bff erp check`` tests that derivation: production and shipping move the rates).
+WATCH_COLUMNS = (
+    "id", "code", "customerId", "status", "amount", "quantity", "deliveryDate",
+    "producedRate", "producingRate", "shippedRate", "shippingRate", "stockOutRate",
+)
+CUSTOMERS_PER_READ = 200  # default customer ids per list filter (BFF_WATCH_CUSTOMERS_PER_READ)
+ORDERS_PER_DETAIL_READ = 100  # orders whose lines (or whose lines' deliveries) one read asks for
+
+
+def orders_of_customers(
+    customer_ids: Sequence[str],
+    *,
+    ids: Sequence[str] | None = None,
+    statuses: Sequence[int] | None = None,
+    columns: Sequence[str] = WATCH_COLUMNS,
+    page: int = 0,
+    page_size: int = MAX_ROWS,
+) -> ListRead[SalesOrderRecord]:
+    """Guess: ``customerId`` as a list filter ("any of these customers"), one read for many
+    customers; one customer is asked the evidenced way (a single value), which is what
+    ``BFF_WATCH_CUSTOMERS_PER_READ=1`` falls back to. Callers keep only rows of the customers
+    they asked for (never trust the filter)."""
+    customers = sorted(set(customer_ids))
+    filters: dict[str, Any] = {"customerId": customers if len(customers) != 1 else customers[0]}
+    if ids is not None:
+        filters["id"] = sorted(set(ids))
+    if statuses is not None:
+        filters["status"] = sorted(set(statuses))
+    return ListRead(
+        SALES_ORDERS, SalesOrderRecord, filters=filters, columns=tuple(columns),
+        page=page, page_size=page_size, orderby="id asc",  # a stable order across pages
+    )
+
+
 def probe() -> ListRead[SalesOrderRecord]:
     """The health probe: one row, few columns, no customer (it reads no customer's data)."""
     return ListRead(SALES_ORDERS, SalesOrderRecord, columns=("id", "code", "customerId", "status"), page_size=1)
@@ -144,6 +183,20 @@ def deliveries_carrying(customer_id: str, order_line_ids: Sequence[str]) -> List
         condition={"salesOrderProductIds": sorted(set(order_line_ids))},
         filters={"customerOrSupplierId": customer_id},
         columns=DELIVERY_COLUMNS, page_size=MAX_ROWS, orderby=NEWEST_FIRST,
+    )
+
+
+def deliveries_carrying_for(customer_ids: Sequence[str], order_line_ids: Sequence[str], page: int = 0) -> ListRead[DeliveryRecord]:
+    """The change watcher's read of many customers' deliveries at once: the evidenced context
+    (:func:`deliveries_carrying`); guess: ``customerOrSupplierId`` as a list filter, like
+    ``customerId`` in :func:`orders_of_customers` (one customer: the evidenced single value).
+    Callers keep a delivery only for an order of the customer it names."""
+    customers = sorted(set(customer_ids))
+    return ListRead(
+        DELIVERIES, DeliveryRecord,
+        condition={"salesOrderProductIds": sorted(set(order_line_ids))},
+        filters={"customerOrSupplierId": customers if len(customers) != 1 else customers[0]},
+        columns=DELIVERY_COLUMNS, page=page, page_size=MAX_ROWS, orderby="id asc",
     )
 
 

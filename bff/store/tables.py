@@ -165,6 +165,9 @@ class OrderSnapshot(SQLModel, table=True):
     shipments: str = Field(default="", sa_type=Text)  # JSON {shipment id: shipped flag}
     version: int = 0  # bumped on every observed change; part of event ids
     seen_at: datetime
+    # Migration 0006: a hash of the order row's status, rates and totals (queries.WATCH_COLUMNS):
+    # the watcher reads lines and deliveries only of orders whose digest moved.
+    digest: str | None = Field(default=None, max_length=64)
 
 
 class OrderEvent(SQLModel, table=True):
@@ -183,7 +186,8 @@ class OrderEvent(SQLModel, table=True):
 
 
 class WorkerLease(SQLModel, table=True):
-    """Which BFF instance runs a singleton job (the watcher) until ``expires_at``."""
+    """Which BFF instance runs a job until ``expires_at``: a singleton, or one partition of the
+    change watcher's customers (``order-watcher:<count>:<n>``); also each live watcher's heartbeat."""
 
     __tablename__ = "worker_leases"
 

@@ -31,6 +31,7 @@ DETECTED = {  # each dialect key the check can observe, and values to try beside
     "numbers": ["strings"],
     "dates": ["s", "iso"],
     "statuses": ["unknown"],
+    "customer_list": ["ignored", "nothing"],
 }
 
 
@@ -72,6 +73,10 @@ async def test_check_reports_the_dialect_spoken(running: Running, key: str, valu
     expected = "BFF_ERP_DELIVERY_LINES=" + ("parent-list" if spoken["line_links"] == "present" else "per-delivery")
     assert expected in report.settings()
     assert ("BFF_ERP_LOGISTICS_DETAIL=true" in report.settings()) == (spoken["logistics_in_list"] == "no")
+    # The watcher's batched read: a customerId list the ERP does not honour means one read per customer.
+    assert ("BFF_WATCH_CUSTOMERS_PER_READ=1" in report.settings()) == (spoken["customer_list"] != "any-of")
+    findings = {f.name: f.result for f in report.findings}
+    assert findings["sales orders: producedRate and shippedRate follow the lines (the watcher's digest)"] == "holds"
 
 
 async def run_cli(running: Running, *args: str) -> tuple[int, str]:

@@ -1,5 +1,6 @@
-"""Several BFF instances: one watcher at a time (lease takeover), never the same row sent twice,
-and a watcher cycle whose ERP cost follows the number of customers, not of orders."""
+"""Several BFF instances: a lease taken over from a dead holder, never the same row sent twice,
+and a watcher cycle whose ERP cost stays below the old per-customer bound (the watcher's
+partitions and its change-proportional cost: tests/notify/test_watcher_scaling.py)."""
 
 from __future__ import annotations
 

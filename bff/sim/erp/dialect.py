@@ -23,6 +23,10 @@ class Dialect:
     dates: Literal["ms", "s", "iso"] = "ms"
     statuses: Literal["known", "unknown"] = "known"
     extra_fields: Literal["no", "yes"] = "no"
+    # A list of customers in the customer filter of 100001 (customerId) and 100039
+    # (customerOrSupplierId), the change watcher's batched reads: "any of" like the evidenced id
+    # and status lists, ignored (every customer's rows), or nothing.
+    customer_list: Literal["any-of", "ignored", "nothing"] = "any-of"
 
     def merged(self, changes: Mapping[str, Any]) -> Dialect:
         """A copy with ``changes`` applied; ValueError names the allowed keys or values."""

@@ -275,6 +275,11 @@ class ErpSim:
             return {"success": False, "message": "查询条件格式错误"}
         context = self._context(form_id, condition)
         dialect = self.dialect
+        customer_key = {ORDERS: "customerId", DELIVERIES: "customerOrSupplierId"}.get(form_id, "")
+        if isinstance(filters.get(customer_key), list) and dialect.customer_list != "any-of":
+            filters = {k: v for k, v in filters.items() if k != customer_key}
+            if dialect.customer_list == "nothing":
+                filters[customer_key] = []  # matches no record
         tests, keyword = query.filter_tests(filters)
         hits = query.search(
             (held(form_id, r, dialect) for r in records if context is None or context(r)),
