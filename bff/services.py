@@ -110,7 +110,7 @@ class Services:
             call_log, telemetry, Monitor(settings, db, cache, erp, call_log), limits,
         )
         erp.add_listener(services.record_erp_call)
-        services.notify = Notifications(settings, db, erp, services.wechat, services.last_good, services.logistics)
+        services.notify = Notifications(settings, db, erp, services.wechat, services.logistics)
         services.monitor.alerter.add_listener(services.notify.admin_alerts.send)
         services.avatars = AvatarService(db, limits, max_bytes=settings.avatar_max_bytes)
         services._observe_state()

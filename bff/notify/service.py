@@ -23,7 +23,6 @@ from bff.notify.reconcile import SimulatorDeliveryLog
 from bff.notify.templates import EventKind, Templates
 from bff.notify.watcher import Watcher
 from bff.erp.mapping import status_name
-from bff.orders.fallback import LastGoodAnswers
 from bff.orders.logistics import LogisticsNames
 from bff.store.db import Database
 from bff.store.tables import MessageLog, OrderEvent, OrderFollow
@@ -33,7 +32,7 @@ from bff.wechat import WechatClient
 class Notifications:
     def __init__(
         self, settings: Settings, db: Database, erp: ErpReader, wechat: WechatClient,
-        last_good: LastGoodAnswers, logistics: LogisticsNames, clock: Clock = utc_now,
+        logistics: LogisticsNames, clock: Clock = utc_now,
     ) -> None:
         self._db = db
         self.settings = settings
@@ -44,7 +43,7 @@ class Notifications:
         # The simulator can say what it delivered; real WeChat cannot (see bff.notify.reconcile).
         delivery_log = None if settings.is_production else SimulatorDeliveryLog(settings.wx_base_url)
         self.outbox = Outbox(db, wechat, settings, delivery_log=delivery_log)
-        self.watcher = Watcher(db, erp, last_good, logistics, self.outbox, self.prefs, self.templates, settings)
+        self.watcher = Watcher(db, erp, logistics, self.outbox, self.prefs, self.templates, settings)
         self.admin_alerts = AdminAlerts(db, self.templates, self.grants, self.outbox, clock)
         self.manual = ManualSender(self.templates, self.outbox)
         self.set_clock(clock)

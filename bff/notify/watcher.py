@@ -43,7 +43,6 @@ from bff.notify.partitions import Partitions, partition_of
 from bff.notify.prefs import Preferences, PreferenceStore
 from bff.notify.render import order_page, render
 from bff.notify.templates import EventKind, Templates
-from bff.orders.fallback import LastGoodAnswers
 from bff.orders.logistics import LogisticsNames
 from bff.erp.mapping import CODES_BY_STATUS, FINAL_STATUSES, order_from_record, status_name
 from bff.notify.follows import followers
@@ -124,11 +123,12 @@ def _event_id(*parts: object) -> str:
 
 class Watcher:
     def __init__(
-        self, db: Database, erp: ErpReader, last_good: LastGoodAnswers, logistics: LogisticsNames,
+        self, db: Database, erp: ErpReader, logistics: LogisticsNames,
         outbox: Outbox, prefs: PreferenceStore, templates: Templates, settings: Settings, clock: Clock = utc_now,
         instance: str | None = None,
     ) -> None:
-        self._db, self._erp, self._logistics = db, erp, logistics  # last_good: no stale answer is ever compared
+        # No last good answers here: a stale answer is never compared, so an outage sends nothing.
+        self._db, self._erp, self._logistics = db, erp, logistics
         self._outbox, self._prefs, self._templates, self._settings = outbox, prefs, templates, settings
         self.clock = clock
         self.partitions = Partitions(

@@ -36,7 +36,7 @@ from bff.sim.wechat import create_app as create_wechat_app
 from bff.store import migrate
 from bff.store.db import Database
 from bff.web.serving import start_server
-from bff.store.tables import ErpBinding, OrderSnapshot, WorkerLease
+from bff.store.tables import ErpBinding, OrderEvent, OrderSnapshot, WorkerLease
 from tests.conftest import make_settings
 from tests.notify.test_crash_recovery import free_port
 from tests.support import MYSQL_URL, Sim, create_mysql_database, drop_mysql_database, erp_calls, require_service, unique_user
@@ -102,7 +102,8 @@ async def test_a_dispatch_that_leaves_the_order_row_unchanged_is_still_seen(stac
     try:
         assert await watcher.run_cycle() >= 1
         assert stack.erp_sim.forms[int(ORDERS)][order_id] == row_before  # the order row did not move
-        events = await stack.services.notify.order_events(order_id)
+        async with stack.services.db.session() as session:
+            events = (await session.exec(select(OrderEvent).where(col(OrderEvent.order_id) == order_id))).all()
         assert any(e.kind == "order_shipped" and e.new_value == packed["id"] for e in events)
     finally:
         packed["是否发货"] = False  # as seeded, for the other tests (a dispatch back is no event)
@@ -197,7 +198,7 @@ async def own_stack(request: pytest.FixtureRequest) -> AsyncIterator[DemoStack]:
 def second_watcher(stack: DemoStack, name: str) -> Watcher:
     """Another BFF instance's watcher on the same database and ERP."""
     s, n = stack.services, stack.services.notify
-    return Watcher(s.db, s.erp, s.last_good, s.logistics, n.outbox, n.prefs, n.templates, s.settings, instance=name)
+    return Watcher(s.db, s.erp, s.logistics, n.outbox, n.prefs, n.templates, s.settings, instance=name)
 
 
 async def test_two_watchers_split_the_partitions_and_a_dead_ones_are_taken_over(own_stack: DemoStack) -> None:
