@@ -1,5 +1,8 @@
 """Shared fixtures: the demo stack over loopback, on SQLite + memory and on MariaDB + Redis.
 
+A test using ``stack`` runs on SQLite + memory; one marked ``@pytest.mark.backend`` (whose
+behaviour depends on the store or the cache: DB writes and locking, sessions, rate limits,
+cached reads, outbox, leases) runs on MariaDB + Redis as well. Each such module says why.
 MariaDB/Redis runs skip when those servers are absent, except in CI (CI=true) where
 they must run and a missing server fails the run.
 """
@@ -15,6 +18,12 @@ import httpx
 import pytest
 import pytest_asyncio
 from pydantic import SecretStr
+
+# Every test speaks plain HTTP on loopback, yet httpx builds a verifying TLS context for each
+# client, and from certifi's bundle that is ~15 ms of CPU each (thousands of clients in a run).
+# From the system's CA directory the same verifying context loads its certificates lazily.
+if os.path.isdir("/etc/ssl/certs") and not os.environ.get("SSL_CERT_FILE"):
+    os.environ.setdefault("SSL_CERT_DIR", "/etc/ssl/certs")
 
 from bff.core.config import Settings
 from bff.demo import DemoStack, start_demo_stack
@@ -54,11 +63,29 @@ def make_settings(**overrides: Any) -> Settings:
     return Settings(**base)
 
 
-@pytest_asyncio.fixture(scope="session", params=["sqlite", "mariadb"])
+BACKENDS = ("sqlite", "mariadb")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``stack`` on SQLite + memory; marked ``backend``, on MariaDB + Redis too (session-scoped:
+    one stack per back end for the whole run)."""
+    if "stack" not in metafunc.fixturenames:
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs["argnames"]
+        if "stack" in ([n.strip() for n in names.split(",")] if isinstance(names, str) else names):
+            return  # the test chose its back ends itself
+    backends = BACKENDS if metafunc.definition.get_closest_marker("backend") else BACKENDS[:1]
+    metafunc.parametrize("stack", backends, indirect=True, scope="session")
+
+
+@pytest_asyncio.fixture(scope="session")
 async def stack(request: pytest.FixtureRequest) -> AsyncIterator[DemoStack]:
     """The whole system on loopback: ERP sim, WeChat sim, BFF; a bound demo user."""
     handle = None
-    if request.param == "mariadb":
+    backend = getattr(request, "param", "sqlite")
+    assert backend in BACKENDS, backend
+    if backend == "mariadb":
         require_service(MYSQL_URL, 3306, "MariaDB")
         require_service(REDIS_URL, 6379, "Redis")
         await flush_redis()

@@ -6,10 +6,14 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from bff.demo import DemoStack
 from bff.wechat.value_rules import key_type, violation
 from tests.support import GraphQLClient, unique_user
+
+# On MariaDB + Redis too: follows, grants, snapshots and the outbox are rows.
+pytestmark = pytest.mark.backend
 
 GRANT = "mutation($r: [SubscriptionResultInput!]!) { recordSubscriptions(results: $r) { templateId remaining } }"
 MESSAGES = "{ messages(pageSize: 50) { total unread items { id kind title summary orderId page state read } } }"

@@ -7,6 +7,7 @@ import asyncio
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlmodel import select
 
 from bff.demo import DemoStack
@@ -15,6 +16,9 @@ from bff.notify.outbox import NewMessage, Outbox
 from bff.store.tables import ErpBinding
 from tests.notify.test_end_to_end import sim_messages
 from tests.support import GraphQLClient, Sim, unique_user
+
+# On MariaDB + Redis too: leases and claims on the outbox are row locks in the store.
+pytestmark = pytest.mark.backend
 
 
 class Clock:
