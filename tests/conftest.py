@@ -71,6 +71,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     one stack per back end for the whole run)."""
     if "stack" not in metafunc.fixturenames:
         return
+    definitions = metafunc._arg2fixturedefs.get("stack") or ()
+    if not definitions or definitions[-1].func.__code__.co_filename != __file__:
+        return  # a module's own ``stack`` (its own settings): not the shared one
     for mark in metafunc.definition.iter_markers("parametrize"):
         names = mark.args[0] if mark.args else mark.kwargs["argnames"]
         if "stack" in ([n.strip() for n in names.split(",")] if isinstance(names, str) else names):
