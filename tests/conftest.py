@@ -2,7 +2,9 @@
 
 A test using ``stack`` runs on SQLite + memory; one marked ``@pytest.mark.backend`` (whose
 behaviour depends on the store or the cache: DB writes and locking, sessions, rate limits,
-cached reads, outbox, leases) runs on MariaDB + Redis as well. Each such module says why.
+cached reads, outbox, leases) runs on MariaDB + Redis as well. Each such module says why. What
+Redis changes is where entries live and how keys expire, not what they hold: the memory cache
+serialises through the same JSON serializer (bff/cache/caches.py).
 MariaDB/Redis runs skip when those servers are absent, except in CI (CI=true) where
 they must run and a missing server fails the run.
 """
@@ -73,7 +75,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     one stack per back end for the whole run)."""
     if "stack" not in metafunc.fixturenames:
         return
-    definitions = metafunc._arg2fixturedefs.get("stack") or ()
+    definitions = metafunc._arg2fixturedefs.get("stack") or ()  # pytest's own record of which fixture serves
     if not definitions or definitions[-1].func.__code__.co_filename != __file__:
         return  # a module's own ``stack`` (its own settings): not the shared one
     for mark in metafunc.definition.iter_markers("parametrize"):
