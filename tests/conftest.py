@@ -1,5 +1,10 @@
 """Shared fixtures: the demo stack over loopback, on SQLite + memory and on MariaDB + Redis.
 
+A test using ``stack`` runs on SQLite + memory; one marked ``@pytest.mark.backend`` (whose
+behaviour depends on the store or the cache: DB writes and locking, sessions, rate limits,
+cached reads, outbox, leases) runs on MariaDB + Redis as well. Each such module says why. What
+Redis changes is where entries live and how keys expire, not what they hold: the memory cache
+serialises through the same JSON serializer (bff/cache/caches.py).
 MariaDB/Redis runs skip when those servers are absent, except in CI (CI=true) where
 they must run and a missing server fails the run.
 """
@@ -15,6 +20,14 @@ import httpx
 import pytest
 import pytest_asyncio
 from pydantic import SecretStr
+
+# Every test speaks plain HTTP on loopback, yet httpx builds a verifying TLS context for each
+# client, and from a CA bundle file (certifi's or SSL_CERT_FILE) that is ~15 ms of CPU each,
+# thousands of times a run. From the system's CA directory (SSL_CERT_DIR, which httpx reads
+# when SSL_CERT_FILE is unset) the same verifying context loads certificates only when used.
+if os.path.isdir("/etc/ssl/certs"):
+    os.environ.pop("SSL_CERT_FILE", None)
+    os.environ["SSL_CERT_DIR"] = "/etc/ssl/certs"
 
 from bff.core.config import Settings
 from bff.demo import DemoStack, start_demo_stack
@@ -54,11 +67,32 @@ def make_settings(**overrides: Any) -> Settings:
     return Settings(**base)
 
 
-@pytest_asyncio.fixture(scope="session", params=["sqlite", "mariadb"])
+BACKENDS = ("sqlite", "mariadb")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``stack`` on SQLite + memory; marked ``backend``, on MariaDB + Redis too (session-scoped:
+    one stack per back end for the whole run)."""
+    if "stack" not in metafunc.fixturenames:
+        return
+    definitions = metafunc._arg2fixturedefs.get("stack") or ()  # pytest's own record of which fixture serves
+    if not definitions or definitions[-1].func.__code__.co_filename != __file__:
+        return  # a module's own ``stack`` (its own settings): not the shared one
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs["argnames"]
+        if "stack" in ([n.strip() for n in names.split(",")] if isinstance(names, str) else names):
+            return  # the test chose its back ends itself
+    backends = BACKENDS if metafunc.definition.get_closest_marker("backend") else BACKENDS[:1]
+    metafunc.parametrize("stack", backends, indirect=True, scope="session")
+
+
+@pytest_asyncio.fixture(scope="session")
 async def stack(request: pytest.FixtureRequest) -> AsyncIterator[DemoStack]:
     """The whole system on loopback: ERP sim, WeChat sim, BFF; a bound demo user."""
     handle = None
-    if request.param == "mariadb":
+    backend = getattr(request, "param", "sqlite")
+    assert backend in BACKENDS, backend
+    if backend == "mariadb":
         require_service(MYSQL_URL, 3306, "MariaDB")
         require_service(REDIS_URL, 6379, "Redis")
         await flush_redis()

@@ -11,6 +11,7 @@ import re
 import time
 
 import httpx
+import pytest
 
 from bff.demo import DemoStack
 from tests.monitor.helpers import custom_stack
@@ -29,6 +30,7 @@ def _codes(answers: list[dict[str, object]]) -> list[str | None]:
     return [error_code(a) for a in answers]
 
 
+@pytest.mark.backend  # attempts are counted in the cache (memory or Redis)
 async def test_rebind_loop_is_refused_after_five_attempts(http: httpx.AsyncClient, stack: DemoStack) -> None:
     """Four wrong guesses, rebind with the right code, repeat: the sixth attempt is refused,
     right code or not (a success resets nothing)."""
@@ -46,6 +48,7 @@ async def test_rebind_loop_is_refused_after_five_attempts(http: httpx.AsyncClien
     assert refusal["extensions"]["retryAfter"] > 0 and refusal["extensions"]["retryAt"]
 
 
+@pytest.mark.backend  # attempts are counted in the cache (memory or Redis)
 async def test_hundred_parallel_wrong_codes_evaluate_at_most_five(
     http: httpx.AsyncClient, stack: DemoStack, sim: Sim
 ) -> None:

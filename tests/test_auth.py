@@ -6,11 +6,15 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlmodel import select
 
 from bff.demo import DemoStack
 from bff.store.tables import UserSession, WxUser
 from tests.support import GraphQLClient, error_code, unique_user
+
+# On MariaDB + Redis too: sessions are rows (renewal, expiry, revocation) and login attempts are counted in the cache.
+pytestmark = pytest.mark.backend
 
 ME = "{ me { openid nickname bound permissions session { expiresAt } binding { role company { id name mobile } } } }"
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from bff.demo import DemoStack
 from tests.support import GraphQLClient, error_code, unique_user
+
+# On MariaDB + Redis too: bindings are rows; bind attempts are counted per user and IP in the cache.
+pytestmark = pytest.mark.backend
 
 BIND = """mutation($input: BindCompanyInput!) {
   bindCompany(input: $input) { bindStatus permissions companyInfo { id name } binding { role method } }

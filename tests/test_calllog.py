@@ -6,6 +6,7 @@ import json
 import logging
 
 import httpx
+import pytest
 from sqlmodel import select
 
 from bff.demo import DemoStack
@@ -14,6 +15,9 @@ from bff.monitor.logs import JsonFormatter
 from bff.monitor.context import request_id_bound
 from bff.store.tables import ApiCallLog
 from tests.support import GraphQLClient, registered
+
+# On MariaDB + Redis too: the call log is rows in the store.
+pytestmark = pytest.mark.backend
 
 
 async def test_inbound_calls_are_logged_with_operation_status_and_session(

@@ -1,5 +1,8 @@
 """The dialect matrix: every purchaser operation under every protocol dialect the live ERP may
-speak (docs/erp-protocol.md), over HTTP against the real BFF, on SQLite and MariaDB + Redis.
+speak (docs/erp-protocol.md), over HTTP against the real BFF. The matrix runs on SQLite + memory
+only: a dialect is read into the same domain records in bff/erp before the store or the cache
+sees anything (those on MariaDB + Redis: tests/test_orders.py); the watcher cycle, which writes
+snapshots and messages, runs on both.
 
 In each dialect: no 5xx, no ERP_DATA_INVALID, the data the dialect carries is shown
 (tracking number, logistics company, remark, attachments, shipment lines), and the ERP
@@ -144,6 +147,7 @@ async def test_every_purchaser_operation_in_every_dialect(
 
 
 @pytest.mark.parametrize("speaking", [{}, COMBINED[0]], ids=label, indirect=True)
+@pytest.mark.backend  # snapshots and messages are rows
 async def test_change_watcher_cycle_in_dialect(stack: DemoStack, gql: GraphQLClient, sim: Sim, speaking: dict[str, str]) -> None:
     page = (await gql("{ orders(status: IN_PROGRESS, pageSize: 50) { items { id code deliveryStatus } } }"))["data"]["orders"]["items"]
     page = [o for o in page if o["deliveryStatus"] != "AWAITING_DISPATCH"]  # SO2026112001 stays as seeded (test_orders)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from bff.demo import DemoStack
 from tests.support import GraphQLClient, Sim, error_code, unique_user
@@ -12,6 +13,7 @@ from tests.support import GraphQLClient, Sim, error_code, unique_user
 SEARCH = "query($k: String) { orders(keyword: $k, pageSize: 10) { total stale cacheHit asOf items { id code } } }"
 
 
+@pytest.mark.backend  # stale answers come from the cache (memory or Redis)
 async def test_expired_erp_session_means_one_new_login_and_no_error(gql: GraphQLClient, sim: Sim) -> None:
     await gql("{ orders(pageSize: 1) { total } }")
     logins = await sim.logins()
@@ -29,6 +31,7 @@ async def test_malformed_erp_data_is_erp_data_invalid_never_500(gql: GraphQLClie
     assert rest.status_code == 502 and rest.json()["error"]["code"] == "ERP_DATA_INVALID"
 
 
+@pytest.mark.backend  # stale answers come from the cache (memory or Redis)
 async def test_outage_serves_stale_data_where_kept_else_unavailable(gql: GraphQLClient, sim: Sim) -> None:
     live = await gql(SEARCH, {"k": None})
     assert live["data"]["orders"]["stale"] is False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from starlette.routing import Route
 
 from bff.demo import DemoStack
@@ -51,6 +52,7 @@ async def test_unknown_route_has_the_json_error_shape(http: httpx.AsyncClient) -
     assert error["code"] == "NOT_FOUND" and error["requestId"] == answer.headers["x-request-id"]
 
 
+@pytest.mark.backend  # reports the store and the cache in use
 async def test_health_check_reports_database_and_cache(http: httpx.AsyncClient, stack: DemoStack) -> None:
     answer = await http.get("/api/health/check")
     assert answer.status_code == 200

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from bff.demo import DemoStack
 from tests.support import GraphQLClient, error_code
+
+# On MariaDB + Redis too: the company scope comes from stored bindings, and cached reads are keyed per customer.
+pytestmark = pytest.mark.backend
 
 OTHER_DATA = """query($page: Int!) { orders(page: $page, pageSize: 50) { items { id code customerName
   materials { id name } shipments { id code trackingNumber attachments { url } } } } }"""

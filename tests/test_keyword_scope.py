@@ -14,6 +14,9 @@ from bff.erp import queries
 from bff.erp.client import ErpClient
 from tests.support import GraphQLClient, Sim, erp_calls, error_code
 
+# On MariaDB + Redis too: keyword reads are cached per customer; the cache must not widen the scope.
+pytestmark = pytest.mark.backend
+
 KEYWORD = "query($k: String) { orders(keyword: $k) { total items { id code } } }"
 
 

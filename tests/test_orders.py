@@ -33,6 +33,7 @@ LINES = """query Lines($id: ID!) { order(id: $id) { shipments { id lines { id na
   materials { id shipments { id } } } }"""
 
 
+@pytest.mark.backend  # ERP calls counted through the cache (memory or Redis); bindings are rows
 async def test_home_page_costs_at_most_four_calls_whatever_its_size(stack: DemoStack, gql: GraphQLClient, sim: Sim) -> None:
     await gql(HOME, {"page": 1, "size": 1})  # warms the logistics dictionary (cached base data)
     costs = {}
@@ -46,6 +47,7 @@ async def test_home_page_costs_at_most_four_calls_whatever_its_size(stack: DemoS
     assert costs[5] == costs[20] == costs[50]
 
 
+@pytest.mark.backend  # ERP calls counted through the cache (memory or Redis); bindings are rows
 async def test_order_detail_costs_at_most_four_calls(stack: DemoStack, gql: GraphQLClient, sim: Sim) -> None:
     page = (await gql(HOME, {"page": 1, "size": 50}))["data"]["orders"]["items"]
     shipped = sorted((o for o in page if o["shipments"]), key=lambda o: -len(o["shipments"]))
@@ -59,6 +61,7 @@ async def test_order_detail_costs_at_most_four_calls(stack: DemoStack, gql: Grap
         assert sum(step["current"] for step in detail["timeline"]) == 1
 
 
+@pytest.mark.backend  # ERP calls counted through the cache (memory or Redis); bindings are rows
 async def test_shipment_lines_cost_one_read_per_shipment_at_most(stack: DemoStack, gql: GraphQLClient, sim: Sim) -> None:
     """The evidenced shape reads one delivery's lines: asked for, they cost at most one read each."""
     page = (await gql(HOME, {"page": 1, "size": 50}))["data"]["orders"]["items"]
@@ -127,6 +130,7 @@ async def test_hundred_concurrent_identical_searches_cost_one_call() -> None:
     assert calls == 1
 
 
+@pytest.mark.backend  # ERP calls counted through the cache (memory or Redis); bindings are rows
 async def test_keyword_finds_order_numbers_and_material_names(gql: GraphQLClient) -> None:
     items = (await gql(HOME, {"page": 1, "size": 20}))["data"]["orders"]["items"]
     target = items[3]
@@ -152,6 +156,7 @@ async def test_page_size_and_page_are_validated(gql: GraphQLClient) -> None:
     assert error_code(await gql('{ orders(keyword: "' + "x" * 51 + '") { total } }')) == "BAD_USER_INPUT"
 
 
+@pytest.mark.backend  # ERP calls counted through the cache (memory or Redis); bindings are rows
 async def test_unbound_user_is_told_to_bind_and_admin_cannot_read_orders(http: httpx.AsyncClient, stack: DemoStack) -> None:
     unbound = GraphQLClient(http, await stack.login(unique_user()))
     answer = await unbound("{ orders { total } }")

@@ -19,6 +19,7 @@ MAX_INFLIGHT = 4
 MAX_QUEUED = 4
 CLIENTS = 4 * (MAX_INFLIGHT + MAX_QUEUED)
 REQUESTS_EACH = 8
+COMEBACKS = 10  # at most, each after the Retry-After it was given
 HOME = "{ orders(pageSize: 20) { total stale items { id code status } } }"
 
 
@@ -37,8 +38,15 @@ async def test_four_times_capacity_is_shed_not_queued(small_stack: DemoStack) ->
     limits = httpx.Limits(max_connections=CLIENTS)
     async with httpx.AsyncClient(base_url=small_stack.url, timeout=20, limits=limits) as http:
 
-        async def purchaser() -> None:
-            for _ in range(REQUESTS_EACH):
+        async def purchaser() -> bool:
+            """The storm: REQUESTS_EACH at once after each other. One refused throughout comes back
+            after Retry-After, as the mini program does: is it served then?"""
+            served = False
+            for attempt in range(REQUESTS_EACH + COMEBACKS):
+                if attempt >= REQUESTS_EACH:
+                    if served:
+                        break
+                    await asyncio.sleep(float(refused[-1].headers["Retry-After"]))
                 started = time.monotonic()
                 answer = await http.post("/graphql", json={"query": HOME}, headers=headers)
                 elapsed = time.monotonic() - started
@@ -46,19 +54,21 @@ async def test_four_times_capacity_is_shed_not_queued(small_stack: DemoStack) ->
                     refused.append(answer)
                 elif answer.status_code == 200 and "errors" not in answer.json() and not answer.json()["data"]["orders"]["stale"]:
                     admitted.append(elapsed)
+                    served = True
                 else:
                     other.append(answer.text[:200])
+            return served
 
-        await asyncio.gather(*(purchaser() for _ in range(CLIENTS)))
+        served = await asyncio.gather(*(purchaser() for _ in range(CLIENTS)))
         health = await http.get("/api/health/check")
 
     assert health.status_code == 200 and health.json()["checks"]["erpPool"]["status"] == "up"
 
     assert other == []  # no stale answer, no ERP_UNAVAILABLE, no INTERNAL
     assert refused, "the load did not exceed the instance's capacity"
-    # Shedding is not refusing everything: at least the instance's whole capacity (slots and
-    # queue) was served. How much more depends on the machine's speed, so no more is asked.
-    assert len(admitted) >= MAX_INFLIGHT + MAX_QUEUED
+    # Shedding is not refusing everything: every purchaser is served, in the storm or on coming
+    # back when told to (how many in the storm alone depends on how busy the machine is).
+    assert all(served), f"{served.count(False)} of {CLIENTS} purchasers never served"
     assert all(r.headers["Retry-After"].isdigit() for r in refused)
     assert "稍" in refused[0].json()["error"]["message"]
     budget = small_stack.settings.erp_request_budget_s

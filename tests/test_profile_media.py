@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import httpx
+import pytest
 from PIL import Image
 
 from bff.demo import DemoStack
@@ -31,6 +32,7 @@ async def upload(http: httpx.AsyncClient, token: str | None, data: bytes, name: 
     return await http.post("/api/user/avatar", files={"file": (name, data, "image/png")}, headers=headers)
 
 
+@pytest.mark.backend  # avatars and bindings are rows; uploads are counted in the cache
 async def test_avatar_upload_keeps_an_https_url_to_a_reencoded_jpeg(http: httpx.AsyncClient, stack: DemoStack) -> None:
     token = await stack.login(unique_user("avatar"))
     exif = Image.Exif()
@@ -49,6 +51,7 @@ async def test_avatar_upload_keeps_an_https_url_to_a_reencoded_jpeg(http: httpx.
     assert dict(image.getexif()) == {}
 
 
+@pytest.mark.backend  # avatars and bindings are rows; uploads are counted in the cache
 async def test_a_new_upload_replaces_the_old_picture(http: httpx.AsyncClient, stack: DemoStack) -> None:
     token = await stack.login(unique_user("avatar"))
     first = (await upload(http, token, picture())).json()["avatarUrl"]
@@ -106,6 +109,7 @@ async def bff_with(stack: DemoStack, **overrides: Any) -> AsyncIterator[httpx.As
         await services.aclose()
 
 
+@pytest.mark.backend  # avatars and bindings are rows; uploads are counted in the cache
 async def test_reviewers_code_binds_to_the_demo_company_only_when_configured(
     http: httpx.AsyncClient, stack: DemoStack
 ) -> None:
@@ -118,6 +122,7 @@ async def test_reviewers_code_binds_to_the_demo_company_only_when_configured(
     assert bound["data"]["bindCompany"] == {"binding": {"method": "review"}, "companyInfo": {"id": str(review["id"]), "name": review["name"]}}
 
 
+@pytest.mark.backend  # avatars and bindings are rows; uploads are counted in the cache
 async def test_avatar_uploads_per_user_are_limited(stack: DemoStack) -> None:
     token = await stack.login(unique_user("avatar"))
     async with bff_with(stack, avatar_uploads_per_hour=2, public_url="https://bff.example.cn/") as other:

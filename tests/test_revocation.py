@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import delete, update
 
 from bff.demo import DemoStack
@@ -15,6 +16,9 @@ from bff.erp import CUSTOMERS
 from bff.store.tables import UserSession, WxUser
 from tests.monitor.helpers import admin_token, custom_stack
 from tests.support import GraphQLClient, error_code, unique_user
+
+# On MariaDB + Redis too: sessions, bindings and company rechecks are rows and cached company state.
+pytestmark = pytest.mark.backend
 
 ORDERS = "query Q { orders(pageSize: 3) { total } }"
 

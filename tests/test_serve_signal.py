@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-GRACE_S = 2.0
+GRACE_S = 1.0
 MARGIN_S = 3.0  # interpreter exit, lifespan shutdown (closing pools) on a busy 2-core machine
 
 

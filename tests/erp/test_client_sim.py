@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ from bff.erp import (
 )
 from bff.erp.errors import ErpDataInvalid, ErpLoginRefused, ErpUnavailable
 from bff.web.serving import RunningServer, start_server
-from bff.sim.erp import ErpSimConfig, create_app
+from bff.sim.erp import ErpSim, ErpSimConfig, create_app
 
 pytestmark = pytest.mark.asyncio
 
@@ -56,8 +56,10 @@ class SimErp:
         (await self.control.post("/__sim/sessions/expire")).raise_for_status()
 
 
-async def _sim_erp(session_idle_s: float = 1800) -> tuple[RunningServer, httpx.AsyncClient, dict[str, Any]]:
-    server = await start_server(create_app(config=ErpSimConfig(session_idle_s=session_idle_s)))
+async def _sim_erp(
+    session_idle_s: float = 1800, clock: Callable[[], float] = time.monotonic
+) -> tuple[RunningServer, httpx.AsyncClient, dict[str, Any]]:
+    server = await start_server(create_app(sim=ErpSim(ErpSimConfig(session_idle_s=session_idle_s), clock=clock)))
     control = httpx.AsyncClient(base_url=server.url, timeout=10)
     demo = (await control.get("/__sim/demo")).json()
     return server, control, demo
@@ -144,11 +146,12 @@ async def test_expiry_is_a_transparent_single_relogin(sim: SimErp) -> None:
 
 
 async def test_idle_timeout_relogin() -> None:
-    server, control, demo = await _sim_erp(session_idle_s=0.3)
+    now = [time.monotonic()]  # the simulator's clock, moved by the test
+    server, control, demo = await _sim_erp(session_idle_s=0.3, clock=lambda: now[0])
     client = _client(server.url, demo)
     try:
         await client.list(SALES_ORDERS, model=SalesOrderRecord)
-        await asyncio.sleep(0.5)
+        now[0] += 0.5  # idle past the simulator's timeout
         assert (await client.list(SALES_ORDERS, model=SalesOrderRecord, page=1)).rows
         assert (await control.get("/__sim/stats")).json()["logins"] == 2
     finally:

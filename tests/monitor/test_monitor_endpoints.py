@@ -6,6 +6,7 @@ import json
 import logging
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bff.demo import DemoStack
@@ -62,6 +63,7 @@ async def test_purchaser_sees_the_banner_view_and_administrator_the_detail(gql: 
     assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "UNAUTHENTICATED"
 
 
+@pytest.mark.backend  # call log rows, readiness of the store and cache, sessions revoked
 async def test_performance_is_for_administrators_and_counts_this_operation(gql: GraphQLClient, http: httpx.AsyncClient, stack: DemoStack) -> None:
     for _ in range(3):
         await gql(registered("Orders"), {"page": 1, "pageSize": 1})
@@ -79,6 +81,7 @@ async def test_performance_is_for_administrators_and_counts_this_operation(gql: 
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "BAD_USER_INPUT"
 
 
+@pytest.mark.backend  # call log rows, readiness of the store and cache, sessions revoked
 async def test_health_reports_liveness_readiness_and_the_erp(http: httpx.AsyncClient) -> None:
     ready = await http.get("/api/health/check")
     body = ready.json()
@@ -88,6 +91,7 @@ async def test_health_reports_liveness_readiness_and_the_erp(http: httpx.AsyncCl
     assert live.status_code == 200 and live.json() == {"status": "ok", "live": True}
 
 
+@pytest.mark.backend  # call log rows, readiness of the store and cache, sessions revoked
 async def test_trace_id_in_error_bodies_headers_call_log_and_log_lines(gql: GraphQLClient, http: httpx.AsyncClient, stack: DemoStack) -> None:
     parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     answer = await http.get("/api/orders/search", headers={"traceparent": parent})  # no token: an error
@@ -133,6 +137,7 @@ async def test_dashboard_refuses_non_administrators(http: httpx.AsyncClient, sta
         assert answer.headers["referrer-policy"] == "same-origin"
 
 
+@pytest.mark.backend  # call log rows, readiness of the store and cache, sessions revoked
 async def test_dashboard_login_sets_a_strict_cookie_and_revokes_users(http: httpx.AsyncClient, stack: DemoStack) -> None:
     token = await admin_token(stack)
     refused = await http.post("/admin/login", data={"token": stack.token})  # a purchaser's session

@@ -95,7 +95,8 @@ async def test_sigkill_with_queued_messages_then_restart_sends_each_once() -> No
         deadline = loop.time() + 30
         while await final_rows(db) < COUNT and loop.time() < deadline:
             await asyncio.sleep(0.1)
-        await asyncio.sleep(0.5)  # anything stray would arrive now
+        process.send_signal(signal.SIGTERM)  # stopped, it can send nothing more: the count below is final
+        await asyncio.to_thread(process.wait, 30)
         per_user = Counter(m["touser"] for m in wechat_sim.messages)
         assert queued <= set(per_user)  # every message queued at the kill is sent after the restart
         assert set(per_user.values()) == {1}  # and none twice, in flight at the kill or not

@@ -8,9 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from pydantic import SecretStr
+from sqlmodel import select
 
 from bff.demo import DemoStack, start_demo_stack
-from bff.core.clock import utc_now
+from bff.core.clock import aware, utc_now
+from bff.notify.outbox import QUEUED
+from bff.store.tables import MessageLog
 from bff.services import Services
 from bff.sim.wechat import WechatSimConfig
 from tests.conftest import make_settings
@@ -86,7 +89,11 @@ async def test_event_inside_do_not_disturb_is_sent_at_the_window_end(stack: Demo
         await notify.watcher.run_cycle()
         window_end = datetime(2027, 1, 11, 0, 0, tzinfo=UTC)  # 08:00 in Beijing
         await notify.outbox.drain_once()
-        await asyncio.sleep(0.3)
+        async with stack.services.db.session() as s:  # held in the outbox until the window ends
+            rows = (await s.exec(select(MessageLog).where(MessageLog.openid == openid))).all()
+        queued = [r for r in rows if r.msg_status == QUEUED]  # (other kinds: skipped, no grant)
+        assert len(queued) == 1 and all(r.msg_status in (QUEUED, "skipped") for r in rows), [r.msg_status for r in rows]
+        assert aware(queued[0].next_attempt_at) >= window_end, queued[0].next_attempt_at
         assert await sim_messages(stack, openid) == []
         now[0] = window_end - timedelta(seconds=1)
         await notify.outbox.drain_once()

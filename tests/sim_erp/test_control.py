@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -105,6 +106,19 @@ async def test_hang_outlasts_a_client_timeout(raw: httpx.AsyncClient, server: Ru
     async with httpx.AsyncClient(base_url=server.url) as client:  # a real socket: ASGITransport has no timeouts
         with pytest.raises(httpx.ReadTimeout):
             await client.post("/business/getBusiness", json={}, timeout=0.3)
+    assert (await raw.post("/__sim/faults/reset")).status_code == 200  # ends the hang: the server stops at once
+
+
+async def test_reset_ends_a_hang_at_once(raw: httpx.AsyncClient, sim: ErpSim) -> None:
+    await faults(raw, hang_s=60)
+    hanging = asyncio.ensure_future(raw.post("/apps/service/login", json={}))
+    deadline = time.monotonic() + 10
+    while sim.stats_snapshot()["total"] < 1 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)  # until the request is in the simulator
+    assert not hanging.done()
+    assert (await raw.post("/__sim/faults/reset")).status_code == 200
+    answer = await asyncio.wait_for(hanging, 10)  # far less than the 60 s hang
+    assert answer.status_code in (200, 400, 401), answer.text
 
 
 async def test_latency_with_jitter(raw: httpx.AsyncClient, call: Post) -> None:

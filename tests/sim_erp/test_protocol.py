@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -76,12 +76,14 @@ async def test_business_calls_need_both_session_cookies(raw: httpx.AsyncClient, 
 
 
 @pytest.mark.parametrize("sim_config", [ErpSimConfig(session_idle_s=0.2, orders=20)])
-async def test_idle_session_expires_and_use_keeps_it_alive(raw: httpx.AsyncClient, cookies: dict[str, str]) -> None:
+async def test_idle_session_expires_and_use_keeps_it_alive(raw: httpx.AsyncClient, cookies: dict[str, str], sim: ErpSim) -> None:
+    now = [time.monotonic()]  # the simulator's clock from here on, moved by the test (the login was just now)
+    sim.clock = lambda: now[0]
     body = {"appName": APP, "formId": 100004, "id": "36"}
     for _ in range(4):  # 0.4 s in all, but never 0.2 s idle
-        await asyncio.sleep(0.1)
+        now[0] += 0.1
         assert (await raw.post("/business/getBusiness", json=body, headers=jar(cookies))).status_code == 200
-    await asyncio.sleep(0.3)
+    now[0] += 0.3
     answer = await raw.post("/business/getBusiness", json=body, headers=jar(cookies))
     assert answer.status_code == 401 and answer.json() == EXPIRED
     opened = await raw.get("/apps/user/open-app/82886", headers=jar({"sid": cookies["sid"]}))

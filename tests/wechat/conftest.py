@@ -1,4 +1,9 @@
-"""A fresh WeChat simulator on loopback per test, its control client, and a WechatClient."""
+"""A fresh WeChat simulator per test, its control client, and a WechatClient.
+
+Both talk to the simulator's app in process (``httpx.ASGITransport``): the same HTTP requests
+and answers as over loopback, without a uvicorn server per test. The simulator over a real socket
+is what the BFF's own tests use (the demo stack); an unreachable WeChat is a closed port here.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from bff.web.serving import RunningServer, start_server
+from starlette.applications import Starlette
+
 from bff.sim.wechat import WechatSim, WechatSimConfig, create_app
 from bff.wechat import WechatClient
 
@@ -42,26 +48,35 @@ def sim(sim_config: WechatSimConfig, clock: FakeClock) -> WechatSim:
     return WechatSim(sim_config, clock=clock)
 
 
-@pytest_asyncio.fixture
-async def server(sim: WechatSim) -> AsyncIterator[RunningServer]:
-    running = await start_server(create_app(sim=sim))
-    try:
-        yield running
-    finally:
-        await running.stop()
+WX_URL = "http://wx.sim"  # the simulator's address for in-process clients
+
+
+@pytest.fixture
+def app(sim: WechatSim) -> Starlette:
+    return create_app(sim=sim)
+
+
+@pytest.fixture
+def in_process(app: Starlette) -> Callable[..., httpx.AsyncClient]:
+    """A new client of the simulator's app, in process (what ``WechatClient`` is given as ``http``)."""
+
+    def make(**options: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), timeout=5, **options)
+
+    return make
 
 
 @pytest_asyncio.fixture
-async def wx(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
+async def wx(in_process: Callable[..., httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
     """Talks to the simulator directly: protocol endpoints and /__sim control."""
-    async with httpx.AsyncClient(base_url=server.url, timeout=5) as client:
+    async with in_process(base_url=WX_URL) as client:
         yield client
 
 
 @pytest_asyncio.fixture
-async def client(server: RunningServer, sim: WechatSim) -> AsyncIterator[WechatClient]:
-    async with httpx.AsyncClient(timeout=5) as http:
-        yield WechatClient(server.url, sim.config.appid, sim.config.secret, http)
+async def client(in_process: Callable[..., httpx.AsyncClient], sim: WechatSim) -> AsyncIterator[WechatClient]:
+    async with in_process() as http:
+        yield WechatClient(WX_URL, sim.config.appid, sim.config.secret, http)
 
 
 @pytest.fixture

@@ -186,10 +186,10 @@ async def test_client_unreachable_wechat_is_unavailable() -> None:
     assert "s3cret-value" not in str(caught.value) and "s3cret-value" not in repr(client)
 
 
-async def test_client_wrong_secret_is_not_echoed(server: Any, sim: WechatSim, control: Callable[..., Any]) -> None:
+async def test_client_wrong_secret_is_not_echoed(in_process: Callable[..., httpx.AsyncClient], sim: WechatSim, control: Callable[..., Any]) -> None:
     login = await control("/__sim/wx-login", user="alice")
-    async with httpx.AsyncClient(timeout=5) as http:
-        client = WechatClient(server.url, sim.config.appid, "not-the-secret", http)
+    async with in_process() as http:
+        client = WechatClient("http://wx.sim", sim.config.appid, "not-the-secret", http)
         with pytest.raises(WxApiError) as caught:
             await client.code_to_session(login["code"])
     assert caught.value.errcode == 40125 and type(caught.value) is WxLoginRefused

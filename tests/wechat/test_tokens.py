@@ -121,9 +121,9 @@ async def test_client_token_system_error_is_retried(
     assert (await wx.get("/__sim/stats")).json()["stable_token"] == 3
 
 
-async def test_client_wrong_secret_for_token(server: Any, sim: WechatSim) -> None:
-    async with httpx.AsyncClient(timeout=5) as http:
-        client = WechatClient(server.url, sim.config.appid, "not-the-secret", http)
+async def test_client_wrong_secret_for_token(in_process: Callable[..., httpx.AsyncClient], sim: WechatSim) -> None:
+    async with in_process() as http:
+        client = WechatClient("http://wx.sim", sim.config.appid, "not-the-secret", http)
         with pytest.raises(WxApiError) as caught:
             await client.access_token()
     assert caught.value.errcode == 40125 and isinstance(caught.value, WxRefused)

@@ -58,7 +58,7 @@ def protocol(endpoint: str, *, business: bool = True) -> Callable[[Handler], End
                 if sim.take_fail_next():
                     return HTMLResponse(BAD_GATEWAY, 502)
                 if faults.hang_s > 0:
-                    await asyncio.sleep(faults.hang_s)
+                    await sim.hang(faults.hang_s)
                 await sim.wait_if_held()
                 delay = sim.latency_s()
                 if delay > 0:

@@ -9,6 +9,7 @@ them (``bff.sim.erp.wire``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import random
 import re
@@ -106,6 +107,7 @@ class ErpSim:
         self._released = asyncio.Event()  # set: answers flow; cleared while faults.hold
         self._released.set()
         self.answers_held = 0  # answers waiting on a hold
+        self._hangs_end = asyncio.Event()  # set when the faults are reset: hanging answers end then
         self.dialect = self.config.dialect
         self.expired_answers = 0  # varies the shape of the success-false expiry answer
         self.fault_rng = random.Random(self.config.seed + 1)  # reproducible fault sequences
@@ -206,6 +208,14 @@ class ErpSim:
     def reset_faults(self) -> None:
         self.faults = Faults()
         self._released.set()
+        self._hangs_end.set()
+        self._hangs_end = asyncio.Event()
+
+    async def hang(self, seconds: float) -> None:
+        """A hanging answer: ``seconds``, or until the faults are reset (so that a test which
+        resets them leaves no request in flight, and its server stops at once)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._hangs_end.wait(), seconds)
 
     async def wait_if_held(self) -> None:
         if self.faults.hold:
