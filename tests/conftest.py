@@ -12,14 +12,11 @@ they must run and a missing server fails the run.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from pydantic import SecretStr
 
 # Every test speaks plain HTTP on loopback, yet httpx builds a verifying TLS context for each
 # client, and from a CA bundle file (certifi's or SSL_CERT_FILE) that is ~15 ms of CPU each,
@@ -29,7 +26,6 @@ if os.path.isdir("/etc/ssl/certs"):
     os.environ.pop("SSL_CERT_FILE", None)
     os.environ["SSL_CERT_DIR"] = "/etc/ssl/certs"
 
-from bff.core.config import Settings
 from bff.demo import DemoStack, start_demo_stack
 from tests.private_redis import redis_server  # noqa: F401 - a fixture: a redis-server a test may kill
 from tests.support import (
@@ -40,31 +36,9 @@ from tests.support import (
     create_mysql_database,
     drop_mysql_database,
     flush_redis,
+    make_settings,
     require_service,
 )
-
-
-def make_settings(**overrides: Any) -> Settings:
-    base: dict[str, Any] = {
-        "env": "test",
-        "database_url": "sqlite+aiosqlite:///./var/test-" + secrets.token_hex(4) + ".sqlite3",
-        "redis_url": "",
-        "secret_key": SecretStr("test-secret-" + secrets.token_hex(8)),
-        "data_key": SecretStr("test-data-key-" + secrets.token_hex(8)),
-        "watch_interval_s": 3600,  # the change watcher runs when a test asks (tests/notify)
-        "erp_probe_interval_s": 3600,  # one probe at start: no probe inside a test's count of ERP calls
-        # Every test client is 127.0.0.1: limits per IP and global are tested on their own (tests/abuse).
-        "bind_max_attempts_per_ip": 100_000,
-        "bind_max_attempts_global": 100_000,
-        "rate_limit_ip": "100000/minute",
-        "rate_limit_global": "100000/minute",
-        "rate_limit_user": "100000/minute",
-        "erp_calls_per_user": "1000000/hour",
-        # Tests fire up to 100 requests at once; shedding load is tests/test_overload.py's subject.
-        "max_inflight": 200,
-    }
-    base.update(overrides)
-    return Settings(**base)
 
 
 BACKENDS = ("sqlite", "mariadb")

@@ -10,13 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import IN_CI
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support import IN_CI, free_port
 
 
 class PrivateRedis:

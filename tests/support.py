@@ -9,11 +9,17 @@ import shutil
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import urlparse
 
 import httpx
 import pytest
+from pydantic import SecretStr
+
+from bff.core.config import Settings
+
+if TYPE_CHECKING:
+    from bff.demo import DemoStack
 
 MYSQL_URL = os.environ.get("BFF_TEST_MYSQL_URL", "mysql+asyncmy://root@127.0.0.1:3306/test")
 REDIS_URL = os.environ.get("BFF_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -176,3 +182,68 @@ async def app_client(settings: Any, services: Any) -> AsyncIterator[httpx.AsyncC
     finally:
         server.server.should_exit = True
         await server.task
+
+
+def make_settings(**overrides: Any) -> Settings:
+    base: dict[str, Any] = {
+        "env": "test",
+        "database_url": "sqlite+aiosqlite:///./var/test-" + secrets.token_hex(4) + ".sqlite3",
+        "redis_url": "",
+        "secret_key": SecretStr("test-secret-" + secrets.token_hex(8)),
+        "data_key": SecretStr("test-data-key-" + secrets.token_hex(8)),
+        "watch_interval_s": 3600,  # the change watcher runs when a test asks (tests/notify)
+        "erp_probe_interval_s": 3600,  # one probe at start: no probe inside a test's count of ERP calls
+        # Every test client is 127.0.0.1: limits per IP and global are tested on their own (tests/abuse).
+        "bind_max_attempts_per_ip": 100_000,
+        "bind_max_attempts_global": 100_000,
+        "rate_limit_ip": "100000/minute",
+        "rate_limit_global": "100000/minute",
+        "rate_limit_user": "100000/minute",
+        "erp_calls_per_user": "1000000/hour",
+        # Tests fire up to 100 requests at once; shedding load is tests/test_overload.py's subject.
+        "max_inflight": 200,
+    }
+    base.update(overrides)
+    return Settings(**base)
+
+
+def free_port() -> int:
+    """A loopback port free now (for a server started in another process)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# Settings that pass production's checks (fake, but of real shape and strength).
+REAL = {
+    "env": "production",
+    "secret_key": SecretStr("a-real-production-secret-0123456789"),
+    "data_key": SecretStr("a-real-production-data-key-0123456789"),
+    "wx_appid": "wx1234567890abcdef",
+    "wx_secret": SecretStr("0f3a9c7e5b1d2846af0c9e3b7d5a1f82"),  # WeChat AppSecrets are 32 hex characters
+    "erp_account": "13911112222",
+    "erp_password": SecretStr("real-erp-password"),
+    "public_url": "https://bff.example.cn",
+}
+
+
+OTHER_DATA = """query($page: Int!) { orders(page: $page, pageSize: 50) { items { id code customerName
+  materials { id name } shipments { id code trackingNumber attachments { url } } } } }"""
+
+
+async def other_company_ids(http: httpx.AsyncClient, stack: DemoStack) -> dict[str, Any]:
+    """What a purchaser of the other company sees: their orders, lines, shipments."""
+    token = await stack.login("isolation-other", stack.demo["other_customer"]["invite_code"])
+    items = (await GraphQLClient(http, token)(OTHER_DATA, {"page": 1}))["data"]["orders"]["items"]
+    assert items, "the other company has orders"
+    shipped = next(o for o in items if o["shipments"])
+    attachment = next((a["url"] for o in items for s in o["shipments"] for a in s["attachments"]), None)
+    return {
+        "order_id": items[0]["id"],
+        "order_code": items[0]["code"],
+        "material_id": items[0]["materials"][0]["id"],
+        "shipment_id": shipped["shipments"][0]["id"],
+        "tracking": shipped["shipments"][0]["trackingNumber"],
+        "attachment": attachment,
+        "name": stack.demo["other_customer"]["name"],
+    }

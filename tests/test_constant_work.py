@@ -13,7 +13,7 @@ import pytest
 
 from bff.demo import DemoStack
 from tests.support import GraphQLClient, Sim, erp_calls, error_code
-from tests.test_isolation import other_company_ids
+from tests.support import other_company_ids
 
 # On MariaDB + Redis too: the ERP reads counted depend on what the cache (memory or Redis) remembers.
 pytestmark = pytest.mark.backend

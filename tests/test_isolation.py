@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import httpx
 import pytest
 
 from bff.demo import DemoStack
-from tests.support import GraphQLClient, error_code
+from tests.support import GraphQLClient, error_code, other_company_ids
 
 # On MariaDB + Redis too: the company scope comes from stored bindings, and cached reads are keyed per customer.
 pytestmark = pytest.mark.backend
-
-OTHER_DATA = """query($page: Int!) { orders(page: $page, pageSize: 50) { items { id code customerName
-  materials { id name } shipments { id code trackingNumber attachments { url } } } } }"""
-
-
-async def other_company_ids(http: httpx.AsyncClient, stack: DemoStack) -> dict[str, Any]:
-    """What a purchaser of the other company sees: their orders, lines, shipments."""
-    token = await stack.login("isolation-other", stack.demo["other_customer"]["invite_code"])
-    items = (await GraphQLClient(http, token)(OTHER_DATA, {"page": 1}))["data"]["orders"]["items"]
-    assert items, "the other company has orders"
-    shipped = next(o for o in items if o["shipments"])
-    attachment = next((a["url"] for o in items for s in o["shipments"] for a in s["attachments"]), None)
-    return {
-        "order_id": items[0]["id"],
-        "order_code": items[0]["code"],
-        "material_id": items[0]["materials"][0]["id"],
-        "shipment_id": shipped["shipments"][0]["id"],
-        "tracking": shipped["shipments"][0]["trackingNumber"],
-        "attachment": attachment,
-        "name": stack.demo["other_customer"]["name"],
-    }
-
 
 async def test_isolation_matrix(http: httpx.AsyncClient, stack: DemoStack) -> None:
     other = await other_company_ids(http, stack)

@@ -10,17 +10,8 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from bff.core.config import Settings
+from tests.support import REAL
 
-REAL = {
-    "env": "production",
-    "secret_key": SecretStr("a-real-production-secret-0123456789"),
-    "data_key": SecretStr("a-real-production-data-key-0123456789"),
-    "wx_appid": "wx1234567890abcdef",
-    "wx_secret": SecretStr("0f3a9c7e5b1d2846af0c9e3b7d5a1f82"),  # WeChat AppSecrets are 32 hex characters
-    "erp_account": "13911112222",
-    "erp_password": SecretStr("real-erp-password"),
-    "public_url": "https://bff.example.cn",
-}
 
 
 def test_production_refuses_each_missing_secret() -> None:

@@ -11,7 +11,7 @@ import redis.asyncio as redis
 
 from bff.core.errors import BffError, ErrorCode
 from bff.cache.ratelimit import RateLimits
-from tests.conftest import make_settings
+from tests.support import make_settings
 from tests.private_redis import PrivateRedis, free_port
 
 ATTEMPTS = 3

@@ -15,7 +15,7 @@ from bff.core.config import Settings
 from bff.demo import DemoStack
 from tests.monitor.helpers import admin_token
 from tests.support import app_client, error_code
-from tests.test_production import REAL
+from tests.support import REAL
 
 DEV_KEY = "dev-key-Qw3rTy7uI9oP2aS4dF6gH8jK0lZ"
 

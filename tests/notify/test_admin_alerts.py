@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from bff.demo import DemoStack
 from bff.store.tables import MessageLog
-from tests.notify.test_end_to_end import GRANT, openid_of, wait_for_messages
+from tests.notify.helpers import GRANT, openid_of, wait_for_messages
 from tests.support import GraphQLClient, unique_user
 
 # On MariaDB + Redis too: alert state is shared through the cache and messages go through the outbox rows.

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,16 +26,11 @@ from bff.sim.wechat import create_app as create_wechat_app
 from bff.store import migrate
 from bff.store.db import Database
 from bff.store.tables import MessageLog
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COUNT = 60
 DATA = {"thing1": "告警", "phrase2": "严重", "time3": "15:01", "thing4": "处理"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def spawn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:

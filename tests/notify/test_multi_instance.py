@@ -15,7 +15,7 @@ from bff.demo import DemoStack
 from bff.notify.lease import Lease
 from bff.notify.outbox import QUEUED, SENDING, NewMessage, Outbox
 from bff.store.tables import ErpBinding, MessageLog
-from tests.notify.test_end_to_end import sim_messages
+from tests.notify.helpers import sim_messages
 from tests.support import GraphQLClient, Sim, unique_user
 
 # On MariaDB + Redis too: leases and claims on the outbox are row locks in the store.

@@ -16,8 +16,8 @@ from bff.notify.outbox import QUEUED
 from bff.store.tables import MessageLog
 from bff.services import Services
 from bff.sim.wechat import WechatSimConfig
-from tests.conftest import make_settings
-from tests.notify.test_end_to_end import GRANT, change_order, open_order, openid_of, sim_messages, wait_for_messages
+from tests.support import make_settings
+from tests.notify.helpers import GRANT, change_order, open_order, openid_of, sim_messages, wait_for_messages
 from tests.support import REDIS_URL, GraphQLClient, require_service, unique_user
 
 SERVICE_KEY = "svc-" + secrets.token_hex(8)

@@ -37,9 +37,14 @@ from bff.store import migrate
 from bff.store.db import Database
 from bff.web.serving import start_server
 from bff.store.tables import ErpBinding, OrderEvent, OrderSnapshot, WorkerLease
-from tests.conftest import make_settings
-from tests.notify.test_crash_recovery import free_port
-from tests.support import MYSQL_URL, Sim, create_mysql_database, drop_mysql_database, erp_calls, require_service, unique_user
+from tests.support import make_settings
+from tests.support import (
+    MYSQL_URL, Sim, create_mysql_database, drop_mysql_database, erp_calls, free_port, require_service, unique_user,
+)
+
+# Backend: snapshots, digests and partition leases are database rows claimed by conditional
+# UPDATEs, whose atomicity and locking differ between SQLite and MariaDB.
+pytestmark = pytest.mark.backend
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS, LINES, DELIVERIES = "100001", "100185", "100039"
