@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import Parent
@@ -124,6 +124,19 @@ class TimelineStep:
     detail: str | None
 
 
+T = TypeVar("T")
+
+
+def _fulfilment_field(pick: Callable[[domain.Fulfilment], T], description: str) -> Any:
+    """A card fact of the order's fulfilment (``resolvers.orders.fulfilment_fact``): answered at
+    once when the page computed its cards, else awaited. Its GraphQL type is the annotation."""
+
+    def resolver(info: Info, order: Parent[domain.Order]) -> T | Awaitable[T]:
+        return resolve.fulfilment_fact(info, order, pick)
+
+    return strawberry.field(resolver=resolver, description=description)
+
+
 @strawberry.type
 class Order:
     id: strawberry.ID
@@ -153,29 +166,18 @@ class Order:
     async def shipments(self, info: Info, order: Parent[domain.Order]) -> list[domain.Shipment]:
         return await resolve.order_shipments(info, order)
 
-    @strawberry.field(graphql_type=DeliveryStatus, description="NONE, AWAITING_DISPATCH (packed, not dispatched), PARTIAL or ALL dispatched")
-    def delivery_status(self, info: Info, order: Parent[domain.Order]) -> DeliveryStatus | Awaitable[DeliveryStatus]:
-        return resolve.fulfilment_fact(info, order, lambda f: f.status)
-
-    @strawberry.field(graphql_type=float, description="Dispatched value ÷ order value, 0..1 (by value, like producedRate)")
-    def shipped_rate(self, info: Info, order: Parent[domain.Order]) -> float | Awaitable[float]:
-        return resolve.fulfilment_fact(info, order, lambda f: f.shipped_rate)
-
-    @strawberry.field(graphql_type=str, description="What the card says: 未发货, 待发货, 已发货 52%, 已全部发货 (by value)")
-    def delivery_text(self, info: Info, order: Parent[domain.Order]) -> str | Awaitable[str]:
-        return resolve.fulfilment_fact(info, order, lambda f: f.label)
-
-    @strawberry.field(graphql_type=float, description="Produced value ÷ order value, 0..1 (by value: comparable with shippedRate)")
-    def produced_rate(self, info: Info, order: Parent[domain.Order]) -> float | Awaitable[float]:
-        return resolve.fulfilment_fact(info, order, lambda f: f.produced_rate)
-
-    @strawberry.field(graphql_type=float, description="Value left the warehouse in deliveries not yet dispatched ÷ order value, 0..1")
-    def awaiting_dispatch_rate(self, info: Info, order: Parent[domain.Order]) -> float | Awaitable[float]:
-        return resolve.fulfilment_fact(info, order, lambda f: f.awaiting_dispatch_rate)
-
-    @strawberry.field(graphql_type=bool, description="False when shippedRate is a lower bound (a packed delivery of several orders)")
-    def progress_exact(self, info: Info, order: Parent[domain.Order]) -> bool | Awaitable[bool]:
-        return resolve.fulfilment_fact(info, order, lambda f: f.exact)
+    delivery_status: DeliveryStatus = _fulfilment_field(
+        lambda f: f.status, "NONE, AWAITING_DISPATCH (packed, not dispatched), PARTIAL or ALL dispatched")
+    shipped_rate: float = _fulfilment_field(
+        lambda f: f.shipped_rate, "Dispatched value ÷ order value, 0..1 (by value, like producedRate)")
+    delivery_text: str = _fulfilment_field(
+        lambda f: f.label, "What the card says: 未发货, 待发货, 已发货 52%, 已全部发货 (by value)")
+    produced_rate: float = _fulfilment_field(
+        lambda f: f.produced_rate, "Produced value ÷ order value, 0..1 (by value: comparable with shippedRate)")
+    awaiting_dispatch_rate: float = _fulfilment_field(
+        lambda f: f.awaiting_dispatch_rate, "Value left the warehouse in deliveries not yet dispatched ÷ order value, 0..1")
+    progress_exact: bool = _fulfilment_field(
+        lambda f: f.exact, "False when shippedRate is a lower bound (a packed delivery of several orders)")
 
     @strawberry.field(graphql_type=bool, description="The delivery date has passed and not everything is dispatched")
     def overdue(self, info: Info, order: Parent[domain.Order]) -> bool | Awaitable[bool]:
