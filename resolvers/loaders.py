@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from strawberry.dataloader import DataLoader
 
@@ -21,6 +21,14 @@ from bff.orders.reads import CustomerOrders
 
 
 NotesReader = Callable[[list[str]], Awaitable[dict[str, OrderNotes]]]
+
+
+@dataclass(frozen=True)
+class Card:
+    """What an order's card shows beside the order row, computed once per order per request."""
+
+    fulfilment: Fulfilment
+    material_summary: str | None
 
 
 class OrderLoaders:
@@ -35,8 +43,7 @@ class OrderLoaders:
         self.shipments_by_order = DataLoader(self._shipments_by_order)
         self.shipments_by_material = DataLoader(self._shipments_by_material)
         self.shipment_lines = DataLoader(self._shipment_lines)
-        self._fulfilments: dict[str, Fulfilment] = {}
-        self._summaries: dict[str, str | None] = {}
+        self._cards: dict[str, Card] = {}
 
     @staticmethod
     def _batch_notes(read: NotesReader) -> Callable[[list[str]], Awaitable[list[OrderNotes]]]:
@@ -81,11 +88,7 @@ class OrderLoaders:
         once per order per request, though a card asks five fields of it."""
         materials = self.erp_materials_by_order.load(order.id)  # both asked before either is awaited:
         shipments = self.shipments_by_order.load(order.id)  # one batch each, read side by side
-        parts = (await materials, await shipments)
-        known = self._fulfilments.get(order.id)
-        if known is None:
-            known = self._fulfilments[order.id] = fulfilment(*parts)
-        return known
+        return self._card(order.id, await materials, await shipments).fulfilment
 
     async def know_cards(self, orders: Sequence[Order]) -> None:
         """Every card fact of these orders (fulfilment, material summary) computed at once, from
@@ -95,15 +98,17 @@ class OrderLoaders:
         materials = self.erp_materials_by_order.load_many(ids)  # both asked before either is awaited
         shipments = self.shipments_by_order.load_many(ids)
         for order_id, its_materials, its_shipments in zip(ids, await materials, await shipments, strict=True):
-            self._fulfilments.setdefault(order_id, fulfilment(its_materials, its_shipments))
-            self._summaries.setdefault(order_id, material_summary(its_materials))
+            self._card(order_id, its_materials, its_shipments)
 
-    def known_fulfilment(self, order_id: str) -> Fulfilment | None:
-        return self._fulfilments.get(order_id)
+    def known_card(self, order_id: str) -> Card | None:
+        return self._cards.get(order_id)
 
-    def known_summary(self, order_id: str) -> tuple[bool, str | None]:
-        """``(known, summary)``: a summary may itself be None (an order without lines)."""
-        return order_id in self._summaries, self._summaries.get(order_id)
+    def _card(self, order_id: str, materials: list[Material], shipments: list[Shipment]) -> Card:
+        """The order's card, made from its materials and shipments the first time it is asked."""
+        card = self._cards.get(order_id)
+        if card is None:
+            card = self._cards[order_id] = Card(fulfilment(materials, shipments), material_summary(materials))
+        return card
 
     async def _shipments_by_order(self, order_ids: list[str]) -> list[list[Shipment]]:
         grouped = await self.reads.shipments_by_order(order_ids)

@@ -16,7 +16,7 @@ from bff.orders.progress import material_summary, total_progress
 from bff.orders.timeline import build_timeline, is_overdue
 from resolvers.context import Info
 from resolvers.inputs import bad_input, text
-from resolvers.loaders import OrderLoaders
+from resolvers.loaders import Card, OrderLoaders
 
 
 T = TypeVar("T")
@@ -150,11 +150,13 @@ async def order_fulfilment(info: Info, order: Order) -> Fulfilment:
 def fulfilment_fact(info: Info, order: Order, pick: Callable[[Fulfilment], T]) -> T | Awaitable[T]:
     """A card fact: at once when the page computed its cards (``know_cards``), else awaited.
     graphql-core awaits an awaitable returned by a plain resolver, so both shapes are answers."""
+    card = _known_card(info, order)
+    return pick(card.fulfilment) if card is not None else _picked(order_fulfilment(info, order), pick)
+
+
+def _known_card(info: Info, order: Order) -> Card | None:
     loaders = info.context.made_order_loaders
-    known = loaders.known_fulfilment(order.id) if loaders is not None else None
-    if known is not None:
-        return pick(known)
-    return _picked(order_fulfilment(info, order), pick)
+    return loaders.known_card(order.id) if loaders is not None else None
 
 
 async def _picked(fulfilment: Awaitable[Fulfilment], pick: Callable[[Fulfilment], T]) -> T:
@@ -171,9 +173,8 @@ async def order_followed(info: Info, order: Order) -> bool:
 
 
 def order_material_summary(info: Info, order: Order) -> str | Awaitable[str | None] | None:
-    loaders = info.context.made_order_loaders
-    known, summary = loaders.known_summary(order.id) if loaders is not None else (False, None)
-    return summary if known else _material_summary(info, order)
+    card = _known_card(info, order)
+    return card.material_summary if card is not None else _material_summary(info, order)
 
 
 async def _material_summary(info: Info, order: Order) -> str | None:

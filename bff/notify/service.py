@@ -14,7 +14,7 @@ from bff.core.domain import OrderStatus
 from bff.erp.reader import ErpReader
 from bff.notify.admin_alerts import AdminAlerts
 from bff.core.clock import Clock, aware, utc_now
-from bff.notify.follows import Follows
+from bff.notify.follows import Follows, followers
 from bff.notify.grants import Grants
 from bff.notify.messages import ManualSender, Message, message_from_row
 from bff.notify.outbox import Outbox
@@ -25,7 +25,7 @@ from bff.notify.watcher import Watcher
 from bff.erp.mapping import status_name
 from bff.orders.logistics import LogisticsNames
 from bff.store.db import Database
-from bff.store.tables import MessageLog, OrderEvent, OrderFollow
+from bff.store.tables import MessageLog, OrderEvent
 from bff.wechat import WechatClient
 
 
@@ -106,8 +106,7 @@ class Notifications:
             events = (await s.exec(
                 select(OrderEvent).where(col(OrderEvent.order_id).in_(ids)).order_by(col(OrderEvent.observed_at))
             )).all()
-            followed = set((await s.exec(select(OrderFollow.order_id).where(
-                col(OrderFollow.openid) == openid, col(OrderFollow.order_id).in_(ids)))).all())
+            followed = {order_id for _, order_id in await followers(s, [openid], ids)}
         by_order: dict[str, list[OrderEvent]] = {i: [] for i in ids}
         for event in events:
             by_order[event.order_id].append(event)
