@@ -9,13 +9,17 @@ import os
 import secrets
 import socket
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bff.core.config import Settings
 from bff.sim.erp import ErpSim, ErpSimConfig
 from bff.sim.erp import create_app as create_erp_app
 from bff.sim.wechat import WechatSim, WechatSimConfig
@@ -27,6 +31,14 @@ TICK = os.sysconf("SC_CLK_TCK")
 MANIFEST = ROOT / "bff" / "web" / "persisted-documents.json"
 MYSQL = "mysql+asyncmy://root@127.0.0.1:3306"  # the machine's MariaDB (root, no password)
 REDIS = "redis://127.0.0.1:6379/15"  # flushed by the benchmarks that use it
+
+
+def bench_settings(**overrides: Any) -> Settings:
+    """An in-process demo stack's settings (bench/orders.py, bench/watcher.py): a throwaway
+    SQLite database, the in-memory cache."""
+    database = Path(tempfile.mkdtemp()) / "bench.sqlite3"
+    return Settings(env="test", database_url=f"sqlite+aiosqlite:///{database}", secret_key=SecretStr("bench-secret"),
+                    data_key=SecretStr("bench-data-key"), **overrides)
 
 
 def cpu_seconds(pid: int) -> float:

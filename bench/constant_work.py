@@ -20,7 +20,8 @@ import time
 from typing import Any
 
 import httpx
-from orders import bench_settings, percentile  # bench/orders.py
+from common import bench_settings
+from orders import percentile  # bench/orders.py
 
 from bff.demo import start_demo_stack
 

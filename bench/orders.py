@@ -14,15 +14,11 @@ import argparse
 import asyncio
 import platform
 import statistics
-import tempfile
 import time
-from pathlib import Path
-from typing import Any
 
 import httpx
-from pydantic import SecretStr
 
-from bff.core.config import Settings
+from common import bench_settings
 from bff.demo import start_demo_stack
 
 PROGRESS = "ordered produced shipped producedRatio shippedRatio stage"
@@ -59,13 +55,6 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
     return ordered[index]
-
-
-def bench_settings(**overrides: Any) -> Settings:
-    """The BFF's settings for a bench run: a throwaway SQLite database, the in-memory cache."""
-    database = Path(tempfile.mkdtemp()) / "bench.sqlite3"
-    return Settings(env="test", database_url=f"sqlite+aiosqlite:///{database}", secret_key=SecretStr("bench-secret"),
-                    data_key=SecretStr("bench-data-key"), **overrides)
 
 
 async def main(latency_ms: float, iterations: int, dialect: list[str]) -> None:

@@ -22,29 +22,19 @@ import platform
 import random
 import secrets
 import statistics
-import tempfile
 import time
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
 
 from bff.core.clock import utc_now
-from bff.core.config import Settings
+from common import bench_settings
 from bff.demo import DemoStack, start_demo_stack
 from bff.sim.erp import ErpSim
 from bff.store.tables import ErpBinding
 
 ORDERS, LINES, DELIVERIES, DELIVERY_LINES, CUSTOMERS = 100001, 100185, 100039, 100041, 100004
 OPEN = (1, 2)
-
-
-def bench_settings(**overrides: Any) -> Settings:
-    """A throwaway SQLite database, the in-memory cache (as bench/orders.py)."""
-    database = Path(tempfile.mkdtemp()) / "bench.sqlite3"
-    return Settings(env="test", database_url=f"sqlite+aiosqlite:///{database}", secret_key=SecretStr("bench-secret"),
-                    data_key=SecretStr("bench-data-key"), **overrides)
 
 
 def clone_companies(sim: ErpSim, companies: int) -> list[str]:
