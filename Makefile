@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test processes: the suite mostly waits on loopback sockets and child processes, so twice the
+# cores of a small machine keeps both busy (`make test TEST_WORKERS=0` runs it in one process).
+TEST_WORKERS ?= 4
 # GraphiQL's browser assets (pinned npm packages), served by the BFF so GraphiQL works offline.
 WEB_ASSETS := bff/web/web_assets
 WEB_STAMP := $(WEB_ASSETS)/node_modules/.installed
@@ -33,7 +36,7 @@ test: install
 	$(BIN)/lint-imports
 	$(BIN)/ruff check
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 	$(MAKE) test-miniprogram
 
 # The mini program: tsc --noEmit, build, then jest against a real `bff demo` from .venv.

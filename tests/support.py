@@ -22,7 +22,10 @@ if TYPE_CHECKING:
     from bff.demo import DemoStack
 
 MYSQL_URL = os.environ.get("BFF_TEST_MYSQL_URL", "mysql+asyncmy://root@127.0.0.1:3306/test")
+# pytest-xdist workers (gw0, gw1, ...) each flush their own Redis database: 15, 14, ...
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
 REDIS_URL = os.environ.get("BFF_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + "/" + str(int(REDIS_URL.rsplit("/", 1)[1]) - _WORKER)
 T = TypeVar("T")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = "/usr/bin/chromium"  # Debian's; never a browser downloaded by a tool
