@@ -36,6 +36,22 @@ def test_every_mini_program_and_shim_document_is_registered() -> None:
         assert key == documents.document_id(text)
 
 
+def test_every_registered_document_is_valid_against_the_schema() -> None:
+    """Registered documents skip validation per request, and are validated only when first used."""
+    from bff.web.app import create_schema
+    from tests.support import make_settings
+
+    registry = documents.DocumentRegistry.load()
+    create_schema(make_settings(), registry)
+    entries = [registry.by_id(key) for key in json.loads(documents.MANIFEST.read_text(encoding="utf-8"))]
+    assert len(entries) >= 15 and None not in entries
+    assert {e.id: [m.message for m in registry.errors(e)] for e in entries if e and registry.errors(e)} == {}
+    broken = documents.DocumentRegistry({"sha256:x": "query Broken { me { noSuchField } }"})
+    create_schema(make_settings(), broken)
+    entry = broken.by_id("sha256:x")
+    assert entry is not None and "noSuchField" in broken.errors(entry)[0].message
+
+
 @asynccontextmanager
 async def production(stack: DemoStack) -> AsyncIterator[httpx.AsyncClient]:
     """The same services behind an app in production mode."""

@@ -76,7 +76,7 @@ def create_schema(settings: Settings, registry: DocumentRegistry | None = None) 
         field_suggestions=not settings.is_production,  # "Did you mean …" maps the schema for a stranger
     )
     assert isinstance(schema, BffSchema)
-    registry.prepare(schema)  # registered documents: parsed and validated once, here
+    registry.prepare(schema)  # registered documents: parsed here, validated once on first use
     return schema
 
 

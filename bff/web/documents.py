@@ -7,7 +7,7 @@ shims' documents, and checked in; the same run writes ``miniprogram/src/graphql/
 
 Clients send ``{"documentId": "sha256:…", "variables": …}`` (the GraphQL-over-HTTP
 persisted-document convention) or Apollo's ``extensions.persistedQuery.sha256Hash``.
-Registered documents are parsed and validated once, when the app is built.
+Registered documents are parsed when the app is built and validated once, on first use.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse, specified_rules
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, parse, specified_rules
 from strawberry.schema.schema import validate_document
 
 MANIFEST = Path(__file__).with_name("persisted-documents.json")
@@ -35,8 +35,9 @@ def document_id(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def operation_name(text: str) -> str | None:
-    operations = [d for d in parse(text).definitions if isinstance(d, OperationDefinitionNode)]
+def operation_name(text: str | DocumentNode) -> str | None:
+    document = parse(text) if isinstance(text, str) else text
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     return operations[0].name.value if len(operations) == 1 and operations[0].name else None
 
 
@@ -86,7 +87,6 @@ class Registered:
     text: str
     document: DocumentNode
     operation: str | None
-    errors: list[GraphQLError]  # validation against the schema, once
 
 
 class DocumentRegistry:
@@ -94,19 +94,31 @@ class DocumentRegistry:
         self._texts = dict(manifest)
         self._by_text: dict[str, Registered] = {}
         self._by_id: dict[str, Registered] = {}
+        self._schema: GraphQLSchema | None = None
+        self._errors: dict[str, list[GraphQLError]] = {}
 
     @classmethod
     def load(cls, path: Path = MANIFEST) -> DocumentRegistry:
         return cls(json.loads(path.read_text(encoding="utf-8")))
 
     def prepare(self, schema: Any) -> None:
-        """Parse and validate every registered document once, against ``schema``."""
+        """Parse every registered document now (a broken manifest stops start-up) and validate
+        each against ``schema`` when first used: validating all ~40 up front was most of building
+        an app, and a process serves a handful of them."""
+        self._schema, self._errors = schema._schema, {}
         for key, text in self._texts.items():
             document = parse(text)
-            errors = validate_document(schema._schema, document, tuple(specified_rules))
-            entry = Registered(key, text, document, operation_name(text), errors)
+            entry = Registered(key, text, document, operation_name(document))
             self._by_id[key] = entry
             self._by_text[text] = entry
+
+    def errors(self, entry: Registered) -> list[GraphQLError]:
+        """``entry``'s validation errors against the prepared schema, validated once."""
+        errors = self._errors.get(entry.id)
+        if errors is None:
+            assert self._schema is not None, "prepare() first"
+            errors = self._errors[entry.id] = validate_document(self._schema, entry.document, tuple(specified_rules))
+        return errors
 
     def by_id(self, key: str) -> Registered | None:
         return self._by_id.get(key)

@@ -54,7 +54,7 @@ class TrustedDocuments(SchemaExtension):
             entry = self.registry.by_text(context.query)
         if entry is not None:
             context.graphql_document = entry.document  # parsed once
-            context.pre_execution_errors = list(entry.errors)  # validated once ([] skips validation)
+            context.pre_execution_errors = list(self.registry.errors(entry))  # validated once ([] skips validation)
         elif self.required and not await may_send_any_document(context.context):
             raise BffError(ErrorCode.PERSISTED_DOCUMENT_REQUIRED)
         yield
