@@ -7,7 +7,9 @@ JSON; ids are numeric strings as the ERP sends them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import pickle
 import random
 import struct
 import zlib
@@ -402,6 +404,18 @@ def new_delivery(
 
 
 def build(seed: int, orders: int) -> Dataset:
+    """The seeded data set: a fresh copy on every call (a simulator changes its own). Generating
+    it runs once per process and (seed, size): tests start some hundred simulators."""
+    data: Dataset = pickle.loads(_generated(seed, orders))
+    return data
+
+
+@functools.cache
+def _generated(seed: int, orders: int) -> bytes:
+    return pickle.dumps(_generate(seed, orders))
+
+
+def _generate(seed: int, orders: int) -> Dataset:
     rng = random.Random(seed)
     data = Dataset(products=build_products())
     data.files.update((p["image"], p["image"].rsplit("/", 1)[-1]) for p in data.products if p["image"])
