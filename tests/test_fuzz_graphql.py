@@ -25,7 +25,7 @@ from bff.core.errors import ErrorCode
 from tests.support import unique_user
 
 SDL = (Path(__file__).parents[1] / "schema.graphql").read_text(encoding="utf-8")
-EXAMPLES = 60  # per strategy and caller: about 600 requests in all
+EXAMPLES = 60  # per family and caller: 600 requests in all
 CODES = {code.value for code in ErrorCode}
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -89,14 +89,20 @@ def _post_all(client: httpx.Client, bodies: st.SearchStrategy[dict[str, Any]], t
     return outcomes
 
 
-def _fuzz(url: str, tokens: list[str | None]) -> Counter[str]:
+def _fuzz(url: str, family: str, tokens: list[str | None]) -> Counter[str]:
+    bodies = _bodies()[family]
     with httpx.Client(base_url=url, timeout=10) as client:
-        return sum((_post_all(client, bodies, token) for bodies in _bodies().values() for token in tokens), Counter())
+        return sum((_post_all(client, bodies, token) for token in tokens), Counter())
 
 
+# One test per family, so parallel test processes share the work (each ~1/5 of it).
+@pytest.mark.parametrize("family", list(_bodies()))
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
-async def test_graphql_fuzzed_never_a_server_error_and_every_error_has_a_code(stack: DemoStack) -> None:
+async def test_graphql_fuzzed_never_a_server_error_and_every_error_has_a_code(stack: DemoStack, family: str) -> None:
     token = await stack.login(unique_user("fuzz"), stack.demo["customer"]["invite_code"])
-    outcomes = await asyncio.to_thread(_fuzz, stack.url, [token, None])  # this loop serves the stack meanwhile
-    assert outcomes.total() >= 500
-    assert outcomes["data"] >= 20 and outcomes["BAD_USER_INPUT"] >= 50, outcomes  # documents ran, and bad ones were refused
+    outcomes = await asyncio.to_thread(_fuzz, stack.url, family, [token, None])  # this loop serves the stack meanwhile
+    assert outcomes.total() >= 100, outcomes
+    if family.startswith("invalid"):  # a broken document is refused as such, whoever sends it
+        assert outcomes["BAD_USER_INPUT"] == outcomes.total(), outcomes
+    if family.startswith("registered"):  # the purchaser's documents ran
+        assert outcomes["data"] >= 10, outcomes
