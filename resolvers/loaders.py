@@ -73,8 +73,8 @@ class OrderLoaders:
                 for i, shipments in zip(ids, carrying, strict=True)]
 
     async def _erp_materials_by_order(self, order_ids: list[str]) -> list[list[Material]]:
-        grouped = await self.reads.materials_by_order(order_ids)
-        return [[replace(m, via_order=True) for m in grouped.get(i, [])] for i in order_ids]
+        grouped = await self.reads.materials_by_order(order_ids)  # each made for its order: via_order
+        return [grouped.get(i, []) for i in order_ids]
 
     async def _materials_by_order(self, order_ids: list[str]) -> list[list[Material]]:
         """Each order's materials, ``shipped`` counting dispatched goods only (docs/delivery.md)."""

@@ -63,7 +63,7 @@ def order_from_record(record: SalesOrderRecord) -> Order:
     )
 
 
-def material_from_record(record: OrderLineRecord) -> Material:
+def material_from_record(record: OrderLineRecord, *, via_order: bool = False) -> Material:
     ordered = record.quantity or 0.0
     produced = record.producedQuantity or 0.0
     unproduced = record.unProducedQuantity
@@ -91,6 +91,7 @@ def material_from_record(record: OrderLineRecord) -> Material:
         amount=record.amount,
         delivery_date=record.deliveryDate,
         progress=progress,
+        via_order=via_order,
     )
 
 

@@ -55,9 +55,12 @@ class LastGoodAnswers:
         self._window_began = monotonic()
 
     async def read(
-        self, key: str, fetch: Callable[[], Awaitable[Any]], *, keep: bool = True
+        self, key: str, fetch: Callable[[], Awaitable[Any]], *, keep: bool = True,
+        encode: Callable[[Any], Any] | None = None,
     ) -> tuple[Any, datetime | None]:
-        """``(answer, None)`` when live; ``(last good answer, its time)`` when the ERP is down."""
+        """``(answer, None)`` when live; ``(last good answer, its time)`` when the ERP is down.
+        With ``encode``, what is kept (and returned when down) is ``encode(answer)``, made only
+        when a key is due: a live answer is never serialised just to be read back."""
         try:
             answer = await fetch()
         except ErpUnavailable:
@@ -68,7 +71,8 @@ class LastGoodAnswers:
                 raise
             return kept["answer"], datetime.fromisoformat(kept["asOf"])
         if keep and self._due(key):
-            await self._keep(key, {"answer": answer, "asOf": datetime.now(UTC).isoformat()})
+            kept_answer = encode(answer) if encode is not None else answer
+            await self._keep(key, {"answer": kept_answer, "asOf": datetime.now(UTC).isoformat()})
         return answer, None
 
     def _due(self, key: str) -> bool:

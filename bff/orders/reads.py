@@ -29,7 +29,7 @@ from bff.erp.mapping import (
     order_from_record,
     shipment_from_record,
 )
-from bff.erp.models import DeliveryRecord, OrderLineRecord, SalesOrderRecord
+from bff.erp.models import DeliveryRecord, ErpPage, OrderLineRecord, SalesOrderRecord
 from bff.erp.queries import R
 from bff.core.errors import BffError, ErrorCode
 from bff.orders.fallback import LastGoodAnswers
@@ -75,13 +75,14 @@ class CustomerOrders:
             sort_keys=True, ensure_ascii=False,
         )
 
-        async def fetch() -> dict[str, Any]:
-            page = await self._erp.fetch(read)
+        def encode(page: ErpPage[R]) -> dict[str, Any]:
             rows = [r.model_dump(mode="json", by_alias=True, exclude_unset=True) for r in page.rows]
             return {"count": page.count, "rows": rows}
 
-        answer, as_of = await self._last_good.read(key, fetch, keep=keep)
-        if as_of is not None and (self.stale_as_of is None or as_of < self.stale_as_of):
+        answer, as_of = await self._last_good.read(key, lambda: self._erp.fetch(read), keep=keep, encode=encode)
+        if as_of is None:  # live: the records as the ERP client read them
+            return answer.count, list(answer.rows)
+        if self.stale_as_of is None or as_of < self.stale_as_of:
             self.stale_as_of = as_of
         return int(answer["count"]), [read.model.model_validate(row) for row in answer["rows"]]
 
@@ -178,9 +179,10 @@ class CustomerOrders:
         return grouped
 
     async def materials_by_order(self, order_ids: Sequence[str]) -> dict[str, list[Material]]:
+        """Each order's materials, as reached through it (``via_order``)."""
         ids = sorted(set(order_ids))
         lines, owned = await asyncio.gather(self._lines_of(ids), self.owned(ids))
-        return {i: [material_from_record(r) for r in lines[i]] for i in ids if i in owned}
+        return {i: [material_from_record(r, via_order=True) for r in lines[i]] for i in ids if i in owned}
 
     async def materials_by_ids(self, ids: Sequence[str]) -> dict[str, Material]:
         _, records = await self._read(queries.lines_by_ids(ids))
