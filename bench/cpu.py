@@ -62,6 +62,8 @@ async def measure(
 
 
 async def main(latency_ms: float, requests: int, concurrency: int, profile_dir: Path | None, backend: str) -> None:
+    if profile_dir is not None:
+        profile_dir.mkdir(parents=True, exist_ok=True)
     sims = await Simulators.start()
     database = await fresh_database() if backend == "mariadb" else None
     port, floor_port = free_port(), free_port()
