@@ -59,3 +59,18 @@ async def test_keys_are_kept_independently_and_unkept_ones_still_fail(answers: L
     await answers.read("c1:search", answer(["hit"]), keep=False)
     with pytest.raises(ErpUnavailable):
         await answers.read("c1:search", down)
+
+
+async def test_a_live_answer_is_encoded_only_when_kept(answers: LastGoodAnswers, clock: Clock) -> None:
+    encoded: list[Any] = []
+
+    def encode(value: Any) -> Any:
+        encoded.append(value)
+        return {"kept": value}
+
+    live, as_of = await answers.read("c1:home", answer("page 1"), encode=encode)
+    assert (live, as_of) == ("page 1", None)  # the caller gets the answer as read, not its encoding
+    await answers.read("c1:home", answer("page 1 again"), encode=encode)
+    assert encoded == ["page 1"]  # within the window: not encoded again
+    kept, as_of = await answers.read("c1:home", down, encode=encode)
+    assert kept == {"kept": "page 1"} and as_of is not None  # an outage serves the encoding
