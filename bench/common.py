@@ -127,6 +127,7 @@ class Simulators:
             "BFF_PUBLIC_URL": "https://bench.invalid",
             "BFF_RATE_LIMIT_USER": "1000000/minute", "BFF_RATE_LIMIT_IP": "1000000/minute",
             "BFF_RATE_LIMIT_GLOBAL": "1000000/minute", "BFF_ERP_CALLS_PER_USER": "100000000/hour",
+            "BFF_BIND_MAX_ATTEMPTS": "100000",  # per user: bench users bind once per run, runs share Redis
             "BFF_BIND_MAX_ATTEMPTS_PER_IP": "100000", "BFF_BIND_MAX_ATTEMPTS_GLOBAL": "100000",
         }
 

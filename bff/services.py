@@ -11,6 +11,7 @@ from aiocache.base import BaseCache
 from bff.auth.avatars import AvatarService
 from bff.auth.binding import BindingService
 from bff.auth.sessions import SessionService
+from bff.auth.viewers import ViewerCache
 from bff.cache.caches import create_cache
 from bff.auth.companies import CompanyDirectory
 from bff.core.config import Settings
@@ -70,9 +71,11 @@ class Services:
             http=wechat_http,
             token_cache=create_cache(settings.redis_url, namespace="bff-wx", max_connections=4, retry_s=settings.redis_retry_s),
         )
+        viewers = ViewerCache(cache, max_age_s=settings.viewer_cache_s)
         sessions = SessionService(
             db,
             DataCipher(settings.data_key.get_secret_value()),
+            viewers,
             secret_key=settings.secret_key.get_secret_value(),
             ttl=timedelta(hours=settings.session_ttl_hours),
             max_age=timedelta(hours=settings.session_max_hours),
@@ -90,6 +93,7 @@ class Services:
             erp,
             companies,
             limits,
+            viewers,
             admin_accounts=settings.admin_account_set,
             wholesaler_name=settings.wholesaler_name,
             secret_key=settings.secret_key.get_secret_value(),

@@ -64,7 +64,7 @@ async def logout(info: Info, all_sessions: bool) -> bool:
     sessions = info.context.services.sessions
     if all_sessions:
         return await sessions.revoke_all(viewer.openid) > 0
-    return await sessions.logout(viewer.session_id)
+    return await sessions.logout(viewer)
 
 
 async def bind_by_invite_code(info: Info, invite_code: str) -> Binding:

@@ -97,6 +97,7 @@ async def test_session_has_an_absolute_lifetime(http: httpx.AsyncClient, stack: 
             update(UserSession).where(UserSession.session_id == row.session_id)  # type: ignore[arg-type]
             .values(created_at=row.created_at - max_age, expires_at=row.expires_at + timedelta(days=1))
         )
+    await sessions.viewers.changed(row.openid)  # a row edited by hand: say so, as the BFF's own writes do
     assert error_code(await client("{ me { openid } }")) == "UNAUTHENTICATED"
 
 
@@ -106,4 +107,5 @@ async def test_session_ends_with_its_user_row(http: httpx.AsyncClient, stack: De
     openid = (await client("{ me { openid } }"))["data"]["me"]["openid"]
     async with stack.services.db.session() as s:
         await s.exec(delete(WxUser).where(WxUser.openid == openid))  # type: ignore[arg-type]
+    await stack.services.sessions.viewers.changed(openid)  # a row deleted by hand: say so, as the BFF's own writes do
     assert error_code(await client("{ me { openid } }")) == "UNAUTHENTICATED"

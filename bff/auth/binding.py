@@ -21,6 +21,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bff.auth.companies import CompanyDirectory
+from bff.auth.viewers import ViewerCache
 from bff.core.domain import Binding, Company, Role, Viewer
 from bff.erp.errors import ErpFailure
 from bff.erp.reader import ErpReader
@@ -56,6 +57,7 @@ class BindingService:
         erp: ErpReader,
         companies: CompanyDirectory,
         limits: RateLimits,
+        viewers: ViewerCache,
         *,
         admin_accounts: frozenset[str],
         wholesaler_name: str,
@@ -68,6 +70,7 @@ class BindingService:
         self._erp = erp
         self._companies = companies
         self._limits = limits
+        self._viewers = viewers
         self._secret_key = secret_key
         self._rotation_ends_bindings = rotation_ends_bindings
         self._admin_accounts = admin_accounts
@@ -151,6 +154,7 @@ class BindingService:
             s.add(ErpBinding.model_validate(row))  # a fresh instance per attempt
 
         await self._db.run(replace)  # concurrent binds of one user: retried, never a 500
+        await self._viewers.changed(viewer.openid)
         binding = binding_from_row(row)
         viewer.binding = binding
         return Binding(**{**binding.__dict__, "company": company})
@@ -162,12 +166,14 @@ class BindingService:
 
     async def end(self, *where: Any, reason: str) -> int:
         """End the valid bindings matching ``where``; how many ended."""
+        valid = (*where, col(ErpBinding.is_valid) == true())
         async with self._db.session() as s:
+            openids = (await s.exec(select(ErpBinding.openid).where(*valid))).all()  # whose viewers change
             result = await s.exec(
-                update(ErpBinding)
-                .where(*where, col(ErpBinding.is_valid) == true())
-                .values(is_valid=False, unbound_at=datetime.now(UTC), ended_reason=reason)
+                update(ErpBinding).where(*valid).values(is_valid=False, unbound_at=datetime.now(UTC), ended_reason=reason)
             )
+        if result.rowcount:
+            await self._viewers.changed(*openids)
         return int(result.rowcount or 0)
 
     async def standing(self, binding: Binding) -> str | None:

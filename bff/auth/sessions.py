@@ -16,6 +16,7 @@ from bff.core.domain import LoginResult, Viewer
 from bff.core.security import DataCipher, new_token, token_digest
 from bff.store.db import Database
 from bff.auth.binding import binding_from_row
+from bff.auth.viewers import ViewerCache
 from bff.core.clock import aware
 from bff.store.tables import ErpBinding, UserSession, WxUser
 
@@ -26,9 +27,17 @@ def utcnow() -> datetime:
 
 class SessionService:
     def __init__(
-        self, db: Database, cipher: DataCipher, *, secret_key: str, ttl: timedelta, max_age: timedelta | None = None
+        self,
+        db: Database,
+        cipher: DataCipher,
+        viewers: ViewerCache,
+        *,
+        secret_key: str,
+        ttl: timedelta,
+        max_age: timedelta | None = None,
     ) -> None:
         self._db = db
+        self.viewers = viewers
         self._cipher = cipher
         self._secret_key = secret_key
         self._ttl = ttl
@@ -54,7 +63,10 @@ class SessionService:
             return user
 
         # A user's first logins in parallel race to insert the row: the losers update it instead.
-        return await self._db.run(upsert, conflicts=True)
+        user = await self._db.run(upsert, conflicts=True)
+        if nickname or avatar_url:
+            await self.viewers.changed(openid)  # the user's other sessions show the new profile
+        return user
 
     async def create(
         self,
@@ -93,11 +105,26 @@ class SessionService:
         return LoginResult(token=token, openid=openid, unionid=unionid, expires_at=row.expires_at, viewer=viewer)
 
     async def authenticate(self, token: str) -> Viewer | None:
-        """The viewer behind a bearer token, with their binding, in one query (the hot path of
-        every request); the session is renewed when half its life is gone, never past its
-        absolute lifetime. A session whose user row is gone is no session."""
+        """The viewer behind a bearer token, with their binding (the hot path of every request):
+        kept for a few seconds per session while nothing about the user changed, else read."""
         session_id = self.session_id_for(token)
+        viewer = await self.viewers.get(session_id)
+        if viewer is not None:
+            return viewer
+        epoch = await self.viewers.epoch()
+        found = await self._read(session_id)
+        if found is None:
+            return None
+        viewer, keep_s = found
+        await self.viewers.keep(session_id, viewer, epoch, keep_s)
+        return viewer
+
+    async def _read(self, session_id: str) -> tuple[Viewer, float] | None:
+        """The viewer of a session in one query, and how long it may be kept: until its renewal
+        is due. The session is renewed when half its life is gone, never past its absolute
+        lifetime. A session whose user row is gone is no session."""
         now = utcnow()
+        renewed = False
         async with self._db.session() as s:
             found = (await s.exec(
                 select(UserSession, WxUser, ErpBinding)
@@ -119,6 +146,11 @@ class SessionService:
                 row.expires_at = min(now + self._ttl, end_of_life)  # 登录态自动续期, one write per half-life
                 row.last_seen_at = now
                 s.add(row)
+                renewed = True
+        if renewed:
+            await self.viewers.changed(row.openid)
+        expires_at = aware(row.expires_at)
+        renew_at = expires_at - self._ttl / 2 if expires_at < end_of_life else expires_at
         return Viewer(
             openid=row.openid,
             session_id=row.session_id,
@@ -128,7 +160,7 @@ class SessionService:
             avatar_url=user.avatar_url,
             binding=binding_from_row(binding) if binding else None,
             login_source=row.login_source,
-        )
+        ), (renew_at - now).total_seconds()
 
     async def viewer_for_trusted_openid(self, openid: str, unionid: str | None) -> Viewer:
         """WeChat Cloud Run mode: the platform vouches for the openid; no BFF session row is needed."""
@@ -154,13 +186,16 @@ class SessionService:
                 user.avatar_url = avatar_url
             user.updated_at = utcnow()
             s.add(user)
+        await self.viewers.changed(openid)
         return user
 
-    async def logout(self, session_id: str) -> bool:
+    async def logout(self, viewer: Viewer) -> bool:
         async with self._db.session() as s:
             result = await s.exec(
-                update(UserSession).where(col(UserSession.session_id) == session_id).values(is_active=False)
+                update(UserSession).where(col(UserSession.session_id) == viewer.session_id).values(is_active=False)
             )
+        if result.rowcount:
+            await self.viewers.changed(viewer.openid)
         return bool(result.rowcount)
 
     async def revoke_all(self, openid: str) -> int:
@@ -170,6 +205,8 @@ class SessionService:
                 .where(col(UserSession.openid) == openid, col(UserSession.is_active) == true())
                 .values(is_active=False)
             )
+        if result.rowcount:
+            await self.viewers.changed(openid)
         return int(result.rowcount or 0)
 
     async def people(self, openids: list[str]) -> dict[str, tuple[str | None, int]]:

@@ -114,6 +114,11 @@ class ResilientCache(BaseCache):
         await self.redis.close()
 
 
+def degraded(cache: BaseCache) -> bool:
+    """Whether ``cache`` should be shared (Redis) but serves this process's memory for now."""
+    return isinstance(cache, ResilientCache) and cache.degraded
+
+
 def cache_backend(cache: BaseCache) -> str:
     if isinstance(cache, ResilientCache):
         return "memory (redis unavailable)" if cache.degraded else "redis"
