@@ -62,8 +62,6 @@ async def measure(
 
 
 async def main(latency_ms: float, requests: int, concurrency: int, profile_dir: Path | None, backend: str) -> None:
-    if profile_dir is not None:
-        profile_dir.mkdir(parents=True, exist_ok=True)
     sims = await Simulators.start()
     database = await fresh_database() if backend == "mariadb" else None
     port, floor_port = free_port(), free_port()
@@ -133,5 +131,7 @@ if __name__ == "__main__":
     parser.add_argument("--profile-dir", type=Path, help="py-spy collapsed stacks per operation (pip install py-spy)")
     args = parser.parse_args()
     started = time.monotonic()
+    if args.profile_dir is not None:
+        args.profile_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(main(args.erp_latency_ms, args.requests, args.concurrency, args.profile_dir, args.backend))
     print(f"\n({time.monotonic() - started:.0f} s)")
