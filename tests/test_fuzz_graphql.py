@@ -25,10 +25,10 @@ from bff.core.errors import ErrorCode
 from tests.support import unique_user
 
 SDL = (Path(__file__).parents[1] / "schema.graphql").read_text(encoding="utf-8")
-EXAMPLES = 60  # per family and caller: 600 requests in all
+EXAMPLES = 40  # per family and caller: 400 requests in all
 CODES = {code.value for code in ErrorCode}
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
@@ -101,7 +101,7 @@ def _fuzz(url: str, family: str, tokens: list[str | None]) -> Counter[str]:
 async def test_graphql_fuzzed_never_a_server_error_and_every_error_has_a_code(stack: DemoStack, family: str) -> None:
     token = await stack.login(unique_user("fuzz"), stack.demo["customer"]["invite_code"])
     outcomes = await asyncio.to_thread(_fuzz, stack.url, family, [token, None])  # this loop serves the stack meanwhile
-    assert outcomes.total() >= 100, outcomes
+    assert outcomes.total() >= 70, outcomes
     if family.startswith("invalid"):  # a broken document is refused as such, whoever sends it
         assert outcomes["BAD_USER_INPUT"] == outcomes.total(), outcomes
     if family.startswith("registered"):  # the purchaser's documents ran

@@ -17,7 +17,7 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance,
 from bff.demo import DemoStack
 from tests.support import unique_user
 
-EXAMPLES = 12  # per operation, generation mode and caller: about 700 requests in all
+EXAMPLES = 8  # per operation, generation mode and caller: about 470 requests in all
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 # Run last: they end the caller's session or binding, and later operations would see only 401/403.
 ENDING = ("/api/auth/logout", "/api/auth/erp-unbind")
@@ -59,8 +59,8 @@ async def test_rest_surface_fuzzed_answers_as_documented_and_never_a_server_erro
     token = await stack.login(unique_user("fuzz"), stack.demo["customer"]["invite_code"]) if purchaser else None
     # schemathesis calls synchronously: from a thread, while this loop serves the stack
     statuses = await asyncio.to_thread(_fuzz, stack.url, mode, token)
-    assert statuses.total() >= 120, statuses
+    assert statuses.total() >= 100, statuses
     if purchaser and mode == schemathesis.GenerationMode.POSITIVE:
-        assert statuses[200] >= 40, statuses  # the purchaser's requests ran
+        assert statuses[200] >= 25, statuses  # the purchaser's requests ran
     if not purchaser:
         assert statuses[401] >= statuses.total() // 2, statuses  # a stranger is turned away, mostly before validation
