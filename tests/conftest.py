@@ -45,6 +45,12 @@ from tests.support import (
 BACKENDS = ("sqlite", "mariadb")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``early`` (long waits on child processes or deadlines) first: the parallel
+    test processes steal work from one another, but a long test begun last is the run's tail."""
+    items.sort(key=lambda item: item.get_closest_marker("early") is None)  # stable: same order in every process
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Fewer garbage collections in the test processes (which run the BFF and both simulators):
     what collection imported is frozen out of the collector's sight, and young objects are

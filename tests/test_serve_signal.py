@@ -36,6 +36,7 @@ def black_hole() -> Iterator[str]:
         yield f"http://127.0.0.1:{server.getsockname()[1]}"
 
 
+@pytest.mark.early
 def test_bff_serve_stops_on_the_first_sigterm_within_its_grace_period(tmp_path: Path, black_hole: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BFF_")}
     env.update(BFF_ENV="test", BFF_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/serve.sqlite3", BFF_REDIS_URL="",

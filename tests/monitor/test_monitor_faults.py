@@ -56,6 +56,7 @@ async def timed(client: GraphQLClient, query: str, args: dict[str, Any] | None) 
     return outcome(payload), time.monotonic() - started
 
 
+@pytest.mark.early
 async def test_fault_matrix_answers_within_the_deadline_with_the_right_code() -> None:
     async with custom_stack(erp_probe_interval_s=3600, erp_breaker_open_s=0.5) as stack, httpx.AsyncClient(
         base_url=stack.url, timeout=15

@@ -13,6 +13,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -44,6 +45,7 @@ async def final_rows(db: Database) -> int:
             MessageLog.msg_status.in_(FINAL_STATES)))).one())  # type: ignore[attr-defined]
 
 
+@pytest.mark.early
 async def test_sigkill_with_queued_messages_then_restart_sends_each_once() -> None:
     wechat_sim = WechatSim(WechatSimConfig())
     wechat_sim.set_faults(latency_ms=150)  # slow WeChat: most messages are still queued at the kill

@@ -301,6 +301,7 @@ async def poll(db: Database, done: Any, deadline_s: float) -> dict[str, set[str]
         await asyncio.sleep(0.1)
 
 
+@pytest.mark.early
 @pytest.mark.parametrize("backend", ["sqlite", "mariadb"])
 async def test_two_bff_processes_split_and_a_killed_ones_share_is_taken_over(backend: str, tmp_path: Path) -> None:
     handle = None
