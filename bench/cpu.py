@@ -26,10 +26,13 @@ import httpx
 
 from common import REDIS, ROOT, Simulators, cpu_seconds, document_ids, drop_database, free_port, fresh_database, wait_listening
 
-OPERATIONS: dict[str, str] = {  # the mini program's own trusted documents, by operation name
-    "me (mini program Me)": "Me",
-    "home screen (mini program Home, 20 orders)": "Home",
-    "order detail (mini program OrderDetail)": "OrderDetail",
+# The mini program's own trusted documents (by operation name) and their variables. The home
+# screen with one card is its part that does not grow with the ERP's answer.
+OPERATIONS: dict[str, tuple[str, dict[str, object]]] = {
+    "me (mini program Me)": ("Me", {}),
+    "home screen (mini program Home, 20 orders)": ("Home", {"pageSize": 20}),
+    "home screen with 1 order": ("Home", {"pageSize": 1}),
+    "order detail (mini program OrderDetail)": ("OrderDetail", {}),
 }
 
 
@@ -94,8 +97,8 @@ async def main(latency_ms: float, requests: int, concurrency: int, profile_dir: 
             home = {"documentId": ids["Home"], "variables": {"pageSize": 20}}
             first = (await http.post("/graphql", json=home, headers=headers)).json()
             order_id = first["data"]["orders"]["items"][0]["id"]
-            for name, operation in OPERATIONS.items():
-                variables = {"Home": {"pageSize": 20}, "OrderDetail": {"id": order_id}}.get(operation, {})
+            for name, (operation, given) in OPERATIONS.items():
+                variables = {"id": order_id} if operation == "OrderDetail" else given
 
                 async def send(document: str = ids[operation], variables: dict[str, object] = variables) -> None:
                     answer = await http.post("/graphql", json={"documentId": document, "variables": variables}, headers=headers)
@@ -103,7 +106,7 @@ async def main(latency_ms: float, requests: int, concurrency: int, profile_dir: 
                     if answer.status_code != 200 or body.get("errors"):
                         raise RuntimeError(answer.text[:300])
 
-                profile = profile_dir / f"{operation}.txt" if profile_dir else None
+                profile = profile_dir / f"{operation}{given.get('pageSize', '')}.txt" if profile_dir else None
                 rows.append((name, await measure(server.pid, requests, concurrency, send, profile)))
         print(f"CPU per request: {requests} requests per operation, {concurrency} at a time, ERP simulator at "
               f"{latency_ms:.0f} ms, BFF in production mode on {backend}, {os.cpu_count()} cores\n")
