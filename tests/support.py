@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -185,6 +186,22 @@ async def app_client(settings: Any, services: Any) -> AsyncIterator[httpx.AsyncC
     finally:
         server.server.should_exit = True
         await server.task
+
+
+async def logged_rows(stack: DemoStack, statement: Any, until: Callable[[list[Any]], bool] = bool,
+                      deadline_s: float = 10.0) -> list[Any]:
+    """The call log's rows for ``statement`` once ``until`` holds of them (or at the deadline).
+    A request's row is recorded after its answer is sent (AccessLogMiddleware), so a client can
+    hold the answer before the row is queued: flush and read again until it is there."""
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + deadline_s
+    while True:
+        await stack.services.call_log.flush()
+        async with stack.services.db.session() as session:
+            rows = list((await session.exec(statement)).all())
+        if until(rows) or loop.time() > ends:
+            return rows
+        await asyncio.sleep(0.02)
 
 
 def make_settings(**overrides: Any) -> Settings:

@@ -14,7 +14,7 @@ from bff.monitor.calllog import mask_and_truncate
 from bff.monitor.logs import JsonFormatter
 from bff.monitor.context import request_id_bound
 from bff.store.tables import ApiCallLog
-from tests.support import GraphQLClient, registered
+from tests.support import GraphQLClient, logged_rows, registered
 
 # On MariaDB + Redis too: the call log is rows in the store.
 pytestmark = pytest.mark.backend
@@ -25,9 +25,8 @@ async def test_inbound_calls_are_logged_with_operation_status_and_session(
 ) -> None:
     await gql(registered("Me"))  # a registered document: its name labels the row
     await http.get("/api/orders/search", params={"pageSize": 1}, headers={"Authorization": "Bearer nope"})
-    await stack.services.call_log.flush()
-    async with stack.services.db.session() as s:
-        rows = (await s.exec(select(ApiCallLog).where(ApiCallLog.direction == "inbound"))).all()
+    rows = await logged_rows(stack, select(ApiCallLog).where(ApiCallLog.direction == "inbound"), until=lambda rows: any(
+        r.api_endpoint == "/api/orders/search" and r.response_status == 401 for r in rows) and any(r.operation == "Me" for r in rows))
     probe = [r for r in rows if r.operation == "Me"]
     assert probe and probe[-1].api_endpoint == "/graphql" and probe[-1].response_status == 200
     assert probe[-1].session_id == stack.services.sessions.session_id_for(stack.token)

@@ -8,11 +8,13 @@ import logging
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlmodel import select
 
 from bff.demo import DemoStack
 from bff.monitor.logs import JsonFormatter
+from bff.store.tables import ApiCallLog
 from tests.monitor.helpers import admin_token
-from tests.support import GraphQLClient, Sim, error_code, registered, unique_user
+from tests.support import GraphQLClient, Sim, error_code, logged_rows, registered, unique_user
 
 STATUS = "{ systemStatus { erpState lastCheckAt banner degraded detail { circuitState consecutiveFailures backupInUse } } }"
 
@@ -67,7 +69,7 @@ async def test_purchaser_sees_the_banner_view_and_administrator_the_detail(gql: 
 async def test_performance_is_for_administrators_and_counts_this_operation(gql: GraphQLClient, http: httpx.AsyncClient, stack: DemoStack) -> None:
     for _ in range(3):
         await gql(registered("Orders"), {"page": 1, "pageSize": 1})
-    await stack.services.call_log.flush()
+    await logged_rows(stack, select(ApiCallLog).where(ApiCallLog.operation == "Orders"), until=lambda rows: len(rows) >= 3)
     denied = await gql("{ performance(window: FIVE_MINUTES) { count } }")
     assert error_code(denied) == "FORBIDDEN"
     token = await admin_token(stack)
@@ -100,13 +102,11 @@ async def test_trace_id_in_error_bodies_headers_call_log_and_log_lines(gql: Grap
     assert answer.headers["x-trace-id"] == "0af7651916cd43dd8448eb211c80319c"
     payload = await gql('{ order(id: "no-such-order-trace") { id } }')
     assert len(payload["errors"][0]["extensions"]["traceId"]) == 32
-    await stack.services.call_log.flush()
     from sqlalchemy import text
 
-    async with stack.services.db.session() as session:
-        rows = (await session.exec(text(  # type: ignore[call-overload]
-            "SELECT response_data FROM api_call_logs WHERE trace_id = '0af7651916cd43dd8448eb211c80319c'"
-        ))).all()
+    rows = await logged_rows(stack, text(
+        "SELECT response_data FROM api_call_logs WHERE trace_id = '0af7651916cd43dd8448eb211c80319c'"
+    ))
     assert rows and json.loads(rows[0][0]) == {"erpCalls": 0}
     records: list[str] = []
     handler = logging.Handler()
