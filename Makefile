@@ -36,6 +36,9 @@ test: install
 	$(BIN)/lint-imports
 	$(BIN)/ruff check
 	$(BIN)/mypy
+	@# Bytecode once for the test processes and the BFF processes they start (the environment
+	@# may set PYTHONDONTWRITEBYTECODE, and then every process would compile the sources again).
+	$(BIN)/python -m compileall -q -j 0 bff schema resolvers
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 	$(MAKE) test-miniprogram
 
