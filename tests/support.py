@@ -188,20 +188,30 @@ async def app_client(settings: Any, services: Any) -> AsyncIterator[httpx.AsyncC
         await server.task
 
 
+async def eventually(read: Callable[[], Awaitable[T]], done: Callable[[T], bool], deadline_s: float,
+                     interval_s: float = 0.05) -> T:
+    """``read()`` again and again until ``done`` holds of what it read or the deadline passes;
+    the last read either way (the caller asserts on it, so a timeout shows what was there)."""
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + deadline_s
+    while True:
+        value = await read()
+        if done(value) or loop.time() > ends:
+            return value
+        await asyncio.sleep(interval_s)
+
+
 async def logged_rows(stack: DemoStack, statement: Any, until: Callable[[list[Any]], bool] = bool,
                       deadline_s: float = 10.0) -> list[Any]:
     """The call log's rows for ``statement`` once ``until`` holds of them (or at the deadline).
     A request's row is recorded after its answer is sent (AccessLogMiddleware), so a client can
     hold the answer before the row is queued: flush and read again until it is there."""
-    loop = asyncio.get_running_loop()
-    ends = loop.time() + deadline_s
-    while True:
+    async def read() -> list[Any]:
         await stack.services.call_log.flush()
         async with stack.services.db.session() as session:
-            rows = list((await session.exec(statement)).all())
-        if until(rows) or loop.time() > ends:
-            return rows
-        await asyncio.sleep(0.02)
+            return list((await session.exec(statement)).all())
+
+    return await eventually(read, until, deadline_s, interval_s=0.02)
 
 
 def make_settings(**overrides: Any) -> Settings:

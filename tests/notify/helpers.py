@@ -3,13 +3,12 @@ received messages, and ERP changes made through the simulator's control API."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 
 from bff.demo import DemoStack
-from tests.support import GraphQLClient
+from tests.support import GraphQLClient, eventually
 
 GRANT = "mutation($r: [SubscriptionResultInput!]!) { recordSubscriptions(results: $r) { templateId remaining } }"
 MESSAGES = "{ messages(pageSize: 50) { total unread items { id kind title summary orderId page state read } } }"
@@ -28,12 +27,7 @@ async def sim_messages(stack: DemoStack, openid: str) -> list[dict[str, Any]]:
 
 
 async def wait_for_messages(stack: DemoStack, openid: str, count: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        found = await sim_messages(stack, openid)
-        if len(found) >= count or asyncio.get_running_loop().time() > deadline:
-            return found
-        await asyncio.sleep(0.05)
+    return await eventually(lambda: sim_messages(stack, openid), lambda found: len(found) >= count, timeout_s)
 
 
 async def open_order(gql: GraphQLClient) -> dict[str, Any]:

@@ -39,7 +39,8 @@ from bff.web.serving import start_server
 from bff.store.tables import ErpBinding, OrderEvent, OrderSnapshot, WorkerLease
 from tests.support import make_settings
 from tests.support import (
-    MYSQL_URL, Sim, create_mysql_database, drop_mysql_database, erp_calls, free_port, require_service, unique_user,
+    MYSQL_URL, Sim, create_mysql_database, drop_mysql_database, erp_calls, eventually, free_port, require_service,
+    unique_user,
 )
 
 # Backend: snapshots, digests and partition leases are database rows claimed by conditional
@@ -292,13 +293,7 @@ async def holders(db: Database) -> dict[str, set[str]]:
 
 
 async def poll(db: Database, done: Any, deadline_s: float) -> dict[str, set[str]]:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline_s
-    while True:
-        state = await holders(db)
-        if done(state) or loop.time() > end:
-            return state
-        await asyncio.sleep(0.1)
+    return await eventually(lambda: holders(db), done, deadline_s, interval_s=0.1)
 
 
 @pytest.mark.early
