@@ -189,6 +189,7 @@ class Services:
         await self.erp.aclose()
         await self.wechat_http.aclose()
         await self.cache.close()
+        await self.limits.close()
         await self.db.dispose()
         self.telemetry.shutdown()
 

@@ -56,9 +56,7 @@ class RequestContext:
             if viewer is not None:
                 viewer.binding = await self.services.bindings.current(viewer.openid)
         if viewer is not None:
-            limits = self.services.limits
-            await limits.hit(limits.request_user, viewer.openid)
-            await limits.check(limits.erp_user, viewer.openid)
+            await self.services.limits.for_user(viewer.openid)
             bindings = self.services.bindings
             if viewer.binding is not None and (ended := await bindings.standing(viewer.binding)):
                 viewer.binding, viewer.binding_ended = None, ended

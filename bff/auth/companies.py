@@ -5,6 +5,10 @@ Customer records are base data, so caching them briefly is allowed (orders never
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from aiocache.base import BaseCache
 
 from bff.core.domain import Company
@@ -13,6 +17,10 @@ from bff.erp.reader import ErpReader
 from bff.erp.mapping import company_from_record
 
 CUSTOMER_TTL_S = 600
+MEMO_MAX = 10_000  # shared entries this process remembers
+
+Standing = tuple[Company | None, str | None]
+Entry = dict[str, Any]
 
 
 class CompanyDirectory:
@@ -24,6 +32,28 @@ class CompanyDirectory:
         self._invite_field = invite_code_field
         self._account_field = account_field
         self._recheck_s = recheck_s
+        # Shared entries as this process last read them, until the entry's own expiry: every
+        # signed-in request asks for its customer, and a cache round trip costs as much CPU as
+        # the request's GraphQL work.
+        self._memo: dict[str, tuple[float, Entry]] = {}
+
+    async def _shared(self, key: str, ttl_s: int, load: Callable[[], Awaitable[Entry | None]]) -> Entry | None:
+        """The entry under ``key``: remembered, shared (all instances), or loaded and shared
+        for ``ttl_s`` seconds; never older than that. A None load is not kept."""
+        remembered = self._memo.get(key)
+        if remembered is not None and time.time() < remembered[0]:
+            return remembered[1]
+        cached = await self._cache.get(key)
+        if not isinstance(cached, dict) or not isinstance(cached.get("until"), (int, float)):
+            entry = await load()
+            if entry is None:
+                return None
+            cached = {"entry": entry, "until": time.time() + ttl_s}
+            await self._cache.set(key, cached, ttl=ttl_s)
+        if len(self._memo) >= MEMO_MAX:
+            self._memo.clear()
+        self._memo[key] = (cached["until"], cached["entry"])
+        return cached["entry"]
 
     async def _find_one(self, field: str, value: str) -> Company | None:
         page = await self._erp.fetch(queries.customers_where(field, value))
@@ -37,29 +67,27 @@ class CompanyDirectory:
     async def by_account(self, account: str) -> Company | None:
         return await self._find_one(self._account_field, account)
 
-    async def standing(self, company_id: str) -> tuple[Company | None, str | None]:
+    async def standing(self, company_id: str) -> Standing:
         """The customer as the ERP has it now (None: gone) and its invite code, read at most
-        once per ``recheck_s`` per customer (all instances share it through the cache)."""
-        key = f"customer-standing:{company_id}"
-        cached = await self._cache.get(key)
-        if cached is None:
+        once per ``recheck_s`` per customer (all instances share it through the cache), and
+        never older than that."""
+
+        async def load() -> Entry:
             record = await self._erp.get(CUSTOMERS, company_id, model=CustomerRecord)
-            cached = {"company": None} if record is None else {
+            return {"company": None} if record is None else {
                 "company": company_from_record(record).__dict__,
                 "invite": str(record.value_of(self._invite_field) or ""),
             }
-            await self._cache.set(key, cached, ttl=self._recheck_s)
-        company = cached.get("company")
-        return (Company(**company) if company else None), cached.get("invite")
+
+        entry = await self._shared(f"customer-standing:{company_id}", self._recheck_s, load)
+        assert entry is not None
+        company = entry.get("company")
+        return (Company(**company) if company else None), entry.get("invite")
 
     async def get(self, company_id: str) -> Company | None:
-        key = f"customer:{company_id}"
-        cached = await self._cache.get(key)
-        if cached is not None:
-            return Company(**cached)
-        record = await self._erp.get(CUSTOMERS, company_id, model=CustomerRecord)
-        if record is None:
-            return None
-        company = company_from_record(record)
-        await self._cache.set(key, company.__dict__, ttl=CUSTOMER_TTL_S)
-        return company
+        async def load() -> Entry | None:
+            record = await self._erp.get(CUSTOMERS, company_id, model=CustomerRecord)
+            return None if record is None else dict(company_from_record(record).__dict__)
+
+        entry = await self._shared(f"customer:{company_id}", CUSTOMER_TTL_S, load)
+        return None if entry is None else Company(**entry)
