@@ -45,15 +45,16 @@ class CompanyDirectory:
             return remembered[1]
         cached = await self._cache.get(key)
         if not isinstance(cached, dict) or not isinstance(cached.get("until"), (int, float)):
-            entry = await load()
-            if entry is None:
+            loaded = await load()
+            if loaded is None:
                 return None
-            cached = {"entry": entry, "until": time.time() + ttl_s}
+            cached = {"entry": loaded, "until": time.time() + ttl_s}
             await self._cache.set(key, cached, ttl=ttl_s)
         if len(self._memo) >= MEMO_MAX:
             self._memo.clear()
-        self._memo[key] = (cached["until"], cached["entry"])
-        return cached["entry"]
+        entry: Entry = cached["entry"]
+        self._memo[key] = (cached["until"], entry)
+        return entry
 
     async def _find_one(self, field: str, value: str) -> Company | None:
         page = await self._erp.fetch(queries.customers_where(field, value))

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bff.core.clock import Clock, utc_now
 from bff.store.db import Database
@@ -35,11 +35,12 @@ class Follows:
         return follow
 
 
-async def followers(s: AsyncSession, openids: Iterable[str], order_ids: Iterable[str]) -> set[tuple[str, str]]:
-    """(openid, order id) pairs among these users and orders: one query (the watcher's, per customer)."""
+async def followers(conn: AsyncConnection, openids: Iterable[str], order_ids: Iterable[str]) -> set[tuple[str, str]]:
+    """(openid, order id) pairs among these users and orders: one query (the watcher's, per
+    customer; an order page's, for one user)."""
     users, orders = sorted(set(openids)), sorted(set(order_ids))
     if not users or not orders:
         return set()
-    rows = (await s.exec(select(OrderFollow.openid, OrderFollow.order_id).where(
-        col(OrderFollow.openid).in_(users), col(OrderFollow.order_id).in_(orders)))).all()
+    rows = await conn.execute(select(OrderFollow.openid, OrderFollow.order_id).where(
+        col(OrderFollow.openid).in_(users), col(OrderFollow.order_id).in_(orders)))
     return {(openid, order_id) for openid, order_id in rows}

@@ -346,7 +346,7 @@ class Watcher:
         order nor every order gets nothing, and spends nothing. Grants claimed by queued messages count."""
         if not events:
             return []
-        following = await followers(s, openids, {e.row.order_id for e in events})
+        following = await followers(await s.connection(), openids, {e.row.order_id for e in events})
         grants = {(g.openid, g.template_id): g.remaining for g in (await s.exec(
             select(SubscriptionGrant).where(col(SubscriptionGrant.openid).in_(openids)))).all()}
         pending = await s.exec(
