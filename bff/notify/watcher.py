@@ -55,6 +55,7 @@ from bff.store.tables import ErpBinding, MessageLog, OrderEvent, OrderSnapshot, 
 log = logging.getLogger(__name__)
 
 OPEN_STATUSES = (OrderStatus.NOT_STARTED, OrderStatus.IN_PROGRESS)
+UNKNOWN_STATUS = OrderStatus.UNKNOWN.value
 OPEN_CODES = sorted({code for status in OPEN_STATUSES for code in CODES_BY_STATUS[status]})
 DIGESTED = tuple(name for name in WATCH_COLUMNS if name not in ("id", "code", "customerId"))
 STOP_WAIT_S = 5.0  # stop() never waits longer than this for the last cycle, nor for the release
@@ -273,7 +274,9 @@ class Watcher:
             )
             events.append(Event(row, kind, {**base, **facts}, new.summary or order.code, title[:100]))
 
-        if new.status != old.status:
+        # A status the ERP answered in a shape we cannot read is no change (the field degrades, and
+        # a purchaser must not be told "未开始（原状态未知）" when nothing happened).
+        if new.status != old.status and UNKNOWN_STATUS not in (new.status, old.status):
             before, after = status_name(old.status), status_name(new.status)
             add(EventKind.ORDER_STATUS, old.status, new.status, {"status": after, "remark": f"{before}→{after}"},
                 f"{order.code} {after}（原{before}）")
@@ -322,7 +325,8 @@ class Watcher:
                     continue
                 changed = old is not None and any(e.row.order_id == order_id for e in events)
                 await s.merge(OrderSnapshot(
-                    order_id=order_id, customer_id=customer_id, order_code=new.order.code, status=new.status,
+                    order_id=order_id, customer_id=customer_id, order_code=new.order.code,
+                    status=old.status if old is not None and new.status == UNKNOWN_STATUS else new.status,
                     produced_ratio=new.produced, shipped_ratio=new.shipped,
                     shipments=json.dumps(new.shipments, sort_keys=True),
                     version=(old.version + 1 if changed else old.version) if old else 0, seen_at=now,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 
 import httpx
 import pytest
@@ -10,10 +11,11 @@ from sqlmodel import col, select
 
 from bff.demo import DemoStack
 from bff.notify.outbox import QUEUED, SENDING
-from bff.store.tables import MessageLog
+from bff.store.tables import MessageLog, OrderEvent
 from bff.wechat.value_rules import key_type, violation
 from tests.notify.helpers import FOLLOW, FOLLOW_ALL, GRANT, MESSAGES, change_order, open_order, openid_of, sim_messages, wait_for_messages
-from tests.support import GraphQLClient, unique_user
+from tests.monitor.helpers import custom_stack
+from tests.support import GraphQLClient, Sim, unique_user
 
 # On MariaDB + Redis too: follows, grants, snapshots and the outbox are rows.
 pytestmark = pytest.mark.backend
@@ -60,7 +62,7 @@ async def test_granted_user_gets_one_message_and_the_grant_is_spent(stack: DemoS
     # the badge counts the rows marked unread.
     centre = (await gql(MESSAGES))["data"]["messages"]
     mine = [m for m in centre["items"] if m["orderId"] == order["id"]]
-    assert sorted(m["kind"] for m in mine) == ["order_status", "production_done"]
+    assert sorted(m["kind"] for m in mine) == ["order_status", "production_done"], [(m["title"], m["kind"]) for m in centre["items"]]
     assert all(m["title"].startswith(order["code"]) and m["state"] is None for m in mine)
     assert centre["unread"] == sum(not m["read"] for m in centre["items"]) >= 2
     sent_row = next(m for m in mine if m["kind"] == "order_status")
@@ -148,3 +150,33 @@ async def test_following_order_a_not_b_messages_a_only_and_spends_no_grant_on_b(
 
     await gql(FOLLOW, {"id": a["id"], "on": False})  # unfollowed: nothing more
     assert (await gql(detail, {"id": a["id"]}))["data"]["order"]["followed"] is False
+
+
+async def test_a_status_the_erp_answers_unreadably_is_no_change() -> None:
+    """A status of an unforeseen shape degrades that field only: while it lasts, and when it
+    reads again, the watcher records no change (no "未开始（原状态未知）" to purchasers); a real
+    change afterwards is one event, from the last status it could read."""
+    async with (
+        custom_stack() as stack,
+        httpx.AsyncClient(base_url=stack.url, timeout=10) as http,
+        httpx.AsyncClient(base_url=stack.erp.url, timeout=10) as erp_http,
+    ):
+        gql = GraphQLClient(http, stack.token)
+        order = await open_order(gql)
+        assert (await gql(FOLLOW, {"id": order["id"], "on": True}))["data"]["followOrder"] is True
+        watcher, sim = stack.services.notify.watcher, Sim(erp_http)
+
+        async def titles() -> list[str]:
+            async with stack.services.db.session() as s:
+                rows = await s.exec(select(OrderEvent).where(col(OrderEvent.order_id) == order["id"]))
+                return [row.detail and json.loads(row.detail)["remark"] for row in rows.all()]
+
+        await watcher.run_cycle()  # first sight: snapshot only
+        await sim.dialect(statuses="unknown")
+        await watcher.run_cycle()
+        await sim.reset_dialect()
+        await watcher.run_cycle()
+        assert await titles() == []
+        await change_order(stack, order["id"], "start")
+        assert await watcher.run_cycle() == 1
+        assert await titles() == ["未开始→进行中"]
