@@ -5,19 +5,17 @@ Customer records are base data, so caching them briefly is allowed (orders never
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiocache.base import BaseCache
 
+from bff.cache.remembered import RememberedEntries
 from bff.core.domain import Company
 from bff.erp import CUSTOMERS, CustomerRecord, queries
 from bff.erp.reader import ErpReader
 from bff.erp.mapping import company_from_record
 
 CUSTOMER_TTL_S = 600
-MEMO_MAX = 10_000  # shared entries this process remembers
 
 Standing = tuple[Company | None, str | None]
 Entry = dict[str, Any]
@@ -28,33 +26,10 @@ class CompanyDirectory:
         self, erp: ErpReader, cache: BaseCache, *, invite_code_field: str, account_field: str, recheck_s: int = 300
     ) -> None:
         self._erp = erp
-        self._cache = cache
         self._invite_field = invite_code_field
         self._account_field = account_field
         self._recheck_s = recheck_s
-        # Shared entries as this process last read them, until the entry's own expiry: every
-        # signed-in request asks for its customer, and a cache round trip costs as much CPU as
-        # the request's GraphQL work.
-        self._memo: dict[str, tuple[float, Entry]] = {}
-
-    async def _shared(self, key: str, ttl_s: int, load: Callable[[], Awaitable[Entry | None]]) -> Entry | None:
-        """The entry under ``key``: remembered, shared (all instances), or loaded and shared
-        for ``ttl_s`` seconds; never older than that. A None load is not kept."""
-        remembered = self._memo.get(key)
-        if remembered is not None and time.time() < remembered[0]:
-            return remembered[1]
-        cached = await self._cache.get(key)
-        if not isinstance(cached, dict) or not isinstance(cached.get("until"), (int, float)):
-            loaded = await load()
-            if loaded is None:
-                return None
-            cached = {"entry": loaded, "until": time.time() + ttl_s}
-            await self._cache.set(key, cached, ttl=ttl_s)
-        if len(self._memo) >= MEMO_MAX:
-            self._memo.clear()
-        entry: Entry = cached["entry"]
-        self._memo[key] = (cached["until"], entry)
-        return entry
+        self._entries = RememberedEntries(cache)  # every signed-in request asks for its customer
 
     async def _find_one(self, field: str, value: str) -> Company | None:
         page = await self._erp.fetch(queries.customers_where(field, value))
@@ -80,7 +55,7 @@ class CompanyDirectory:
                 "invite": str(record.value_of(self._invite_field) or ""),
             }
 
-        entry = await self._shared(f"customer-standing:{company_id}", self._recheck_s, load)
+        entry = await self._entries.get(f"customer-standing:{company_id}", self._recheck_s, load)
         assert entry is not None
         company = entry.get("company")
         return (Company(**company) if company else None), entry.get("invite")
@@ -90,5 +65,5 @@ class CompanyDirectory:
             record = await self._erp.get(CUSTOMERS, company_id, model=CustomerRecord)
             return None if record is None else dict(company_from_record(record).__dict__)
 
-        entry = await self._shared(f"customer:{company_id}", CUSTOMER_TTL_S, load)
+        entry = await self._entries.get(f"customer:{company_id}", CUSTOMER_TTL_S, load)
         return None if entry is None else Company(**entry)

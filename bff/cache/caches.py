@@ -83,6 +83,9 @@ class ResilientCache(BaseCache):
     async def get(self, key: str, default: Any = None, loads_fn: Any = None, namespace: str | None = None, _conn: Any = None) -> Any:
         return await self._run("get", key, default=default, loads_fn=loads_fn, namespace=namespace)
 
+    async def multi_get(self, keys: list[str], loads_fn: Any = None, namespace: str | None = None, _conn: Any = None) -> Any:
+        return await self._run("multi_get", keys, loads_fn=loads_fn, namespace=namespace)
+
     async def set(self, key: str, value: Any, ttl: Any = None, dumps_fn: Any = None, namespace: str | None = None, _cas_token: Any = None, _conn: Any = None) -> Any:
         return await self._run("set", key, value, ttl=ttl, dumps_fn=dumps_fn, namespace=namespace)
 

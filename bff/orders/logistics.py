@@ -14,9 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from collections import OrderedDict
+from collections.abc import Sequence
 
 from aiocache.base import BaseCache
 
+from bff.cache.remembered import RememberedEntries
 from bff.erp import DELIVERIES, DeliveryRecord
 from bff.erp import queries
 from bff.erp.reader import ErpReader
@@ -30,6 +33,7 @@ COMPANY_TTL_S = 7 * 24 * 3600
 NONE = ""  # cached "the detail names no company", so it is not read again
 DETAIL_CONCURRENCY = 2
 MAX_PENDING = 200
+MAX_CARRIERS_KEPT = 50_000  # deliveries whose carrier this process remembers
 
 
 class LogisticsNames:
@@ -37,33 +41,44 @@ class LogisticsNames:
         self._erp = erp
         self._cache = cache
         self._lock = asyncio.Lock()
+        self._names = RememberedEntries(cache, max_entries=1)
+        # A delivery's carrier, once known, never changes: remembered in this process (LRU).
+        self._carriers: OrderedDict[str, str] = OrderedDict()
         self._detail_reads = detail_reads
         self._slots = asyncio.Semaphore(DETAIL_CONCURRENCY)
         self._pending: dict[str, asyncio.Task[None]] = {}
         self.detail_reads = 0  # background detail reads started (monitoring, tests)
 
     async def names(self) -> dict[str, str]:
-        cached = await self._cache.get(NAMES_KEY)
-        if cached is not None:
-            return dict(cached)
         async with self._lock:  # one refresh at a time in this process
-            cached = await self._cache.get(NAMES_KEY)
-            if cached is not None:
-                return dict(cached)
-            page = await self._erp.fetch_datasource(queries.logistics_companies())
-            names = {r.id: r.name for r in page.rows if r.name}
-            await self._cache.set(NAMES_KEY, names, ttl=NAMES_TTL_S)
+            names: dict[str, str] = await self._names.get(NAMES_KEY, NAMES_TTL_S, self._read_names) or {}
             return names
 
-    async def company_of(self, record: DeliveryRecord, names: dict[str, str]) -> str | None:
-        """The name of the company carrying ``record`` (a delivery proven the caller's), if known."""
-        if record.carries("logisticsCompanyId"):
-            company_id = record.logisticsCompanyId
-        else:
-            company_id = await self._cache.get(COMPANY_KEY.format(id=record.id))
-            if company_id is None and (record.dispatched or record.logisticsCode):
-                self._read_detail_later(record.id)
-        return names.get(company_id) if company_id else None
+    async def _read_names(self) -> dict[str, str]:
+        page = await self._erp.fetch_datasource(queries.logistics_companies())
+        return {r.id: r.name for r in page.rows if r.name}
+
+    async def companies_of(self, records: Sequence[DeliveryRecord], names: dict[str, str]) -> list[str | None]:
+        """The name of the company carrying each of ``records`` (deliveries proven the caller's),
+        where known: one cache read for all those neither carrying it nor remembered."""
+        company_ids = [r.logisticsCompanyId if r.carries("logisticsCompanyId") else self._carriers.get(r.id) for r in records]
+        unknown = [i for i, company_id in enumerate(company_ids) if company_id is None and not records[i].carries("logisticsCompanyId")]
+        if unknown:
+            cached = await self._cache.multi_get([COMPANY_KEY.format(id=records[i].id) for i in unknown])
+            for i, company_id in zip(unknown, cached, strict=True):
+                record = records[i]
+                if company_id:
+                    self._remember(record.id, company_id)
+                elif company_id is None and (record.dispatched or record.logisticsCode):
+                    self._read_detail_later(record.id)
+                company_ids[i] = company_id
+        return [names.get(company_id) if company_id else None for company_id in company_ids]
+
+    def _remember(self, delivery_id: str, company_id: str) -> None:
+        self._carriers[delivery_id] = company_id
+        self._carriers.move_to_end(delivery_id)
+        while len(self._carriers) > MAX_CARRIERS_KEPT:
+            self._carriers.popitem(last=False)
 
     def _read_detail_later(self, delivery_id: str) -> None:
         if not self._detail_reads or delivery_id in self._pending or len(self._pending) >= MAX_PENDING:

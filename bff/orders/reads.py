@@ -226,7 +226,8 @@ class CustomerOrders:
         (_, records), names = await asyncio.gather(self._read(read), self._logistics.names())
         mine = [r for r in records if r.customerOrSupplierId == self.customer_id]
         self._deliveries.update((r.id, r) for r in mine)
-        return [shipment_from_record(r, await self._logistics.company_of(r, names)) for r in mine]
+        companies = await self._logistics.companies_of(mine, names)
+        return [shipment_from_record(r, company) for r, company in zip(mine, companies, strict=True)]
 
     async def shipment_lines(self, shipment_ids: Sequence[str]) -> dict[str, list[ShipmentLine]]:
         """Lines of shipments already proven this customer's (others are not read)."""
@@ -303,12 +304,11 @@ async def details_of_customers(
         chunk = customers[start:start + per_read]
         wanted = [i for c in chunk for i in line_ids[c]]
         for read in range(0, len(wanted), step * 8):  # about 8 lines an order
-            found = await _pages(erp, queries.deliveries_carrying_for(chunk, wanted[read:read + step * 8]))
-            for delivery in found:
+            found = [d for d in await _pages(erp, queries.deliveries_carrying_for(chunk, wanted[read:read + step * 8]))
+                     if d.customerOrSupplierId in chunk]
+            for delivery, company in zip(found, await logistics.companies_of(found, names), strict=True):
                 owner = delivery.customerOrSupplierId
-                if owner not in chunk:
-                    continue
-                shipment = shipment_from_record(delivery, await logistics.company_of(delivery, names))
+                shipment = shipment_from_record(delivery, company)
                 carried = {i for i in shipment.order_ids if i in orders and orders[i].customerId == owner}
                 carried |= {by_code[(owner, c)] for c in shipment.order_codes if (owner, c) in by_code}
                 for order_id in sorted(carried):
