@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiocache import SimpleMemoryCache
 from aiocache.serializers import JsonSerializer
 
-from bff.cache.remembered import RememberedEntries
+from bff.cache.remembered import KEY_PREFIX, RememberedEntries
 
 
 class Clock:
@@ -33,7 +33,7 @@ async def test_an_entry_is_loaded_once_shared_and_remembered_until_its_own_expir
     clock.now += 30
     assert await second.get("k", 60, load) == {"name": "华东机电"}  # another instance: from the shared cache
     assert load.calls == 1
-    await cache.delete("k")  # no round trip while remembered: the deletion is not seen...
+    await cache.delete(KEY_PREFIX + "k")  # no round trip while remembered: the deletion is not seen...
     assert await second.get("k", 60, load) == {"name": "华东机电"} and load.calls == 1
     clock.now += 30  # ...but the shared entry's expiry ends the memory too
     load.value = {"name": "华东机电（新）"}
@@ -47,17 +47,19 @@ async def test_an_instance_remembers_a_shared_entry_only_for_what_is_left_of_it(
     await writer.get("k", 60, load)
     clock.now += 50
     assert await reader.get("k", 60, load) == ["a"]  # read with 10 s left
-    await cache.set("k", {"entry": ["b"], "until": clock.now + 60})
+    await cache.set(KEY_PREFIX + "k", {"entry": ["b"], "until": clock.now + 60})
     clock.now += 11
     assert await reader.get("k", 60, load) == ["b"] and load.calls == 1
 
 
-async def test_an_older_shape_is_reloaded_and_a_missing_answer_is_not_kept() -> None:
+async def test_keys_of_their_own_an_unknown_shape_reloaded_and_a_missing_answer_not_kept() -> None:
     cache, clock = SimpleMemoryCache(serializer=JsonSerializer()), Clock()
     entries = RememberedEntries(cache, clock=clock)
-    await cache.set("k", {"name": "as written before entries had an expiry"})
+    await cache.set(KEY_PREFIX + "k", {"name": "a shape nobody writes"})
     load = Loader({"name": "今"})
     assert await entries.get("k", 60, load) == {"name": "今"} and load.calls == 1
+    # The previous release, sharing the cache in a rolling deploy, reads "k" in its own shape.
+    assert await cache.get("k") is None
     missing = Loader(None)
     assert await entries.get("gone", 60, missing) is None
     assert await entries.get("gone", 60, missing) is None and missing.calls == 2

@@ -162,6 +162,24 @@ async def test_a_kept_viewer_does_not_put_off_the_sessions_renewal(http: httpx.A
         await asyncio.sleep(0.1)
 
 
+async def test_a_renewal_leaves_the_users_other_kept_sessions_kept(http: httpx.AsyncClient, stack: DemoStack) -> None:
+    """At 9:00 many sessions renew: a renewal must not drop the kept viewers of anyone else."""
+    user, sessions = unique_user("renew-other"), stack.services.sessions
+    kept_one = GraphQLClient(http, await stack.login(user))
+    renewing = GraphQLClient(http, await stack.login(user))
+    ttl = timedelta(hours=stack.settings.session_ttl_hours)
+    due = datetime.now(UTC) + ttl / 2 - timedelta(minutes=1)  # its renewal is due now
+    async with stack.services.db.session() as s:  # never read since its login: nothing kept to tell
+        await s.exec(update(UserSession).where(UserSession.session_id == sessions.session_id_for(renewing.token))  # type: ignore[arg-type]
+                     .values(expires_at=due))
+    await kept(stack.services.db, kept_one)
+    renewed = (await renewing(ME))["data"]["me"]["session"]["expiresAt"]
+    assert datetime.fromisoformat(renewed) > due + timedelta(hours=1)
+    with session_reads(stack.services.db) as reads:
+        assert error_code(await kept_one(ME)) is None
+    assert reads == [], "the other session's renewal dropped this kept viewer"
+
+
 @pytest.mark.parametrize("stack", ["mariadb"], indirect=True)
 async def test_a_change_on_one_instance_shows_on_another_at_once(stack: DemoStack) -> None:
     settings = stack.settings.model_copy(update={"notify_enabled": False})

@@ -124,7 +124,6 @@ class SessionService:
         is due. The session is renewed when half its life is gone, never past its absolute
         lifetime. A session whose user row is gone is no session."""
         now = utcnow()
-        renewed = False
         async with self._db.session() as s:
             found = (await s.exec(
                 select(UserSession, WxUser, ErpBinding)
@@ -146,9 +145,8 @@ class SessionService:
                 row.expires_at = min(now + self._ttl, end_of_life)  # 登录态自动续期, one write per half-life
                 row.last_seen_at = now
                 s.add(row)
-                renewed = True
-        if renewed:
-            await self.viewers.changed(row.openid)
+                # No viewer change to announce: every instance keeps this session's viewer only
+                # until its renewal point, which has passed (and renewal changes no other session).
         expires_at = aware(row.expires_at)
         renew_at = expires_at - self._ttl / 2 if expires_at < end_of_life else expires_at
         return Viewer(

@@ -2,9 +2,9 @@
 one purchaser's requests costs one session query, and revocation stays immediate everywhere.
 
 Every change to what ``SessionService.authenticate`` answers for a user (logout, sessions
-revoked, bind, unbind, a binding ended by an administrator or by ``standing``, profile, session
-renewal) calls :meth:`ViewerCache.changed` once committed: it writes a fresh global epoch, then
-a fresh version of that user, into the cache (Redis when configured, shared by all instances;
+revoked, bind, unbind, a binding ended by an administrator or by ``standing``, profile) calls
+:meth:`ViewerCache.changed` once committed: it writes a fresh global epoch, then a fresh
+version of that user, into the cache (Redis when configured, shared by all instances;
 this process's memory otherwise). A kept viewer is served only while its user's version is the
 one it was kept under: one cache read per request instead of the session query.
 
@@ -14,7 +14,9 @@ read and again after the user's version: if unchanged, any change the read misse
 written the user's version (the epoch comes first), and its write makes the kept viewer stale.
 
 A kept viewer never outlives its session's renewal point (renewal still happens once per
-half-life). While Redis fails nothing is kept or served from here: the database answers.
+half-life), so a renewal needs no new version: no instance keeps the session's viewer past
+the point where it is renewed, and the 9:00 rush's renewals do not empty every kept viewer.
+While Redis fails nothing is kept or served from here: the database answers.
 A row edited by hand, or a change made while Redis was unreachable from its instance, is seen
 by the other instances at the latest ``BFF_VIEWER_CACHE_S`` later.
 """

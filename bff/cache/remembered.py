@@ -5,6 +5,9 @@ companies' names): a cache round trip to Redis costs this process about as much 
 request's GraphQL work. Each entry is written with the time it expires (``until``), so every
 instance may keep it in memory exactly that long and no longer: remembering adds no staleness
 beyond the shared entry's own.
+
+The entries live under keys of their own (``kept:`` + key): during a rolling deploy the
+previous release shares the cache, and must never read this shape under a name it knows.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from aiocache.base import BaseCache
 
 Entry = Any  # a JSON value
 MAX_REMEMBERED = 10_000
+KEY_PREFIX = "kept:"
 
 
 class RememberedEntries:
@@ -32,13 +36,13 @@ class RememberedEntries:
         kept = self._kept.get(key)
         if kept is not None and self._clock() < kept[0]:
             return kept[1]
-        shared = await self._cache.get(key)
+        shared = await self._cache.get(KEY_PREFIX + key)
         if not isinstance(shared, dict) or "entry" not in shared or not isinstance(shared.get("until"), (int, float)):
             loaded = await load()  # absent, or written in an older shape
             if loaded is None:
                 return None
             shared = {"entry": loaded, "until": self._clock() + ttl_s}
-            await self._cache.set(key, shared, ttl=ttl_s)
+            await self._cache.set(KEY_PREFIX + key, shared, ttl=ttl_s)
         if len(self._kept) >= self._max_entries:
             self._kept.clear()
         self._kept[key] = (shared["until"], shared["entry"])
