@@ -52,9 +52,8 @@ class RequestContext:
         if self.bearer_token:
             viewer = await sessions.authenticate(self.bearer_token)  # the binding comes in the same query
         elif self.trusted_openid:
-            viewer = await sessions.viewer_for_trusted_openid(self.trusted_openid, self.trusted_unionid)
-            if viewer is not None:
-                viewer.binding = await self.services.bindings.current(viewer.openid)
+            viewer = await sessions.viewer_for_trusted_openid(
+                self.trusted_openid, self.trusted_unionid, self.services.bindings.current)
         if viewer is not None:
             await self.services.limits.for_user(viewer.openid)
             bindings = self.services.bindings

@@ -291,3 +291,28 @@ async def test_nothing_is_kept_or_served_while_redis_fails() -> None:
         assert await viewers.get("s") is None
     finally:
         await down.close()
+
+
+async def test_a_trusted_header_users_burst_writes_the_user_once_and_sees_a_bind_at_once() -> None:
+    """WeChat Cloud Run mode: the viewer is kept like a session's (it was one user upsert and
+    one binding read per request), and a bind still shows on the next request."""
+    async with custom_stack(wx_trust_headers=True, viewer_cache_s=60) as stack:
+        platform = {"X-WX-OPENID": unique_user("cloudrun"), "X-WX-SOURCE": "wx", "X-WX-APPID": stack.settings.wx_appid}
+        statements: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if "wx_users" in statement or "erp_bindings" in statement:
+                statements.append(statement.split()[0].upper())
+
+        async with httpx.AsyncClient(base_url=stack.url, timeout=10, headers=platform) as http:
+            client = GraphQLClient(http)
+            event.listen(stack.services.db.engine.sync_engine, "before_cursor_execute", record)
+            try:
+                answers = [await client(ME) for _ in range(10)]
+            finally:
+                event.remove(stack.services.db.engine.sync_engine, "before_cursor_execute", record)
+            assert all(a["data"]["me"]["binding"] is None for a in answers), answers
+            assert statements.count("SELECT") <= 2 and statements.count("UPDATE") + statements.count("INSERT") == 1, statements
+            bound = await client(BIND, {"c": stack.demo["customer"]["invite_code"]})
+            assert error_code(bound) is None, bound
+            assert (await client(ME))["data"]["me"]["binding"]["company"]["name"]

@@ -6,13 +6,14 @@ WeChat's ``session_key`` is stored encrypted and never leaves the server.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, true
 from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bff.core.domain import LoginResult, Viewer
+from bff.core.domain import Binding, LoginResult, Viewer
 from bff.core.security import DataCipher, new_token, token_digest
 from bff.store.db import Database
 from bff.auth.binding import binding_from_row
@@ -160,18 +161,30 @@ class SessionService:
             login_source=row.login_source,
         ), (renew_at - now).total_seconds()
 
-    async def viewer_for_trusted_openid(self, openid: str, unionid: str | None) -> Viewer:
-        """WeChat Cloud Run mode: the platform vouches for the openid; no BFF session row is needed."""
+    async def viewer_for_trusted_openid(
+        self, openid: str, unionid: str | None, binding_of: Callable[[str], Awaitable[Binding | None]]
+    ) -> Viewer:
+        """WeChat Cloud Run mode: the platform vouches for the openid; no BFF session row is
+        needed. The viewer (user and binding) is kept like a session's, so a burst costs one
+        user upsert and one binding read, not one of each per request."""
+        session_id = "wxh-" + token_digest(openid, self._secret_key)[:60]
+        kept = await self.viewers.get(session_id)
+        if kept is not None and (unionid is None or kept.unionid == unionid):
+            return kept
+        epoch = await self.viewers.epoch()
         user = await self.upsert_user(openid, unionid)
-        return Viewer(
+        viewer = Viewer(
             openid=openid,
-            session_id="wxh-" + token_digest(openid, self._secret_key)[:60],
-            unionid=unionid,
+            session_id=session_id,
+            unionid=user.unionid,
             expires_at=utcnow() + self._ttl,
             nickname=user.nickname,
             avatar_url=user.avatar_url,
+            binding=await binding_of(openid),
             login_source="wx_header",
         )
+        await self.viewers.keep(session_id, viewer, epoch, self._ttl.total_seconds())
+        return viewer
 
     async def update_profile(self, openid: str, nickname: str | None, avatar_url: str | None) -> WxUser:
         async with self._db.session() as s:
