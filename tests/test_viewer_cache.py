@@ -72,6 +72,44 @@ async def test_a_burst_of_one_purchasers_requests_reads_the_session_once(http: h
     assert len(reads) == 1
 
 
+async def test_a_sessions_first_requests_at_once_share_one_read(http: httpx.AsyncClient, stack: DemoStack) -> None:
+    """A mini program opening sends its first requests together: one session read for all."""
+    client = GraphQLClient(http, await stack.login(unique_user("opening"), stack.demo["customer"]["invite_code"]))
+    with session_reads(stack.services.db) as reads:
+        answers = await asyncio.gather(*(client(q) for q in [ME, ORDERS, ME, ORDERS, ME, ME]))
+    assert all(error_code(a) is None for a in answers), answers
+    assert answers[0]["data"]["me"]["binding"]["company"]["name"]
+    assert len(reads) == 1
+
+
+async def test_a_request_after_a_revocation_does_not_share_a_read_begun_before_it(
+    http: httpx.AsyncClient, stack: DemoStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = await stack.login(unique_user("shared-read"))
+    sessions, client = stack.services.sessions, GraphQLClient(http, token)
+    gate, read_done = asyncio.Event(), asyncio.Event()
+    original = sessions._read
+
+    async def read_then_wait(session_id: str) -> Any:
+        found = await original(session_id)  # read before the revocation...
+        read_done.set()
+        await gate.wait()  # ...and still under way after it
+        return found
+
+    monkeypatch.setattr(sessions, "_read", read_then_wait)
+    before = asyncio.ensure_future(client(ME))
+    await asyncio.wait_for(read_done.wait(), 10)
+    async with stack.services.db.session() as s:
+        row = await s.get(UserSession, sessions.session_id_for(token))
+    assert row is not None
+    assert await sessions.revoke_all(row.openid) == 1
+    after = asyncio.ensure_future(client(ME))
+    await asyncio.sleep(0.2)
+    gate.set()
+    assert error_code(await after) == "UNAUTHENTICATED"  # not the viewer read before the revocation
+    assert error_code(await before) is None  # sent before it: may be answered either way
+
+
 async def test_kept_for_no_time_when_set_to_zero() -> None:
     async with custom_stack(viewer_cache_s=0) as stack, httpx.AsyncClient(base_url=stack.url, timeout=10) as http:
         client = GraphQLClient(http, stack.token)

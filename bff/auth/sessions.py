@@ -6,7 +6,9 @@ WeChat's ``session_key`` is stored encrypted and never leaves the server.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, true
@@ -39,6 +41,9 @@ class SessionService:
     ) -> None:
         self._db = db
         self.viewers = viewers
+        # Session reads under way, by session, with the viewer epoch each began under: a mini
+        # program opening sends several requests at once, and one read serves them all.
+        self._reading: dict[str, tuple[object, asyncio.Task[Viewer | None]]] = {}
         self._cipher = cipher
         self._secret_key = secret_key
         self._ttl = ttl
@@ -107,12 +112,36 @@ class SessionService:
 
     async def authenticate(self, token: str) -> Viewer | None:
         """The viewer behind a bearer token, with their binding (the hot path of every request):
-        kept for a few seconds per session while nothing about the user changed, else read."""
+        kept for a few seconds per session while nothing about the user changed, else read.
+
+        Requests of one session that arrive while its read is under way wait for that read,
+        but only if no viewer changed since it began (same epoch): a request sent after a
+        logout or a revocation answered never gets a viewer read before it."""
         session_id = self.session_id_for(token)
         viewer = await self.viewers.get(session_id)
         if viewer is not None:
             return viewer
         epoch = await self.viewers.epoch()
+        under_way = self._reading.get(session_id)
+        if under_way is not None and self.viewers.known(epoch) and under_way[0] == epoch:
+            reading = under_way[1]
+        elif (viewer := await self.viewers.get(session_id)) is not None:
+            return viewer  # kept by a read that ended while this request read the epoch
+        else:
+            reading = asyncio.ensure_future(self._read_and_keep(session_id, epoch))
+            if self.viewers.known(epoch):
+                self._reading[session_id] = (epoch, reading)
+                reading.add_done_callback(lambda done: self._read_done(session_id, done))
+        found = await asyncio.shield(reading)  # a request cancelled while waiting leaves it to the others
+        return None if found is None else replace(found)  # each request may set its own binding
+
+    def _read_done(self, session_id: str, done: asyncio.Task[Viewer | None]) -> None:
+        if self._reading.get(session_id, (None, None))[1] is done:
+            del self._reading[session_id]
+        if not done.cancelled():
+            done.exception()  # retrieved: every waiter may have gone
+
+    async def _read_and_keep(self, session_id: str, epoch: object) -> Viewer | None:
         found = await self._read(session_id)
         if found is None:
             return None

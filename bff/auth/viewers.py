@@ -73,6 +73,11 @@ class ViewerCache:
         """The epoch, read before the database read whose viewer :meth:`keep` may keep."""
         return await self._read(EPOCH) if self._max_age_s > 0 else _DOWN
 
+    @staticmethod
+    def known(epoch: object) -> bool:
+        """Whether ``epoch`` was read (not stood in for a failing or disabled cache)."""
+        return epoch is not _DOWN
+
     async def keep(self, session_id: str, viewer: Viewer, epoch: object, keep_s: float) -> None:
         """Keep ``viewer`` (read after ``epoch`` was) at most ``keep_s`` seconds."""
         keep_s = min(keep_s, self._max_age_s)
