@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from datetime import UTC, datetime
-
-from strawberry.types.nodes import Selection, SelectedField
 
 from bff.core.domain import Fulfilment, Material, Order, OrderStatus, Progress, Shipment, ShipmentLine, TimelineStep
 from bff.core.errors import BffError, ErrorCode
@@ -17,6 +15,7 @@ from bff.orders.timeline import build_timeline, is_overdue
 from resolvers.context import Info
 from resolvers.inputs import bad_input, text
 from resolvers.loaders import Card, OrderLoaders
+from resolvers.selection import selected_names
 
 
 T = TypeVar("T")
@@ -53,7 +52,7 @@ async def search_orders(
     query_time = datetime.now(UTC)
     total, orders = await loaders.reads.search(keyword, status, page, page_size)
     loaders.remember(orders)
-    if _selected_in(info, "items") & CARD_FACTS:
+    if selected_names(info, "items") & CARD_FACTS:
         await loaders.know_cards(orders)
     as_of = loaders.reads.stale_as_of
     return OrderPage(orders, total, page, page_size, query_time, as_of is not None, as_of is not None, as_of or query_time)
@@ -71,7 +70,7 @@ async def order(info: Info, id: str | None, code: str | None) -> Order:
         found = await loaders.order_by_code.load(text(code, "code", max_len=40, required=True) or "")
     if found is None:
         raise not_found()
-    if _selected(info) & CARD_FACTS:
+    if selected_names(info) & CARD_FACTS:
         await loaders.know_cards([found])
     return found
 
@@ -87,33 +86,11 @@ def prefetch_order_parts(info: Info, loaders: OrderLoaders, order_id: str) -> No
 
     The reads are gated on ownership (``CustomerOrders.owned``), so a foreign id yields nothing.
     """
-    wanted = _selected(info)
+    wanted = selected_names(info)
     if wanted & NEEDS_MATERIALS:
         _quietly(asyncio.ensure_future(loaders.materials_by_order.load(order_id)))
     if wanted & NEEDS_SHIPMENTS:
         _quietly(asyncio.ensure_future(loaders.shipments_by_order.load(order_id)))
-
-
-def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
-    """The fields of a selection set, fragments (named or inline) opened."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            yield selection
-        else:
-            yield from _fields(selection.selections)
-
-
-def _selected(info: Info) -> set[str]:
-    return {s.name for field in info.selected_fields for s in _fields(field.selections)}
-
-
-def _selected_in(info: Info, child: str) -> set[str]:
-    """Names selected under ``child`` of this field."""
-    return {
-        s.name
-        for field in info.selected_fields for c in _fields(field.selections) if c.name == child
-        for s in _fields(c.selections)
-    }
 
 
 def _quietly(future: asyncio.Future[Any]) -> None:
@@ -125,7 +102,7 @@ def _quietly(future: asyncio.Future[Any]) -> None:
 async def material(info: Info, id: str) -> Material:
     loaders = await info.context.order_loaders()
     material_id = text(id, "id", max_len=40, required=True) or ""
-    if "shipments" in _selected(info):  # read its shipment lines alongside it (gated on ownership)
+    if "shipments" in selected_names(info):  # read its shipment lines alongside it (gated on ownership)
         _quietly(asyncio.ensure_future(loaders.shipments_by_material.load(material_id)))
     found = await loaders.material.load(material_id)
     if found is None:
