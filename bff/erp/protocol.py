@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from bff.core import jsoncodec
 from bff.erp.errors import ErpDataInvalid, ErpRefused, LoginRefused, RecordMissing, SessionExpired, Transient
 
 LOGIN_PATH = "/apps/service/login"
@@ -38,7 +39,7 @@ def login_body(account: str, plain_password: str) -> dict[str, Any]:
 
 
 def canonical(body: Any) -> str:
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return jsoncodec.canonical(body)
 
 
 def set_cookies(response: httpx.Response) -> dict[str, str]:
@@ -102,7 +103,7 @@ def _looks_like_html(response: httpx.Response) -> bool:
 
 def envelope(response: httpx.Response) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = jsoncodec.loads_tolerant(response.content)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as error:
         raise ErpDataInvalid("body is not JSON") from error
     success = _flag(body.get("success")) if isinstance(body, dict) else None

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from bff.core import jsoncodec
 from bff.core.domain import Material, Order, OrderStatus, Shipment, ShipmentLine
 from bff.erp import queries
 from bff.erp.reader import ErpReader
@@ -70,9 +70,8 @@ class CustomerOrders:
 
     async def _read(self, read: queries.ListRead[R], *, keep: bool = True) -> tuple[int, list[R]]:
         """``keep=False``: not remembered for the stale fallback (keyword searches: unbounded keys)."""
-        key = f"{self.customer_id}:{read.form_id}:" + json.dumps(
-            [read.condition, read.filters, read.columns, read.page, read.page_size, read.orderby],
-            sort_keys=True, ensure_ascii=False,
+        key = f"{self.customer_id}:{read.form_id}:" + jsoncodec.canonical(
+            [read.condition, read.filters, read.columns, read.page, read.page_size, read.orderby]
         )
 
         def encode(page: ErpPage[R]) -> dict[str, Any]:

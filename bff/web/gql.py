@@ -26,6 +26,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import ExecutionContext
 
+from bff.core import jsoncodec
 from bff.erp.calls import erp_call_scope
 from bff.core.errors import DEFAULT_MESSAGES, HTTP_STATUS, BffError, ErrorCode
 from bff.web.errors import public_error
@@ -208,6 +209,12 @@ class GraphQLView(GraphQL[RequestContext, None]):
             except HTTPException as error:  # strawberry answers these in text/plain: JSON here, like every error
                 response = error_response(ErrorCode.BAD_USER_INPUT, status=error.status_code, detail=error.reason)
         await response(scope, receive, send)
+
+    def encode_json(self, data: object) -> bytes:
+        return jsoncodec.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return jsoncodec.loads(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         """A JSON object, or a 400: never a 500 for a body that is a number, not UTF-8 or nested

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -275,6 +276,29 @@ async def test_list_body(client: ErpClient, erp: FakeErp) -> None:
         "appName": APP_NAME, "formId": SALES_ORDERS, "condition": {"customerId": "36"}, "columns": ["id"],
         "page": 2, "pageSize": 20, "filters": {"customerId": "36"}, "orderby": "date desc", "isColumnForm": True,
     }]
+
+
+async def test_request_is_json_in_utf8(client: ErpClient, erp: FakeErp) -> None:
+    await client.list(SALES_ORDERS, model=SalesOrderRecord, filters={"systemFulltext": "熔芯"}, columns=["id"])
+    request = erp.business["getBusinessPageList"].calls.last.request
+    assert request.headers["content-type"] == "application/json"
+    assert "熔芯".encode() in request.content  # UTF-8 as is, not \\u escapes
+    assert json.loads(request.content)["filters"] == {"systemFulltext": "熔芯"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"success": true, "data": {"_count": 1, "_sum": {"amount": NaN}, "_dataList": [ROW]}}',  # NaN: not JSON, yet seen in Java answers
+        '{"success": true, "data": {"_count": 1, "_dataList": [ROW]}}'.encode("utf-16"),  # with its BOM
+    ],
+)
+async def test_answers_the_strict_decoder_refuses_are_still_read(client: ErpClient, erp: FakeErp, body: bytes) -> None:
+    row = json.dumps(order_row(7)).encode()
+    body = body.replace(b"ROW", row) if b"ROW" in body else body.decode("utf-16").replace("ROW", row.decode()).encode("utf-16")
+    erp.handlers["getBusinessPageList"] = lambda _: httpx.Response(200, content=body, headers={"content-type": "application/json"})
+    result = await client.list(SALES_ORDERS, model=SalesOrderRecord, columns=["id"])
+    assert [r.code for r in result.rows] == ["SO0007"]
 
 
 @pytest.mark.parametrize(
