@@ -103,6 +103,12 @@ class RequestContext:
         """This request's loaders if already made (so the viewer was allowed to read orders)."""
         return self._order_loaders
 
+    def release(self) -> None:
+        """The operation is answered: let go of what it read. graphql-core keeps its execution
+        context (and so this one) in a reference cycle until the garbage collector runs; what
+        the loaders hold is freed now instead (issue 11: collections were a fifth of a page's CPU)."""
+        self._order_loaders = None
+
     @property
     def stale_as_of(self) -> Any:
         return self._order_loaders.reads.stale_as_of if self._order_loaders else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 from strawberry.dataloader import DataLoader
 
@@ -32,56 +33,29 @@ class Card:
 
 
 class OrderLoaders:
+    """This request's loaders. No batch function refers back to this object (each is handed only
+    the reads and loaders it uses): a loader whose batch function was a method of its owner made
+    a reference cycle, and every record and domain object of the request then waited for the
+    garbage collector instead of going when the request did (issue 11)."""
+
     def __init__(self, reads: CustomerOrders, notes: NotesReader) -> None:
         self.reads = reads
-        self.notes = DataLoader(self._batch_notes(notes))  # the BFF's own facts: follows, observed changes
-        self.order = DataLoader(self._orders)
-        self.order_by_code = DataLoader(self._orders_by_code)
-        self.material = DataLoader(self._materials)
-        self.erp_materials_by_order = DataLoader(self._erp_materials_by_order)  # shipped = left the warehouse
-        self.materials_by_order = DataLoader(self._materials_by_order)  # shipped = dispatched
-        self.shipments_by_order = DataLoader(self._shipments_by_order)
-        self.shipments_by_material = DataLoader(self._shipments_by_material)
-        self.shipment_lines = DataLoader(self._shipment_lines)
+        self.notes = DataLoader(partial(_notes, notes))  # the BFF's own facts: follows, observed changes
+        self.order = DataLoader(partial(_orders, reads))
+        self.order_by_code = DataLoader(partial(_orders_by_code, reads, self.order))
+        self.shipments_by_order = DataLoader(partial(_shipments_by_order, reads))
+        self.shipments_by_material = DataLoader(partial(_shipments_by_material, reads))
+        self.shipment_lines = DataLoader(partial(_shipment_lines, reads))
+        self.material = DataLoader(partial(_materials, reads, self.shipments_by_material))
+        self.erp_materials_by_order = DataLoader(partial(_erp_materials_by_order, reads))  # shipped = left the warehouse
+        self.materials_by_order = DataLoader(  # shipped = dispatched
+            partial(_dispatched_materials_by_order, self.erp_materials_by_order, self.shipments_by_order))
         self._cards: dict[str, Card] = {}
-
-    @staticmethod
-    def _batch_notes(read: NotesReader) -> Callable[[list[str]], Awaitable[list[OrderNotes]]]:
-        async def load(order_ids: list[str]) -> list[OrderNotes]:
-            found = await read(order_ids)
-            return [found[i] for i in order_ids]
-        return load
 
     def remember(self, orders: Sequence[Order]) -> None:
         for order in orders:
             self.order.prime(order.id, order)
             self.order_by_code.prime(order.code, order)
-
-    async def _orders(self, ids: list[str]) -> list[Order | None]:
-        found = await self.reads.orders_by_ids(ids)
-        return [found.get(i) for i in ids]
-
-    async def _orders_by_code(self, codes: list[str]) -> list[Order | None]:
-        found = await self.reads.orders_by_codes(codes)
-        self.remember(list(found.values()))
-        return [found.get(c) for c in codes]
-
-    async def _materials(self, ids: list[str]) -> list[Material | None]:
-        """Materials read alone (the material page): dispatched from the packed deliveries carrying each."""
-        found, carrying = await asyncio.gather(self.reads.materials_by_ids(ids), self.shipments_by_material.load_many(ids))
-        return [dispatched([found[i]], shipments, whole_order=False)[0] if i in found else None
-                for i, shipments in zip(ids, carrying, strict=True)]
-
-    async def _erp_materials_by_order(self, order_ids: list[str]) -> list[list[Material]]:
-        grouped = await self.reads.materials_by_order(order_ids)  # each made for its order: via_order
-        return [grouped.get(i, []) for i in order_ids]
-
-    async def _materials_by_order(self, order_ids: list[str]) -> list[list[Material]]:
-        """Each order's materials, ``shipped`` counting dispatched goods only (docs/delivery.md)."""
-        materials, shipments = await asyncio.gather(
-            self.erp_materials_by_order.load_many(order_ids), self.shipments_by_order.load_many(order_ids)
-        )
-        return [dispatched(m, sh) for m, sh in zip(materials, shipments, strict=True)]
 
     async def fulfilment(self, order: Order) -> Fulfilment:
         """Produced and dispatched shares of the order by value: no delivery line read. Computed
@@ -110,18 +84,6 @@ class OrderLoaders:
             card = self._cards[order_id] = Card(fulfilment(materials, shipments), material_summary(materials))
         return card
 
-    async def _shipments_by_order(self, order_ids: list[str]) -> list[list[Shipment]]:
-        grouped = await self.reads.shipments_by_order(order_ids)
-        return [[replace(s, via_order_id=i) for s in grouped.get(i, [])] for i in order_ids]
-
-    async def _shipments_by_material(self, material_ids: list[str]) -> list[list[Shipment]]:
-        grouped = await self.reads.shipments_by_material(material_ids)
-        return [[replace(s, via_material_id=i) for s in grouped.get(i, [])] for i in material_ids]
-
-    async def _shipment_lines(self, shipment_ids: list[str]) -> list[list[ShipmentLine]]:
-        grouped = await self.reads.shipment_lines(shipment_ids)
-        return [grouped.get(i, []) for i in shipment_ids]
-
     async def lines_of(self, shipment: Shipment) -> list[ShipmentLine]:
         """The shipment's lines for the order (or material) it was reached through; else all.
         A delivery carries one customer's goods only, so a line without links is still theirs."""
@@ -138,3 +100,63 @@ class OrderLoaders:
         shipments = await self.shipments_by_order.load(material.order_id)
         lines = await self.shipment_lines.load_many([s.id for s in shipments])
         return [s for s, carried in zip(shipments, lines, strict=True) if any(line.carries(material) for line in carried)]
+
+
+# --- batch functions: each sees only the reads and loaders it uses ------------------------------
+
+
+async def _notes(read: NotesReader, order_ids: list[str]) -> list[OrderNotes]:
+    found = await read(order_ids)
+    return [found[i] for i in order_ids]
+
+
+async def _orders(reads: CustomerOrders, ids: list[str]) -> list[Order | None]:
+    found = await reads.orders_by_ids(ids)
+    return [found.get(i) for i in ids]
+
+
+async def _orders_by_code(reads: CustomerOrders, by_id: DataLoader[str, Order | None], codes: list[str]) -> list[Order | None]:
+    found = await reads.orders_by_codes(codes)
+    for order in found.values():
+        by_id.prime(order.id, order)
+    return [found.get(c) for c in codes]
+
+
+async def _materials(
+    reads: CustomerOrders, shipments_by_material: DataLoader[str, list[Shipment]], ids: list[str]
+) -> list[Material | None]:
+    """Materials read alone (the material page): dispatched from the packed deliveries carrying each."""
+    found, carrying = await asyncio.gather(reads.materials_by_ids(ids), shipments_by_material.load_many(ids))
+    return [dispatched([found[i]], shipments, whole_order=False)[0] if i in found else None
+            for i, shipments in zip(ids, carrying, strict=True)]
+
+
+async def _erp_materials_by_order(reads: CustomerOrders, order_ids: list[str]) -> list[list[Material]]:
+    grouped = await reads.materials_by_order(order_ids)  # each made for its order: via_order
+    return [grouped.get(i, []) for i in order_ids]
+
+
+async def _dispatched_materials_by_order(
+    erp_materials_by_order: DataLoader[str, list[Material]], shipments_by_order: DataLoader[str, list[Shipment]],
+    order_ids: list[str],
+) -> list[list[Material]]:
+    """Each order's materials, ``shipped`` counting dispatched goods only (docs/delivery.md)."""
+    materials, shipments = await asyncio.gather(
+        erp_materials_by_order.load_many(order_ids), shipments_by_order.load_many(order_ids)
+    )
+    return [dispatched(m, sh) for m, sh in zip(materials, shipments, strict=True)]
+
+
+async def _shipments_by_order(reads: CustomerOrders, order_ids: list[str]) -> list[list[Shipment]]:
+    grouped = await reads.shipments_by_order(order_ids)
+    return [[replace(s, via_order_id=i) for s in grouped.get(i, [])] for i in order_ids]
+
+
+async def _shipments_by_material(reads: CustomerOrders, material_ids: list[str]) -> list[list[Shipment]]:
+    grouped = await reads.shipments_by_material(material_ids)
+    return [[replace(s, via_material_id=i) for s in grouped.get(i, [])] for i in material_ids]
+
+
+async def _shipment_lines(reads: CustomerOrders, shipment_ids: list[str]) -> list[list[ShipmentLine]]:
+    grouped = await reads.shipment_lines(shipment_ids)
+    return [grouped.get(i, []) for i in shipment_ids]

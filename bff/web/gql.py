@@ -141,6 +141,9 @@ DOCUMENT_CACHES: list[Any] = [
 ]
 
 
+CONTEXT_KEY = "bff.graphql_context"  # the request's GraphQL context, in its ASGI scope
+
+
 def bearer_token(request: HTTPConnection) -> str | None:
     """The token of ``Authorization: Bearer <token>``: the one parser of it."""
     auth = request.headers.get("authorization", "")
@@ -204,10 +207,15 @@ class GraphQLView(GraphQL[RequestContext, None]):
         if scope["method"] not in ("GET", "POST"):
             response: Response = error_response(ErrorCode.BAD_USER_INPUT, "仅支持 GET 与 POST 请求", status=405)
         else:
+            request = Request(scope=scope, receive=receive)
             try:
-                response = await self.run(Request(scope=scope, receive=receive))
+                response = await self.run(request)
             except HTTPException as error:  # strawberry answers these in text/plain: JSON here, like every error
                 response = error_response(ErrorCode.BAD_USER_INPUT, status=error.status_code, detail=error.reason)
+            finally:
+                context = request.scope.get(CONTEXT_KEY)
+                if context is not None:
+                    context.release()
         await response(scope, receive, send)
 
     def encode_json(self, data: object) -> bytes:
@@ -237,7 +245,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
         return HTMLResponse(graphiql_page())  # works offline once `make install` fetched the assets
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
-        return build_context(self.services, request)
+        context = request.scope[CONTEXT_KEY] = build_context(self.services, request)  # released once answered
+        return context
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         payload = result_to_payload(result)
@@ -269,5 +278,9 @@ async def execute(
     variables: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run one GraphQL operation in-process (the REST shims' only way into the system)."""
-    result = await schema.execute(document, variable_values=variables, context_value=build_context(services, request))
+    context = build_context(services, request)
+    try:
+        result = await schema.execute(document, variable_values=variables, context_value=context)
+    finally:
+        context.release()
     return result_to_payload(result)
