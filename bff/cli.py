@@ -27,11 +27,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from bff.web.app import create_app
 
     from bff.monitor.logs import configure_logging
+    from bff.core.gc_tuning import tune_for_serving
 
     settings = _settings()
     configure_logging("INFO")
+    app = create_app(settings)
+    tune_for_serving(settings.gc_young_threshold)  # after the app is built: its objects are frozen
     uvicorn.run(
-        create_app(settings),
+        app,
         host=args.host or settings.host,
         port=args.port or settings.port,
         proxy_headers=True,

@@ -135,6 +135,7 @@ class Settings(BaseSettings):
     max_queued: int = 48
     queue_wait_s: float = 0.5
     redis_retry_s: float = 5.0
+    gc_young_threshold: int = Field(10_000, ge=0)  # bff serve: net allocations between young collections; 0: Python's 700
     outbox_retry_for_s: float = 6 * 3600  # replaces outbox_max_attempts: retry for hours, not seconds
     outbox_retry_max_s: float = 600.0
 
