@@ -27,7 +27,8 @@ from bff.erp.models import ErpPage
 from bff.erp.queries import DatasourceRead, ListRead, R
 from bff.erp.queries import probe as probe_read
 from bff.erp.session import ErpSession, SessionKeeper
-from bff.erp.transport import Deadline, Listener, PoolStats, Transport, answers_directly, erp_at_fault, no_cookie_jar
+from bff.erp.http import make_erp_http
+from bff.erp.transport import Deadline, Listener, PoolStats, Transport, answers_directly, erp_at_fault
 from bff.erp.validation import read_record, read_rows
 from bff.erp.errors import ErpCircuitOpen, ErpFileMissing, ErpLoginRefused, ErpUnavailable
 from bff.erp.breaker import BreakerState, CircuitBreaker
@@ -63,13 +64,9 @@ def _backoff(failures: int) -> float:
     return BACKOFF_BASE_S * 2.0 ** (failures - 1) * random.uniform(0.5, 1.5)
 
 
-def _make_http(config: ErpClientConfig) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=config.pool_size, max_keepalive_connections=config.pool_size),
-        timeout=httpx.Timeout(config.timeout_s, connect=min(config.timeout_s, 1.0)),
-        cookies=no_cookie_jar(),
-        follow_redirects=False,
-    )
+def make_http(config: ErpClientConfig) -> httpx.AsyncClient:
+    """The HTTP client an ErpClient makes for itself (bff/erp/http.py)."""
+    return make_erp_http(config.pool_size, config.timeout_s)
 
 
 class ErpClient:
@@ -80,7 +77,7 @@ class ErpClient:
         # Every attempt asks the breaker first; the default one is permissive enough for tests.
         self.breaker = breaker or CircuitBreaker()
         self._owns_http = http is None
-        self._http = http if http is not None else _make_http(config)
+        self._http = http if http is not None else make_http(config)
         self._login_url = config.login_url.rstrip("/")
         self._base_url = config.base_url.rstrip("/")
         self._transport = Transport(

@@ -1,11 +1,12 @@
 """One upstream HTTP call: per-attempt timeout, failure classification, an ErpCall record
 for every call, and no ERP cookie left behind in a shared cookie jar.
 
-The connection pool is guarded twice. httpcore leaks a pool slot when a request is cancelled
-while it waits for a connection (encode/httpcore#1093): an instance whose requests time out
-under load loses its pool for good. So callers queue on our own semaphore (cancel-safe, and
-bounded by its own wait), and the pooled request itself runs in a shielded task: a cancelled
-caller leaves it to finish under httpx's own timeouts, after which its slot comes back.
+The connection pool is guarded twice. A pool may lose a slot when a request is cancelled while
+it waits for a connection (httpcore did: encode/httpcore#1093), and an instance whose requests
+time out under load then loses its pool for good. So callers queue on our own semaphore
+(cancel-safe, bounded by its own wait, never more waiters inside the pool than its size), and the
+pooled request itself runs in a shielded task: a cancelled caller leaves it to finish under its
+own timeouts, after which its slot comes back.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, TypeVar
 
 import httpx
 
 from bff.core import jsoncodec
 from bff.erp import protocol
+from bff.erp.http import no_cookie_jar
 from bff.erp.calls import ErpCall, Outcome, current_erp_stats
 from bff.erp.errors import ErpDataInvalid, ErpRefused
 
@@ -60,11 +61,6 @@ class Deadline:
 
     def http_timeout(self, timeout_s: float) -> httpx.Timeout:
         return httpx.Timeout(max(0.001, min(timeout_s, self.remaining())))
-
-
-def no_cookie_jar() -> CookieJar:
-    """A jar that stores nothing: the session cookies live in the client, sent explicitly."""
-    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 class PoolBusy(protocol.Transient):

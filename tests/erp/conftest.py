@@ -22,7 +22,8 @@ def config() -> ErpClientConfig:
 
 @pytest.fixture
 def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as mock:
+    # Mocked in front of the client's transport, whatever it is (the ERP's is aiohttp's pool).
+    with respx.mock(assert_all_called=False, using="httpx") as mock:
         yield mock
 
 
