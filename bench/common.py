@@ -52,9 +52,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def wait_listening(url: str, process: subprocess.Popen[bytes]) -> None:
+async def wait_listening(url: str, process: subprocess.Popen[bytes], tries: int = 300) -> None:
     async with httpx.AsyncClient() as http:
-        for _ in range(300):
+        for _ in range(tries):
             if process.poll() is not None:
                 raise RuntimeError(f"{url}: server exited")
             try:

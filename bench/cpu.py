@@ -7,6 +7,11 @@ mode, SQLite, memory cache) and the floor app (``bench/hello_app.py``) each run 
 process of their own under uvicorn, and only *their* CPU time (user + system, from
 /proc) is counted: the load generator and the simulators are not. Requests go with a
 few at a time over keep-alive connections; CPU-ms per request = CPU time / requests.
+
+    .venv/bin/python bench/cpu.py --instructions --requests 100 --rounds 1 --concurrency 2
+
+counts instructions instead (both servers under valgrind's callgrind): the same figure run
+after run, for comparing two versions of the code on a machine whose speed wanders.
 """
 
 from __future__ import annotations
@@ -37,19 +42,69 @@ OPERATIONS: dict[str, tuple[str, dict[str, object]]] = {
 }
 
 
+class CpuMeter:
+    """CPU-ms (user + system) of a process, from /proc."""
+
+    unit = "CPU ms"
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._before = 0.0
+
+    def start(self) -> None:
+        self._before = cpu_seconds(self.pid)
+
+    def stop(self) -> float:
+        return (cpu_seconds(self.pid) - self._before) * 1000
+
+
+class InstructionMeter:
+    """Millions of instructions a process runs (valgrind's callgrind, instrumentation switched on
+    only while measuring): slow (about 45×), but the same count run after run, whatever else the
+    machine does, so two versions of the code compare exactly."""
+
+    unit = "M instructions"
+
+    def __init__(self, pid: int, out_dir: Path) -> None:
+        self.pid = pid
+        self._out_dir = out_dir
+
+    @staticmethod
+    def command(out_dir: Path) -> list[str]:
+        return ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out_dir}/cg.%p"]
+
+    def _control(self, *args: str) -> None:
+        subprocess.run(["callgrind_control", *args, str(self.pid)], check=True, capture_output=True)
+
+    def start(self) -> None:
+        self._control("--zero")
+        self._control("--instr=on")
+
+    def stop(self) -> float:
+        self._control("--instr=off")
+        self._control("--dump")
+        dumps = sorted(self._out_dir.glob(f"cg.{self.pid}.*"), key=lambda f: int(f.suffix[1:]))
+        totals = next(line for line in dumps[-1].read_text().splitlines() if line.startswith("totals:"))
+        return int(totals.split()[1]) / 1e6
+
+
+Meter = CpuMeter | InstructionMeter
+
+
 async def measure(
-    pid: int, requests: int, concurrency: int, send: Callable[[], Awaitable[None]], profile: Path | None = None
+    meter: Meter, requests: int, concurrency: int, send: Callable[[], Awaitable[None]], profile: Path | None = None
 ) -> float:
-    """CPU-ms of process ``pid`` per request, after a warm-up; with ``profile``, py-spy samples it
-    meanwhile (its own overhead then inflates the figure: profile and measure in separate runs)."""
+    """What the server spends per request (the meter's unit), after a warm-up; with ``profile``,
+    py-spy samples it meanwhile (its own overhead then inflates the figure: profile and measure
+    in separate runs)."""
     for _ in range(20):
         await send()
     spy = None
     if profile is not None:
-        spy = subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--format", "raw", "-o", str(profile)],
+        spy = subprocess.Popen(["py-spy", "record", "--pid", str(meter.pid), "--format", "raw", "-o", str(profile)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         await asyncio.sleep(1)
-    before = cpu_seconds(pid)
+    meter.start()
     remaining = [requests]
 
     async def worker() -> None:
@@ -58,11 +113,11 @@ async def measure(
             await send()
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    spent = cpu_seconds(pid) - before
+    spent = meter.stop()
     if spy is not None:
         spy.send_signal(signal.SIGINT)
         spy.wait(timeout=30)
-    return spent * 1000 / requests
+    return spent / requests
 
 
 def _spread(figures: list[float]) -> str:
@@ -70,7 +125,8 @@ def _spread(figures: list[float]) -> str:
 
 
 async def main(
-    latency_ms: float, requests: int, rounds: int, concurrency: int, profile_dir: Path | None, backend: str
+    latency_ms: float, requests: int, rounds: int, concurrency: int, profile_dir: Path | None, backend: str,
+    instructions: bool,
 ) -> None:
     sims = await Simulators.start()
     database = await fresh_database() if backend == "mariadb" else None
@@ -80,22 +136,30 @@ async def main(
            "BFF_MAX_INFLIGHT": "64", "BFF_MAX_QUEUED": "64"}
     bff_bin = str(Path(sys.executable).parent / "bff")
     subprocess.run([bff_bin, "migrate"], env=env, check=True, capture_output=True)
-    server = subprocess.Popen([bff_bin, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    counts = Path(tempfile.mkdtemp(prefix="callgrind-")) if instructions else None
+    under = InstructionMeter.command(counts) if counts else []
+    server = subprocess.Popen([*under, bff_bin, "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     floor = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.hello_app:app", "--port", str(floor_port), "--log-level", "warning"],
+        [*under, sys.executable, "-m", "uvicorn", "bench.hello_app:app", "--port", str(floor_port), "--log-level", "warning"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+
+    def meter(process: subprocess.Popen[bytes]) -> Meter:
+        return InstructionMeter(process.pid, counts) if counts else CpuMeter(process.pid)
+
     try:
         base, floor_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{floor_port}"
-        await wait_listening(base + "/api/health/check?probe=live", server)
-        await wait_listening(floor_url + "/graphql", floor)
+        tries = 3000 if instructions else 300  # valgrind starts a process some 40 times slower
+        await wait_listening(base + "/api/health/check?probe=live", server, tries)
+        await wait_listening(floor_url + "/graphql", floor, tries)
         sims.erp_sim.set_faults(latency_ms=latency_ms)
         limits = httpx.Limits(max_connections=concurrency)
         per_round = max(1, requests // rounds)
         floor_ms: list[float] = []
         ms: dict[str, list[float]] = {name: [] for name in OPERATIONS}
         async with (
-            httpx.AsyncClient(base_url=floor_url, limits=limits) as floor_http,
+            httpx.AsyncClient(base_url=floor_url, timeout=30, limits=limits) as floor_http,
             httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http,
         ):
 
@@ -110,7 +174,7 @@ async def main(
             # Rounds interleave the floor and the operations, so a neighbour's noise on this
             # machine falls on both: the ratio is taken per round, and the median reported.
             for round_no in range(rounds):
-                floor_ms.append(await measure(floor.pid, per_round, concurrency, hello))
+                floor_ms.append(await measure(meter(floor), per_round, concurrency, hello))
                 for name, (operation, given) in OPERATIONS.items():
                     variables = {"id": order_id} if operation == "OrderDetail" else given
 
@@ -123,11 +187,12 @@ async def main(
                     profile = None
                     if profile_dir and round_no == 0:
                         profile = profile_dir / f"{operation}{given.get('pageSize', '')}.txt"
-                    ms[name].append(await measure(server.pid, per_round, concurrency, send, profile))
-        print(f"CPU per request: {rounds} rounds of {per_round} requests per operation, {concurrency} at a time, "
+                    ms[name].append(await measure(meter(server), per_round, concurrency, send, profile))
+        unit = meter(server).unit
+        print(f"{unit} per request: {rounds} rounds of {per_round} requests per operation, {concurrency} at a time, "
               f"ERP simulator at {latency_ms:.0f} ms, BFF in production mode on {backend}, {os.cpu_count()} cores\n")
         print("Medians over the rounds; the ratio is the median of each round's own ratio to its floor.\n")
-        print("| operation | CPU ms / request | × floor | rounds (ms) |")
+        print(f"| operation | {unit} / request | × floor | rounds |")
         print("|---|---|---|---|")
         print(f"| floor: bare strawberry `{{ hello }}` | {median(floor_ms):.2f} | 1.0 | {_spread(floor_ms)} |")
         for name, figures in ms.items():
@@ -136,7 +201,7 @@ async def main(
     finally:
         for process in (server, floor):
             process.terminate()
-            process.wait(timeout=10)
+            process.wait(timeout=60)
         await sims.stop()
         if database is not None:
             await drop_database(database[0])
@@ -151,9 +216,12 @@ if __name__ == "__main__":
     parser.add_argument("--backend", choices=["sqlite", "mariadb"], default="sqlite",
                         help="sqlite + memory cache (the embedded default) or MariaDB + Redis (production's)")
     parser.add_argument("--profile-dir", type=Path, help="py-spy collapsed stacks per operation (pip install py-spy)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions under valgrind's callgrind instead of CPU time (exact; ~45× slower)")
     args = parser.parse_args()
     started = time.monotonic()
     if args.profile_dir is not None:
         args.profile_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(main(args.erp_latency_ms, args.requests, args.rounds, args.concurrency, args.profile_dir, args.backend))
+    asyncio.run(main(args.erp_latency_ms, args.requests, args.rounds, args.concurrency, args.profile_dir, args.backend,
+                     args.instructions))
     print(f"\n({time.monotonic() - started:.0f} s)")
