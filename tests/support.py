@@ -240,6 +240,18 @@ def make_settings(**overrides: Any) -> Settings:
     return Settings(**base)
 
 
+async def read_request_head(reader: asyncio.StreamReader) -> bytes:
+    """What a hand-written loopback server reads of a request: up to the blank line after the
+    headers, or less if the client went away first."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = await reader.read(4096)
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
 def free_port() -> int:
     """A loopback port free now (for a server started in another process)."""
     with socket.socket() as sock:

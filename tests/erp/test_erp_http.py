@@ -15,18 +15,9 @@ import pytest_asyncio
 from bff.erp.errors import Transient
 from bff.erp.http import make_erp_http
 from bff.erp.transport import Deadline, Transport, erp_at_fault
+from tests.support import read_request_head
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-async def _request_head(reader: asyncio.StreamReader) -> bytes:
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = await reader.read(4096)
-        if not chunk:
-            break
-        head += chunk
-    return head
 
 
 @contextlib.asynccontextmanager
@@ -44,23 +35,23 @@ async def serving(handler: Handler) -> AsyncIterator[str]:
 
 
 async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await _request_head(reader)  # then close: no answer at all
+    await read_request_head(reader)  # then close: no answer at all
 
 
 async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await _request_head(reader)
+    await read_request_head(reader)
     await asyncio.sleep(10)
 
 
 async def stall_mid_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await _request_head(reader)
+    await read_request_head(reader)
     writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"success\"")
     await writer.drain()
     await asyncio.sleep(10)
 
 
 async def cut_mid_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await _request_head(reader)
+    await read_request_head(reader)
     writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"success\"")
     await writer.drain()
 
@@ -120,7 +111,7 @@ async def test_answers_come_whole_and_no_cookie_is_kept(http: httpx.AsyncClient)
     seen: list[bytes] = []
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while head := await _request_head(reader):
+        while head := await read_request_head(reader):
             seen.append(head)
             body = b'{"success": true, "data": "' + "熔芯".encode() * 4000 + b'"}'
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nSet-Cookie: JSESSIONID=abc; Path=/\r\n"

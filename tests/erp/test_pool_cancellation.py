@@ -17,18 +17,15 @@ import pytest_asyncio
 
 from bff.erp.client import ErpClientConfig, make_http
 from bff.erp.transport import Deadline, PoolBusy, Transport
+from tests.support import read_request_head
 
 POOL = 20
 
 
 async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     with contextlib.suppress(Exception):
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = await reader.read(4096)
-            if not chunk:
-                return
-            head += chunk
+        if b"\r\n\r\n" not in await read_request_head(reader):
+            return  # the client went away
         await asyncio.sleep(0.01)
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
         await writer.drain()
