@@ -14,16 +14,13 @@ from typing import Any
 
 import orjson
 
-JSONDecodeError = orjson.JSONDecodeError  # a ValueError
-
-
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON."""
     return orjson.dumps(value)
 
 
 def loads(data: bytes | str) -> Any:
-    """Strict UTF-8 JSON; raises ``JSONDecodeError``."""
+    """Strict UTF-8 JSON; raises ``orjson.JSONDecodeError`` (a ValueError)."""
     return orjson.loads(data)
 
 

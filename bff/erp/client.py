@@ -27,6 +27,7 @@ from bff.erp.models import ErpPage
 from bff.erp.queries import DatasourceRead, ListRead, R
 from bff.erp.queries import probe as probe_read
 from bff.erp.session import ErpSession, SessionKeeper
+from bff.core import jsoncodec
 from bff.erp.http import make_erp_http
 from bff.erp.transport import Deadline, Listener, PoolStats, Transport, answers_directly, erp_at_fault
 from bff.erp.validation import read_record, read_rows
@@ -168,7 +169,7 @@ class ErpClient:
                 return None
             return None if record is None else read_record(form_id, model, record, self.anomalies)
 
-        return await self._merged(("getBusiness", protocol.canonical(body), model), lambda: self._read("getBusiness", body, form_id, parse))
+        return await self._merged(("getBusiness", jsoncodec.canonical(body), model), lambda: self._read("getBusiness", body, form_id, parse))
 
     async def _page(
         self, name: str, body: dict[str, Any], form_id: int, model: type[M], *, merge: bool = True, guard: bool = True
@@ -180,7 +181,7 @@ class ErpClient:
         def fetch() -> Awaitable[ErpPage[M]]:
             return self._read(name, body, form_id, parse, guard=guard)
 
-        page = await (self._merged((name, protocol.canonical(body), model), fetch) if merge else fetch())
+        page = await (self._merged((name, jsoncodec.canonical(body), model), fetch) if merge else fetch())
         return ErpPage(page.count, list(page.rows))  # followers each get their own list
 
     async def _merged(self, key: tuple[str, str, type], fetch: Callable[[], Awaitable[T]]) -> T:

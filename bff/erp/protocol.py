@@ -38,10 +38,6 @@ def login_body(account: str, plain_password: str) -> dict[str, Any]:
     return {"state": True, "account": account, "token": "", "password": hash_password(plain_password)}
 
 
-def canonical(body: Any) -> str:
-    return jsoncodec.canonical(body)
-
-
 def set_cookies(response: httpx.Response) -> dict[str, str]:
     """Cookies a response sets, read from Set-Cookie directly so no jar policy (domain,
     scheme) can drop them; empty values are deletions and are skipped."""
