@@ -156,8 +156,8 @@ async def main(
         sims.erp_sim.set_faults(latency_ms=latency_ms)
         limits = httpx.Limits(max_connections=concurrency)
         per_round = max(1, requests // rounds)
-        floor_ms: list[float] = []
-        ms: dict[str, list[float]] = {name: [] for name in OPERATIONS}
+        floor_cost: list[float] = []  # per request, in the meter's unit
+        cost: dict[str, list[float]] = {name: [] for name in OPERATIONS}
         async with (
             httpx.AsyncClient(base_url=floor_url, timeout=30, limits=limits) as floor_http,
             httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http,
@@ -174,7 +174,7 @@ async def main(
             # Rounds interleave the floor and the operations, so a neighbour's noise on this
             # machine falls on both: the ratio is taken per round, and the median reported.
             for round_no in range(rounds):
-                floor_ms.append(await measure(meter(floor), per_round, concurrency, hello))
+                floor_cost.append(await measure(meter(floor), per_round, concurrency, hello))
                 for name, (operation, given) in OPERATIONS.items():
                     variables = {"id": order_id} if operation == "OrderDetail" else given
 
@@ -187,16 +187,16 @@ async def main(
                     profile = None
                     if profile_dir and round_no == 0:
                         profile = profile_dir / f"{operation}{given.get('pageSize', '')}.txt"
-                    ms[name].append(await measure(meter(server), per_round, concurrency, send, profile))
-        unit = meter(server).unit
+                    cost[name].append(await measure(meter(server), per_round, concurrency, send, profile))
+        unit = InstructionMeter.unit if instructions else CpuMeter.unit
         print(f"{unit} per request: {rounds} rounds of {per_round} requests per operation, {concurrency} at a time, "
               f"ERP simulator at {latency_ms:.0f} ms, BFF in production mode on {backend}, {os.cpu_count()} cores\n")
         print("Medians over the rounds; the ratio is the median of each round's own ratio to its floor.\n")
         print(f"| operation | {unit} / request | × floor | rounds |")
         print("|---|---|---|---|")
-        print(f"| floor: bare strawberry `{{ hello }}` | {median(floor_ms):.2f} | 1.0 | {_spread(floor_ms)} |")
-        for name, figures in ms.items():
-            ratio = median(f / fl for f, fl in zip(figures, floor_ms, strict=True))
+        print(f"| floor: bare strawberry `{{ hello }}` | {median(floor_cost):.2f} | 1.0 | {_spread(floor_cost)} |")
+        for name, figures in cost.items():
+            ratio = median(f / fl for f, fl in zip(figures, floor_cost, strict=True))
             print(f"| {name} | {median(figures):.2f} | {ratio:.1f} | {_spread(figures)} |")
     finally:
         for process in (server, floor):
