@@ -14,7 +14,10 @@ from typing import Any, Literal, get_args, get_type_hints
 
 @dataclass(frozen=True)
 class Dialect:
-    attachments: Literal["list", "string", "objects", "empty"] = "list"
+    # Attachment values of 100039: "query" is the evidenced ``"<path>#size=<bytes>&name=<name>"``
+    # (name URL-encoded, both key orders across records); "list" the bare ``"<path>#<name>"``.
+    attachments: Literal["query", "list", "string", "objects", "empty"] = "query"
+    attachments_in_list: Literal["no", "yes"] = "no"  # evidence has them in getBusiness detail only
     login_reply: Literal["json-success", "json-other", "empty", "html"] = "json-success"
     expiry: Literal["401", "redirect", "success-false", "html"] = "401"
     logistics_in_list: Literal["no", "yes"] = "no"
@@ -27,6 +30,14 @@ class Dialect:
     # (customerOrSupplierId), the change watcher's batched reads: "any of" like the evidenced id
     # and status lists, ignored (every customer's rows), or nothing.
     customer_list: Literal["any-of", "ignored", "nothing"] = "any-of"
+    # The guesses a BFF may try as accelerations (never evidenced; the defaults answer as if the
+    # key were absent). "ignored": every row the other filters allow; "refused": success false.
+    # ``condition {"salesOrderProductIds": [<order line ids>]}`` on 100039:
+    product_ids: Literal["ignored", "honoured", "refused"] = "ignored"
+    # ``filters {"code": [<order codes>]}`` on 100001:
+    code_filter: Literal["ignored", "honoured"] = "ignored"
+    # ``filters {"salesOrderId": [<order ids>]}`` on 100185:
+    line_order_filter: Literal["ignored", "honoured"] = "ignored"
 
     def merged(self, changes: Mapping[str, Any]) -> Dialect:
         """A copy with ``changes`` applied; ValueError names the allowed keys or values."""

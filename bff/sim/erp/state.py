@@ -32,6 +32,13 @@ from bff.sim.erp.wire import as_text, held, wire
 
 Answer = dict[str, Any]
 
+# The keys no real client used, each answered as its dialect setting says: form -> (where, key, setting).
+GUESSED_KEYS: dict[int, tuple[str, str, str]] = {
+    DELIVERIES: ("condition", "salesOrderProductIds", "product_ids"),
+    ORDERS: ("filters", "code", "code_filter"),
+    ORDER_LINES: ("filters", "salesOrderId", "line_order_filter"),
+}
+
 MAX_PAGE_SIZE = 20000  # evidence: the live ERP answered 5000 and 10000; its maximum is unknown
 SHA1_HEX = re.compile(r"[0-9a-f]{40}")
 READ_ONLY = frozenset({"id"})
@@ -283,8 +290,19 @@ class ErpSim:
         condition, filters = body.get("condition") or {}, body.get("filters") or {}
         if not isinstance(condition, dict) or not isinstance(filters, dict):
             return {"success": False, "message": "查询条件格式错误"}
-        context = self._context(form_id, condition)
         dialect = self.dialect
+        guessed = GUESSED_KEYS.get(form_id)
+        if guessed is not None:
+            where, key, setting = guessed
+            given = condition if where == "condition" else filters
+            if given.get(key) is not None:
+                answer = getattr(dialect, setting)
+                if answer == "refused":
+                    return {"success": False, "message": f"不支持的查询条件: {key}"}
+                if answer == "ignored":  # as if the key were absent
+                    given = {k: v for k, v in given.items() if k != key}
+                    condition, filters = (given, filters) if where == "condition" else (condition, given)
+        context = self._context(form_id, condition)
         customer_key = {ORDERS: "customerId", DELIVERIES: "customerOrSupplierId"}.get(form_id, "")
         if isinstance(filters.get(customer_key), list) and dialect.customer_list != "any-of":
             filters = {k: v for k, v in filters.items() if k != customer_key}
