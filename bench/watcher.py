@@ -140,12 +140,10 @@ def breakdown(sim: ErpSim) -> dict[str, int]:
 
 async def calls_of(stack: DemoStack, run: Any) -> tuple[int, dict[str, int], float]:
     sim = stack.erp_sim
-    await stack.services.logistics.settle()
     before, kinds = sim.total, breakdown(sim)
     started = time.perf_counter()
     await run()
     elapsed = time.perf_counter() - started
-    await stack.services.logistics.settle()
     return sim.total - before, {k: v - kinds[k] for k, v in breakdown(sim).items()}, elapsed
 
 

@@ -23,6 +23,8 @@ from bff.notify.service import Notifications
 from bff.monitor.metrics import CIRCUIT_LEVELS, PROBE_LEVELS, Telemetry, current_trace_id
 from bff.monitor.watch import Monitor
 from bff.orders.fallback import LastGoodAnswers
+from bff.erp.guesses import Guesses
+from bff.orders.details import DeliveryDetails
 from bff.orders.logistics import LogisticsNames
 from bff.orders.reads import CustomerOrders
 from bff.orders.shipment_lines import DeliveryLines
@@ -52,6 +54,8 @@ class Services:
     limits: RateLimits
     notify: Notifications = field(init=False)  # subscription messages: outbox worker, change watcher, grants
     avatars: AvatarService = field(init=False)
+    guesses: Guesses = field(init=False)  # what this process learnt of the ERP's guessed shapes
+    delivery_details: DeliveryDetails = field(init=False)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
@@ -109,11 +113,17 @@ class Services:
                 max_keys=settings.last_good_max_keys, max_bytes=settings.last_good_max_bytes,
                 refresh_s=settings.last_good_refresh_s,
             ),
-            LogisticsNames(erp, cache, detail_reads=settings.erp_logistics_detail),
+            LogisticsNames(erp, cache),
             DeliveryLines(erp, settings.erp_delivery_lines),
             call_log, telemetry, Monitor(settings, db, cache, erp, call_log), limits,
         )
         erp.add_listener(services.record_erp_call)
+        services.guesses = Guesses.pinned({
+            "code_filter": settings.erp_guess_code_filter,
+            "line_order_filter": settings.erp_guess_line_order_filter,
+            "product_ids": settings.erp_guess_product_ids,
+        })
+        services.delivery_details = DeliveryDetails(erp, cache, enabled=settings.erp_logistics_detail)
         services.notify = Notifications(settings, db, erp, services.wechat, services.logistics)
         services.monitor.alerter.add_listener(services.notify.admin_alerts.send)
         services.avatars = AvatarService(db, limits, max_bytes=settings.avatar_max_bytes)
@@ -122,7 +132,8 @@ class Services:
 
     def customer_orders(self, customer_id: str) -> CustomerOrders:
         """The scoped reads of one customer (one instance per request)."""
-        return CustomerOrders(self.erp, self.last_good, self.logistics, customer_id, self.delivery_lines)
+        return CustomerOrders(
+            self.erp, self.last_good, self.logistics, customer_id, self.delivery_lines, self.guesses, self.delivery_details)
 
     def _observe_state(self) -> None:
         erp, probe = self.erp, self.monitor.probe
@@ -164,6 +175,8 @@ class Services:
     def record_erp_call(self, call: ErpCall) -> None:
         """Every outbound ERP call goes to api_call_logs beside the inbound ones, and to the metrics."""
         self.telemetry.record_erp(call.endpoint, call.form_id, call.outcome, call.latency_ms)
+        if call.outcome in ("transient", "timeout"):
+            self.guesses.forget()  # the ERP had trouble (perhaps an upgrade): prove the guesses again
         self.call_log.record(
             trace_id=current_trace_id() or None,
             endpoint=f"erp:{call.endpoint}",
@@ -185,7 +198,6 @@ class Services:
         await self.notify.stop()  # before the clients it sends through
         await self.monitor.stop()
         await self.call_log.stop()
-        await self.logistics.aclose()
         await self.erp.aclose()
         await self.wechat_http.aclose()
         await self.cache.close()

@@ -46,6 +46,7 @@ class OrderLoaders:
         self.shipments_by_order = DataLoader(partial(_shipments_by_order, reads))
         self.shipments_by_material = DataLoader(partial(_shipments_by_material, reads))
         self.shipment_lines = DataLoader(partial(_shipment_lines, reads))
+        self.shipment_detail = DataLoader(partial(_shipment_details, reads))  # carrier and files, when unlisted
         self.material = DataLoader(partial(_materials, reads, self.shipments_by_material))
         self.erp_materials_by_order = DataLoader(partial(_erp_materials_by_order, reads))  # shipped = left the warehouse
         self.materials_by_order = DataLoader(  # shipped = dispatched
@@ -160,3 +161,8 @@ async def _shipments_by_material(reads: CustomerOrders, material_ids: list[str])
 async def _shipment_lines(reads: CustomerOrders, shipment_ids: list[str]) -> list[list[ShipmentLine]]:
     grouped = await reads.shipment_lines(shipment_ids)
     return [grouped.get(i, []) for i in shipment_ids]
+
+
+async def _shipment_details(reads: CustomerOrders, shipment_ids: list[str]) -> list[Shipment | None]:
+    found = await reads.detailed(shipment_ids)
+    return [found.get(i) for i in shipment_ids]

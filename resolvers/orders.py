@@ -50,6 +50,8 @@ async def search_orders(
         raise bad_input("不支持按“状态未知”筛选", "status")
     keyword = text(keyword, "keyword", max_len=50, label="搜索关键词")
     query_time = datetime.now(UTC)
+    if selected_names(info, "items") & NEEDS_SHIPMENTS:
+        loaders.reads.start_recent_deliveries()  # beside the orders' read: it needs nothing of them
     total, orders = await loaders.reads.search(keyword, status, page, page_size)
     loaders.remember(orders)
     if selected_names(info, "items") & CARD_FACTS:
@@ -67,6 +69,8 @@ async def order(info: Info, id: str | None, code: str | None) -> Order:
         prefetch_order_parts(info, loaders, order_id)
         found = await loaders.order.load(order_id)
     else:
+        if selected_names(info) & NEEDS_SHIPMENTS:
+            loaders.reads.start_recent_deliveries()
         found = await loaders.order_by_code.load(text(code, "code", max_len=40, required=True) or "")
     if found is None:
         raise not_found()
@@ -90,6 +94,7 @@ def prefetch_order_parts(info: Info, loaders: OrderLoaders, order_id: str) -> No
     if wanted & NEEDS_MATERIALS:
         _quietly(asyncio.ensure_future(loaders.materials_by_order.load(order_id)))
     if wanted & NEEDS_SHIPMENTS:
+        loaders.reads.start_recent_deliveries()
         _quietly(asyncio.ensure_future(loaders.shipments_by_order.load(order_id)))
 
 
@@ -180,6 +185,14 @@ async def material_shipments(info: Info, material: Material) -> list[Shipment]:
     if not material.via_order:
         return await loaders.shipments_by_material.load(material.id)
     return await loaders.shipments_carrying(material)
+
+
+async def completed(info: Info, shipment: Shipment) -> Shipment:
+    """The shipment with its carrier and files, from its ERP detail when its list row lacked them."""
+    if not shipment.needs_detail:
+        return shipment
+    loaders = await info.context.order_loaders()
+    return await loaders.shipment_detail.load(shipment.id) or shipment
 
 
 async def shipment_lines(info: Info, shipment: Shipment) -> list[ShipmentLine]:

@@ -70,7 +70,6 @@ class Shipment:
     code: str
     order_codes: list[str]
     ship_date: datetime | None
-    logistics_company: str | None
     tracking_number: str | None
     remark: str | None = strawberry.field(description="What the wholesaler wrote on the shipment (in practice the actual carrier and route)")
     state: ShipmentState
@@ -80,7 +79,14 @@ class Shipment:
     contact: str | None
     mobile: str | None = strawberry.field(description="Masked")
     amount: float | None
-    attachments: list[Attachment]
+
+    @strawberry.field(description="The carrier (物流公司), from the delivery's detail where its list row lacks it")
+    async def logistics_company(self, info: Info, shipment: Parent[domain.Shipment]) -> str | None:
+        return (await resolve.completed(info, shipment)).logistics_company
+
+    @strawberry.field(graphql_type=list[Attachment], description="Files of the delivery (发货单, photos)")
+    async def attachments(self, info: Info, shipment: Parent[domain.Shipment]) -> list[domain.Attachment]:
+        return list((await resolve.completed(info, shipment)).attachments)
 
     @strawberry.field(
         description="The lines of this shipment for the order it was reached through "

@@ -124,14 +124,10 @@ def unique_user(prefix: str = "u") -> str:
 
 
 async def erp_calls(stack: Any, sim: Sim, send: Callable[[], Awaitable[T]]) -> tuple[int, T]:
-    """The ERP calls ``send()`` caused, as the simulator counted them (less the background detail
-    reads it started, which belong to no request), and what it answered."""
-    logistics = stack.services.logistics
-    await logistics.settle()
-    before, background = await sim.calls(), logistics.detail_reads
+    """The ERP calls ``send()`` caused, as the simulator counted them, and what it answered."""
+    before = await sim.calls()
     answer = await send()
-    await logistics.settle()
-    return await sim.calls() - before - (logistics.detail_reads - background), answer
+    return await sim.calls() - before, answer
 
 
 async def erp_cost(

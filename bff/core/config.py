@@ -89,7 +89,11 @@ class Settings(BaseSettings):
     erp_pool_size: int = 20
     # Protocol dialects the live ERP may speak (docs/erp-protocol.md; `bff erp check` tells which)
     erp_delivery_lines: Literal["auto", "per-delivery", "parent-list"] = "auto"
-    erp_logistics_detail: bool = True
+    erp_logistics_detail: bool = True  # read a delivery's detail when its list row lacks carrier or files
+    # Guessed call shapes (bff/erp/guesses.py): auto = tried, checked, used while the ERP keeps to them.
+    erp_guess_code_filter: Literal["auto", "on", "off"] = "auto"
+    erp_guess_line_order_filter: Literal["auto", "on", "off"] = "auto"
+    erp_guess_product_ids: Literal["auto", "on", "off"] = "auto"
 
     # Monitoring
     call_log_enabled: bool = True
@@ -152,9 +156,9 @@ class Settings(BaseSettings):
     rate_limit_user: str = "120/minute"
     rate_limit_ip: str = "600/minute"
     rate_limit_global: str = "6000/minute"
-    erp_calls_per_user: str = "600/hour"
-    erp_cost_budget: int = 20
-    erp_max_calls_per_request: int = 40
+    erp_calls_per_user: str = "2000/hour"
+    erp_cost_budget: int = 60
+    erp_max_calls_per_request: int = 60
     trusted_documents_only: bool = False
     developer_key: SecretStr = SecretStr("")
     company_recheck_s: int = 300

@@ -275,6 +275,7 @@ class Shipment:
     amount: float | None = None
     via_order_id: str | None = None  # the order this shipment was reached through, if any
     via_material_id: str | None = None  # or the material
+    needs_detail: bool = False  # the list row lacked the carrier or the attachments (bff/orders/details.py)
 
     @property
     def state(self) -> ShipmentState:

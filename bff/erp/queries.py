@@ -144,6 +144,18 @@ def orders_of_customers(
     )
 
 
+ORDERS_PER_CODE = 20  # rows of one order-number search: a full-text match can hit other orders
+
+
+def order_by_code_text(customer_id: str, code: str) -> ListRead[SalesOrderRecord]:
+    """Evidence: the public client found one order with ``filters {"systemFulltext": <code>}``; the
+    BFF scopes it by the customer too and keeps only the row whose ``code`` equals the number."""
+    return ListRead(
+        SALES_ORDERS, SalesOrderRecord, filters={"customerId": customer_id, "systemFulltext": code},
+        page_size=ORDERS_PER_CODE, orderby=NEWEST_FIRST,
+    )
+
+
 def probe() -> ListRead[SalesOrderRecord]:
     """The health probe: one row, few columns, no customer (it reads no customer's data)."""
     return ListRead(SALES_ORDERS, SalesOrderRecord, columns=("id", "code", "customerId", "status"), page_size=1)
@@ -166,6 +178,13 @@ def lines_of_order(order_id: str) -> ListRead[OrderLineRecord]:
     return ListRead(ORDER_LINES, OrderLineRecord, condition={"form.id": order_id}, page_size=MAX_ROWS)
 
 
+def lines_matching(keyword: str, columns: Sequence[str] = LINE_COLUMNS_FOR_MATCH) -> ListRead[OrderLineRecord]:
+    """Evidence: ``systemFulltext`` is the keyword search of every form. Not scoped (the form has
+    no customer field): callers keep only lines of orders proven the customer's."""
+    return ListRead(ORDER_LINES, OrderLineRecord, filters={"systemFulltext": keyword}, columns=tuple(columns),
+                    page_size=MAX_ROWS, orderby="id desc")
+
+
 def lines_by_ids(ids: Sequence[str]) -> ListRead[OrderLineRecord]:
     """Evidence: ``{"id": [...]}`` filters. Not scoped: callers prove ownership by the order."""
     return ListRead(ORDER_LINES, OrderLineRecord, filters={"id": sorted(set(ids))}, page_size=max(1, len(set(ids))))
@@ -173,11 +192,37 @@ def lines_by_ids(ids: Sequence[str]) -> ListRead[OrderLineRecord]:
 
 # --- deliveries (100039) --------------------------------------------------------------------
 
+# The customer's newest deliveries, read once per page (in the first round trip, beside the
+# orders): the deliveries of every order dated after the oldest of them are all there, whatever
+# the customer's history. Older orders' deliveries are read per order (:func:`deliveries_of_order`).
+DELIVERY_WINDOW = 100
+DELIVERIES_PER_ORDER = 100  # evidence: the public client's pageSize for one order's deliveries
+
+
+def recent_deliveries(customer_id: str, rows: int = DELIVERY_WINDOW) -> ListRead[DeliveryRecord]:
+    """Evidence: the public client read a customer's deliveries with ``filters
+    {"customerOrSupplierId": <id>}`` (pageSize 5000) and matched them to orders by ``orderCodes``.
+    The BFF reads the newest ``rows`` only: its bytes do not grow with the customer's history."""
+    return ListRead(
+        DELIVERIES, DeliveryRecord, filters={"customerOrSupplierId": customer_id},
+        columns=DELIVERY_COLUMNS, page_size=rows, orderby=NEWEST_FIRST,
+    )
+
+
+def deliveries_of_order(customer_id: str, order_code: str) -> ListRead[DeliveryRecord]:
+    """Evidence: the public client read one order's deliveries with ``filters {"systemFulltext":
+    <order code>}``, pageSize 100; scoped by the customer here, and matched by ``orderCodes``."""
+    return ListRead(
+        DELIVERIES, DeliveryRecord, filters={"customerOrSupplierId": customer_id, "systemFulltext": order_code},
+        columns=DELIVERY_COLUMNS, page_size=DELIVERIES_PER_ORDER, orderby=NEWEST_FIRST,
+    )
+
+
 def deliveries_carrying(customer_id: str, order_line_ids: Sequence[str]) -> ListRead[DeliveryRecord]:
-    """The customer's deliveries that carry any of these order lines. Evidence: the public client
-    read deliveries with ``condition {"salesOrderProductIds": [<order line ids>]}``; scoped by the
-    evidenced ``customerOrSupplierId``. Should the ERP ignore the context, the answer is the
-    customer's newest deliveries, still matched to orders by their own link fields."""
+    """Guess (``product_ids``, bff/erp/guesses.py): the customer's deliveries that carry any of
+    these order lines, with ``condition {"salesOrderProductIds": [<order line ids>]}``. The public
+    client only ever sent that key as ``None`` ("all"); an ERP that ignores it answers every
+    delivery of the customer, which callers detect by the deliveries' own order links."""
     return ListRead(
         DELIVERIES, DeliveryRecord,
         condition={"salesOrderProductIds": sorted(set(order_line_ids))},

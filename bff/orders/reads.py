@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,10 +29,13 @@ from bff.erp.mapping import (
     order_from_record,
     shipment_from_record,
 )
+from bff.erp.errors import ErpRefused
+from bff.erp.guesses import Guess, Guesses, GuessState
 from bff.erp.models import DeliveryRecord, ErpPage, OrderLineRecord, SalesOrderRecord
 from bff.erp.queries import R
 from bff.core.errors import BffError, ErrorCode
 from bff.orders.fallback import LastGoodAnswers
+from bff.orders.details import DETAIL_READS_PER_REQUEST, DeliveryDetails, needs_detail, with_detail
 from bff.orders.logistics import LogisticsNames
 from bff.orders.shipment_lines import DeliveryLines
 
@@ -47,6 +50,15 @@ def keyword_too_short(keyword: str) -> bool:
 
 
 class CustomerOrders:
+    """One request's reads of one customer's orders, lines and deliveries (one instance per request).
+
+    Round trips (docs/erp-protocol.md): a page of orders is one read; its lines and the
+    customer's newest deliveries (:func:`queries.recent_deliveries`, which needs nothing from the
+    orders) are read beside it or right after it, so a page of cards is two sequential round
+    trips whatever the ERP supports. Guessed shapes (bff/erp/guesses.py) are tried only where they
+    save calls, their answers checked, with the evidenced shape as the fallback in the same read.
+    """
+
     def __init__(
         self,
         erp: ErpReader,
@@ -54,15 +66,21 @@ class CustomerOrders:
         logistics: LogisticsNames,
         customer_id: str,
         delivery_lines: DeliveryLines | None = None,
+        guesses: Guesses | None = None,
+        details: DeliveryDetails | None = None,
     ) -> None:
         self._erp = erp
         self._last_good = last_good
         self._logistics = logistics
         self._delivery_lines = delivery_lines or DeliveryLines(erp)
+        self._guesses = guesses or Guesses()
+        self._details = details or DeliveryDetails(erp, None)
         self.customer_id = customer_id
         self._orders: dict[str, Order] = {}  # proven this customer's
         self._line_reads: dict[str, asyncio.Future[dict[str, list[OrderLineRecord]]]] = {}
+        self._recent: asyncio.Future[tuple[int, list[DeliveryRecord]]] | None = None
         self._deliveries: dict[str, DeliveryRecord] = {}  # proven this customer's
+        self._detail_reads_left = DETAIL_READS_PER_REQUEST
         self._searched = False
         self.stale_as_of: datetime | None = None
 
@@ -84,6 +102,31 @@ class CustomerOrders:
         if self.stale_as_of is None or as_of < self.stale_as_of:
             self.stale_as_of = as_of
         return int(answer["count"]), [read.model.model_validate(row) for row in answer["rows"]]
+
+    async def _guessed(
+        self, guess: Guess, read: queries.ListRead[R], kept_to_asked: Callable[[int, list[R]], bool | None], *,
+        keep: bool = True,
+    ) -> list[R] | None:
+        """The rows of a guessed read when its answer keeps to what was asked; None (use the
+        evidenced shape) when the guess is not worth trying, or the ERP ignores or refuses it.
+        ``kept_to_asked`` answers None when the answer cannot tell (the evidenced shape is used,
+        nothing is learnt)."""
+        if not guess.worth_trying:
+            return None
+        guess.tried()
+        try:
+            count, rows = await self._read(read, keep=keep)
+        except ErpRefused:
+            guess.observed(GuessState.REFUSED)
+            return None
+        verdict = kept_to_asked(count, rows)
+        if verdict is None:
+            return None
+        if not verdict:
+            guess.observed(GuessState.IGNORED)
+            return None
+        guess.observed(GuessState.HOLDS)
+        return rows
 
     def _own_orders(self, records: Iterable[SalesOrderRecord]) -> list[Order]:
         mine = [order_from_record(r) for r in records if r.customerId == self.customer_id]  # never trust the filter alone
@@ -108,35 +151,41 @@ class CustomerOrders:
 
     async def _ids_matching(self, keyword: str) -> set[str]:
         """The customer's orders whose text matches, or which hold a material whose text matches.
-        Every read is scoped to the customer in the ERP request itself; one search per request."""
+        Orders are searched scoped to the customer in the ERP request itself; lines are searched
+        among the customer's latest orders (``salesOrderId`` list, a guess) or, evidenced, over
+        the form and kept for those orders only. One search per request."""
         if self._searched:
             raise BffError(ErrorCode.BAD_USER_INPUT, "每次请求只能进行一次关键词搜索")
         if keyword_too_short(keyword):
             raise BffError(ErrorCode.BAD_USER_INPUT, f"搜索关键词至少 {MIN_KEYWORD_CHARS} 个字符（或 1 个汉字）")
         self._searched = True
         columns = queries.ORDER_COLUMNS_FOR_MATCH
-        (_, by_text), (_, recent) = await asyncio.gather(
-            self._read(queries.orders_of_customer(
-                self.customer_id, keyword=keyword, columns=columns, page_size=queries.MAX_ROWS), keep=False),
-            self._read(queries.orders_of_customer(self.customer_id, columns=columns, page_size=queries.SEARCH_SCOPE_ORDERS)),
-        )
+        line_guess = self._guesses.line_order_filter
+        unscoped_lines = None if line_guess.worth_trying else asyncio.ensure_future(
+            self._read(queries.lines_matching(keyword), keep=False))
+        try:
+            (_, by_text), (_, recent) = await asyncio.gather(
+                self._read(queries.orders_of_customer(
+                    self.customer_id, keyword=keyword, columns=columns, page_size=queries.MAX_ROWS), keep=False),
+                self._read(queries.orders_of_customer(self.customer_id, columns=columns, page_size=queries.SEARCH_SCOPE_ORDERS)),
+            )
+        except BaseException:
+            if unscoped_lines is not None:
+                unscoped_lines.cancel()
+            raise
         mine = {r.id for r in recent if r.customerId == self.customer_id}
-        lines: list[OrderLineRecord] = []
-        if mine:
-            _, lines = await self._read(queries.lines_of_orders(
-                sorted(mine), keyword=keyword, columns=queries.LINE_COLUMNS_FOR_MATCH), keep=False)
+        lines: list[OrderLineRecord] | None = None
+        if unscoped_lines is None and mine:
+            asked = sorted(mine)
+            lines = await self._guessed(
+                line_guess, queries.lines_of_orders(asked, keyword=keyword, columns=queries.LINE_COLUMNS_FOR_MATCH),
+                lambda count, rows: _within(rows, asked, lambda r: r.salesOrderId), keep=False)
+            if lines is None:
+                unscoped_lines = asyncio.ensure_future(self._read(queries.lines_matching(keyword), keep=False))
+        if unscoped_lines is not None:
+            _, lines = await unscoped_lines
         matched = {r.id for r in by_text if r.customerId == self.customer_id}
-        return matched | {line.salesOrderId for line in lines if line.salesOrderId in mine}
-
-    async def orders_in_statuses(
-        self, statuses: Sequence[OrderStatus], page: int, page_size: int
-    ) -> tuple[int, list[Order]]:
-        """One page of the customer's orders in any of ``statuses`` (the change watcher's read)."""
-        codes = sorted({code for status in statuses for code in CODES_BY_STATUS[status]})
-        count, records = await self._read(queries.orders_of_customer(
-            self.customer_id, statuses=codes, page=page - 1, page_size=page_size, orderby="id asc"
-        ))
-        return count, self._own_orders(records)
+        return matched | {line.salesOrderId for line in lines or () if line.salesOrderId in mine}
 
     async def orders_by_ids(self, ids: Sequence[str]) -> dict[str, Order]:
         wanted = sorted(set(ids)) or [NO_SUCH_ID]
@@ -144,9 +193,16 @@ class CustomerOrders:
         return {o.id: o for o in self._own_orders(records)}
 
     async def orders_by_codes(self, codes: Sequence[str]) -> dict[str, Order]:
+        """Orders by number: the ``code`` list (a guess) when the ERP keeps to it, else one
+        evidenced full-text read per number, keeping the row whose code is the number."""
         wanted = sorted(set(codes))
-        _, records = await self._read(queries.orders_of_customer(self.customer_id, codes=wanted, page_size=len(wanted)))
-        return {o.code: o for o in self._own_orders(records)}
+        records = await self._guessed(
+            self._guesses.code_filter, queries.orders_of_customer(self.customer_id, codes=wanted, page_size=len(wanted)),
+            lambda count, rows: count <= len(wanted) and _within(rows, wanted, lambda r: r.code))
+        if records is None:
+            found = await asyncio.gather(*(self._read(queries.order_by_code_text(self.customer_id, c)) for c in wanted))
+            records = [r for (_, rows) in found for r in rows]
+        return {o.code: o for o in self._own_orders(records) if o.code in wanted}
 
     async def owned(self, order_ids: Iterable[str]) -> set[str]:
         """The subset of ``order_ids`` proven to be this customer's (reading the unproven ones)."""
@@ -171,7 +227,16 @@ class CustomerOrders:
         return {i: grouped.get(i, []) for i in order_ids}
 
     async def _read_lines(self, order_ids: list[str]) -> dict[str, list[OrderLineRecord]]:
-        _, records = await self._read(queries.lines_of_orders(order_ids))
+        """The ``salesOrderId`` list (a guess) for several orders when the ERP keeps to it, else
+        the evidenced ``condition {"form.id"}``, one read per order, side by side."""
+        records: list[OrderLineRecord] | None = None
+        if len(order_ids) > 1:
+            records = await self._guessed(
+                self._guesses.line_order_filter, queries.lines_of_orders(order_ids),
+                lambda count, rows: count <= len(rows) and _within(rows, order_ids, lambda r: r.salesOrderId))
+        if records is None:
+            found = await asyncio.gather(*(self._read(queries.lines_of_order(i)) for i in order_ids))
+            records = [r for (_, rows) in found for r in rows]
         grouped: dict[str, list[OrderLineRecord]] = defaultdict(list)
         for record in records:
             grouped[record.salesOrderId].append(record)
@@ -191,51 +256,121 @@ class CustomerOrders:
 
     # --- shipments (deliveries) ---------------------------------------------------------------
 
+    def _recent_deliveries(self) -> asyncio.Future[tuple[int, list[DeliveryRecord]]]:
+        """The customer's newest deliveries, read once per request (first asked, first started)."""
+        if self._recent is None:
+            self._recent = asyncio.ensure_future(self._read(queries.recent_deliveries(self.customer_id)))
+        return self._recent
+
+    def start_recent_deliveries(self) -> None:
+        """Start the newest-deliveries read now, beside the orders' read: it needs nothing of them."""
+        _quietly(self._recent_deliveries())
+
     async def shipments_by_order(self, order_ids: Sequence[str]) -> dict[str, list[Shipment]]:
-        """Each order's shipments: the customer's deliveries carrying the orders' lines (one read
-        for any number of orders), matched to orders by the deliveries' own link fields."""
+        """Each order's shipments: from the customer's newest deliveries when the order is newer
+        than the oldest of them (its deliveries cannot be older than the order), else from one
+        evidenced read of the order's deliveries by its number; matched by the deliveries' own
+        links (``orderCodes``, ``salesOrderId(s)``). Calls do not grow with the shipments."""
         ids = sorted(set(order_ids))
-        lines, owned = await asyncio.gather(self._lines_of(ids), self.owned(ids))
-        line_ids = [line.id for order_id in ids if order_id in owned for line in lines[order_id]]
+        owned, (count, window) = await asyncio.gather(self.owned(ids), self._recent_deliveries())
+        orders = [self._orders[i] for i in ids if i in owned]
+        complete = count <= len(window)
+        oldest = min((d.date for d in window if d.date is not None), default=None)
+        older = [o for o in orders if not complete and (o.date is None or oldest is None or o.date <= oldest)]
+        found = await asyncio.gather(*(self._read(queries.deliveries_of_order(self.customer_id, o.code)) for o in older))
+        records = {d.id: d for d in window}
+        records.update((d.id, d) for _, rows in found for d in rows)
         by_order: dict[str, list[Shipment]] = defaultdict(list)
-        if not line_ids:
-            return by_order
-        codes = {self._orders[i].code: i for i in owned}
-        for shipment in await self._shipments(queries.deliveries_carrying(self.customer_id, line_ids)):
+        codes = {o.code: o.id for o in orders}
+        for shipment in await self._shipments(list(records.values())):
             carried = {i for i in shipment.order_ids if i in owned} | {codes[c] for c in shipment.order_codes if c in codes}
             for order_id in sorted(carried):
                 by_order[order_id].append(shipment)
         return by_order
 
     async def shipments_by_material(self, material_ids: Sequence[str]) -> dict[str, list[Shipment]]:
-        """Each material's shipments: one read per material of the deliveries carrying it (the
-        evidenced context), made alongside the material's own read and kept only if it is owned."""
+        """Each material's shipments: its order's shipments whose lines carry it. With the
+        ``product_ids`` guess proven, the deliveries carrying the material are asked directly
+        (checked: none outside the order's), and no delivery line is read."""
         ids = sorted(set(material_ids))
-        owned, found = await asyncio.gather(
-            self.materials_by_ids(ids),
-            asyncio.gather(*(self._shipments(queries.deliveries_carrying(self.customer_id, [i])) for i in ids)),
-        )
-        return {i: shipments for i, shipments in zip(ids, found, strict=True) if i in owned}
+        materials = await self.materials_by_ids(ids)
+        by_order = await self.shipments_by_order(sorted({m.order_id for m in materials.values()}))
+        result: dict[str, list[Shipment]] = {}
+        for material_id, material in materials.items():
+            of_order = by_order.get(material.order_id, [])
+            result[material_id] = await self._carrying(material, of_order) if of_order else []
+        return result
+
+    async def _carrying(self, material: Material, of_order: list[Shipment]) -> list[Shipment]:
+        known = {s.id for s in of_order}
+        customer_total, _ = await self._recent_deliveries()
+
+        def kept_to_asked(count: int, rows: list[DeliveryRecord]) -> bool | None:
+            if count > len(rows) or any(r.id not in known for r in rows):
+                return False  # deliveries of other orders: the context was ignored
+            return True if count < customer_total else None  # all the customer's: cannot tell
+
+        carrying = await self._guessed(
+            self._guesses.product_ids, queries.deliveries_carrying(self.customer_id, [material.id]), kept_to_asked,
+        ) if len(known) > 1 else None
+        if carrying is not None:
+            kept = {r.id for r in carrying}
+            return [s for s in of_order if s.id in kept]
+        lines = await self.shipment_lines([s.id for s in of_order])
+        return [s for s in of_order if any(line.carries(material) for line in lines.get(s.id, []))]
 
     async def shipments_by_ids(self, ids: Iterable[str]) -> dict[str, Shipment]:
         wanted = sorted(set(ids)) or [NO_SUCH_ID]
-        return {s.id: s for s in await self._shipments(queries.deliveries_by_ids(self.customer_id, wanted))}
+        _, records = await self._read(queries.deliveries_by_ids(self.customer_id, wanted))
+        return {s.id: s for s in await self._shipments(records)}
 
-    async def _shipments(self, read: queries.ListRead[DeliveryRecord]) -> list[Shipment]:
-        (_, records), names = await asyncio.gather(self._read(read), self._logistics.names())
+    async def _shipments(self, records: list[DeliveryRecord]) -> list[Shipment]:
         mine = [r for r in records if r.customerOrSupplierId == self.customer_id]
         self._deliveries.update((r.id, r) for r in mine)
+        names = await self._logistics.names()
         companies = await self._logistics.companies_of(mine, names)
-        return [shipment_from_record(r, company) for r, company in zip(mine, companies, strict=True)]
+        return [dataclasses.replace(shipment_from_record(r, company), needs_detail=needs_detail(r, company))
+                for r, company in zip(mine, companies, strict=True)]
+
+    async def detailed(self, shipment_ids: Sequence[str]) -> dict[str, Shipment]:
+        """Shipments (proven this customer's) completed from their ERP detail where the list rows
+        lack the carrier or the attachments (evidence: both are in getBusiness detail): at most
+        :data:`DETAIL_READS_PER_REQUEST` detail reads a request, the rest shown as listed."""
+        records = [self._deliveries[i] for i in sorted(set(shipment_ids)) if i in self._deliveries]
+        wanted = [r.id for r in records if needs_detail(r, None)][: max(0, self._detail_reads_left)]
+        self._detail_reads_left -= len(wanted)
+        details = await self._details.of(wanted) if wanted else {}
+        for delivery_id, detail in details.items():
+            if detail.logisticsCompanyId:
+                await self._logistics.keep(delivery_id, detail.logisticsCompanyId)
+        completed = [with_detail(r, details.get(r.id)) for r in records]
+        self._deliveries.update((r.id, r) for r in completed)
+        return {s.id: s for s in await self._shipments(completed)}
 
     async def shipment_lines(self, shipment_ids: Sequence[str]) -> dict[str, list[ShipmentLine]]:
         """Lines of shipments already proven this customer's (others are not read)."""
         ids = sorted(set(shipment_ids) & self._deliveries.keys())
         return await self._delivery_lines.of(ids) if ids else {}
 
-    def delivery_record(self, shipment_id: str) -> DeliveryRecord | None:
+    async def delivery_record(self, shipment_id: str) -> DeliveryRecord | None:
+        """The delivery as its detail has it (attachments' paths), if it is this customer's."""
+        if shipment_id not in self._deliveries:
+            await self.shipments_by_ids([shipment_id])
+        if shipment_id not in self._deliveries:
+            return None
+        await self.detailed([shipment_id])
         return self._deliveries.get(shipment_id)
 
+
+def _within(rows: Iterable[R], asked: Iterable[str], key: Callable[[R], str | None]) -> bool:
+    """Whether every row answers one of the asked values (a row outside: the key was ignored)."""
+    allowed = set(asked)
+    return all(key(row) in allowed for row in rows)
+
+
+def _quietly(future: asyncio.Future[Any]) -> None:
+    """A read started ahead that nobody may await must not log an unretrieved error."""
+    future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
 # --- the change watcher's read across many customers ------------------------------------------

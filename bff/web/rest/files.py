@@ -27,8 +27,7 @@ async def download(request: Request) -> Response:
         index = int(request.path_params["index"])
         if not shipment_id.isalnum() or len(shipment_id) > 40 or index > MAX_INDEX:
             raise BffError(ErrorCode.NOT_FOUND)
-        await loaders.reads.shipments_by_ids([shipment_id])
-        record = loaders.reads.delivery_record(shipment_id)
+        record = await loaders.reads.delivery_record(shipment_id)
         path = attachment_path(record, index) if record is not None else None
         if path is None:
             raise BffError(ErrorCode.NOT_FOUND, "附件不存在")
