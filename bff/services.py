@@ -124,7 +124,7 @@ class Services:
             "product_ids": settings.erp_guess_product_ids,
         })
         services.delivery_details = DeliveryDetails(erp, cache, enabled=settings.erp_logistics_detail)
-        services.notify = Notifications(settings, db, erp, services.wechat, services.logistics)
+        services.notify = Notifications(settings, db, erp, services.wechat, services.logistics, guesses=services.guesses)
         services.monitor.alerter.add_listener(services.notify.admin_alerts.send)
         services.avatars = AvatarService(db, limits, max_bytes=settings.avatar_max_bytes)
         services._observe_state()

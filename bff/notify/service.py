@@ -10,6 +10,7 @@ from typing import Protocol
 from sqlalchemy import bindparam, func, update
 from sqlmodel import col, select
 
+from bff.erp.guesses import Guesses
 from bff.core.config import Settings
 from bff.core.domain import OrderStatus
 from bff.erp.reader import ErpReader
@@ -42,7 +43,7 @@ _STATUS_EVENTS = (
 class Notifications:
     def __init__(
         self, settings: Settings, db: Database, erp: ErpReader, wechat: WechatClient,
-        logistics: LogisticsNames, clock: Clock = utc_now,
+        logistics: LogisticsNames, clock: Clock = utc_now, guesses: Guesses | None = None,
     ) -> None:
         self._db = db
         self.settings = settings
@@ -53,7 +54,7 @@ class Notifications:
         # The simulator can say what it delivered; real WeChat cannot (see bff.notify.reconcile).
         delivery_log = None if settings.is_production else SimulatorDeliveryLog(settings.wx_base_url)
         self.outbox = Outbox(db, wechat, settings, delivery_log=delivery_log)
-        self.watcher = Watcher(db, erp, logistics, self.outbox, self.prefs, self.templates, settings)
+        self.watcher = Watcher(db, erp, logistics, self.outbox, self.prefs, self.templates, settings, guesses=guesses)
         self.admin_alerts = AdminAlerts(db, self.templates, self.grants, self.outbox, clock)
         self.manual = ManualSender(self.templates, self.outbox)
         self.set_clock(clock)

@@ -48,6 +48,7 @@ from bff.erp.mapping import CODES_BY_STATUS, FINAL_STATUSES, order_from_record, 
 from bff.notify.follows import followers
 from bff.orders.progress import fulfilment, material_summary
 from bff.erp.queries import WATCH_COLUMNS
+from bff.erp.guesses import Guesses
 from bff.orders.reads import details_of_customers, orders_of_customers
 from bff.store.db import Database
 from bff.store.tables import ErpBinding, MessageLog, OrderEvent, OrderSnapshot, SubscriptionGrant
@@ -126,10 +127,11 @@ class Watcher:
     def __init__(
         self, db: Database, erp: ErpReader, logistics: LogisticsNames,
         outbox: Outbox, prefs: PreferenceStore, templates: Templates, settings: Settings, clock: Clock = utc_now,
-        instance: str | None = None,
+        instance: str | None = None, guesses: Guesses | None = None,
     ) -> None:
         # No last good answers here: a stale answer is never compared, so an outage sends nothing.
         self._db, self._erp, self._logistics = db, erp, logistics
+        self._guesses = guesses or Guesses()  # shared with the purchasers' reads: one process, one ERP
         self._outbox, self._prefs, self._templates, self._settings = outbox, prefs, templates, settings
         self.clock = clock
         self.partitions = Partitions(
@@ -224,7 +226,7 @@ class Watcher:
         stats.orders += len(records)
         before = {row.order_id: row for row in snapshots}
         due = [r for r in records if needs_detail(before.get(r.id), digest(r))]
-        seen = await self._read(due, per_read) if due else {}
+        seen = await self._read(due) if due else {}
         stats.detailed.update(seen)
         by_customer: dict[str, list[SalesOrderRecord]] = defaultdict(list)
         for record in records:
@@ -245,9 +247,9 @@ class Watcher:
                 log.exception("watcher: customer %s skipped this cycle", customer_id)
         return emitted
 
-    async def _read(self, records: list[SalesOrderRecord], per_read: int) -> dict[str, Seen]:
+    async def _read(self, records: list[SalesOrderRecord]) -> dict[str, Seen]:
         """Lines and deliveries of these orders (already read and proven their customers')."""
-        materials, shipments = await details_of_customers(self._erp, self._logistics, records, per_read=per_read)
+        materials, shipments = await details_of_customers(self._erp, self._logistics, self._guesses, records)
         seen = {}
         for record in records:
             order = order_from_record(record)

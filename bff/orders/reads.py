@@ -17,7 +17,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bff.core import jsoncodec
 from bff.core.domain import Material, Order, OrderStatus, Shipment, ShipmentLine
@@ -103,31 +103,6 @@ class CustomerOrders:
             self.stale_as_of = as_of
         return int(answer["count"]), [read.model.model_validate(row) for row in answer["rows"]]
 
-    async def _guessed(
-        self, guess: Guess, read: queries.ListRead[R], kept_to_asked: Callable[[int, list[R]], bool | None], *,
-        keep: bool = True,
-    ) -> list[R] | None:
-        """The rows of a guessed read when its answer keeps to what was asked; None (use the
-        evidenced shape) when the guess is not worth trying, or the ERP ignores or refuses it.
-        ``kept_to_asked`` answers None when the answer cannot tell (the evidenced shape is used,
-        nothing is learnt)."""
-        if not guess.worth_trying:
-            return None
-        guess.tried()
-        try:
-            count, rows = await self._read(read, keep=keep)
-        except ErpRefused:
-            guess.observed(GuessState.REFUSED)
-            return None
-        verdict = kept_to_asked(count, rows)
-        if verdict is None:
-            return None
-        if not verdict:
-            guess.observed(GuessState.IGNORED)
-            return None
-        guess.observed(GuessState.HOLDS)
-        return rows
-
     def _own_orders(self, records: Iterable[SalesOrderRecord]) -> list[Order]:
         mine = [order_from_record(r) for r in records if r.customerId == self.customer_id]  # never trust the filter alone
         self._orders.update((o.id, o) for o in mine)
@@ -177,8 +152,8 @@ class CustomerOrders:
         lines: list[OrderLineRecord] | None = None
         if unscoped_lines is None and mine:
             asked = sorted(mine)
-            lines = await self._guessed(
-                line_guess, queries.lines_of_orders(asked, keyword=keyword, columns=queries.LINE_COLUMNS_FOR_MATCH),
+            lines = await guessed(
+            self._read,                 line_guess, queries.lines_of_orders(asked, keyword=keyword, columns=queries.LINE_COLUMNS_FOR_MATCH),
                 lambda count, rows: _within(rows, asked, lambda r: r.salesOrderId), keep=False)
             if lines is None:
                 unscoped_lines = asyncio.ensure_future(self._read(queries.lines_matching(keyword), keep=False))
@@ -196,8 +171,8 @@ class CustomerOrders:
         """Orders by number: the ``code`` list (a guess) when the ERP keeps to it, else one
         evidenced full-text read per number, keeping the row whose code is the number."""
         wanted = sorted(set(codes))
-        records = await self._guessed(
-            self._guesses.code_filter, queries.orders_of_customer(self.customer_id, codes=wanted, page_size=len(wanted)),
+        records = await guessed(
+            self._read,             self._guesses.code_filter, queries.orders_of_customer(self.customer_id, codes=wanted, page_size=len(wanted)),
             lambda count, rows: count <= len(wanted) and _within(rows, wanted, lambda r: r.code))
         if records is None:
             found = await asyncio.gather(*(self._read(queries.order_by_code_text(self.customer_id, c)) for c in wanted))
@@ -227,20 +202,7 @@ class CustomerOrders:
         return {i: grouped.get(i, []) for i in order_ids}
 
     async def _read_lines(self, order_ids: list[str]) -> dict[str, list[OrderLineRecord]]:
-        """The ``salesOrderId`` list (a guess) for several orders when the ERP keeps to it, else
-        the evidenced ``condition {"form.id"}``, one read per order, side by side."""
-        records: list[OrderLineRecord] | None = None
-        if len(order_ids) > 1:
-            records = await self._guessed(
-                self._guesses.line_order_filter, queries.lines_of_orders(order_ids),
-                lambda count, rows: count <= len(rows) and _within(rows, order_ids, lambda r: r.salesOrderId))
-        if records is None:
-            found = await asyncio.gather(*(self._read(queries.lines_of_order(i)) for i in order_ids))
-            records = [r for (_, rows) in found for r in rows]
-        grouped: dict[str, list[OrderLineRecord]] = defaultdict(list)
-        for record in records:
-            grouped[record.salesOrderId].append(record)
-        return grouped
+        return await read_lines(self._read, self._guesses, order_ids)
 
     async def materials_by_order(self, order_ids: Sequence[str]) -> dict[str, list[Material]]:
         """Each order's materials, as reached through it (``via_order``)."""
@@ -272,20 +234,12 @@ class CustomerOrders:
         evidenced read of the order's deliveries by its number; matched by the deliveries' own
         links (``orderCodes``, ``salesOrderId(s)``). Calls do not grow with the shipments."""
         ids = sorted(set(order_ids))
-        owned, (count, window) = await asyncio.gather(self.owned(ids), self._recent_deliveries())
+        owned, window = await asyncio.gather(self.owned(ids), self._recent_deliveries())
         orders = [self._orders[i] for i in ids if i in owned]
-        complete = count <= len(window)
-        oldest = min((d.date for d in window if d.date is not None), default=None)
-        older = [o for o in orders if not complete and (o.date is None or oldest is None or o.date <= oldest)]
-        found = await asyncio.gather(*(self._read(queries.deliveries_of_order(self.customer_id, o.code)) for o in older))
-        records = {d.id: d for d in window}
-        records.update((d.id, d) for _, rows in found for d in rows)
+        records = await deliveries_of_orders(self._read, self.customer_id, orders, window)
         by_order: dict[str, list[Shipment]] = defaultdict(list)
-        codes = {o.code: o.id for o in orders}
-        for shipment in await self._shipments(list(records.values())):
-            carried = {i for i in shipment.order_ids if i in owned} | {codes[c] for c in shipment.order_codes if c in codes}
-            for order_id in sorted(carried):
-                by_order[order_id].append(shipment)
+        for order_id, shipments in carried_by(orders, await self._shipments(records)).items():
+            by_order[order_id] = shipments
         return by_order
 
     async def shipments_by_material(self, material_ids: Sequence[str]) -> dict[str, list[Shipment]]:
@@ -310,8 +264,8 @@ class CustomerOrders:
                 return False  # deliveries of other orders: the context was ignored
             return True if count < customer_total else None  # all the customer's: cannot tell
 
-        carrying = await self._guessed(
-            self._guesses.product_ids, queries.deliveries_carrying(self.customer_id, [material.id]), kept_to_asked,
+        carrying = await guessed(
+            self._read,             self._guesses.product_ids, queries.deliveries_carrying(self.customer_id, [material.id]), kept_to_asked,
         ) if len(known) > 1 else None
         if carrying is not None:
             kept = {r.id for r in carrying}
@@ -362,6 +316,87 @@ class CustomerOrders:
         return self._deliveries.get(shipment_id)
 
 
+class Read(Protocol):
+    """One list read and its answer: ``(count, rows)``; ``keep=False``: not kept for the fallback."""
+
+    async def __call__(self, read: queries.ListRead[R], *, keep: bool = True) -> tuple[int, list[R]]: ...
+
+
+async def guessed(
+    read: Read, guess: Guess, shape: queries.ListRead[R], kept_to_asked: Callable[[int, list[R]], bool | None], *,
+    keep: bool = True,
+) -> list[R] | None:
+    """The rows of a guessed read when its answer keeps to what was asked; None (use the
+    evidenced shape) when the guess is not worth trying, or the ERP ignores or refuses it.
+    ``kept_to_asked`` answers None when the answer cannot tell (the evidenced shape is used,
+    nothing is learnt)."""
+    if not guess.worth_trying:
+        return None
+    guess.tried()
+    try:
+        count, rows = await read(shape, keep=keep)
+    except ErpRefused:
+        guess.observed(GuessState.REFUSED)
+        return None
+    verdict = kept_to_asked(count, rows)
+    if verdict is None:
+        return None
+    if not verdict:
+        guess.observed(GuessState.IGNORED)
+        return None
+    guess.observed(GuessState.HOLDS)
+    return rows
+
+
+async def read_lines(read: Read, guesses: Guesses, order_ids: list[str]) -> dict[str, list[OrderLineRecord]]:
+    """Lines per order: the ``salesOrderId`` list (a guess) for several orders when the ERP keeps
+    to it, else the evidenced ``condition {"form.id"}``, one read per order, side by side.
+    A line counts only for an order asked for."""
+    records: list[OrderLineRecord] | None = None
+    if len(order_ids) > 1:
+        records = await guessed(
+            read, guesses.line_order_filter, queries.lines_of_orders(order_ids),
+            lambda count, rows: count <= len(rows) and _within(rows, order_ids, lambda r: r.salesOrderId))
+    if records is None:
+        found = await asyncio.gather(*(read(queries.lines_of_order(i)) for i in order_ids))
+        records = [r for (_, rows) in found for r in rows]
+    asked = set(order_ids)
+    grouped: dict[str, list[OrderLineRecord]] = defaultdict(list)
+    for record in records:
+        if record.salesOrderId in asked:
+            grouped[record.salesOrderId].append(record)
+    return grouped
+
+
+async def deliveries_of_orders(
+    read: Read, customer_id: str, orders: Sequence[Order], window: tuple[int, list[DeliveryRecord]],
+) -> list[DeliveryRecord]:
+    """The deliveries of these orders (the customer's), from ``window`` (the customer's newest
+    deliveries, :func:`queries.recent_deliveries`) when an order is newer than the oldest of them
+    (its deliveries cannot be older than the order), else one evidenced read of the order's
+    deliveries by its number. Calls do not grow with the shipments; bytes not with the history."""
+    count, rows = window
+    complete = count <= len(rows)
+    oldest = min((d.date for d in rows if d.date is not None), default=None)
+    older = [o for o in orders if not complete and (o.date is None or oldest is None or o.date <= oldest)]
+    found = await asyncio.gather(*(read(queries.deliveries_of_order(customer_id, o.code)) for o in older))
+    records = {d.id: d for d in rows}
+    records.update((d.id, d) for _, more in found for d in more)
+    return [d for d in records.values() if d.customerOrSupplierId == customer_id]
+
+
+def carried_by(orders: Sequence[Order], shipments: Iterable[Shipment]) -> dict[str, list[Shipment]]:
+    """Each order's shipments, by the deliveries' own links (ids, else order numbers)."""
+    ids = {o.id for o in orders}
+    codes = {o.code: o.id for o in orders}
+    by_order: dict[str, list[Shipment]] = defaultdict(list)
+    for shipment in shipments:
+        carried = {i for i in shipment.order_ids if i in ids} | {codes[c] for c in shipment.order_codes if c in codes}
+        for order_id in sorted(carried):
+            by_order[order_id].append(shipment)
+    return by_order
+
+
 def _within(rows: Iterable[R], asked: Iterable[str], key: Callable[[R], str | None]) -> bool:
     """Whether every row answers one of the asked values (a row outside: the key was ignored)."""
     allowed = set(asked)
@@ -400,53 +435,43 @@ async def orders_of_customers(
     return found
 
 
-async def _pages(erp: ErpReader, read: queries.ListRead[R]) -> list[R]:
-    """Every page of a read (``MAX_ROWS`` rows a page)."""
-    rows: list[R] = []
-    page = 0
-    while True:
-        answer = await erp.fetch(dataclasses.replace(read, page=page))
-        rows.extend(answer.rows)
-        page += 1
-        if len(answer.rows) < read.page_size or len(rows) >= answer.count:
-            return rows
+WATCH_CUSTOMERS_AT_ONCE = 4  # customers whose deliveries the watcher reads side by side
 
 
 async def details_of_customers(
-    erp: ErpReader, logistics: LogisticsNames, records: Sequence[SalesOrderRecord], *, per_read: int = queries.CUSTOMERS_PER_READ,
+    erp: ErpReader, logistics: LogisticsNames, guesses: Guesses, records: Sequence[SalesOrderRecord],
 ) -> tuple[dict[str, list[Material]], dict[str, list[Shipment]]]:
     """Lines and shipments of these orders (rows of :func:`orders_of_customers`, so proven their
-    customers'), read for many customers at once: the lines of 100 orders a read, the deliveries
-    carrying them for ``per_read`` customers a read. A line counts only for an order asked for;
-    a delivery only for orders of the customer it names (never trust a filter alone)."""
-    orders = {r.id: r for r in records}
-    ids = sorted(orders)
+    customers'), the change watcher's read: lines as a page reads them (:func:`read_lines`, 100
+    orders a read where the ERP keeps to the list), deliveries per customer from its newest ones
+    (:func:`deliveries_of_orders`). Never from the stale fallback: a failed read raises and the
+    caller skips the cycle."""
+
+    async def read(read: queries.ListRead[R], *, keep: bool = True) -> tuple[int, list[R]]:
+        page = await erp.fetch(read)
+        return page.count, list(page.rows)
+
+    ids = sorted({r.id for r in records})
     step = queries.ORDERS_PER_DETAIL_READ
-    lines: dict[str, list[OrderLineRecord]] = defaultdict(list)
+    lines: dict[str, list[OrderLineRecord]] = {}
     for start in range(0, len(ids), step):
-        for line in await _pages(erp, queries.lines_of_orders(ids[start:start + step])):
-            if line.salesOrderId in orders:
-                lines[line.salesOrderId].append(line)
-    line_ids: dict[str, list[str]] = defaultdict(list)  # customer -> its orders' line ids
-    for order_id, mine in lines.items():
-        line_ids[orders[order_id].customerId].extend(line.id for line in mine)
-    by_code = {(r.customerId, r.code): r.id for r in records if r.code}
-    shipments: dict[str, list[Shipment]] = defaultdict(list)
-    customers = sorted(line_ids)
-    names = await logistics.names() if customers else {}
-    for start in range(0, len(customers), per_read):
-        chunk = customers[start:start + per_read]
-        wanted = [i for c in chunk for i in line_ids[c]]
-        for read in range(0, len(wanted), step * 8):  # about 8 lines an order
-            found = [d for d in await _pages(erp, queries.deliveries_carrying_for(chunk, wanted[read:read + step * 8]))
-                     if d.customerOrSupplierId in chunk]
-            for delivery, company in zip(found, await logistics.companies_of(found, names), strict=True):
-                owner = delivery.customerOrSupplierId
-                shipment = shipment_from_record(delivery, company)
-                carried = {i for i in shipment.order_ids if i in orders and orders[i].customerId == owner}
-                carried |= {by_code[(owner, c)] for c in shipment.order_codes if (owner, c) in by_code}
-                for order_id in sorted(carried):
-                    if all(s.id != shipment.id for s in shipments[order_id]):
-                        shipments[order_id].append(shipment)
+        lines.update(await read_lines(read, guesses, ids[start:start + step]))
+    by_customer: dict[str, list[Order]] = defaultdict(list)
+    for record in records:
+        by_customer[record.customerId].append(order_from_record(record))
+    names = await logistics.names() if by_customer else {}
+
+    async def shipments_of(customer_id: str, orders: list[Order]) -> dict[str, list[Shipment]]:
+        window = await read(queries.recent_deliveries(customer_id))
+        found = await deliveries_of_orders(read, customer_id, orders, window)
+        companies = await logistics.companies_of(found, names)
+        return carried_by(orders, [shipment_from_record(d, c) for d, c in zip(found, companies, strict=True)])
+
+    shipments: dict[str, list[Shipment]] = {}
+    customers = sorted(by_customer)
+    for start in range(0, len(customers), WATCH_CUSTOMERS_AT_ONCE):
+        chunk = customers[start:start + WATCH_CUSTOMERS_AT_ONCE]
+        for found in await asyncio.gather(*(shipments_of(c, by_customer[c]) for c in chunk)):
+            shipments.update(found)
     materials = {i: [material_from_record(line) for line in lines.get(i, [])] for i in ids}
     return materials, {i: shipments.get(i, []) for i in ids}
