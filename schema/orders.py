@@ -82,11 +82,11 @@ class Shipment:
 
     @strawberry.field(description="The carrier (物流公司), from the delivery's detail where its list row lacks it")
     async def logistics_company(self, info: Info, shipment: Parent[domain.Shipment]) -> str | None:
-        return (await resolve.completed(info, shipment)).logistics_company
+        return await resolve.shipment_carrier(info, shipment)
 
     @strawberry.field(graphql_type=list[Attachment], description="Files of the delivery (发货单, photos)")
     async def attachments(self, info: Info, shipment: Parent[domain.Shipment]) -> list[domain.Attachment]:
-        return list((await resolve.completed(info, shipment)).attachments)
+        return await resolve.shipment_files(info, shipment)
 
     @strawberry.field(
         description="The lines of this shipment for the order it was reached through "

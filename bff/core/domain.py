@@ -275,7 +275,9 @@ class Shipment:
     amount: float | None = None
     via_order_id: str | None = None  # the order this shipment was reached through, if any
     via_material_id: str | None = None  # or the material
-    needs_detail: bool = False  # the list row lacked the carrier or the attachments (bff/orders/details.py)
+    # What the list row lacked and the delivery's detail has (bff/orders/details.py):
+    carrier_in_detail: bool = False  # on its way, carrier not known otherwise
+    files_in_detail: bool = False  # the attachments
 
     @property
     def state(self) -> ShipmentState:
