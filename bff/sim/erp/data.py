@@ -584,8 +584,8 @@ GENERIC_TYPE = "application/octet-stream"
 
 def served_type(path: str, real_type: str) -> str:
     """The Content-Type the file download declares. The attachment store keeps files without an
-    extension, so (a guess, like a plain file server) about one attachment in three is sent as
+    extension, so (a guess, like a plain file server) about one attachment in two is sent as
     ``application/octet-stream``, chosen by path; product images keep their type."""
-    if path.startswith(f"{ATTACHMENT_DIR}/") and stable("served-type", path) % 3 == 0:
+    if path.startswith(f"{ATTACHMENT_DIR}/") and stable("served-type", path) % 2 == 0:
         return GENERIC_TYPE
     return real_type
