@@ -47,8 +47,9 @@ class Progress:
 
 @strawberry.type
 class Attachment:
-    name: str
+    name: str = strawberry.field(description="The file name, decoded (an unnamed file: 附件<n>, its type known on download)")
     url: str = strawberry.field(description="Served by the BFF with the ERP session; send the bearer token")
+    size: int | None = strawberry.field(description="Bytes, as the ERP declares them (null: not declared)")
 
 
 @strawberry.type

@@ -252,8 +252,9 @@ class ShipmentLine:
 
 @dataclass(frozen=True)
 class Attachment:
-    name: str
+    name: str  # decoded; an unnamed file is "附件<n>" (its extension, if any, from the path)
     url: str
+    size: int | None = None  # bytes, as the ERP declares them
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
@@ -88,11 +89,15 @@ async def test_page_size_ten_thousand_as_the_client_asked(call: Post, sim: ErpSi
     assert answer.json()["data"]["_count"] == len(answer.json()["data"]["_dataList"]) == len(sim.data.order_lines)
 
 
-async def test_detail_attachments_are_a_list_of_path_and_name(call: Post, sim: ErpSim) -> None:
-    delivery = next(d for d in sim.data.deliveries if d["attachments"])
+async def test_detail_attachments_are_a_list_of_path_size_and_name(call: Post, sim: ErpSim) -> None:
+    """Evidence: ``"attachments": ["35/xxx/xxx#size=...&name=..."]`` in getBusiness of 100039."""
+    delivery = next(d for d in sim.data.deliveries if len(d["attachments"]) == 2)
     sent = (await call("getBusiness", formId=100039, id=delivery["id"])).json()["data"]["attachments"]
-    assert isinstance(sent, list) and sent == delivery["attachments"]
-    assert all(re.fullmatch(r"35/[0-9a-f]{24}/[0-9a-f]{32}#[^#,]+\.(pdf|png)", entry) for entry in sent)
+    assert isinstance(sent, list) and len(sent) == 2
+    for entry in sent:
+        assert re.fullmatch(r"35/[0-9a-f]{24}/[0-9a-f]{32}#(size=\d+&name=[^&#\s]+|name=[^&#\s]+&size=\d+)", entry), entry
+        fields = dict(pair.split("=", 1) for pair in entry.partition("#")[2].split("&"))
+        assert int(fields["size"]) > 0 and re.search(r"\.(pdf|png|jpe?g|xlsx)$", unquote(fields["name"]))
 
 
 def test_seeded_deliveries_show_what_the_evidence_shows(sim: ErpSim) -> None:
