@@ -68,7 +68,9 @@ async def bound_customers(stack: DemoStack) -> set[str]:
 async def test_one_change_among_many_orders_costs_detail_reads_for_that_order_only(stack: DemoStack, sim: Sim) -> None:
     watcher = stack.services.notify.watcher
     await watcher.run_cycle()  # baselines
+    quiet_before = await form_calls(sim)
     calls, _ = await erp_calls(stack, sim, watcher.run_cycle)  # nothing changed since
+    quiet_spent = delta(await form_calls(sim), quiet_before)
     quiet = watcher.last_cycle
     customers = await bound_customers(stack)
     forms = stack.erp_sim.forms[int(ORDERS)]
@@ -76,8 +78,13 @@ async def test_one_change_among_many_orders_costs_detail_reads_for_that_order_on
     assert quiet.customers == len(customers) and quiet.orders == len(open_orders) > 40  # many orders watched
     pending = set(quiet.detailed)  # orders with a packed, not yet dispatched delivery: re-read each cycle
     assert len(pending) < len(open_orders) / 4
-    # One read of every customer's open orders; lines and deliveries of the waiting ones: one read each.
-    assert calls == 1 + (2 if pending else 0), (calls, pending)
+
+    def owners(order_ids: set[str]) -> set[str]:
+        return {str(forms[i]["customerId"]) for i in order_ids}
+
+    # One read of every customer's open orders; the waiting ones' lines (the evidence: one read per
+    # order) and their customers' newest deliveries (one read per customer).
+    assert calls == 1 + len(pending) + len(owners(pending)), (calls, pending, quiet_spent)
 
     changed = next(o for o in open_orders if o["status"] == 1 and o["id"] not in pending)
     (await sim.client.post(f"/__sim/orders/{changed['id']}", json={"status": 2})).raise_for_status()
@@ -86,9 +93,12 @@ async def test_one_change_among_many_orders_costs_detail_reads_for_that_order_on
     spent = delta(await form_calls(sim), before)
     assert emitted == 1  # 未开始 → 进行中
     assert watcher.last_cycle.detailed == pending | {changed["id"]}  # that order's lines and deliveries, no other
+    detailed = pending | {changed["id"]}
     assert spent.get(ORDERS) == 1, spent  # every bound customer's open orders: one read
-    assert spent.get(LINES) == 1, spent  # the lines of the orders re-read, whatever their customers: one read
-    assert calls_after == 3, (calls_after, spent)  # and one of the deliveries carrying them
+    assert spent.get(LINES) == len(detailed), spent  # the lines of the orders re-read, one read each
+    # Their customers' newest deliveries, and an order older than those by its number (evidence).
+    assert len(owners(detailed)) <= spent.get(DELIVERIES, 0) <= len(owners(detailed)) + len(detailed), spent
+    assert calls_after == sum(spent.values()), (calls_after, spent)
 
 
 async def test_a_dispatch_that_leaves_the_order_row_unchanged_is_still_seen(stack: DemoStack, sim: Sim) -> None:
