@@ -38,7 +38,7 @@ from bff.core.domain import Material, Order, OrderStatus, Shipment
 from bff.erp.reader import ErpReader
 from bff.core.clock import Clock, utc_now
 from bff.erp.models import SalesOrderRecord
-from bff.notify.outbox import QUEUED, SENDING, SKIPPED, NewMessage, Outbox
+from bff.notify.outbox import MessageState, NewMessage, Outbox
 from bff.notify.partitions import Partitions, partition_of
 from bff.notify.prefs import Preferences, PreferenceStore
 from bff.notify.render import order_page, render
@@ -338,7 +338,7 @@ class Watcher:
             messages = await self._fan_out(s, events, openids, prefs, now)
             if messages:
                 await self._outbox.add_in(s, messages)
-        if any(m.state == QUEUED for m in messages):
+        if any(m.state == MessageState.QUEUED for m in messages):
             self._outbox.wake()
         return len(events)
 
@@ -355,7 +355,7 @@ class Watcher:
             select(SubscriptionGrant).where(col(SubscriptionGrant.openid).in_(openids)))).all()}
         pending = await s.exec(
             select(MessageLog.openid, MessageLog.template_id, func.count()).where(
-                col(MessageLog.openid).in_(openids), col(MessageLog.msg_status).in_([QUEUED, SENDING])
+                col(MessageLog.openid).in_(openids), col(MessageLog.msg_status).in_([MessageState.QUEUED, MessageState.SENDING])
             ).group_by(MessageLog.openid, MessageLog.template_id)
         )
         for openid, template_id, count in pending.all():
@@ -376,9 +376,9 @@ class Watcher:
                 message.page = order_page(event.row.order_id, message.msg_id)
                 message.data = render(spec, event.facts, now)
                 if not user.allows(event.kind):
-                    message.state, message.error_detail = SKIPPED, "skipped: the user switched this kind off"
+                    message.state, message.error_detail = MessageState.SKIPPED, "skipped: the user switched this kind off"
                 elif grants.get((openid, spec.template_id), 0) <= 0:
-                    message.state, message.error_detail = SKIPPED, "skipped: no subscription grant for this template"
+                    message.state, message.error_detail = MessageState.SKIPPED, "skipped: no subscription grant for this template"
                 else:
                     grants[(openid, spec.template_id)] -= 1
                     quiet_until = user.quiet_until(now)

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from bff.demo import DemoStack
 from bff.notify.lease import Lease
-from bff.notify.outbox import QUEUED, SENDING, NewMessage, Outbox
+from bff.notify.outbox import MessageState, NewMessage, Outbox
 from bff.store.tables import ErpBinding, MessageLog
 from tests.notify.helpers import sim_messages
 from tests.support import GraphQLClient, Sim, unique_user
@@ -65,7 +65,7 @@ async def test_two_workers_on_one_queue_send_each_message_once(stack: DemoStack,
     async def pending() -> int:
         async with services.db.session() as s:
             return len((await s.exec(select(MessageLog.msg_id).where(
-                col(MessageLog.openid).in_(openids), col(MessageLog.msg_status).in_((QUEUED, SENDING))))).all())
+                col(MessageLog.openid).in_(openids), col(MessageLog.msg_status).in_((MessageState.QUEUED, MessageState.SENDING))))).all())
 
     async def drain(outbox: Outbox) -> None:
         for _ in range(50):
