@@ -19,6 +19,7 @@ from bff.erp import ErpCall, ErpClient, ErpClientConfig
 from bff.erp.failover import FailoverErp
 from bff.erp.breaker import CircuitBreaker
 from bff.monitor.calllog import CallLogWriter
+from bff.notify.reconcile import DeliveryLog
 from bff.notify.service import Notifications
 from bff.monitor.metrics import CIRCUIT_LEVELS, PROBE_LEVELS, Telemetry, current_trace_id
 from bff.monitor.watch import Monitor
@@ -54,7 +55,9 @@ class Services:
     avatars: AvatarService = field(init=False)
 
     @classmethod
-    def create(cls, settings: Settings) -> Services:
+    def create(cls, settings: Settings, *, delivery_log: DeliveryLog | None = None) -> Services:
+        """``delivery_log``: where the outbox asks whether an interrupted send arrived; only a
+        simulator can say (the demo's), real WeChat cannot (bff.notify.reconcile)."""
         db = Database(settings.database_url)
         # Redis pool: every admitted request may hold one connection, plus the background jobs.
         cache = create_cache(settings.redis_url, max_connections=settings.max_inflight + 8, retry_s=settings.redis_retry_s)
@@ -114,7 +117,7 @@ class Services:
             call_log, telemetry, Monitor(settings, db, cache, erp, call_log), limits,
         )
         erp.add_listener(services.record_erp_call)
-        services.notify = Notifications(settings, db, erp, services.wechat, services.logistics)
+        services.notify = Notifications(settings, db, erp, services.wechat, services.logistics, delivery_log=delivery_log)
         services.monitor.alerter.add_listener(services.notify.admin_alerts.send)
         services.avatars = AvatarService(db, limits, max_bytes=settings.avatar_max_bytes)
         services._observe_state()

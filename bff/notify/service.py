@@ -20,7 +20,7 @@ from bff.notify.grants import Grants
 from bff.notify.messages import ManualSender, Message, message_from_row
 from bff.notify.outbox import Outbox
 from bff.notify.prefs import PreferenceStore
-from bff.notify.reconcile import SimulatorDeliveryLog
+from bff.notify.reconcile import DeliveryLog
 from bff.notify.templates import EventKind, Templates
 from bff.notify.watcher import Watcher
 from bff.erp.mapping import status_name
@@ -42,7 +42,7 @@ _STATUS_EVENTS = (
 class Notifications:
     def __init__(
         self, settings: Settings, db: Database, erp: ErpReader, wechat: WechatClient,
-        logistics: LogisticsNames, clock: Clock = utc_now,
+        logistics: LogisticsNames, clock: Clock = utc_now, delivery_log: DeliveryLog | None = None,
     ) -> None:
         self._db = db
         self.settings = settings
@@ -50,8 +50,7 @@ class Notifications:
         self.grants = Grants(db)
         self.prefs = PreferenceStore(db)
         self.follows = Follows(db)
-        # The simulator can say what it delivered; real WeChat cannot (see bff.notify.reconcile).
-        delivery_log = None if settings.is_production else SimulatorDeliveryLog(settings.wx_base_url)
+        # Real WeChat cannot say what it delivered: none; the demo hands in its simulator's (bff.notify.reconcile).
         self.outbox = Outbox(db, wechat, settings, delivery_log=delivery_log)
         self.watcher = Watcher(db, erp, logistics, self.outbox, self.prefs, self.templates, settings)
         self.admin_alerts = AdminAlerts(db, self.templates, self.grants, self.outbox, clock)

@@ -13,7 +13,8 @@ from pydantic import SecretStr
 
 from bff.demo import DemoStack
 from bff.wechat import client as wechat_client
-from bff.notify.outbox import FINAL_STATES, MessageState, NewMessage, Outbox, to_row
+from bff.notify.outbox import FINAL_STATES, MessageState, NewMessage, to_row
+from bff.services import Services
 from bff.web.serving import start_server
 from bff.sim.wechat import create_app as create_wechat_app
 from tests.monitor.helpers import custom_stack
@@ -63,17 +64,21 @@ async def test_wechat_down_for_an_hour_delays_messages_and_loses_none(stack: Dem
 
 
 async def test_interrupted_send_without_a_delivery_log_is_unknown_not_failed(stack: DemoStack) -> None:
-    services = stack.services
-    outbox = Outbox(services.db, services.wechat, services.settings)  # as against the real WeChat
+    """Services get a delivery log only from the demo (or ``bff serve --wechat-sim``): built from the
+    settings alone, as ``bff serve`` builds them, they settle as against the real WeChat, even
+    outside production and with the simulator at BFF_WX_BASE_URL."""
+    services = Services.create(stack.settings)
     openid = _granted_user(stack, "outage-2")
     long_ago = datetime.now(UTC) - timedelta(hours=1)
     row = to_row(NewMessage(openid=openid, template_id="TPL_ADMIN_ALERT", data=DATA, dedupe_key="outage:2"), long_ago)
     row.msg_status, row.claimed_by, row.claimed_at, row.attempts = MessageState.SENDING, "dead-instance:1", long_ago, 1
-    async with services.db.session() as s:
-        s.add(row)
-
-    assert await outbox.settle_stale() == 1
-    settled = await outbox.get(row.msg_id)
+    try:
+        async with services.db.session() as s:
+            s.add(row)
+        assert await services.notify.outbox.settle_stale() == 1
+        settled = await services.notify.outbox.get(row.msg_id)
+    finally:
+        await services.aclose()
     assert settled is not None and settled.msg_status == MessageState.UNKNOWN
     assert "outcome unknown" in (settled.error_detail or "")
     assert stack.wechat_sim.messages == []  # and never resent
