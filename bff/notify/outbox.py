@@ -27,14 +27,13 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bff.core.config import Settings
 from bff.notify import grants
 from bff.core.clock import Clock, aware, utc_now
 from bff.notify.reconcile import CannotTell, DeliveryLog
@@ -62,6 +61,20 @@ FINAL_STATES = frozenset({MessageState.SENT, MessageState.FAILED, MessageState.S
 NO_GRANT = 43101
 FAIL_AT_ONCE = frozenset({47003, 40037, 41030, 40003})
 SETTLE_EVERY_S = 5.0
+
+
+@dataclass(frozen=True)
+class OutboxConfig:
+    """What the outbox uses of the settings (``BFF_OUTBOX_*``, ``BFF_WX_MINIPROGRAM_STATE``)."""
+
+    poll_s: float
+    batch: int
+    concurrency: int
+    retry_base_s: float
+    retry_max_s: float
+    retry_for_s: float
+    stale_s: float
+    miniprogram_state: Literal["developer", "trial", "formal"]
 
 
 @dataclass
@@ -114,13 +127,13 @@ def to_row(message: NewMessage, now: datetime) -> MessageLog:
 
 class Outbox:
     def __init__(
-        self, db: Database, wechat: WechatClient, settings: Settings, clock: Clock = utc_now,
+        self, db: Database, wechat: WechatClient, config: OutboxConfig, clock: Clock = utc_now,
         delivery_log: DeliveryLog | None = None,
     ) -> None:
         self._db = db
         self._delivery_log = delivery_log
         self._wechat = wechat
-        self._settings = settings
+        self._config = config
         self.clock = clock
         self.instance = new_id()[:16]
         self._wake = asyncio.Event()
@@ -200,7 +213,7 @@ class Outbox:
 
     async def settle_stale(self) -> int:
         """Rows left ``sending`` by a process that died mid-send, reconciled (see the module doc)."""
-        cutoff = self.clock() - timedelta(seconds=self._settings.outbox_stale_s)
+        cutoff = self.clock() - timedelta(seconds=self._config.stale_s)
         async with self._db.session() as s:
             stale = (await s.exec(
                 select(MessageLog).where(MessageLog.msg_status == MessageState.SENDING, col(MessageLog.claimed_at) < cutoff)
@@ -230,7 +243,7 @@ class Outbox:
             data = json.loads(row.msg_content or "{}")
             msgid = await self._wechat.send_subscribe(
                 row.openid or "", row.template_id, data, row.page,
-                miniprogram_state=self._settings.wx_miniprogram_state,
+                miniprogram_state=self._config.miniprogram_state,
             )
             return Outcome(MessageState.SENT, 0, None, str(msgid))
         except WxApiError as error:
@@ -246,11 +259,11 @@ class Outbox:
             return Outcome(MessageState.FAILED, errcode, f"{errcode}: {errmsg}")
         if ambiguous:
             return Outcome(MessageState.UNKNOWN, errcode, f"outcome unknown ({errmsg}); not resent to avoid a duplicate")
-        settings = self._settings
-        delay = min(settings.outbox_retry_base_s * 2 ** min(row.attempts - 1, 30), settings.outbox_retry_max_s)
+        config = self._config
+        delay = min(config.retry_base_s * 2 ** min(row.attempts - 1, 30), config.retry_max_s)
         retry_at = self.clock() + timedelta(seconds=delay * random.uniform(0.8, 1.2))
         queued_at = aware(row.created_at) or self.clock()
-        if retry_at - queued_at > timedelta(seconds=settings.outbox_retry_for_s):
+        if retry_at - queued_at > timedelta(seconds=config.retry_for_s):
             return Outcome(MessageState.FAILED, errcode, f"gave up after {row.attempts} attempts: {errcode} {errmsg}")
         return Outcome(MessageState.QUEUED, errcode, f"retrying: {errcode} {errmsg}", retry_at=retry_at)
 
@@ -299,7 +312,7 @@ class Outbox:
 
     async def drain_once(self) -> int:
         """Claim what is due (no more than can be sent at once), send it, record the outcomes."""
-        rows = await self.claim(max(1, min(self._settings.outbox_batch, self._settings.outbox_concurrency)))
+        rows = await self.claim(max(1, min(self._config.batch, self._config.concurrency)))
         if not rows:
             return 0
         outcomes = await asyncio.gather(*(self.send_one(row) for row in rows))
@@ -340,4 +353,4 @@ class Outbox:
             if sent:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._settings.outbox_poll_s)
+                await asyncio.wait_for(self._wake.wait(), timeout=self._config.poll_s)

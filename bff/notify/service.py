@@ -10,7 +10,6 @@ from typing import Protocol
 from sqlalchemy import bindparam, func, update
 from sqlmodel import col, select
 
-from bff.core.config import Settings
 from bff.core.domain import OrderStatus
 from bff.erp.reader import ErpReader
 from bff.notify.admin_alerts import AdminAlerts
@@ -18,11 +17,11 @@ from bff.core.clock import Clock, aware, utc_now
 from bff.notify.follows import Follows, followers
 from bff.notify.grants import Grants
 from bff.notify.messages import ManualSender, Message, message_from_row
-from bff.notify.outbox import Outbox
+from bff.notify.outbox import Outbox, OutboxConfig
 from bff.notify.prefs import PreferenceStore
 from bff.notify.reconcile import DeliveryLog
-from bff.notify.templates import EventKind, Templates
-from bff.notify.watcher import Watcher
+from bff.notify.templates import EventKind, TemplateIds, Templates
+from bff.notify.watcher import Watcher, WatcherConfig
 from bff.erp.mapping import status_name
 from bff.orders.logistics import LogisticsNames
 from bff.store.db import Database
@@ -39,20 +38,30 @@ _STATUS_EVENTS = (
 )
 
 
+@dataclass(frozen=True)
+class NotifyConfig:
+    """What the notification parts use of the settings."""
+
+    enabled: bool  # BFF_NOTIFY_ENABLED: the outbox worker and the change watcher run
+    templates: TemplateIds
+    outbox: OutboxConfig
+    watcher: WatcherConfig
+
+
 class Notifications:
     def __init__(
-        self, settings: Settings, db: Database, erp: ErpReader, wechat: WechatClient,
+        self, config: NotifyConfig, db: Database, erp: ErpReader, wechat: WechatClient,
         logistics: LogisticsNames, clock: Clock = utc_now, delivery_log: DeliveryLog | None = None,
     ) -> None:
         self._db = db
-        self.settings = settings
-        self.templates = Templates(settings)
+        self.config = config
+        self.templates = Templates(config.templates)
         self.grants = Grants(db)
         self.prefs = PreferenceStore(db)
         self.follows = Follows(db)
         # Real WeChat cannot say what it delivered: none; the demo hands in its simulator's (bff.notify.reconcile).
-        self.outbox = Outbox(db, wechat, settings, delivery_log=delivery_log)
-        self.watcher = Watcher(db, erp, logistics, self.outbox, self.prefs, self.templates, settings)
+        self.outbox = Outbox(db, wechat, config.outbox, delivery_log=delivery_log)
+        self.watcher = Watcher(db, erp, logistics, self.outbox, self.prefs, self.templates, config.watcher)
         self.admin_alerts = AdminAlerts(db, self.templates, self.grants, self.outbox, clock)
         self.manual = ManualSender(self.templates, self.outbox)
         self.set_clock(clock)
@@ -65,7 +74,7 @@ class Notifications:
             part.clock = clock
 
     def start(self) -> None:
-        if self.settings.notify_enabled and not self._started:
+        if self.config.enabled and not self._started:
             self._started = True
             self.outbox.start()
             self.watcher.start()
