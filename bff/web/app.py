@@ -102,7 +102,7 @@ def create_app(
     async def root(request: Request) -> Response:
         return RedirectResponse("/graphql")
 
-    graphql = GraphQLView(services, schema, graphql_ide=None if settings.is_production else "graphiql")
+    graphql = GraphQLView(schema, graphql_ide=None if settings.is_production else "graphiql")
     routes: list[BaseRoute] = [
         Route("/", root),
         Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -110,7 +110,7 @@ def create_app(
         Route("/api/openapi.json", openapi_json),
         Route("/metrics", metrics),
         *dashboard.routes(),
-        *(make_route(shim, services, schema) for shim in shims),
+        *(make_route(shim, schema) for shim in shims),
         *files.routes(),
         *avatar_routes.routes(),
         *([] if settings.is_production else graphiql_routes()),  # GraphiQL's local assets
