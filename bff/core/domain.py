@@ -200,7 +200,6 @@ class Order:
     currency: str | None
     quantity: float | None
     produced_rate: float | None
-    shipped_rate_by_quantity: float | None
     remark: str | None
 
 

@@ -59,7 +59,6 @@ def order_from_record(record: SalesOrderRecord) -> Order:
         currency=record.currency,
         quantity=record.quantity,
         produced_rate=record.producedRate,
-        shipped_rate_by_quantity=record.shippedRate,
         remark=record.remark,
     )
 

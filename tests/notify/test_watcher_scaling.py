@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import subprocess
@@ -29,6 +30,7 @@ from bff.core.clock import aware
 from bff.demo import DemoStack, start_demo_stack
 from bff.notify.partitions import PREFIX, partition_of
 from bff.notify.watcher import Watcher
+from bff.services import watcher_config
 from bff.sim.erp import ErpSim, ErpSimConfig
 from bff.sim.erp import create_app as create_erp_app
 from bff.sim.wechat import WechatSim, WechatSimConfig
@@ -154,8 +156,8 @@ async def test_one_read_per_customer_when_the_erp_ignores_a_customer_list(stack:
             await watcher.run_cycle()  # every order looks gone: kept, not forgotten
             async with stack.services.db.session() as s:
                 assert len((await s.exec(select(OrderSnapshot))).all()) == kept
-        settings = stack.services.settings
-        watcher._settings = settings.model_copy(update={"watch_customers_per_read": 1})
+        config = watcher._config
+        watcher._config = dataclasses.replace(config, customers_per_read=1)
         forms = stack.erp_sim.forms[int(ORDERS)]
         changed = next(o for o in forms.values() if str(o["customerId"]) in customers and o["status"] == 1)
         (await sim.client.post(f"/__sim/orders/{changed['id']}", json={"status": 2})).raise_for_status()
@@ -164,7 +166,7 @@ async def test_one_read_per_customer_when_the_erp_ignores_a_customer_list(stack:
         assert changed["id"] in watcher.last_cycle.detailed
         assert delta(await form_calls(sim), before).get(ORDERS) == len(customers)  # one read per customer
     finally:
-        watcher._settings = stack.services.settings
+        watcher._config = config
         await sim.reset_dialect()
 
 
@@ -214,7 +216,7 @@ async def own_stack(request: pytest.FixtureRequest) -> AsyncIterator[DemoStack]:
 def second_watcher(stack: DemoStack, name: str) -> Watcher:
     """Another BFF instance's watcher on the same database and ERP."""
     s, n = stack.services, stack.services.notify
-    return Watcher(s.db, s.erp, s.logistics, n.outbox, n.prefs, n.templates, s.settings, instance=name)
+    return Watcher(s.db, s.erp, s.logistics, n.outbox, n.prefs, n.templates, watcher_config(s.settings), instance=name)
 
 
 async def test_two_watchers_split_the_partitions_and_a_dead_ones_are_taken_over(own_stack: DemoStack) -> None:

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from bff.core import filetypes
 from bff.core.errors import BffError, ErrorCode
 from bff.web.errors import ANSWERABLE, answer_for
+from bff.web.appstate import services_of
 from bff.web.gql import build_context, error_response
 from bff.erp.mapping import attachment_of
 
@@ -28,7 +29,7 @@ MAX_INDEX = 50
 
 
 async def download(request: Request) -> Response:
-    services = request.app.state.services
+    services = services_of(request)
     context = build_context(services, request)
     try:
         loaders = await context.order_loaders()
