@@ -30,8 +30,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from bff.core.gc_tuning import tune_for_serving
 
     settings = _settings()
+    delivery_log = None
+    if args.wechat_sim:
+        if settings.is_production:
+            sys.exit("bff: refusing to start: --wechat-sim is for a WeChat simulator, never production")
+        from bff.notify.reconcile import SimulatorDeliveryLog
+
+        delivery_log = SimulatorDeliveryLog(settings.wx_base_url)
     configure_logging("INFO")
-    app = create_app(settings)
+    app = create_app(settings, delivery_log=delivery_log)
     tune_for_serving(settings.gc_young_threshold)  # after the app is built: its objects are frozen
     uvicorn.run(
         app,
@@ -136,6 +143,11 @@ def main(argv: list[str] | None = None) -> None:
     serve = sub.add_parser("serve", help="run the BFF (settings from the environment)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--wechat-sim", action="store_true",
+        help="BFF_WX_BASE_URL is the WeChat simulator: a message interrupted mid-send is settled from its "
+             "delivery log (sent, or sent again) instead of as unknown; refused in production",
+    )
     serve.set_defaults(func=cmd_serve)
 
     mig = sub.add_parser("migrate", help="apply database migrations")

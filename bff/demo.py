@@ -15,6 +15,7 @@ import httpx
 
 from bff.web.app import create_app
 from bff.core.config import Settings
+from bff.notify.reconcile import SimulatorDeliveryLog
 from bff.web.serving import RunningServer, start_server
 from bff.services import Services
 from bff.sim.erp import ErpSim, ErpSimConfig
@@ -99,7 +100,7 @@ async def start_demo_stack(
             "wx_secret": _secret(wechat_sim.config.secret),
         }
     )
-    services = Services.create(settings)
+    services = Services.create(settings, delivery_log=SimulatorDeliveryLog(wechat.url))  # exact reconciliation
     await migrate.upgrade(services.db)
     bff = await start_server(create_app(settings, services), host=host, port=port)
     stack = DemoStack(settings, services, erp_sim, wechat_sim, erp, wechat, bff, demo)

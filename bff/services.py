@@ -19,16 +19,20 @@ from bff.erp import ErpCall, ErpClient, ErpClientConfig
 from bff.erp.failover import FailoverErp
 from bff.erp.breaker import CircuitBreaker
 from bff.monitor.calllog import CallLogWriter
-from bff.notify.service import Notifications
+from bff.notify.reconcile import DeliveryLog
+from bff.notify.outbox import OutboxConfig
+from bff.notify.service import Notifications, NotifyConfig
+from bff.notify.templates import TemplateIds
+from bff.notify.watcher import WatcherConfig
 from bff.monitor.metrics import CIRCUIT_LEVELS, PROBE_LEVELS, Telemetry, current_trace_id
-from bff.monitor.watch import Monitor
+from bff.monitor.watch import Monitor, MonitorConfig
 from bff.orders.fallback import LastGoodAnswers
 from bff.erp.guesses import Guesses
 from bff.orders.details import DeliveryDetails
 from bff.orders.logistics import LogisticsNames
 from bff.orders.reads import CustomerOrders
 from bff.orders.shipment_lines import DeliveryLines
-from bff.cache.ratelimit import RateLimits
+from bff.cache.ratelimit import RateLimitConfig, RateLimits
 from bff.core.security import DataCipher
 from bff.store.db import Database
 from bff.wechat import WechatClient
@@ -58,7 +62,9 @@ class Services:
     delivery_details: DeliveryDetails = field(init=False)
 
     @classmethod
-    def create(cls, settings: Settings) -> Services:
+    def create(cls, settings: Settings, *, delivery_log: DeliveryLog | None = None) -> Services:
+        """``delivery_log``: where the outbox asks whether an interrupted send arrived; only a
+        simulator can say (the demo's), real WeChat cannot (bff.notify.reconcile)."""
         db = Database(settings.database_url)
         # Redis pool: every admitted request may hold one connection, plus the background jobs.
         cache = create_cache(settings.redis_url, max_connections=settings.max_inflight + 8, retry_s=settings.redis_retry_s)
@@ -91,7 +97,7 @@ class Services:
             account_field=settings.erp_customer_account_field,
             recheck_s=settings.company_recheck_s,
         )
-        limits = RateLimits(settings)
+        limits = RateLimits(rate_limit_config(settings))
         bindings = BindingService(
             db,
             erp,
@@ -115,7 +121,7 @@ class Services:
             ),
             LogisticsNames(erp, cache),
             DeliveryLines(erp, settings.erp_delivery_lines),
-            call_log, telemetry, Monitor(settings, db, cache, erp, call_log), limits,
+            call_log, telemetry, Monitor(monitor_config(settings), db, cache, erp, call_log), limits,
         )
         erp.add_listener(services.record_erp_call)
         services.guesses = Guesses.pinned({
@@ -124,7 +130,9 @@ class Services:
             "product_ids": settings.erp_guess_product_ids,
         })
         services.delivery_details = DeliveryDetails(erp, cache, enabled=settings.erp_logistics_detail)
-        services.notify = Notifications(settings, db, erp, services.wechat, services.logistics, guesses=services.guesses)
+        services.notify = Notifications(
+            notify_config(settings), db, erp, services.wechat, services.logistics, delivery_log=delivery_log,
+            guesses=services.guesses)
         services.monitor.alerter.add_listener(services.notify.admin_alerts.send)
         services.avatars = AvatarService(db, limits, max_bytes=settings.avatar_max_bytes)
         services._observe_state()
@@ -204,6 +212,83 @@ class Services:
         await self.limits.close()
         await self.db.dispose()
         self.telemetry.shutdown()
+
+
+# Each part gets only what it uses of the settings, named here.
+
+
+def rate_limit_config(settings: Settings) -> RateLimitConfig:
+    return RateLimitConfig(
+        bind_window_s=settings.bind_window_s,
+        bind_max_attempts=settings.bind_max_attempts,
+        bind_max_attempts_per_ip=settings.bind_max_attempts_per_ip,
+        bind_max_attempts_global=settings.bind_max_attempts_global,
+        rate_limit_user=settings.rate_limit_user,
+        rate_limit_ip=settings.rate_limit_ip,
+        rate_limit_global=settings.rate_limit_global,
+        erp_calls_per_user=settings.erp_calls_per_user,
+        avatar_uploads_per_hour=settings.avatar_uploads_per_hour,
+        redis_url=settings.redis_url,
+        redis_max_connections=settings.max_inflight + 8,  # every admitted request may hold one
+        redis_retry_s=settings.redis_retry_s,
+    )
+
+
+def monitor_config(settings: Settings) -> MonitorConfig:
+    return MonitorConfig(
+        probe_interval_s=settings.erp_probe_interval_s,
+        probe_slow_ms=settings.erp_probe_slow_ms,
+        probe_down_after=settings.erp_probe_down_after,
+        probe_timeout_s=settings.erp_deadline_s + 1.0,  # the ERP client's own deadline answers first
+        alert_webhook_url=settings.alert_webhook_url,
+        alert_webhook_format=settings.alert_webhook_format,
+        alert_cooldown_s=settings.alert_cooldown_s,
+        alert_min_requests=settings.alert_min_requests,
+        alert_error_rate=settings.alert_error_rate,
+        alert_latency_ms=settings.alert_latency_ms,
+        call_log_retention_days=settings.call_log_retention_days,
+        call_log_purge_interval_s=settings.call_log_purge_interval_s,
+    )
+
+
+def template_ids(settings: Settings) -> TemplateIds:
+    return TemplateIds(
+        order_status=settings.tpl_order_status,
+        production_done=settings.tpl_production_done,
+        order_shipped=settings.tpl_order_shipped,
+        admin_alert=settings.tpl_admin_alert,
+    )
+
+
+def outbox_config(settings: Settings) -> OutboxConfig:
+    return OutboxConfig(
+        poll_s=settings.outbox_poll_s,
+        batch=settings.outbox_batch,
+        concurrency=settings.outbox_concurrency,
+        retry_base_s=settings.outbox_retry_base_s,
+        retry_max_s=settings.outbox_retry_max_s,
+        retry_for_s=settings.outbox_retry_for_s,
+        stale_s=settings.outbox_stale_s,
+        miniprogram_state=settings.wx_miniprogram_state,
+    )
+
+
+def watcher_config(settings: Settings) -> WatcherConfig:
+    return WatcherConfig(
+        interval_s=settings.watch_interval_s,
+        customers_per_read=settings.watch_customers_per_read,
+        partitions=settings.watch_partitions,
+        lease_ttl_s=settings.watch_lease_ttl_s,
+    )
+
+
+def notify_config(settings: Settings) -> NotifyConfig:
+    return NotifyConfig(
+        enabled=settings.notify_enabled,
+        templates=template_ids(settings),
+        outbox=outbox_config(settings),
+        watcher=watcher_config(settings),
+    )
 
 
 def erp_config(settings: Settings, base_url: str) -> ErpClientConfig:

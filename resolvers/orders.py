@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from datetime import UTC, datetime
 
-from bff.core.domain import Fulfilment, Material, Order, OrderStatus, Progress, Shipment, ShipmentLine, TimelineStep
+from bff.core.domain import Attachment, Fulfilment, Material, Order, OrderStatus, Progress, Shipment, ShipmentLine, TimelineStep
 from bff.core.errors import BffError, ErrorCode
 from bff.orders.progress import material_summary, total_progress
 from bff.orders.timeline import build_timeline, is_overdue
@@ -187,10 +187,17 @@ async def material_shipments(info: Info, material: Material) -> list[Shipment]:
     return await loaders.shipments_carrying(material)
 
 
-async def completed(info: Info, shipment: Shipment) -> Shipment:
-    """The shipment with its carrier and files, from its ERP detail when its list row lacked them."""
-    if not shipment.needs_detail:
-        return shipment
+async def shipment_carrier(info: Info, shipment: Shipment) -> str | None:
+    """The carrier, from the delivery's ERP detail when neither its list row nor memory has it."""
+    return (await _completed(info, shipment)).logistics_company if shipment.carrier_in_detail else shipment.logistics_company
+
+
+async def shipment_files(info: Info, shipment: Shipment) -> list[Attachment]:
+    """The attachments, from the delivery's ERP detail when its list row lacks them."""
+    return list((await _completed(info, shipment)).attachments if shipment.files_in_detail else shipment.attachments)
+
+
+async def _completed(info: Info, shipment: Shipment) -> Shipment:
     loaders = await info.context.order_loaders()
     return await loaders.shipment_detail.load(shipment.id) or shipment
 

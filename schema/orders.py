@@ -47,8 +47,9 @@ class Progress:
 
 @strawberry.type
 class Attachment:
-    name: str
+    name: str = strawberry.field(description="The file name, decoded (an unnamed file: 附件<n>, its type known on download)")
     url: str = strawberry.field(description="Served by the BFF with the ERP session; send the bearer token")
+    size: int | None = strawberry.field(description="Bytes, as the ERP declares them (null: not declared)")
 
 
 @strawberry.type
@@ -82,11 +83,11 @@ class Shipment:
 
     @strawberry.field(description="The carrier (物流公司), from the delivery's detail where its list row lacks it")
     async def logistics_company(self, info: Info, shipment: Parent[domain.Shipment]) -> str | None:
-        return (await resolve.completed(info, shipment)).logistics_company
+        return await resolve.shipment_carrier(info, shipment)
 
     @strawberry.field(graphql_type=list[Attachment], description="Files of the delivery (发货单, photos)")
     async def attachments(self, info: Info, shipment: Parent[domain.Shipment]) -> list[domain.Attachment]:
-        return list((await resolve.completed(info, shipment)).attachments)
+        return await resolve.shipment_files(info, shipment)
 
     @strawberry.field(
         description="The lines of this shipment for the order it was reached through "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -63,17 +64,29 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """``stack`` on SQLite + memory; marked ``backend``, on MariaDB + Redis too (session-scoped:
     one stack per back end for the whole run)."""
-    if "stack" not in metafunc.fixturenames:
-        return
-    definitions = metafunc._arg2fixturedefs.get("stack") or ()  # pytest's own record of which fixture serves
-    if not definitions or definitions[-1].func.__code__.co_filename != __file__:
-        return  # a module's own ``stack`` (its own settings): not the shared one
+    if "stack" not in metafunc.fixturenames or _own_stack(metafunc):
+        return  # no stack, or the test's own (its own settings): not the shared one
     for mark in metafunc.definition.iter_markers("parametrize"):
         names = mark.args[0] if mark.args else mark.kwargs["argnames"]
         if "stack" in ([n.strip() for n in names.split(",")] if isinstance(names, str) else names):
             return  # the test chose its back ends itself
     backends = BACKENDS if metafunc.definition.get_closest_marker("backend") else BACKENDS[:1]
     metafunc.parametrize("stack", backends, indirect=True, scope="session")
+
+
+def _own_stack(metafunc: pytest.Metafunc) -> bool:
+    """Whether a definition nearer the test than this one serves ``stack``: its class's, its
+    module's, or a conftest's between here and the test (pytest picks the nearest)."""
+    for holder in (metafunc.cls, metafunc.module):
+        if holder is not None and getattr(holder, "stack", stack) is not stack:
+            return True
+    here, test = Path(__file__).parent, metafunc.definition.path
+    return any(
+        Path(plugin.__file__).parent != here and Path(plugin.__file__).parent in test.parents
+        and here in Path(plugin.__file__).parents and hasattr(plugin, "stack")
+        for plugin in metafunc.config.pluginmanager.get_plugins()
+        if Path(getattr(plugin, "__file__", None) or "-").name == "conftest.py"
+    )
 
 
 @pytest_asyncio.fixture(scope="session")

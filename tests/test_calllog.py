@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 
 import httpx
 import pytest
 from sqlmodel import select
 
 from bff.demo import DemoStack
-from bff.monitor.calllog import mask_and_truncate
+from bff.monitor.calllog import CallLogWriter, mask_and_truncate
 from bff.monitor.logs import JsonFormatter
 from bff.monitor.context import request_id_bound
 from bff.store.tables import ApiCallLog
@@ -62,3 +63,15 @@ async def test_outbound_erp_calls_are_logged_too(gql: GraphQLClient, stack: Demo
     endpoints = {r.api_endpoint for r in rows}
     assert "erp:getBusinessPageList" in endpoints
     assert any(r.operation == "100185" for r in rows)  # the order-lines form
+
+
+async def test_a_flush_writes_its_batch_in_one_core_insert_without_warnings(stack: DemoStack) -> None:
+    """Core on a connection: sqlmodel's Session.execute warned (DeprecationWarning) on every flush."""
+    writer = CallLogWriter(stack.services.db)  # not started: this flush is the only one
+    writer.record(endpoint="/flush-check", method="GET", status=204, latency_ms=1.0, operation="FlushCheck")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        written = await writer.flush()
+    assert written == 1 and writer.stats.written == 1 and not writer.stats.dropped
+    rows = await logged_rows(stack, select(ApiCallLog).where(ApiCallLog.api_endpoint == "/flush-check"), until=bool)
+    assert [(r.response_status, r.operation) for r in rows] == [(204, "FlushCheck")]

@@ -62,6 +62,15 @@ def test_bff_serve_refuses_to_start_in_production_with_defaults(tmp_path: object
     assert "refusing to start" in result.stderr and "BFF_SECRET_KEY" in result.stderr
 
 
+def test_bff_serve_refuses_the_wechat_simulators_delivery_log_in_production() -> None:
+    env = {f"BFF_{k.upper()}": v.get_secret_value() if isinstance(v, SecretStr) else v for k, v in REAL.items()}
+    result = subprocess.run(
+        [sys.executable, "-m", "bff.cli", "serve", "--port", "1", "--wechat-sim"],
+        env={**env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0 and "refusing to start: --wechat-sim" in result.stderr, result.stderr
+
+
 async def test_production_has_no_graphiql_and_no_introspection(stack: object) -> None:
     from bff.web.app import create_app
     from bff.web.serving import start_server

@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 
 from bff.cache.ratelimit import Count, Op, RateLimits
+from bff.services import rate_limit_config
 from bff.core.errors import BffError, ErrorCode
 from tests.support import REDIS_URL, make_settings, require_service, unique_user
 
@@ -19,7 +20,7 @@ async def limits(request: pytest.FixtureRequest) -> AsyncIterator[RateLimits]:
         require_service(REDIS_URL, 6379, "Redis")
     settings = make_settings(redis_url=REDIS_URL if request.param == "redis" else "",
                              rate_limit_user="3/minute", erp_calls_per_user="5/hour")
-    limits = RateLimits(settings)
+    limits = RateLimits(rate_limit_config(settings))
     yield limits
     await limits.close()
 

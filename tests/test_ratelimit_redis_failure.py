@@ -11,6 +11,7 @@ import redis.asyncio as redis
 
 from bff.core.errors import BffError, ErrorCode
 from bff.cache.ratelimit import RateLimits
+from bff.services import rate_limit_config
 from tests.support import make_settings
 from tests.private_redis import PrivateRedis, free_port
 
@@ -19,8 +20,8 @@ RETRY_S = 0.3
 
 
 def _limits(redis_url: str) -> RateLimits:
-    return RateLimits(make_settings(redis_url=redis_url, bind_max_attempts=ATTEMPTS, redis_retry_s=RETRY_S,
-                                    rate_limit_user="4/minute"))
+    return RateLimits(rate_limit_config(make_settings(
+        redis_url=redis_url, bind_max_attempts=ATTEMPTS, redis_retry_s=RETRY_S, rate_limit_user="4/minute")))
 
 
 async def _allowed_until_refused(limits: RateLimits, user: str) -> tuple[int, BffError]:

@@ -30,7 +30,6 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from bff.cache.caches import REDIS_ERRORS, REDIS_OP_TIMEOUT_S
-from bff.core.config import Settings
 from bff.core.errors import rate_limited
 
 log = logging.getLogger("bff.ratelimit")
@@ -92,29 +91,47 @@ def _storage_uri(redis_url: str) -> str:
     return "async+" + redis_url if redis_url.startswith(("redis://", "rediss://")) else redis_url
 
 
+@dataclass(frozen=True)
+class RateLimitConfig:
+    """What the rate limits use of the settings."""
+
+    bind_window_s: int
+    bind_max_attempts: int  # per user and window
+    bind_max_attempts_per_ip: int
+    bind_max_attempts_global: int
+    rate_limit_user: str  # the `limits` notation, "120/minute"
+    rate_limit_ip: str
+    rate_limit_global: str
+    erp_calls_per_user: str
+    avatar_uploads_per_hour: int
+    redis_url: str  # empty: counted in this process only
+    redis_max_connections: int
+    redis_retry_s: float
+
+
 class RateLimits:
-    def __init__(self, settings: Settings) -> None:
-        window = settings.bind_window_s
-        self.bind_user = Limit("bind-user", RateLimitItemPerSecond(settings.bind_max_attempts, window), moving=True)
-        self.bind_ip = Limit("bind-ip", RateLimitItemPerSecond(settings.bind_max_attempts_per_ip, window), moving=True)
-        self.bind_global = Limit("bind-all", RateLimitItemPerSecond(settings.bind_max_attempts_global, window), moving=True)
-        self.request_user = Limit("req-user", parse(settings.rate_limit_user))
-        self.request_ip = Limit("req-ip", parse(settings.rate_limit_ip))
-        self.request_global = Limit("req-all", parse(settings.rate_limit_global))
-        self.erp_user = Limit("erp-user", parse(settings.erp_calls_per_user))
-        self.avatar_user = Limit("avatar-user", RateLimitItemPerSecond(settings.avatar_uploads_per_hour, 3600))
+    def __init__(self, config: RateLimitConfig) -> None:
+        window = config.bind_window_s
+        self.bind_user = Limit("bind-user", RateLimitItemPerSecond(config.bind_max_attempts, window), moving=True)
+        self.bind_ip = Limit("bind-ip", RateLimitItemPerSecond(config.bind_max_attempts_per_ip, window), moving=True)
+        self.bind_global = Limit("bind-all", RateLimitItemPerSecond(config.bind_max_attempts_global, window), moving=True)
+        self.request_user = Limit("req-user", parse(config.rate_limit_user))
+        self.request_ip = Limit("req-ip", parse(config.rate_limit_ip))
+        self.request_global = Limit("req-all", parse(config.rate_limit_global))
+        self.erp_user = Limit("erp-user", parse(config.erp_calls_per_user))
+        self.avatar_user = Limit("avatar-user", RateLimitItemPerSecond(config.avatar_uploads_per_hour, 3600))
         self._local = MemoryStorage()
         self._shared: RedisStorage | None = None  # moving windows, through the `limits` library
         self._redis: Redis | None = None  # fixed windows, through one script per round trip
-        if settings.redis_url:
-            self._shared = RedisStorage(_storage_uri(settings.redis_url), implementation="redispy")
+        if config.redis_url:
+            self._shared = RedisStorage(_storage_uri(config.redis_url), implementation="redispy")
             pool = BlockingConnectionPool.from_url(
-                settings.redis_url, max_connections=settings.max_inflight + 8, timeout=REDIS_OP_TIMEOUT_S,
+                config.redis_url, max_connections=config.redis_max_connections, timeout=REDIS_OP_TIMEOUT_S,
                 socket_timeout=REDIS_OP_TIMEOUT_S, socket_connect_timeout=REDIS_OP_TIMEOUT_S,
             )
             self._redis = Redis(connection_pool=pool)
             self._count_script = self._redis.register_script(_COUNT_LUA)
-        self._redis_retry_s = settings.redis_retry_s  # after a Redis failure, count locally this long
+        self._redis_retry_s = config.redis_retry_s  # after a Redis failure, count locally this long
         self._redis_down_until = 0.0
 
     def _redis_usable(self) -> bool:

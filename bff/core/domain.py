@@ -200,7 +200,6 @@ class Order:
     currency: str | None
     quantity: float | None
     produced_rate: float | None
-    shipped_rate_by_quantity: float | None
     remark: str | None
 
 
@@ -252,8 +251,9 @@ class ShipmentLine:
 
 @dataclass(frozen=True)
 class Attachment:
-    name: str
+    name: str  # decoded; an unnamed file is "附件<n>" (its extension, if any, from the path)
     url: str
+    size: int | None = None  # bytes, as the ERP declares them
 
 
 @dataclass(frozen=True)
@@ -275,7 +275,9 @@ class Shipment:
     amount: float | None = None
     via_order_id: str | None = None  # the order this shipment was reached through, if any
     via_material_id: str | None = None  # or the material
-    needs_detail: bool = False  # the list row lacked the carrier or the attachments (bff/orders/details.py)
+    # What the list row lacked and the delivery's detail has (bff/orders/details.py):
+    carrier_in_detail: bool = False  # on its way, carrier not known otherwise
+    files_in_detail: bool = False  # the attachments
 
     @property
     def state(self) -> ShipmentState:

@@ -80,3 +80,12 @@ def admit_erp_call() -> None:
         raise ErpBudgetExceeded()
     for scope in scopes:
         scope.started += 1
+
+
+def calls_left() -> int | None:
+    """Attempts the current scope (and every enclosing one) may still start; None: no limit."""
+    stats = _current.get()
+    if stats is None:
+        return None
+    left = [s.limit - s.started for s in stats.chain() if s.limit is not None]
+    return max(0, min(left)) if left else None

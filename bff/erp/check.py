@@ -29,7 +29,8 @@ from pydantic import ConfigDict
 from bff.erp import protocol, queries
 from bff.erp.client import ErpClient, ErpClientConfig
 from bff.erp.reader import ErpReader
-from bff.erp.fields import EPOCH_MS_FROM, is_empty
+from bff.core import filetypes
+from bff.erp.fields import EPOCH_MS_FROM, is_empty, is_query_fragment
 from bff.erp.anomalies import Anomalies
 from bff.erp.forms import CUSTOMERS, DELIVERIES, DELIVERY_LINES, ORDER_LINES, SALES_ORDERS, OrderStatusCode
 from bff.erp.models import ErpPage, CustomerRecord, DeliveryLineRecord, DeliveryRecord, ErpRecord, OrderLineRecord, SalesOrderRecord
@@ -135,16 +136,28 @@ def types_of(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> str:
 
 
 def attachment_shape(values: Sequence[Any]) -> str:
+    """The dialect label of ``attachments`` values: "query" is the evidenced list of
+    ``"<path>#size=…&name=…"``, "list" a list of bare ``"<path>#<name>"``."""
     present = [v for v in values if not is_empty(v)]
     if not present:
         return "empty"
     if all(isinstance(v, list) and all(isinstance(e, str) for e in v) for v in present):
-        return "list"
+        kinds = {"query" if is_query_fragment(e.partition("#")[2]) else "list" for v in present for e in v}
+        return kinds.pop() if len(kinds) == 1 else "mixed"
     if all(isinstance(v, list) and all(isinstance(e, dict) for e in v) for v in present):
         return "objects"
     if all(isinstance(v, str) for v in present):
         return "string"
     return "mixed"
+
+
+ATTACHMENT_SHAPES = {
+    "query": 'a list of "<path>#size=<bytes>&name=<URL-encoded name>" (the evidenced shape)',
+    "list": 'a list of "<path>#<name>" (bare names, not the evidenced query string)',
+    "string": "one comma-joined string", "objects": "a list of objects", "empty": "none seen",
+    "mixed": "mixed shapes",
+}
+DETAIL_READS_FOR_ATTACHMENTS = 12  # getBusiness reads at most, looking for a delivery that has files
 
 
 def number_shape(rows: Sequence[dict[str, Any]]) -> str:
@@ -492,16 +505,35 @@ class Checker:
         r.add(Finding("deliveries: list rows carry attachments", "holds" if files_in_list else "fails",
                       "yes" if files_in_list else "no (as evidenced: getBusiness detail carries them)",
                       dialect=f"attachments_in_list={'yes' if files_in_list else 'no'}"))
-        shape = attachment_shape([d.get("attachments") for d in deliveries])
-        r.add(Finding("deliveries: attachments shape (list evidenced; all read)", "holds", shape, dialect=f"attachments={shape}"))
 
         detail = await self._erp.get(DELIVERIES, str(deliveries[0]["id"]), model=RawRow)
         detail_row = detail.model_dump(by_alias=True) if detail else {}
         r.add(Finding("delivery detail (getBusiness) carries logisticsCompanyId and attachments",
                       "holds" if {"logisticsCompanyId", "attachments"} <= detail_row.keys() else "fails",
                       types_of([detail_row], ("logisticsCompanyId", "attachments"))))
+        values = [d.get("attachments") for d in deliveries] + [detail_row.get("attachments")]
+        values += await self._detail_attachments(deliveries, detail_row.get("attachments"))
+        shape = attachment_shape(values)
+        r.add(Finding("deliveries: attachments shape (evidenced: list of \"<path>#size=…&name=…\")",
+                      "holds" if shape == "query" else "unknown" if shape == "empty" else "fails",
+                      f"{shape}: {ATTACHMENT_SHAPES[shape]}", dialect=f"attachments={shape}"))
         await self._delivery_lines(deliveries)
-        await self._attachment([d.get("attachments") for d in deliveries] + [detail_row.get("attachments")])
+        await self._attachment(values)
+
+    async def _detail_attachments(self, deliveries: list[dict[str, Any]], first: Any) -> list[Any]:
+        """Attachments as getBusiness sends them (the evidence's read), until one delivery has
+        files: the rows that name files in the list if any do, else the next deliveries."""
+        if not is_empty(first):
+            return []
+        rest = deliveries[1:]
+        candidates = [d for d in rest if not is_empty(d.get("attachments"))] or rest
+        found: list[Any] = []
+        for row in candidates[:DETAIL_READS_FOR_ATTACHMENTS]:
+            detail = await self._erp.get(DELIVERIES, str(row["id"]), model=RawRow)
+            found.append(detail.model_dump(by_alias=True).get("attachments") if detail else None)
+            if not is_empty(found[-1]):
+                break
+        return found
 
     async def _line_order_guess(self, lines_of: dict[str, list[dict[str, Any]]]) -> None:
         """Guess ``line_order_filter``: a ``salesOrderId`` list answers exactly the lines the
@@ -596,7 +628,10 @@ class Checker:
             self.report.add(Finding("attachment download", "unknown", "no attachment among these deliveries"))
             return
         content, content_type = await self._erp.fetch_file(refs[0].path)
-        self.report.add(Finding("attachment download with the session cookies", "holds", f"{content_type.split(';')[0]}, {len(content)} bytes"))
+        sniffed = filetypes.sniff(content, refs[0].name) or "unknown"
+        self.report.add(Finding("attachment download with the session cookies", "holds",
+                                f"declared {filetypes.base(content_type) or 'nothing'}, bytes {filetypes.base(sniffed)}, "
+                                f"{len(content)} bytes{'' if refs[0].size in (None, len(content)) else f' (declared size {refs[0].size})'}"))
 
     async def _expiry(self) -> None:
         read = queries.probe()

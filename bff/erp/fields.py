@@ -1,10 +1,11 @@
 """Tolerant readers of the ERP's loosely typed values, as pydantic annotated types.
 
 Each reader accepts every plausible shape of its value (numbers and booleans sent as text,
-dates as epoch ms, epoch s or ISO text, attachments as a list, a comma-joined string or
-objects) and raises ``ValueError`` for a shape nobody foresaw; :mod:`bff.erp.validation`
-then degrades that one field to empty and counts it. Empty values (None, "", []) are
-always "no value", never an error.
+dates as epoch ms, epoch s or ISO text, attachments as the evidenced list of
+``"<path>#size=…&name=…"``, bare ``"<path>#<name>"``, a comma-joined string or objects) and
+raises ``ValueError`` for a shape nobody foresaw; :mod:`bff.erp.validation` then degrades
+that one field to empty and counts it. Empty values (None, "", []) are always "no value",
+never an error.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any
+from urllib.parse import quote, unquote
 
 from pydantic import BeforeValidator, PlainSerializer
+
+from bff.core.filetypes import extension
 
 # Naive date texts are the ERP's local time (a Chinese SaaS): guess, see docs/erp-protocol.md.
 ERP_LOCAL_TZ = timezone(timedelta(hours=8))
@@ -164,36 +168,100 @@ def read_text_list(value: Any) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class FileRef:
-    """An attachment: the ERP's file path and a display name."""
+    """An attachment: the ERP's file path, a display name (decoded) and the size it declares."""
 
     path: str
     name: str
+    size: int | None = None
 
 
 PATH_KEYS = ("path", "url", "filePath", "fileUrl", "value")
 NAME_KEYS = ("name", "fileName", "filename", "originalName", "title")
+SIZE_KEYS = ("size", "fileSize", "length")
+UNNAMED = "附件{n}"  # an attachment the ERP sent without a name; its type is added from the path or the bytes
+_QUERY = re.compile(r"(?:^|&)(?:name|size)=")
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def _decoded(text: str, *, plus_is_space: bool) -> str:
+    """``text`` percent-decoded as UTF-8; as it was if that does not decode."""
+    try:
+        return unquote(text.replace("+", " ") if plus_is_space else text, errors="strict")
+    except UnicodeDecodeError:
+        return text
+
+
+def _query_value(text: str) -> str:
+    """A value of the fragment's query string. ``+`` is a space (form encoding) unless the value
+    spells spaces ``%20`` (``encodeURIComponent``, which leaves a ``+`` as it is)."""
+    return _decoded(text, plus_is_space="%20" not in text)
+
+
+def _bare_name(text: str) -> str:
+    """A bare name is decoded only when it is clearly encoded: escapes, nothing that encoding
+    would have escaped (no space, no non-ASCII), and valid UTF-8 once decoded."""
+    if text.isascii() and " " not in text and _ESCAPE.search(text):
+        return _decoded(text, plus_is_space=False)
+    return text
+
+
+def is_query_fragment(fragment: str) -> bool:
+    """Whether what follows ``#`` is the evidenced query string (``size=…&name=…``)."""
+    return bool(_QUERY.search(fragment.strip()))
+
+
+def _size(value: Any) -> int | None:
+    text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def _fragment(fragment: str) -> tuple[str, int | None]:
+    """What follows ``#``: the evidenced query string ``size=<bytes>&name=<URL-encoded>`` (keys in
+    any order, others ignored), or a bare file name."""
+    fragment = fragment.strip()
+    if not is_query_fragment(fragment):
+        return _bare_name(fragment), None
+    fields: dict[str, str] = {}
+    for pair in fragment.split("&"):
+        key, _, value = pair.partition("=")
+        fields.setdefault(key.strip(), value)
+    return _query_value(fields.get("name", "")).strip(), _size(fields.get("size"))
 
 
 def _file_ref(entry: Any) -> FileRef | None:
+    """A ``FileRef`` whose name may still be ``""`` (named by its position afterwards)."""
     if is_empty(entry):
         return None
     if isinstance(entry, str):
-        path, _, name = entry.strip().partition("#")
+        path, _, inner = entry.strip().partition("#")
+        name, size = _fragment(inner)
     elif isinstance(entry, dict):
         found_path = next((entry[k] for k in PATH_KEYS if isinstance(entry.get(k), str) and entry[k]), "")
         path, _, inner = str(found_path).partition("#")
-        name = next((entry[k] for k in NAME_KEYS if isinstance(entry.get(k), str) and entry[k]), inner)
+        name, size = _fragment(inner)
+        given = next((entry[k] for k in NAME_KEYS if isinstance(entry.get(k), str) and entry[k].strip()), None)
+        name = _bare_name(given.strip()) if given is not None else name
+        size = next((s for s in (_size(entry.get(k)) for k in SIZE_KEYS) if s is not None), size)
     else:
         raise ValueError("not an attachment")
     path = path.strip().lstrip("/")
     if not path:
         return None
-    return FileRef(path, str(name).strip() or path.rsplit("/", 1)[-1])
+    return FileRef(path, name, size)
+
+
+def _named(ref: FileRef, position: int) -> FileRef:
+    """An unnamed attachment is ``附件<n>``, with the path's extension if it has one (the
+    evidenced paths have none: the download adds the type its bytes show)."""
+    if ref.name:
+        return ref
+    return FileRef(ref.path, UNNAMED.format(n=position) + extension(ref.path), ref.size)
 
 
 def read_attachments(value: Any) -> tuple[FileRef, ...]:
-    """Evidence: a JSON list of ``"<path>#<name>"``; also a comma-joined string, a JSON text of
-    a list, a list of objects ({path|url, name|fileName}), a single object, or nothing."""
+    """Evidence: a JSON list of ``"<path>#size=<bytes>&name=<URL-encoded name>"`` (the keys in
+    either order); also ``"<path>#<name>"``, a path alone, a comma-joined string, a JSON text of
+    a list, a list of objects ({path|url, name|fileName, size}), a single object, or nothing."""
     if is_empty(value):
         return ()
     if isinstance(value, str):
@@ -208,12 +276,16 @@ def read_attachments(value: Any) -> tuple[FileRef, ...]:
         value = [value]
     if not isinstance(value, list):
         raise ValueError("not an attachment list")
-    refs = (_file_ref(entry) for entry in value)
-    return tuple(ref for ref in refs if ref is not None)
+    refs = [ref for ref in (_file_ref(entry) for entry in value) if ref is not None]
+    return tuple(_named(ref, position) for position, ref in enumerate(refs, 1))
 
 
 def _dump_attachments(refs: tuple[FileRef, ...]) -> list[str]:
-    return [f"{ref.path}#{ref.name}" for ref in refs]  # the evidenced shape, read back as is
+    """The evidenced shape, read back as it was."""
+    return [
+        f"{ref.path}#" + "&".join([*([f"size={ref.size}"] if ref.size is not None else []), f"name={quote(ref.name, safe='')}"])
+        for ref in refs
+    ]
 
 
 def _dump_date(value: datetime | None) -> str | None:

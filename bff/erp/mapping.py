@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from bff.core.domain import Attachment, Company, Material, Order, OrderStatus, Progress, Shipment, ShipmentLine
+from bff.erp.fields import FileRef
 from bff.erp.forms import ORDER_STATUS_NAMES, OrderStatusCode
 from bff.erp.models import CustomerRecord, DeliveryLineRecord, DeliveryRecord, OrderLineRecord, SalesOrderRecord
 from bff.core.security import mask_address, mask_phone
@@ -58,7 +59,6 @@ def order_from_record(record: SalesOrderRecord) -> Order:
         currency=record.currency,
         quantity=record.quantity,
         produced_rate=record.producedRate,
-        shipped_rate_by_quantity=record.shippedRate,
         remark=record.remark,
     )
 
@@ -96,16 +96,23 @@ def material_from_record(record: OrderLineRecord, *, via_order: bool = False) ->
 
 
 def attachments_of(record: DeliveryRecord) -> tuple[Attachment, ...]:
-    """Links through the BFF (``/api/files/...``): the ERP's paths never reach a client."""
+    """Links through the BFF (``/api/files/...``): the ERP's paths never reach a client. Names
+    are decoded (``bff.erp.fields``), so the client tells images by the name's extension."""
     return tuple(
-        Attachment(name=ref.name, url=f"/api/files/{record.id}/{index}/{quote(ref.name, safe='')}")
+        Attachment(name=ref.name, url=f"/api/files/{record.id}/{index}/{quote(ref.name, safe='')}", size=ref.size)
         for index, ref in enumerate(record.attachments)
     )
 
 
-def attachment_path(record: DeliveryRecord, index: int) -> str | None:
+def attachment_of(record: DeliveryRecord, index: int) -> FileRef | None:
+    """The ``index``-th attachment (path, decoded name, declared size), if the record has it."""
     refs = record.attachments
-    return refs[index].path if 0 <= index < len(refs) else None
+    return refs[index] if 0 <= index < len(refs) else None
+
+
+def attachment_path(record: DeliveryRecord, index: int) -> str | None:
+    ref = attachment_of(record, index)
+    return ref.path if ref is not None else None
 
 
 def shipment_from_record(record: DeliveryRecord, logistics_company: str | None) -> Shipment:

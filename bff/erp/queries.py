@@ -112,7 +112,7 @@ def orders_of_customer(
 # digest is the status, the rates and the totals, which the ERP derives from the lines
 # (``bff erp check`` tests that derivation: production and shipping move the rates).
 WATCH_COLUMNS = (
-    "id", "code", "customerId", "status", "amount", "quantity", "deliveryDate",
+    "id", "code", "customerId", "date", "status", "amount", "quantity", "deliveryDate",
     "producedRate", "producingRate", "shippedRate", "shippingRate", "stockOutRate",
 )
 CUSTOMERS_PER_READ = 200  # default customer ids per list filter (BFF_WATCH_CUSTOMERS_PER_READ)

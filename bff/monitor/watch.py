@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from aiocache.base import BaseCache
 
-from bff.core.config import Settings
 from bff.erp.reader import ErpReader
-from bff.monitor.alerts import Alerter, AlertSender
+from bff.monitor.alerts import Alerter, AlertSender, Format
 from bff.monitor.calllog import CallLogWriter
 from bff.monitor.performance import performance
 from bff.monitor.probe import ErpProbe, ErpState
@@ -24,20 +24,38 @@ THRESHOLD_WINDOW_S = 300
 THRESHOLD_EVERY_S = 60.0
 
 
+@dataclass(frozen=True)
+class MonitorConfig:
+    """What the monitor uses of the settings (``BFF_ERP_PROBE_*``, ``BFF_ALERT_*``, ``BFF_CALL_LOG_*``)."""
+
+    probe_interval_s: float
+    probe_slow_ms: float
+    probe_down_after: int
+    probe_timeout_s: float
+    alert_webhook_url: str
+    alert_webhook_format: Format
+    alert_cooldown_s: float
+    alert_min_requests: int
+    alert_error_rate: float
+    alert_latency_ms: float
+    call_log_retention_days: int
+    call_log_purge_interval_s: float
+
+
 class Monitor:
-    def __init__(self, settings: Settings, db: Database, cache: BaseCache, erp: ErpReader, call_log: CallLogWriter) -> None:
-        self.settings = settings
+    def __init__(self, config: MonitorConfig, db: Database, cache: BaseCache, erp: ErpReader, call_log: CallLogWriter) -> None:
+        self.config = config
         self._db = db
         self._call_log = call_log
         self.probe = ErpProbe(
             erp.probe,
-            interval_s=settings.erp_probe_interval_s,
-            slow_ms=settings.erp_probe_slow_ms,
-            down_after=settings.erp_probe_down_after,
-            timeout_s=settings.erp_deadline_s + 1.0,
+            interval_s=config.probe_interval_s,
+            slow_ms=config.probe_slow_ms,
+            down_after=config.probe_down_after,
+            timeout_s=config.probe_timeout_s,
         )
-        self.sender = AlertSender(settings.alert_webhook_url, settings.alert_webhook_format)
-        self.alerter = Alerter(cache, self.sender, cooldown_s=settings.alert_cooldown_s)
+        self.sender = AlertSender(config.alert_webhook_url, config.alert_webhook_format)
+        self.alerter = Alerter(cache, self.sender, cooldown_s=config.alert_cooldown_s)
         self._tasks: list[asyncio.Task[None]] = []
 
     # --- one round of each ------------------------------------------------------------
@@ -61,23 +79,23 @@ class Monitor:
 
     async def check_thresholds(self) -> None:
         report = await performance(self._db, THRESHOLD_WINDOW_S)
-        if report.count < self.settings.alert_min_requests:
+        if report.count < self.config.alert_min_requests:
             return
-        rate_high = report.error_rate > self.settings.alert_error_rate
+        rate_high = report.error_rate > self.config.alert_error_rate
         await self.alerter.observe(
             "error_rate", "high" if rate_high else "ok", quiet_level="ok",
             title="错误率过高" if rate_high else "错误率恢复正常",
             detail=f"近5分钟 {report.count} 次请求, 错误率 {report.error_rate:.1%}",
         )
-        slow = report.p95_ms is not None and report.p95_ms > self.settings.alert_latency_ms
+        slow = report.p95_ms is not None and report.p95_ms > self.config.alert_latency_ms
         await self.alerter.observe(
             "latency", "high" if slow else "ok", quiet_level="ok",
             title="响应过慢" if slow else "响应时间恢复正常",
-            detail=f"近5分钟 p95 {report.p95_ms or 0:.0f} ms (阈值 {self.settings.alert_latency_ms:.0f} ms)",
+            detail=f"近5分钟 p95 {report.p95_ms or 0:.0f} ms (阈值 {self.config.alert_latency_ms:.0f} ms)",
         )
 
     async def purge_once(self) -> int:
-        removed = await self._call_log.purge(timedelta(days=self.settings.call_log_retention_days))
+        removed = await self._call_log.purge(timedelta(days=self.config.call_log_retention_days))
         if removed:
             log.info("purged %d call log rows", removed)
         return removed
@@ -88,9 +106,9 @@ class Monitor:
         if self._tasks:
             return
         self._tasks = [
-            asyncio.create_task(self._every(self.settings.erp_probe_interval_s, self.probe_once), name="erp-probe"),
+            asyncio.create_task(self._every(self.config.probe_interval_s, self.probe_once), name="erp-probe"),
             asyncio.create_task(self._every(THRESHOLD_EVERY_S, self.check_thresholds), name="alert-thresholds"),
-            asyncio.create_task(self._every(self.settings.call_log_purge_interval_s, self.purge_once), name="call-log-purge"),
+            asyncio.create_task(self._every(self.config.call_log_purge_interval_s, self.purge_once), name="call-log-purge"),
         ]
 
     async def stop(self) -> None:

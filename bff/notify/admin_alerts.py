@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bff.core.clock import Clock
 from bff.notify.grants import Grants
-from bff.notify.outbox import SKIPPED, NewMessage, Outbox
+from bff.notify.outbox import MessageState, NewMessage, Outbox
 from bff.notify.render import render
 from bff.notify.templates import EventKind, Templates
 from bff.store.db import Database
@@ -66,7 +66,7 @@ class AdminAlerts:
                 kind=EventKind.ADMIN_ALERT.value, page=MONITOR_PAGE, title=spec.title, summary=alert.title,
             )
             if openid not in holders:
-                message.state, message.error_detail = SKIPPED, "skipped: no subscription grant for this template"
+                message.state, message.error_detail = MessageState.SKIPPED, "skipped: no subscription grant for this template"
             messages.append(message)
         queued = await self._outbox.enqueue(messages)
-        return [m.msg_id for m in messages if m.state != SKIPPED and m.msg_id in queued]
+        return [m.msg_id for m in messages if m.state != MessageState.SKIPPED and m.msg_id in queued]

@@ -12,13 +12,13 @@ from datetime import datetime
 from bff.core.clock import aware
 from bff.core.errors import BffError, ErrorCode
 from bff.core.security import new_id
-from bff.notify.outbox import NewMessage, Outbox
+from bff.notify.outbox import MessageState, NewMessage, Outbox
 from bff.notify.render import fit_value
 from bff.notify.templates import Templates
 from bff.store.tables import MessageLog
 
 MAX_WAIT_S = 5.0
-UNSENT_STATES = ("failed", "skipped", "unknown")
+UNSENT_STATES = frozenset({MessageState.FAILED, MessageState.SKIPPED, MessageState.UNKNOWN})
 
 
 @dataclass(frozen=True)

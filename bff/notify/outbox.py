@@ -26,14 +26,14 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bff.core.config import Settings
 from bff.notify import grants
 from bff.core.clock import Clock, aware, utc_now
 from bff.notify.reconcile import CannotTell, DeliveryLog
@@ -45,11 +45,36 @@ from bff.wechat.errors import WxApiError
 
 log = logging.getLogger(__name__)
 
-QUEUED, SENDING, SENT, FAILED, SKIPPED, UNKNOWN = "queued", "sending", "sent", "failed", "skipped", "unknown"
-FINAL_STATES = frozenset({SENT, FAILED, SKIPPED, UNKNOWN})
+
+class MessageState(StrEnum):
+    """A message's ``message_logs.msg_status``; the values are the strings stored (no migration)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNKNOWN = "unknown"
+
+
+FINAL_STATES = frozenset({MessageState.SENT, MessageState.FAILED, MessageState.SKIPPED, MessageState.UNKNOWN})
 NO_GRANT = 43101
 FAIL_AT_ONCE = frozenset({47003, 40037, 41030, 40003})
 SETTLE_EVERY_S = 5.0
+
+
+@dataclass(frozen=True)
+class OutboxConfig:
+    """What the outbox uses of the settings (``BFF_OUTBOX_*``, ``BFF_WX_MINIPROGRAM_STATE``)."""
+
+    poll_s: float
+    batch: int
+    concurrency: int
+    retry_base_s: float
+    retry_max_s: float
+    retry_for_s: float
+    stale_s: float
+    miniprogram_state: Literal["developer", "trial", "formal"]
 
 
 @dataclass
@@ -63,7 +88,7 @@ class NewMessage:
     order_id: str | None = None
     title: str | None = None
     summary: str | None = None
-    state: str = QUEUED
+    state: MessageState = MessageState.QUEUED
     error_detail: str | None = None
     not_before: datetime | None = None
     session_id: str | None = None
@@ -82,7 +107,7 @@ class Backlog:
 
 @dataclass(frozen=True)
 class Outcome:
-    state: str
+    state: MessageState
     errcode: int | None = None
     detail: str | None = None
     msgid: str | None = None
@@ -102,13 +127,13 @@ def to_row(message: NewMessage, now: datetime) -> MessageLog:
 
 class Outbox:
     def __init__(
-        self, db: Database, wechat: WechatClient, settings: Settings, clock: Clock = utc_now,
+        self, db: Database, wechat: WechatClient, config: OutboxConfig, clock: Clock = utc_now,
         delivery_log: DeliveryLog | None = None,
     ) -> None:
         self._db = db
         self._delivery_log = delivery_log
         self._wechat = wechat
-        self._settings = settings
+        self._config = config
         self.clock = clock
         self.instance = new_id()[:16]
         self._wake = asyncio.Event()
@@ -165,7 +190,7 @@ class Outbox:
     async def claim(self, limit: int) -> list[MessageLog]:
         now = self.clock()
         token = f"{self.instance}:{new_id()[:12]}"
-        due = (col(MessageLog.msg_status) == QUEUED, col(MessageLog.next_attempt_at) <= now)
+        due = (col(MessageLog.msg_status) == MessageState.QUEUED, col(MessageLog.next_attempt_at) <= now)
         async with self._db.session() as s:
             if self._db.dialect == "mysql":
                 ids = list((await s.exec(
@@ -180,36 +205,36 @@ class Outbox:
                     select(MessageLog.msg_id).where(*due).order_by(col(MessageLog.next_attempt_at)).limit(limit)
                 )
             await s.exec(
-                update(MessageLog).where(where, col(MessageLog.msg_status) == QUEUED)
-                .values(msg_status=SENDING, claimed_by=token, claimed_at=now, attempts=MessageLog.attempts + 1)
+                update(MessageLog).where(where, col(MessageLog.msg_status) == MessageState.QUEUED)
+                .values(msg_status=MessageState.SENDING, claimed_by=token, claimed_at=now, attempts=MessageLog.attempts + 1)
             )
             rows = (await s.exec(select(MessageLog).where(MessageLog.claimed_by == token))).all()
         return list(rows)
 
     async def settle_stale(self) -> int:
         """Rows left ``sending`` by a process that died mid-send, reconciled (see the module doc)."""
-        cutoff = self.clock() - timedelta(seconds=self._settings.outbox_stale_s)
+        cutoff = self.clock() - timedelta(seconds=self._config.stale_s)
         async with self._db.session() as s:
             stale = (await s.exec(
-                select(MessageLog).where(MessageLog.msg_status == SENDING, col(MessageLog.claimed_at) < cutoff)
+                select(MessageLog).where(MessageLog.msg_status == MessageState.SENDING, col(MessageLog.claimed_at) < cutoff)
             )).all()
         results = [(row, await self._reconcile(row)) for row in stale]
         if results:
             await self._record(results)
             log.warning("outbox: %d message(s) interrupted mid-send reconciled: %s", len(results),
-                        dict(Counter(outcome.state for _, outcome in results)))
+                        dict(Counter(str(outcome.state) for _, outcome in results)))
         return len(results)
 
     async def _reconcile(self, row: MessageLog) -> Outcome:
         if self._delivery_log is None:
-            return Outcome(UNKNOWN, None, "interrupted while sending; outcome unknown, not resent")
+            return Outcome(MessageState.UNKNOWN, None, "interrupted while sending; outcome unknown, not resent")
         try:
             msgid = await self._delivery_log.delivered(row)
         except CannotTell as error:
-            return Outcome(UNKNOWN, None, f"interrupted while sending; outcome unknown ({error}), not resent")
+            return Outcome(MessageState.UNKNOWN, None, f"interrupted while sending; outcome unknown ({error}), not resent")
         if msgid is not None:
-            return Outcome(SENT, 0, "interrupted while sending; WeChat confirms delivery", msgid)
-        return Outcome(QUEUED, None, "interrupted before reaching WeChat; sent again", retry_at=self.clock())
+            return Outcome(MessageState.SENT, 0, "interrupted while sending; WeChat confirms delivery", msgid)
+        return Outcome(MessageState.QUEUED, None, "interrupted before reaching WeChat; sent again", retry_at=self.clock())
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -218,9 +243,9 @@ class Outbox:
             data = json.loads(row.msg_content or "{}")
             msgid = await self._wechat.send_subscribe(
                 row.openid or "", row.template_id, data, row.page,
-                miniprogram_state=self._settings.wx_miniprogram_state,
+                miniprogram_state=self._config.miniprogram_state,
             )
-            return Outcome(SENT, 0, None, str(msgid))
+            return Outcome(MessageState.SENT, 0, None, str(msgid))
         except WxApiError as error:
             return self._classify(row, error.errcode, error.errmsg, error.ambiguous)
         except Exception as error:  # a bug or outage must not kill the worker
@@ -229,18 +254,18 @@ class Outbox:
 
     def _classify(self, row: MessageLog, errcode: int, errmsg: str, ambiguous: bool) -> Outcome:
         if errcode == NO_GRANT:
-            return Outcome(SKIPPED, errcode, f"43101 用户未订阅或授权已用完: {errmsg}")
+            return Outcome(MessageState.SKIPPED, errcode, f"43101 用户未订阅或授权已用完: {errmsg}")
         if errcode in FAIL_AT_ONCE:
-            return Outcome(FAILED, errcode, f"{errcode}: {errmsg}")
+            return Outcome(MessageState.FAILED, errcode, f"{errcode}: {errmsg}")
         if ambiguous:
-            return Outcome(UNKNOWN, errcode, f"outcome unknown ({errmsg}); not resent to avoid a duplicate")
-        settings = self._settings
-        delay = min(settings.outbox_retry_base_s * 2 ** min(row.attempts - 1, 30), settings.outbox_retry_max_s)
+            return Outcome(MessageState.UNKNOWN, errcode, f"outcome unknown ({errmsg}); not resent to avoid a duplicate")
+        config = self._config
+        delay = min(config.retry_base_s * 2 ** min(row.attempts - 1, 30), config.retry_max_s)
         retry_at = self.clock() + timedelta(seconds=delay * random.uniform(0.8, 1.2))
         queued_at = aware(row.created_at) or self.clock()
-        if retry_at - queued_at > timedelta(seconds=settings.outbox_retry_for_s):
-            return Outcome(FAILED, errcode, f"gave up after {row.attempts} attempts: {errcode} {errmsg}")
-        return Outcome(QUEUED, errcode, f"retrying: {errcode} {errmsg}", retry_at=retry_at)
+        if retry_at - queued_at > timedelta(seconds=config.retry_for_s):
+            return Outcome(MessageState.FAILED, errcode, f"gave up after {row.attempts} attempts: {errcode} {errmsg}")
+        return Outcome(MessageState.QUEUED, errcode, f"retrying: {errcode} {errmsg}", retry_at=retry_at)
 
     async def _record(self, results: list[tuple[MessageLog, Outcome]]) -> None:
         now = self.clock()
@@ -248,21 +273,21 @@ class Outbox:
             for row, outcome in results:
                 values: dict[str, Any] = {"msg_status": outcome.state, "wx_errcode": outcome.errcode,
                                           "error_detail": outcome.detail}
-                if outcome.state == SENT:
+                if outcome.state == MessageState.SENT:
                     values.update(sent_at=now, wx_msgid=outcome.msgid)
-                elif outcome.state == QUEUED:
+                elif outcome.state == MessageState.QUEUED:
                     values.update(next_attempt_at=outcome.retry_at, claimed_by=None)
                 recorded = await s.exec(
                     update(MessageLog)  # still ours and in flight: two reconcilers never both settle a row
                     .where(col(MessageLog.msg_id) == row.msg_id, col(MessageLog.claimed_by) == row.claimed_by,
-                           col(MessageLog.msg_status) == SENDING)
+                           col(MessageLog.msg_status) == MessageState.SENDING)
                     .values(**values)
                 )
                 if not recorded.rowcount:
                     continue
-                if outcome.state == SENT:
+                if outcome.state == MessageState.SENT:
                     await grants.spend(s, row.openid or "", row.template_id, self.clock)
-                elif outcome.state == SKIPPED:
+                elif outcome.state == MessageState.SKIPPED:
                     await grants.zero(s, row.openid or "", row.template_id, self.clock)
 
     async def backlog(self) -> Backlog:
@@ -272,22 +297,22 @@ class Outbox:
             counts = dict(
                 (await s.exec(
                     select(MessageLog.msg_status, func.count())
-                    .where(col(MessageLog.msg_status).in_([QUEUED, SENDING]))
+                    .where(col(MessageLog.msg_status).in_([MessageState.QUEUED, MessageState.SENDING]))
                     .group_by(MessageLog.msg_status)
                 )).all()
             )
             oldest = (await s.exec(
                 select(func.min(MessageLog.next_attempt_at)).where(
-                    MessageLog.msg_status == QUEUED, col(MessageLog.next_attempt_at) <= now
+                    MessageLog.msg_status == MessageState.QUEUED, col(MessageLog.next_attempt_at) <= now
                 )
             )).one()
         lag = max(0.0, (now - aware(oldest)).total_seconds()) if oldest else 0.0
-        self.last_backlog = Backlog(int(counts.get(QUEUED, 0)), int(counts.get(SENDING, 0)), lag)
+        self.last_backlog = Backlog(int(counts.get(MessageState.QUEUED, 0)), int(counts.get(MessageState.SENDING, 0)), lag)
         return self.last_backlog
 
     async def drain_once(self) -> int:
         """Claim what is due (no more than can be sent at once), send it, record the outcomes."""
-        rows = await self.claim(max(1, min(self._settings.outbox_batch, self._settings.outbox_concurrency)))
+        rows = await self.claim(max(1, min(self._config.batch, self._config.concurrency)))
         if not rows:
             return 0
         outcomes = await asyncio.gather(*(self.send_one(row) for row in rows))
@@ -328,4 +353,4 @@ class Outbox:
             if sent:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._settings.outbox_poll_s)
+                await asyncio.wait_for(self._wake.wait(), timeout=self._config.poll_s)

@@ -3,7 +3,9 @@
 WeChat's API has no query for a subscription message, so against the real service the
 answer is "cannot tell" and the row is settled as ``unknown`` (never resent: a purchaser
 must not get the same event twice). The WeChat simulator keeps a delivery log, so the demo
-and the tests settle such rows exactly: delivered -> ``sent``, not delivered -> queued again.
+(``bff demo``, the tests' stack) and ``bff serve --wechat-sim`` hand :class:`SimulatorDeliveryLog`
+to the services and settle such rows exactly: delivered -> ``sent``, not delivered -> queued
+again. Nothing else chooses it: the services have none unless given one.
 """
 
 from __future__ import annotations

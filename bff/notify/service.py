@@ -11,7 +11,6 @@ from sqlalchemy import bindparam, func, update
 from sqlmodel import col, select
 
 from bff.erp.guesses import Guesses
-from bff.core.config import Settings
 from bff.core.domain import OrderStatus
 from bff.erp.reader import ErpReader
 from bff.notify.admin_alerts import AdminAlerts
@@ -19,11 +18,11 @@ from bff.core.clock import Clock, aware, utc_now
 from bff.notify.follows import Follows, followers
 from bff.notify.grants import Grants
 from bff.notify.messages import ManualSender, Message, message_from_row
-from bff.notify.outbox import Outbox
+from bff.notify.outbox import Outbox, OutboxConfig
 from bff.notify.prefs import PreferenceStore
-from bff.notify.reconcile import SimulatorDeliveryLog
-from bff.notify.templates import EventKind, Templates
-from bff.notify.watcher import Watcher
+from bff.notify.reconcile import DeliveryLog
+from bff.notify.templates import EventKind, TemplateIds, Templates
+from bff.notify.watcher import Watcher, WatcherConfig
 from bff.erp.mapping import status_name
 from bff.orders.logistics import LogisticsNames
 from bff.store.db import Database
@@ -40,21 +39,32 @@ _STATUS_EVENTS = (
 )
 
 
+@dataclass(frozen=True)
+class NotifyConfig:
+    """What the notification parts use of the settings."""
+
+    enabled: bool  # BFF_NOTIFY_ENABLED: the outbox worker and the change watcher run
+    templates: TemplateIds
+    outbox: OutboxConfig
+    watcher: WatcherConfig
+
+
 class Notifications:
     def __init__(
-        self, settings: Settings, db: Database, erp: ErpReader, wechat: WechatClient,
-        logistics: LogisticsNames, clock: Clock = utc_now, guesses: Guesses | None = None,
+        self, config: NotifyConfig, db: Database, erp: ErpReader, wechat: WechatClient,
+        logistics: LogisticsNames, clock: Clock = utc_now, delivery_log: DeliveryLog | None = None,
+        guesses: Guesses | None = None,
     ) -> None:
         self._db = db
-        self.settings = settings
-        self.templates = Templates(settings)
+        self.config = config
+        self.templates = Templates(config.templates)
         self.grants = Grants(db)
         self.prefs = PreferenceStore(db)
         self.follows = Follows(db)
-        # The simulator can say what it delivered; real WeChat cannot (see bff.notify.reconcile).
-        delivery_log = None if settings.is_production else SimulatorDeliveryLog(settings.wx_base_url)
-        self.outbox = Outbox(db, wechat, settings, delivery_log=delivery_log)
-        self.watcher = Watcher(db, erp, logistics, self.outbox, self.prefs, self.templates, settings, guesses=guesses)
+        # Real WeChat cannot say what it delivered: none; the demo hands in its simulator's (bff.notify.reconcile).
+        self.outbox = Outbox(db, wechat, config.outbox, delivery_log=delivery_log)
+        self.watcher = Watcher(db, erp, logistics, self.outbox, self.prefs, self.templates, config.watcher,
+                               guesses=guesses)
         self.admin_alerts = AdminAlerts(db, self.templates, self.grants, self.outbox, clock)
         self.manual = ManualSender(self.templates, self.outbox)
         self.set_clock(clock)
@@ -67,7 +77,7 @@ class Notifications:
             part.clock = clock
 
     def start(self) -> None:
-        if self.settings.notify_enabled and not self._started:
+        if self.config.enabled and not self._started:
             self._started = True
             self.outbox.start()
             self.watcher.start()

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bff.core.config import Settings
 from bff.wechat.value_rules import key_type
 
 
@@ -57,15 +56,25 @@ _FIELDS: dict[EventKind, tuple[str, dict[str, str]]] = {
 }
 
 
+@dataclass(frozen=True)
+class TemplateIds:
+    """The WeChat template id configured for each sent kind (``BFF_TPL_*``)."""
+
+    order_status: str
+    production_done: str
+    order_shipped: str
+    admin_alert: str
+
+
 class Templates:
     """The configured templates, by kind and by template id."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, template_ids: TemplateIds) -> None:
         ids = {
-            EventKind.ORDER_STATUS: settings.tpl_order_status,
-            EventKind.PRODUCTION_DONE: settings.tpl_production_done,
-            EventKind.ORDER_SHIPPED: settings.tpl_order_shipped,
-            EventKind.ADMIN_ALERT: settings.tpl_admin_alert,
+            EventKind.ORDER_STATUS: template_ids.order_status,
+            EventKind.PRODUCTION_DONE: template_ids.production_done,
+            EventKind.ORDER_SHIPPED: template_ids.order_shipped,
+            EventKind.ADMIN_ALERT: template_ids.admin_alert,
         }
         self.by_kind: dict[EventKind, TemplateSpec] = {}
         for kind, (title, fields) in _FIELDS.items():

@@ -32,13 +32,12 @@ from typing import Any
 from sqlalchemy import delete, func
 from sqlmodel import col, select
 
-from bff.core.config import Settings
 from bff.core.errors import BffError
 from bff.core.domain import Material, Order, OrderStatus, Shipment
 from bff.erp.reader import ErpReader
 from bff.core.clock import Clock, utc_now
 from bff.erp.models import SalesOrderRecord
-from bff.notify.outbox import QUEUED, SENDING, SKIPPED, NewMessage, Outbox
+from bff.notify.outbox import MessageState, NewMessage, Outbox
 from bff.notify.partitions import Partitions, partition_of
 from bff.notify.prefs import Preferences, PreferenceStore
 from bff.notify.render import order_page, render
@@ -123,20 +122,30 @@ def _event_id(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
 
 
+@dataclass(frozen=True)
+class WatcherConfig:
+    """What the watcher uses of the settings (``BFF_WATCH_*``)."""
+
+    interval_s: float
+    customers_per_read: int
+    partitions: int
+    lease_ttl_s: float
+
+
 class Watcher:
     def __init__(
         self, db: Database, erp: ErpReader, logistics: LogisticsNames,
-        outbox: Outbox, prefs: PreferenceStore, templates: Templates, settings: Settings, clock: Clock = utc_now,
+        outbox: Outbox, prefs: PreferenceStore, templates: Templates, config: WatcherConfig, clock: Clock = utc_now,
         instance: str | None = None, guesses: Guesses | None = None,
     ) -> None:
         # No last good answers here: a stale answer is never compared, so an outage sends nothing.
         self._db, self._erp, self._logistics = db, erp, logistics
         self._guesses = guesses or Guesses()  # shared with the purchasers' reads: one process, one ERP
-        self._outbox, self._prefs, self._templates, self._settings = outbox, prefs, templates, settings
+        self._outbox, self._prefs, self._templates, self._config = outbox, prefs, templates, config
         self.clock = clock
         self.partitions = Partitions(
-            db, instance or outbox.instance, settings.watch_partitions, settings.watch_lease_ttl_s, clock=lambda: self.clock())
-        self.heartbeat_s = settings.watch_lease_ttl_s / 4  # a lease is renewed 3 times before it could expire
+            db, instance or outbox.instance, config.partitions, config.lease_ttl_s, clock=lambda: self.clock())
+        self.heartbeat_s = config.lease_ttl_s / 4  # a lease is renewed 3 times before it could expire
         self._last_watched: dict[int, float] = {}  # partition -> loop time of its last watch here
         self.last_cycle = CycleStats()
         self._task: asyncio.Task[None] | None = None
@@ -162,7 +171,7 @@ class Watcher:
             self._last_watched.update((p, now) for p in held)
         for partition in set(self._last_watched) - held:
             del self._last_watched[partition]  # given back or lost: watched at once if it comes back
-        due = {p for p in held if now - self._last_watched.get(p, -math.inf) >= self._settings.watch_interval_s}
+        due = {p for p in held if now - self._last_watched.get(p, -math.inf) >= self._config.interval_s}
         if not due:
             return 0
         for partition in due:
@@ -180,7 +189,7 @@ class Watcher:
         ids = sorted(customers)
         emitted = 0
         every = timedelta(seconds=self.heartbeat_s)
-        per_read = self._settings.watch_customers_per_read
+        per_read = self._config.customers_per_read
         for start in range(0, len(ids), per_read):
             if self.partitions.renewal_due(every):  # a long cycle renews its leases on the way
                 try:
@@ -218,7 +227,7 @@ class Watcher:
         then one batched read of lines and one of deliveries for the orders that need them."""
         async with self._db.session() as s:
             snapshots = list((await s.exec(select(OrderSnapshot).where(col(OrderSnapshot.customer_id).in_(chunk)))).all())
-        per_read = self._settings.watch_customers_per_read
+        per_read = self._config.customers_per_read
         records = await orders_of_customers(self._erp, chunk, statuses=OPEN_CODES, per_read=per_read)
         gone = {row.order_id for row in snapshots} - {r.id for r in records}
         if gone:  # became final (or vanished) since the last cycle: one read to learn how they ended
@@ -340,7 +349,7 @@ class Watcher:
             messages = await self._fan_out(s, events, openids, prefs, now)
             if messages:
                 await self._outbox.add_in(s, messages)
-        if any(m.state == QUEUED for m in messages):
+        if any(m.state == MessageState.QUEUED for m in messages):
             self._outbox.wake()
         return len(events)
 
@@ -357,7 +366,7 @@ class Watcher:
             select(SubscriptionGrant).where(col(SubscriptionGrant.openid).in_(openids)))).all()}
         pending = await s.exec(
             select(MessageLog.openid, MessageLog.template_id, func.count()).where(
-                col(MessageLog.openid).in_(openids), col(MessageLog.msg_status).in_([QUEUED, SENDING])
+                col(MessageLog.openid).in_(openids), col(MessageLog.msg_status).in_([MessageState.QUEUED, MessageState.SENDING])
             ).group_by(MessageLog.openid, MessageLog.template_id)
         )
         for openid, template_id, count in pending.all():
@@ -378,9 +387,9 @@ class Watcher:
                 message.page = order_page(event.row.order_id, message.msg_id)
                 message.data = render(spec, event.facts, now)
                 if not user.allows(event.kind):
-                    message.state, message.error_detail = SKIPPED, "skipped: the user switched this kind off"
+                    message.state, message.error_detail = MessageState.SKIPPED, "skipped: the user switched this kind off"
                 elif grants.get((openid, spec.template_id), 0) <= 0:
-                    message.state, message.error_detail = SKIPPED, "skipped: no subscription grant for this template"
+                    message.state, message.error_detail = MessageState.SKIPPED, "skipped: no subscription grant for this template"
                 else:
                     grants[(openid, spec.template_id)] -= 1
                     quiet_until = user.quiet_until(now)
@@ -419,4 +428,4 @@ class Watcher:
             except Exception:  # one bad cycle must not stop the watcher
                 log.exception("watcher: cycle failed")
             # Renewals every heartbeat; cycles shorter than that (the demo's 1 s) tick as often.
-            await asyncio.sleep(min(self.heartbeat_s, self._settings.watch_interval_s))
+            await asyncio.sleep(min(self.heartbeat_s, self._config.interval_s))

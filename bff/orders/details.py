@@ -30,13 +30,14 @@ DETAIL_FIELDS = ("logisticsCompanyId", "attachments")
 DETAIL_READS_PER_REQUEST = 20  # a page of shipments; beyond, shipments show as listed
 
 
-def needs_detail(record: DeliveryRecord, company: str | None) -> bool:
-    """Whether the list row lacks what its detail has: the attachments, or the carrier of a
-    shipment on its way (``company``: the carrier's name when already known otherwise)."""
-    if not record.carries("attachments"):
-        return True
+def carrier_in_detail(record: DeliveryRecord, company: str | None) -> bool:
+    """The carrier of a shipment on its way, when neither its row nor memory (``company``) has it."""
     on_its_way = bool(record.dispatched or record.logisticsCode)
     return company is None and on_its_way and not record.carries("logisticsCompanyId")
+
+
+def files_in_detail(record: DeliveryRecord) -> bool:
+    return not record.carries("attachments")
 
 
 def with_detail(record: DeliveryRecord, detail: DeliveryRecord | None) -> DeliveryRecord:

@@ -29,9 +29,6 @@ from bff.erp.errors import ErpUnavailable
 
 DEFAULT_TTL_S = 24 * 3600
 
-Rows = list[dict[str, Any]]
-
-
 class LastGoodAnswers:
     def __init__(
         self,

@@ -29,13 +29,20 @@ from bff.erp.mapping import (
     order_from_record,
     shipment_from_record,
 )
+from bff.erp.calls import calls_left
 from bff.erp.errors import ErpRefused
 from bff.erp.guesses import Guess, Guesses, GuessState
 from bff.erp.models import DeliveryRecord, ErpPage, OrderLineRecord, SalesOrderRecord
 from bff.erp.queries import R
 from bff.core.errors import BffError, ErrorCode
 from bff.orders.fallback import LastGoodAnswers
-from bff.orders.details import DETAIL_READS_PER_REQUEST, DeliveryDetails, needs_detail, with_detail
+from bff.orders.details import (
+    DETAIL_READS_PER_REQUEST,
+    DeliveryDetails,
+    carrier_in_detail,
+    files_in_detail,
+    with_detail,
+)
 from bff.orders.logistics import LogisticsNames
 from bff.orders.shipment_lines import DeliveryLines
 
@@ -283,15 +290,20 @@ class CustomerOrders:
         self._deliveries.update((r.id, r) for r in mine)
         names = await self._logistics.names()
         companies = await self._logistics.companies_of(mine, names)
-        return [dataclasses.replace(shipment_from_record(r, company), needs_detail=needs_detail(r, company))
-                for r, company in zip(mine, companies, strict=True)]
+        return [dataclasses.replace(
+            shipment_from_record(r, company),
+            carrier_in_detail=carrier_in_detail(r, company), files_in_detail=files_in_detail(r),
+        ) for r, company in zip(mine, companies, strict=True)]
 
     async def detailed(self, shipment_ids: Sequence[str]) -> dict[str, Shipment]:
         """Shipments (proven this customer's) completed from their ERP detail where the list rows
         lack the carrier or the attachments (evidence: both are in getBusiness detail): at most
         :data:`DETAIL_READS_PER_REQUEST` detail reads a request, the rest shown as listed."""
-        records = [self._deliveries[i] for i in sorted(set(shipment_ids)) if i in self._deliveries]
-        wanted = [r.id for r in records if needs_detail(r, None)][: max(0, self._detail_reads_left)]
+        asked = list(dict.fromkeys(shipment_ids))  # as the page shows them: the cap keeps the first
+        records = [self._deliveries[i] for i in asked if i in self._deliveries]
+        wanted = [r.id for r in records if files_in_detail(r) or carrier_in_detail(r, None)]
+        budget = calls_left()  # a nicety never costs the request its answer: within its ERP calls
+        wanted = wanted[: max(0, min(self._detail_reads_left, budget if budget is not None else len(wanted)))]
         self._detail_reads_left -= len(wanted)
         details = await self._details.of(wanted) if wanted else {}
         for delivery_id, detail in details.items():

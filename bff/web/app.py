@@ -40,6 +40,7 @@ from bff.web.rest import auth_routes, avatar_routes, files, monitor_routes, orde
 from bff.web.rest import message_routes
 from bff.web.rest.openapi import build_openapi
 from bff.web.rest.shim import Shim, make_route
+from bff.notify.reconcile import DeliveryLog
 from bff.services import Services
 from schema import build_schema
 
@@ -80,10 +81,13 @@ def create_schema(settings: Settings, registry: DocumentRegistry | None = None) 
     return schema
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, services: Services | None = None, *, delivery_log: DeliveryLog | None = None,
+) -> Starlette:
+    """``delivery_log``: for the services it creates (``bff serve --wechat-sim``; see Services.create)."""
     settings = settings or Settings()
     owns_services = services is None  # an app closes only what it created
-    services = services or Services.create(settings)
+    services = services or Services.create(settings, delivery_log=delivery_log)
     schema = create_schema(settings, DocumentRegistry.load())
     shims = all_shims()
     openapi = build_openapi(shims, schema._schema)
@@ -98,7 +102,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def root(request: Request) -> Response:
         return RedirectResponse("/graphql")
 
-    graphql = GraphQLView(services, schema, graphql_ide=None if settings.is_production else "graphiql")
+    graphql = GraphQLView(schema, graphql_ide=None if settings.is_production else "graphiql")
     routes: list[BaseRoute] = [
         Route("/", root),
         Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -106,7 +110,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         Route("/api/openapi.json", openapi_json),
         Route("/metrics", metrics),
         *dashboard.routes(),
-        *(make_route(shim, services, schema) for shim in shims),
+        *(make_route(shim, schema) for shim in shims),
         *files.routes(),
         *avatar_routes.routes(),
         *([] if settings.is_production else graphiql_routes()),  # GraphiQL's local assets

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bff.core.errors import BffError, ErrorCode
+from bff.web.appstate import services_of
 from bff.web.gql import bearer_token, error_response
 from bff.notify.render import CHINA
 from bff.monitor.performance import OperationFigures, performance, recent_errors
@@ -80,7 +81,7 @@ def login_page(message: str = "", status: int = 401) -> Response:
 
 
 async def login(request: Request) -> Response:
-    services: Services = request.app.state.services
+    services = services_of(request)
     token = (await _form(request)).get("token", "")
     if not _same_origin(request) or not await is_administrator(services, token):
         return login_page("令牌无效或无管理员权限", status=403)
@@ -100,7 +101,7 @@ async def logout(request: Request) -> Response:
 
 async def revoke(request: Request) -> Response:
     """A revocation form of the user list: end one binding, or all sessions of a user."""
-    services: Services = request.app.state.services
+    services = services_of(request)
     if not _same_origin(request) or not await is_administrator(services, _token(request)):
         return _secured(error_response(ErrorCode.FORBIDDEN, "仅限管理员操作", status=403))
     form = await _form(request)
@@ -132,7 +133,7 @@ async def is_administrator(services: Services, token: str) -> bool:
 
 
 async def dashboard(request: Request) -> Response:
-    services: Services = request.app.state.services
+    services = services_of(request)
     bearer = bearer_token(request)
     if bearer and not await is_administrator(services, bearer):
         return _secured(error_response(ErrorCode.FORBIDDEN, "仅限管理员访问监控面板", status=403))

@@ -36,6 +36,7 @@ from bff.monitor.metrics import current_trace_id
 from bff.monitor.context import current_request_id
 from bff.core.security import from_wechat_platform, same_secret
 from bff.services import Services
+from bff.web.appstate import services_of, settings_of, trusted_sources_of
 from resolvers.context import RequestContext
 
 log = logging.getLogger("bff.graphql")
@@ -152,10 +153,10 @@ def bearer_token(request: HTTPConnection) -> str | None:
 
 def build_context(services: Services, request: HTTPConnection) -> RequestContext:
     bearer = bearer_token(request)
-    settings = request.app.state.settings
+    settings = settings_of(request)
     client_ip = request.client.host if request.client else ""
     trusted = settings.wx_trust_headers and from_wechat_platform(
-        dict(request.headers), client_ip, appid=settings.wx_appid, networks=request.app.state.trusted_sources
+        dict(request.headers), client_ip, appid=settings.wx_appid, networks=trusted_sources_of(request)
     )
     return RequestContext(
         services=services,
@@ -196,10 +197,6 @@ def error_response(code: ErrorCode, message: str | None = None, status: int | No
 
 
 class GraphQLView(GraphQL[RequestContext, None]):
-    def __init__(self, services: Services, schema: strawberry.Schema, **kwargs: Any) -> None:
-        super().__init__(schema, **kwargs)
-        self.services = services
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -245,7 +242,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         return HTMLResponse(graphiql_page())  # works offline once `make install` fetched the assets
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
-        context = request.scope[CONTEXT_KEY] = build_context(self.services, request)  # released once answered
+        context = request.scope[CONTEXT_KEY] = build_context(services_of(request), request)  # released once answered
         return context
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:

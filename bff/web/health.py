@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 from bff.cache.caches import ResilientCache, cache_backend
 from bff.monitor.status import erp_status
 from bff.services import Services
+from bff.web.appstate import services_of
 
 CHECK_TIMEOUT_S = 2.0
 POOL_CHECK_S = 0.8  # each of the two ERP reachability tries (through the pool, then fresh)
@@ -60,7 +61,7 @@ async def health_check(request: Request) -> JSONResponse:
     reported but never makes the BFF unready: it still serves stale data, and every instance
     would fail together behind the balancer. A pool that cannot reach an ERP which answers a
     fresh connection does: only a restart cures that instance."""
-    services: Services = request.app.state.services
+    services = services_of(request)
     if request.query_params.get("probe") == "live":
         return JSONResponse({"status": "ok", "live": True})
     cache = services.cache

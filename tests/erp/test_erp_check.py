@@ -15,7 +15,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from bff.erp.check import check, guess_setting
+from bff.erp.check import attachment_shape, check, guess_setting
 from bff.erp.guesses import GUESS_NAMES
 from bff.erp.client import ErpClientConfig
 from bff.web.serving import RunningServer, start_server
@@ -27,7 +27,8 @@ pytestmark = pytest.mark.asyncio
 DETECTED = {  # each dialect key the check can observe, and values to try beside the default
     "login_reply": ["json-other", "empty", "html"],
     "expiry": ["redirect", "success-false", "html"],
-    "attachments": ["string", "objects", "empty"],
+    "attachments": ["list", "string", "objects", "empty"],
+    "attachments_in_list": ["yes"],
     "logistics_in_list": ["yes"],
     "line_links": ["present"],
     "numbers": ["strings"],
@@ -129,6 +130,40 @@ async def test_guess_settings_are_the_bffs() -> None:
 
     for name in GUESS_NAMES:
         assert guess_setting(name).removeprefix("BFF_").lower() in Settings.model_fields
+
+
+P = "35/693ce2cba75b1057af4975bb/f8a9cb6bdeef473b9e14fd0538349154"
+
+
+@pytest.mark.parametrize("values, shape", [
+    ([[f"{P}#size=1&name=a.pdf"], None, [f"{P}#name=%E7%94%B2.pdf&size=2", f"{P}#size=3"]], "query"),  # the evidence
+    ([[f"{P}#a.pdf"], [], [P]], "list"),  # bare names
+    ([[f"{P}#size=1&name=a.pdf", f"{P}#a.pdf"]], "mixed"),
+    ([f"{P}#size=1&name=a.pdf,{P}#b.pdf"], "string"),
+    ([[{"path": P, "name": "a.pdf"}]], "objects"),
+    ([None, "", []], "empty"),
+])
+def test_attachment_shape_names_the_evidenced_query_string(values: list[Any], shape: str) -> None:
+    assert attachment_shape(values) == shape
+
+
+@pytest.mark.parametrize("dialect", [{}, {"attachments_in_list": "yes"}, {"attachments": "list"}])
+async def test_check_reports_attachments_by_their_shape(running: Running, dialect: dict[str, str]) -> None:
+    """Default: the evidenced query string, found in getBusiness detail (list rows carry none);
+    the download tells what the ERP declared and what the bytes are."""
+    await running.speak(**dialect)
+    report = await check(running.config(), running.sim.demo_customer.id)
+    findings = {f.name: f for f in report.findings}
+    shape = findings['deliveries: attachments shape (evidenced: list of "<path>#size=…&name=…")']
+    if dialect.get("attachments") == "list":
+        assert shape.result == "fails" and shape.detail.startswith("list: ")
+    else:
+        assert shape.result == "holds" and shape.detail == 'query: a list of "<path>#size=<bytes>&name=<URL-encoded name>" (the evidenced shape)'
+    in_list = findings["deliveries: list rows carry attachments"]
+    assert in_list.dialect == f"attachments_in_list={dialect.get('attachments_in_list', 'no')}"
+    download = findings["attachment download with the session cookies"]
+    assert download.result == "holds"
+    assert re.fullmatch(r"declared [a-z./-]+, bytes (application/pdf|image/(png|jpeg)|application/vnd\.openxmlformats[a-z.-]+), \d+ bytes", download.detail), download.detail
 
 
 async def run_cli(running: Running, *args: str) -> tuple[int, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given
@@ -44,17 +45,49 @@ def test_form_vocabulary() -> None:
     assert [int(code) for code in OrderStatusCode] == [1, 2, 4, 5]
 
 
+P = EVIDENCED_PATH
+NAME = "XSCK2025121501 装箱单 & 质检#2 100%.pdf"  # a space, Chinese, and the characters encoding is for
+ENCODED = "XSCK2025121501%20%E8%A3%85%E7%AE%B1%E5%8D%95%20%26%20%E8%B4%A8%E6%A3%80%232%20100%25.pdf"
+
+
 @pytest.mark.parametrize(
     "raw, expected",
     [
-        ([f"{EVIDENCED_PATH}#装箱单.pdf"], [FileRef(EVIDENCED_PATH, "装箱单.pdf")]),  # the evidenced shape
-        ([EVIDENCED_PATH], [FileRef(EVIDENCED_PATH, EVIDENCED_PATH.rsplit("/", 1)[-1])]),
-        ("a/1#甲.pdf,b/2", [FileRef("a/1", "甲.pdf"), FileRef("b/2", "2")]),  # comma-joined
+        # The evidenced shape: "<path>#size=<bytes>&name=<URL-encoded name>", the keys in either order.
+        ([f"{P}#size=48213&name={ENCODED}"], [FileRef(P, NAME, 48213)]),
+        ([f"{P}#name={ENCODED}&size=48213"], [FileRef(P, NAME, 48213)]),
+        ([f"{P}#size=12&name=%E7%AD%BE%E6%94%B6%E5%8D%95.png", f"{P}x#name=a.jpg&size=7&v=2"],
+         [FileRef(P, "签收单.png", 12), FileRef(P + "x", "a.jpg", 7)]),  # another key ignored
+        ([f"{P}#size=12&name=%E4%B8%80+%E4%BA%8C.pdf"], [FileRef(P, "一 二.pdf", 12)]),  # form encoding: + is a space
+        ([f"{P}#size=12&name=a+b%20c.pdf"], [FileRef(P, "a+b c.pdf", 12)]),  # %20 for spaces: + is a plus
+        ([f"{P}#size=12&name=%E8%A3%85.pdf,x"], [FileRef(P, "装.pdf,x", 12)]),  # in a list, a comma is the name's
+        ([f"{P}#size=12&name=%FF%FE.pdf"], [FileRef(P, "%FF%FE.pdf", 12)]),  # not UTF-8: as sent
+        ([f"{P}#name={ENCODED}&size=big"], [FileRef(P, NAME, None)]),  # a size that is no number
+        # Without a name: "附件<n>" by position, the path's extension if any (evidenced paths have none).
+        ([f"{P}#size=123"], [FileRef(P, "附件1", 123)]),
+        ([f"{P}#size=1&name=a.pdf", f"{P}#size=123&name="], [FileRef(P, "a.pdf", 1), FileRef(P, "附件2", 123)]),
+        ([P], [FileRef(P, "附件1")]),
+        (["img/p501.png#"], [FileRef("img/p501.png", "附件1.png")]),
+        # The bare "<path>#<name>": decoded only when clearly encoded.
+        ([f"{P}#装箱单.pdf"], [FileRef(P, "装箱单.pdf")]),
+        ([f"{P}#{NAME}"], [FileRef(P, NAME)]),  # "#" and "%" in a bare name stay as they are
+        ([f"{P}#%E8%A3%85%E7%AE%B1%E5%8D%95.pdf"], [FileRef(P, "装箱单.pdf")]),
+        ([f"{P}#100%AB.pdf"], [FileRef(P, "100%AB.pdf")]),  # an escape that is no UTF-8: not encoded
+        ([f"{P}#50%25 off.pdf"], [FileRef(P, "50%25 off.pdf")]),  # a space: not encoded
+        ([f"{P}#a+b.pdf"], [FileRef(P, "a+b.pdf")]),
+        # A comma-joined string, of either entry shape.
+        ("a/1#甲.pdf,b/2", [FileRef("a/1", "甲.pdf"), FileRef("b/2", "附件2")]),
+        (f"{P}#name=%E7%94%B2.pdf&size=5,/b/2#size=6&name=%E4%B9%99.png",
+         [FileRef(P, "甲.pdf", 5), FileRef("b/2", "乙.png", 6)]),
         ('["a/1#甲.pdf"]', [FileRef("a/1", "甲.pdf")]),  # a JSON text of the list
-        ([{"path": "a/1", "name": "甲.pdf"}, {"url": "/b/2", "fileName": "乙.jpg"}],
-         [FileRef("a/1", "甲.pdf"), FileRef("b/2", "乙.jpg")]),  # objects
+        (f'["{P}#size=3&name=%E7%94%B2.pdf"]', [FileRef(P, "甲.pdf", 3)]),
+        # Objects, with their own size or the path's fragment.
+        ([{"path": "a/1", "name": "甲.pdf"}, {"url": "/b/2", "fileName": "乙.jpg", "size": "2048"}],
+         [FileRef("a/1", "甲.pdf"), FileRef("b/2", "乙.jpg", 2048)]),
+        ([{"url": f"{P}#size=9&name=%E7%94%B2.pdf"}], [FileRef(P, "甲.pdf", 9)]),
+        ([{"path": P, "name": "", "size": 4}], [FileRef(P, "附件1", 4)]),
         ({"path": "a/1#甲.pdf"}, [FileRef("a/1", "甲.pdf")]),  # one object
-        (None, []), ("", []), ([], []), (["", None], []),  # nothing
+        (None, []), ("", []), ([], []), (["", None], []), (["#size=1&name=a.pdf"], []),  # nothing
     ],
 )
 def test_attachments_in_every_plausible_shape(raw: Any, expected: list[FileRef]) -> None:
@@ -63,7 +96,25 @@ def test_attachments_in_every_plausible_shape(raw: Any, expected: list[FileRef])
     assert not anomalies.counts
 
 
-@pytest.mark.parametrize("raw", [42, True, [42], [["a"]], "[not json"])
+@given(st.lists(st.text(alphabet=st.sampled_from("ab/#&=%+,.名 2F8E9"), max_size=30), max_size=4)
+       | st.text(max_size=60))
+def test_any_attachment_text_reads_without_failing_the_record(raw: Any) -> None:
+    """Whatever text the ERP sends, the delivery is read; every attachment has a path and a name."""
+    anomalies = Anomalies()
+    record = read_delivery(anomalies, attachments=raw, logisticsCode="YT2575314341109")
+    assert record.logisticsCode == "YT2575314341109"
+    assert all(ref.path and ref.name and "#" not in ref.path for ref in record.attachments)
+
+
+def test_attachments_read_back_as_dumped() -> None:
+    """A record dumped (the watcher's snapshot) reads back to the same attachments."""
+    record = read_delivery(attachments=[f"{P}#name={ENCODED}&size=48213", f"{P}#size=3", f"{P}#甲 乙.pdf"])
+    dumped = record.model_dump(mode="json", by_alias=True)["attachments"]
+    assert dumped[0] == f"{P}#size=48213&name={ENCODED}"
+    assert read_delivery(attachments=dumped).attachments == record.attachments
+
+
+@pytest.mark.parametrize("raw", [42, True, [42], [["a"]], "[not json", [f"{EVIDENCED_PATH}#size=1", 7]])
 def test_unforeseen_attachments_degrade_that_field_only(raw: Any) -> None:
     anomalies = Anomalies()
     record = read_delivery(anomalies, attachments=raw, logisticsCode="YT2575314341109", remark="金通物流-青田白帆")
@@ -187,16 +238,25 @@ def test_json_dump_reads_back_the_same() -> None:
 
 
 _part = st.text(alphabet=st.characters(blacklist_characters=",#/[{", blacklist_categories=("Cs", "Z", "Cc")), min_size=1, max_size=12)
+# A bare name with "=" or "%" could be a query string or encoded: those are the examples above.
+_bare = st.text(alphabet=st.characters(blacklist_characters=",#/[{=%", blacklist_categories=("Cs", "Z", "Cc")), min_size=1, max_size=12)
 
 
-@given(st.lists(st.tuples(_part, _part), max_size=5), st.sampled_from(["list", "string", "objects"]))
-def test_attachment_shapes_read_alike(entries: list[tuple[str, str]], shape: str) -> None:
+@given(st.lists(st.tuples(_part, _bare, st.integers(0, 10**9), st.booleans()), max_size=5),
+       st.sampled_from(["query", "list", "string", "objects"]))
+def test_attachment_shapes_read_alike(entries: list[tuple[str, str, int, bool]], shape: str) -> None:
+    def query(path: str, name: str, size: int, name_first: bool) -> str:
+        keys = [f"size={size}", f"name={quote(name, safe='')}"]
+        return f"{path}#{'&'.join(keys[::-1] if name_first else keys)}"
+
     raw: Any = {
-        "list": [f"{p}#{n}" for p, n in entries],
-        "string": ",".join(f"{p}#{n}" for p, n in entries),
-        "objects": [{"path": p, "name": n} for p, n in entries],
+        "query": [query(*entry) for entry in entries],
+        "list": [f"{p}#{n}" for p, n, _, _ in entries],
+        "string": ",".join(f"{p}#{n}" for p, n, _, _ in entries),
+        "objects": [{"path": p, "name": n} for p, n, _, _ in entries],
     }[shape]
-    assert [(r.path, r.name) for r in read_delivery(attachments=raw).attachments] == [(p.strip(), n.strip()) for p, n in entries if p.strip()]
+    expected = [(p.strip(), n.strip(), size if shape == "query" else None) for p, n, size, _ in entries if p.strip()]
+    assert [(r.path, r.name, r.size) for r in read_delivery(attachments=raw).attachments] == expected
 
 
 @given(st.integers(min_value=10**11, max_value=4102444800000))

@@ -35,7 +35,7 @@ DATA = {"thing1": "告警", "phrase2": "严重", "time3": "15:01", "thing4": "�
 
 
 def spawn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "bff.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "bff.cli", "serve", "--port", str(port), "--wechat-sim"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import col, select
 
 from bff.demo import DemoStack
-from bff.notify.outbox import QUEUED, SENDING
+from bff.notify.outbox import MessageState
 from bff.store.tables import MessageLog, OrderEvent
 from bff.wechat.value_rules import key_type, violation
 from tests.notify.helpers import FOLLOW, FOLLOW_ALL, GRANT, MESSAGES, change_order, open_order, openid_of, sim_messages, wait_for_messages
@@ -88,7 +88,7 @@ async def test_granted_user_gets_one_message_and_the_grant_is_spent(stack: DemoS
     assert await watcher.run_cycle() == 0
     async with stack.services.db.session() as s:
         pending = (await s.exec(select(MessageLog).where(MessageLog.openid == openid,
-                                                        col(MessageLog.msg_status).in_((QUEUED, SENDING))))).all()
+                                                        col(MessageLog.msg_status).in_((MessageState.QUEUED, MessageState.SENDING))))).all()
     assert pending == []
     assert len(await sim_messages(stack, openid)) == 1
 

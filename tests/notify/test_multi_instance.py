@@ -13,7 +13,8 @@ from sqlmodel import col, select
 
 from bff.demo import DemoStack
 from bff.notify.lease import Lease
-from bff.notify.outbox import QUEUED, SENDING, NewMessage, Outbox
+from bff.notify.outbox import MessageState, NewMessage, Outbox
+from bff.services import outbox_config
 from bff.store.tables import ErpBinding, MessageLog
 from tests.notify.helpers import sim_messages
 from tests.support import GraphQLClient, Sim, unique_user
@@ -60,12 +61,12 @@ async def test_two_workers_on_one_queue_send_each_message_once(stack: DemoStack,
         NewMessage(openid=o, template_id="TPL_ORDER_STATUS", data=data, dedupe_key=f"multi:{o}", page="pages/order/order?id=1")
         for o in openids
     ])
-    other = Outbox(services.db, services.wechat, services.settings)  # a second BFF instance on the same database
+    other = Outbox(services.db, services.wechat, outbox_config(services.settings))  # a second BFF instance on the same database
 
     async def pending() -> int:
         async with services.db.session() as s:
             return len((await s.exec(select(MessageLog.msg_id).where(
-                col(MessageLog.openid).in_(openids), col(MessageLog.msg_status).in_((QUEUED, SENDING))))).all())
+                col(MessageLog.openid).in_(openids), col(MessageLog.msg_status).in_((MessageState.QUEUED, MessageState.SENDING))))).all())
 
     async def drain(outbox: Outbox) -> None:
         for _ in range(50):

@@ -13,7 +13,8 @@ from pydantic import SecretStr
 
 from bff.demo import DemoStack
 from bff.wechat import client as wechat_client
-from bff.notify.outbox import QUEUED, SENDING, SENT, UNKNOWN, NewMessage, Outbox, to_row
+from bff.notify.outbox import FINAL_STATES, MessageState, NewMessage, to_row
+from bff.services import Services
 from bff.web.serving import start_server
 from bff.sim.wechat import create_app as create_wechat_app
 from tests.monitor.helpers import custom_stack
@@ -50,7 +51,7 @@ async def test_wechat_down_for_an_hour_delays_messages_and_loses_none(stack: Dem
     while now[0] < outage_ends:
         assert await outbox.drain_once() == 1
         row = await outbox.get(msg_id)
-        assert row is not None and row.msg_status == QUEUED, (row and row.msg_status, row and row.error_detail)
+        assert row is not None and row.msg_status == MessageState.QUEUED, (row and row.msg_status, row and row.error_detail)
         assert row.next_attempt_at is not None
         now[0] = row.next_attempt_at.replace(tzinfo=UTC)  # straight to the next retry
     assert row.attempts > 5  # the old limit gave up after ~30 s
@@ -58,22 +59,33 @@ async def test_wechat_down_for_an_hour_delays_messages_and_loses_none(stack: Dem
     stack.wechat = await start_server(create_wechat_app(sim=stack.wechat_sim), port=stack.wechat.port)
     assert await outbox.drain_once() == 1
     row = await outbox.get(msg_id)
-    assert row is not None and row.msg_status == SENT
+    assert row is not None and row.msg_status == MessageState.SENT
     assert [m["touser"] for m in stack.wechat_sim.messages] == [openid]
 
 
 async def test_interrupted_send_without_a_delivery_log_is_unknown_not_failed(stack: DemoStack) -> None:
-    services = stack.services
-    outbox = Outbox(services.db, services.wechat, services.settings)  # as against the real WeChat
+    """Services get a delivery log only from the demo (or ``bff serve --wechat-sim``): built from the
+    settings alone, as ``bff serve`` builds them, they settle as against the real WeChat, even
+    outside production and with the simulator at BFF_WX_BASE_URL."""
+    services = Services.create(stack.settings)
     openid = _granted_user(stack, "outage-2")
     long_ago = datetime.now(UTC) - timedelta(hours=1)
     row = to_row(NewMessage(openid=openid, template_id="TPL_ADMIN_ALERT", data=DATA, dedupe_key="outage:2"), long_ago)
-    row.msg_status, row.claimed_by, row.claimed_at, row.attempts = SENDING, "dead-instance:1", long_ago, 1
-    async with services.db.session() as s:
-        s.add(row)
-
-    assert await outbox.settle_stale() == 1
-    settled = await outbox.get(row.msg_id)
-    assert settled is not None and settled.msg_status == UNKNOWN
+    row.msg_status, row.claimed_by, row.claimed_at, row.attempts = MessageState.SENDING, "dead-instance:1", long_ago, 1
+    try:
+        async with services.db.session() as s:
+            s.add(row)
+        assert await services.notify.outbox.settle_stale() == 1
+        settled = await services.notify.outbox.get(row.msg_id)
+    finally:
+        await services.aclose()
+    assert settled is not None and settled.msg_status == MessageState.UNKNOWN
     assert "outcome unknown" in (settled.error_detail or "")
     assert stack.wechat_sim.messages == []  # and never resent
+
+
+def test_message_states_are_the_strings_the_table_holds() -> None:
+    """``msg_status`` keeps the strings existing rows hold (no migration); every state is final or in flight."""
+    assert [str(s) for s in MessageState] == ["queued", "sending", "sent", "failed", "skipped", "unknown"]
+    assert MessageState("sending") is MessageState.SENDING and MessageState.SENT == "sent"
+    assert set(MessageState) - {MessageState.QUEUED, MessageState.SENDING} == FINAL_STATES

@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 from bff.core.config import Settings
 from bff.notify.render import order_page, render
 from bff.notify.templates import EventKind, Templates
+from bff.services import template_ids
 from bff.wechat.value_rules import violation
 
-TEMPLATES = Templates(Settings())
+TEMPLATES = Templates(template_ids(Settings()))
 FACTS = ("order_code", "summary", "product", "status", "remark", "quantity", "logistics_company",
          "tracking_number", "content", "level", "advice", "time")
 ERP_TEXT = st.one_of(st.none(), st.text(max_size=80), st.from_regex(r"SO-\d{4}-\d{1,40}", fullmatch=True),

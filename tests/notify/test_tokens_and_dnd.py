@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from bff.demo import DemoStack, start_demo_stack
 from bff.core.clock import aware, utc_now
-from bff.notify.outbox import QUEUED
+from bff.notify.outbox import MessageState
 from bff.store.tables import MessageLog
 from bff.services import Services
 from bff.sim.wechat import WechatSimConfig
@@ -91,8 +91,8 @@ async def test_event_inside_do_not_disturb_is_sent_at_the_window_end(stack: Demo
         await notify.outbox.drain_once()
         async with stack.services.db.session() as s:  # held in the outbox until the window ends
             rows = (await s.exec(select(MessageLog).where(MessageLog.openid == openid))).all()
-        queued = [r for r in rows if r.msg_status == QUEUED]  # (other kinds: skipped, no grant)
-        assert len(queued) == 1 and all(r.msg_status in (QUEUED, "skipped") for r in rows), [r.msg_status for r in rows]
+        queued = [r for r in rows if r.msg_status == MessageState.QUEUED]  # (other kinds: skipped, no grant)
+        assert len(queued) == 1 and all(r.msg_status in (MessageState.QUEUED, MessageState.SKIPPED) for r in rows), [r.msg_status for r in rows]
         assert aware(queued[0].next_attempt_at) >= window_end, queued[0].next_attempt_at
         assert await sim_messages(stack, openid) == []
         now[0] = window_end - timedelta(seconds=1)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import subprocess
@@ -29,6 +30,7 @@ from bff.core.clock import aware
 from bff.demo import DemoStack, start_demo_stack
 from bff.notify.partitions import PREFIX, partition_of
 from bff.notify.watcher import Watcher
+from bff.services import watcher_config
 from bff.sim.erp import ErpSim, ErpSimConfig
 from bff.sim.erp import create_app as create_erp_app
 from bff.sim.wechat import WechatSim, WechatSimConfig
@@ -68,7 +70,9 @@ async def bound_customers(stack: DemoStack) -> set[str]:
 async def test_one_change_among_many_orders_costs_detail_reads_for_that_order_only(stack: DemoStack, sim: Sim) -> None:
     watcher = stack.services.notify.watcher
     await watcher.run_cycle()  # baselines
+    quiet_before = await form_calls(sim)
     calls, _ = await erp_calls(stack, sim, watcher.run_cycle)  # nothing changed since
+    quiet_spent = delta(await form_calls(sim), quiet_before)
     quiet = watcher.last_cycle
     customers = await bound_customers(stack)
     forms = stack.erp_sim.forms[int(ORDERS)]
@@ -76,8 +80,13 @@ async def test_one_change_among_many_orders_costs_detail_reads_for_that_order_on
     assert quiet.customers == len(customers) and quiet.orders == len(open_orders) > 40  # many orders watched
     pending = set(quiet.detailed)  # orders with a packed, not yet dispatched delivery: re-read each cycle
     assert len(pending) < len(open_orders) / 4
-    # One read of every customer's open orders; lines and deliveries of the waiting ones: one read each.
-    assert calls == 1 + (2 if pending else 0), (calls, pending)
+
+    def owners(order_ids: set[str]) -> set[str]:
+        return {str(forms[i]["customerId"]) for i in order_ids}
+
+    # One read of every customer's open orders; the waiting ones' lines (the evidence: one read per
+    # order) and their customers' newest deliveries (one read per customer).
+    assert calls == 1 + len(pending) + len(owners(pending)), (calls, pending, quiet_spent)
 
     changed = next(o for o in open_orders if o["status"] == 1 and o["id"] not in pending)
     (await sim.client.post(f"/__sim/orders/{changed['id']}", json={"status": 2})).raise_for_status()
@@ -86,9 +95,12 @@ async def test_one_change_among_many_orders_costs_detail_reads_for_that_order_on
     spent = delta(await form_calls(sim), before)
     assert emitted == 1  # 未开始 → 进行中
     assert watcher.last_cycle.detailed == pending | {changed["id"]}  # that order's lines and deliveries, no other
+    detailed = pending | {changed["id"]}
     assert spent.get(ORDERS) == 1, spent  # every bound customer's open orders: one read
-    assert spent.get(LINES) == 1, spent  # the lines of the orders re-read, whatever their customers: one read
-    assert calls_after == 3, (calls_after, spent)  # and one of the deliveries carrying them
+    assert spent.get(LINES) == len(detailed), spent  # the lines of the orders re-read, one read each
+    # Their customers' newest deliveries, and an order older than those by its number (evidence).
+    assert len(owners(detailed)) <= spent.get(DELIVERIES, 0) <= len(owners(detailed)) + len(detailed), spent
+    assert calls_after == sum(spent.values()), (calls_after, spent)
 
 
 async def test_a_dispatch_that_leaves_the_order_row_unchanged_is_still_seen(stack: DemoStack, sim: Sim) -> None:
@@ -144,8 +156,8 @@ async def test_one_read_per_customer_when_the_erp_ignores_a_customer_list(stack:
             await watcher.run_cycle()  # every order looks gone: kept, not forgotten
             async with stack.services.db.session() as s:
                 assert len((await s.exec(select(OrderSnapshot))).all()) == kept
-        settings = stack.services.settings
-        watcher._settings = settings.model_copy(update={"watch_customers_per_read": 1})
+        config = watcher._config
+        watcher._config = dataclasses.replace(config, customers_per_read=1)
         forms = stack.erp_sim.forms[int(ORDERS)]
         changed = next(o for o in forms.values() if str(o["customerId"]) in customers and o["status"] == 1)
         (await sim.client.post(f"/__sim/orders/{changed['id']}", json={"status": 2})).raise_for_status()
@@ -154,7 +166,7 @@ async def test_one_read_per_customer_when_the_erp_ignores_a_customer_list(stack:
         assert changed["id"] in watcher.last_cycle.detailed
         assert delta(await form_calls(sim), before).get(ORDERS) == len(customers)  # one read per customer
     finally:
-        watcher._settings = stack.services.settings
+        watcher._config = config
         await sim.reset_dialect()
 
 
@@ -204,7 +216,7 @@ async def own_stack(request: pytest.FixtureRequest) -> AsyncIterator[DemoStack]:
 def second_watcher(stack: DemoStack, name: str) -> Watcher:
     """Another BFF instance's watcher on the same database and ERP."""
     s, n = stack.services, stack.services.notify
-    return Watcher(s.db, s.erp, s.logistics, n.outbox, n.prefs, n.templates, s.settings, instance=name)
+    return Watcher(s.db, s.erp, s.logistics, n.outbox, n.prefs, n.templates, watcher_config(s.settings), instance=name)
 
 
 async def test_two_watchers_split_the_partitions_and_a_dead_ones_are_taken_over(own_stack: DemoStack) -> None:

@@ -39,7 +39,7 @@ class Delivery:
 
 def make(lines: list[Line], deliveries: list[Delivery], status: OrderStatus = OrderStatus.IN_PROGRESS):
     order = Order("1", "SO2026112001", "36", None, "PO-1", T0, T0 + 30 * DAY, status, 2, "进行中",
-                  None, None, "CNY", None, None, None, None)
+                  None, None, "CNY", None, None, None)
     materials = [
         Material(str(i), "1", order.code, f"WL{i}", f"物料{i}", "规格", None, None, line.quantity, "个", line.price,
                  line.price * line.quantity, None,

@@ -6,6 +6,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -46,7 +47,8 @@ async def test_dialect_is_read_merged_and_reset(raw: httpx.AsyncClient) -> None:
     sim = Sim(raw)
     described = (await raw.get("/__sim/dialect")).json()
     assert described["dialect"] == {key: values[0] for key, values in described["allowed"].items()}
-    assert described["dialect"]["attachments"] == "list" and described["dialect"]["line_links"] == "absent"
+    assert described["dialect"]["attachments"] == "query" and described["dialect"]["line_links"] == "absent"
+    assert described["dialect"]["attachments_in_list"] == "no"  # evidence: getBusiness detail only
     assert described["allowed"]["expiry"] == ["401", "redirect", "success-false", "html"]
     merged = await sim.dialect(attachments="string", numbers="strings")
     assert merged == {**described["dialect"], "attachments": "string", "numbers": "strings"}
@@ -57,7 +59,7 @@ async def test_dialect_is_read_merged_and_reset(raw: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize(
     ("body", "mentions"),
-    [({"colour": "blue"}, "colour"), ({"attachments": "xml"}, "list, string, objects, empty"),
+    [({"colour": "blue"}, "colour"), ({"attachments": "xml"}, "query, list, string, objects, empty"),
      ({"expiry": 401}, "401, redirect"), ({"numbers": "strings", "dates": "weeks"}, "ms, s, iso")],
 )
 async def test_unknown_key_or_value_is_refused_with_the_allowed_values(
@@ -65,7 +67,7 @@ async def test_unknown_key_or_value_is_refused_with_the_allowed_values(
 ) -> None:
     answer = await raw.post("/__sim/dialect", json=body)
     assert answer.status_code == 400 and mentions in answer.json()["error"]
-    assert answer.json()["allowed"]["attachments"] == ["list", "string", "objects", "empty"]
+    assert answer.json()["allowed"]["attachments"] == ["query", "list", "string", "objects", "empty"]
     assert (await raw.get("/__sim/dialect")).json()["dialect"] == (await raw.post("/__sim/dialect/reset")).json()["dialect"]
     assert (await raw.post("/__sim/dialect", content=b"[1]")).status_code == 400
 
@@ -116,37 +118,115 @@ def paths_of(value: Any) -> list[str]:
     return [e.partition("#")[0] if isinstance(e, str) else e.get("path") or e["url"] for e in value or []]
 
 
-@pytest.mark.parametrize("shape", ["list", "string", "objects"])
+def held(entry: str) -> tuple[str, str, int]:
+    """(path, name, size) of a held entry, read here by hand: ``path#size=N[&name=encoded]``."""
+    path, _, fragment = entry.partition("#")
+    size, _, name = fragment.removeprefix("size=").partition("&name=")
+    return path, unquote(name), int(size)
+
+
+def query_parts(entry: str) -> tuple[str, str, int, str]:
+    """(path, name, size, key order) of a "query" entry as sent."""
+    path, _, fragment = entry.partition("#")
+    pairs = [pair.partition("=") for pair in fragment.split("&")]
+    keys = "".join(key[0] for key, _, _ in pairs)  # "sn" or "ns" ("s" without a name)
+    values = {key: value for key, _, value in pairs}
+    return path, unquote(values.get("name", "")), int(values["size"]), keys
+
+
+MAGIC = {".pdf": b"%PDF-", ".png": b"\x89PNG\r\n\x1a\n", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff", ".xlsx": b"PK\x03\x04"}
+REAL_TYPES = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+              ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def suffix(name: str) -> str:
+    return "." + name.rsplit(".", 1)[-1].lower()
+
+
+@pytest.mark.parametrize("shape", ["query", "list", "string", "objects"])
 async def test_attachments_shapes_in_lists_and_detail(
     shape: str, raw: httpx.AsyncClient, call: Post, cookies: dict[str, str], sim: ErpSim
 ) -> None:
-    await speak(raw, attachments=shape)
+    await speak(raw, attachments=shape, attachments_in_list="yes")
     delivery = next(d for d in sim.data.deliveries if len(d["attachments"]) == 2)
-    entries = delivery["attachments"]
+    parts = [held(entry) for entry in delivery["attachments"]]
     listed, detail = await attachments_seen(call, delivery["id"])
     assert listed == detail
-    expected = {"list": entries, "string": ",".join(entries)}.get(shape)
-    if expected is not None:
-        assert listed == expected
+    if shape in ("query", "string"):
+        sent = listed if shape == "query" else listed.split(",")
+        assert isinstance(sent, list) and [query_parts(e)[:3] for e in sent] == parts
+        if shape == "string":
+            assert isinstance(listed, str)
+    elif shape == "list":
+        assert listed == [f"{path}#{name}" for path, name, _ in parts]  # the bare name, not encoded
     else:
         assert isinstance(listed, list) and all(isinstance(e, dict) for e in listed)
         names = [e.get("name") or e["fileName"] for e in listed]
-        assert names == [e.partition("#")[2] for e in entries]
+        assert names == [name for _, name, _ in parts]
     paths = paths_of(listed)
     assert len(paths) == 2 and all(EVIDENCED_PATH.fullmatch(p) for p in paths)
-    for path in paths:  # the download endpoint serves every path the answers name
+    for path, name, size in parts:  # the download endpoint serves every path the answers name
         file = await raw.get(f"/business/file/{APP}/{path}", headers=jar(cookies))
-        assert file.status_code == 200 and file.content[:4] in (b"%PDF", b"\x89PNG")
+        assert file.status_code == 200 and file.content.startswith(MAGIC[suffix(name)]) and len(file.content) == size
+
+
+async def test_query_attachments_are_the_evidenced_shape(call: Post, cookies: dict[str, str], raw: httpx.AsyncClient, sim: ErpSim) -> None:
+    """Default: ``"<path>#size=<bytes>&name=<URL-encoded name>"``, the keys in both orders across
+    deliveries, names that need their encoding, and one attachment sent without a name."""
+    carrying = [d for d in sim.data.deliveries if d["attachments"]]
+    sent: list[str] = []
+    for delivery in carrying:
+        value = (await call("getBusiness", formId=100039, id=delivery["id"])).json()["data"]["attachments"]
+        assert isinstance(value, list) and all(isinstance(e, str) for e in value)
+        assert [query_parts(e)[:3] for e in value] == [held(e) for e in delivery["attachments"]]
+        sent += value
+    assert all(re.fullmatch(r"35/[0-9a-f]{24}/[0-9a-f]{32}#(size=\d+(&name=[^&#\s]+)?|name=[^&#\s]+&size=\d+)", e) for e in sent)
+    orders = {query_parts(e)[3] for e in sent}
+    assert orders == {"sn", "ns", "s"}  # both key orders, and the one without a name
+    assert sum(query_parts(e)[3] == "s" for e in sent) == 1
+    names = [query_parts(e)[1] for e in sent]
+    for needs_encoding in (" ", "&", "#", "%", "装箱单"):
+        assert any(needs_encoding in name for name in names), needs_encoding
+    assert {suffix(n) for n in names if n} == {".pdf", ".png", ".jpg", ".jpeg", ".xlsx"}
+    nameless = next(e for e in sent if query_parts(e)[3] == "s")
+    assert (await raw.get(f"/business/file/{APP}/{nameless.partition('#')[0]}", headers=jar(cookies))).status_code == 200
+
+
+async def test_attachments_only_in_detail_unless_told(raw: httpx.AsyncClient, call: Post, rows: Rows, sim: ErpSim) -> None:
+    delivery = next(d for d in sim.data.deliveries if d["attachments"])
+    for columns in ([], ["code", "attachments"]):  # absent even when the columns name it
+        listed = (await rows(100039, columns=columns))["_dataList"]
+        assert listed and all("attachments" not in r for r in listed)
+    assert (await call("getBusiness", formId=100039, id=delivery["id"])).json()["data"]["attachments"]
+    await speak(raw, attachments_in_list="yes")
+    listed = (await rows(100039, columns=["code", "attachments"]))["_dataList"]
+    assert all("attachments" in r for r in listed)
+    assert next(r for r in listed if r["id"] == delivery["id"])["attachments"]
+
+
+async def test_files_are_of_the_type_their_name_says(raw: httpx.AsyncClient, cookies: dict[str, str], sim: ErpSim) -> None:
+    """Every attachment's bytes are of its name's type and of its declared size; the download
+    declares that type or, for some, only ``application/octet-stream``."""
+    declared: set[str] = set()
+    for entry in [e for d in sim.data.deliveries for e in d["attachments"]]:
+        path, name, size = held(entry)
+        real = name or sim.data.files[path]  # the nameless one: its type is the stored file's
+        file = await raw.get(f"/business/file/{APP}/{path}", headers=jar(cookies))
+        assert file.status_code == 200 and len(file.content) == size
+        assert file.content.startswith(MAGIC[suffix(real)]), real
+        assert file.headers["content-type"] in (REAL_TYPES[suffix(real)], "application/octet-stream")
+        declared.add(file.headers["content-type"])
+    assert "application/octet-stream" in declared and "application/pdf" in declared
 
 
 async def test_attachment_objects_come_with_either_key_set(raw: httpx.AsyncClient, rows: Rows) -> None:
-    await speak(raw, attachments="objects")
+    await speak(raw, attachments="objects", attachments_in_list="yes")
     objects = [o for r in (await rows(100039))["_dataList"] for o in r["attachments"]]
     assert {frozenset(o) for o in objects} == {frozenset({"path", "name"}), frozenset({"url", "fileName", "size"})}
 
 
 async def test_attachments_empty_in_every_way(raw: httpx.AsyncClient, rows: Rows, call: Post, sim: ErpSim) -> None:
-    await speak(raw, attachments="empty")
+    await speak(raw, attachments="empty", attachments_in_list="yes")
     values = [r["attachments"] for r in (await rows(100039))["_dataList"]]
     assert {repr(v) for v in values} == {"None", "''", "[]"}
     carrying = next(d for d in sim.data.deliveries if d["attachments"])

@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
@@ -41,7 +42,35 @@ async def test_condition_keys_that_are_not_context_are_ignored(rows: Rows, sim: 
     assert 0 < scoped["_count"] < everything and {r["customerOrSupplierId"] for r in scoped["_dataList"]} == {"41"}
 
 
+async def test_guessed_keys_are_ignored_by_default_as_if_absent(rows: Rows, call: Post, sim: ErpSim) -> None:
+    """No real client used them (reference, "Evidence"): the default dialect answers every row the
+    other filters allow, exactly as without the key."""
+    assert (sim.dialect.product_ids, sim.dialect.code_filter, sim.dialect.line_order_filter) == ("ignored",) * 3
+    customer = sim.demo_customer.id
+    line = sim.data.order_lines[0]
+    plain = await rows(100039, filters={"customerOrSupplierId": customer})
+    guessed = await rows(100039, condition={"salesOrderProductIds": [line["id"]]}, filters={"customerOrSupplierId": customer})
+    assert guessed == plain and plain["_count"] > 1
+    order = next(o for o in sim.data.orders if o["customerId"] == customer)
+    by_code = await rows(100001, filters={"customerId": customer, "code": [order["code"]]})
+    assert by_code == await rows(100001, filters={"customerId": customer}) and by_code["_count"] > 1
+    by_order = await rows(100185, filters={"salesOrderId": [order["id"]]})
+    assert by_order["_count"] == len(sim.data.order_lines)
+
+
+async def test_a_refused_guess_answers_success_false(call: Post, sim: ErpSim) -> None:
+    sim.set_dialect(product_ids="refused")
+    answer = await call("getBusinessPageList", formId=100039, condition={"salesOrderProductIds": ["1"]},
+                        columns=[], page=0, pageSize=10, filters={}, orderby="")
+    assert answer.json()["success"] is False
+    plain = await call("getBusinessPageList", formId=100039, condition={"salesOrderProductIds": None},
+                       columns=[], page=0, pageSize=10, filters={}, orderby="")
+    assert plain.json()["success"] is True  # the client's own None ("all") is no guess
+
+
 async def test_deliveries_by_sales_order_line_context(rows: Rows, sim: ErpSim) -> None:
+    """Where the dialect honours the guessed context: the deliveries carrying those lines."""
+    sim.set_dialect(product_ids="honoured")
     assert sim.dialect.line_links == "absent"  # the context needs no link field in the answers
     carriers: dict[str, set[str]] = {}
     for item in sim.data.delivery_lines:
@@ -60,11 +89,15 @@ async def test_page_size_ten_thousand_as_the_client_asked(call: Post, sim: ErpSi
     assert answer.json()["data"]["_count"] == len(answer.json()["data"]["_dataList"]) == len(sim.data.order_lines)
 
 
-async def test_detail_attachments_are_a_list_of_path_and_name(call: Post, sim: ErpSim) -> None:
-    delivery = next(d for d in sim.data.deliveries if d["attachments"])
+async def test_detail_attachments_are_a_list_of_path_size_and_name(call: Post, sim: ErpSim) -> None:
+    """Evidence: ``"attachments": ["35/xxx/xxx#size=...&name=..."]`` in getBusiness of 100039."""
+    delivery = next(d for d in sim.data.deliveries if len(d["attachments"]) == 2)
     sent = (await call("getBusiness", formId=100039, id=delivery["id"])).json()["data"]["attachments"]
-    assert isinstance(sent, list) and sent == delivery["attachments"]
-    assert all(re.fullmatch(r"35/[0-9a-f]{24}/[0-9a-f]{32}#[^#,]+\.(pdf|png)", entry) for entry in sent)
+    assert isinstance(sent, list) and len(sent) == 2
+    for entry in sent:
+        assert re.fullmatch(r"35/[0-9a-f]{24}/[0-9a-f]{32}#(size=\d+&name=[^&#\s]+|name=[^&#\s]+&size=\d+)", entry), entry
+        fields = dict(pair.split("=", 1) for pair in entry.partition("#")[2].split("&"))
+        assert int(fields["size"]) > 0 and re.search(r"\.(pdf|png|jpe?g|xlsx)$", unquote(fields["name"]))
 
 
 def test_seeded_deliveries_show_what_the_evidence_shows(sim: ErpSim) -> None:

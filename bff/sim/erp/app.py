@@ -24,7 +24,7 @@ from bff.sim.http import Endpoint, control, read_object
 from bff.sim.http import json_response as _json
 from bff.sim.http import read_json as _body
 
-from bff.sim.erp.data import file_payload
+from bff.sim.erp.data import file_payload, served_type
 from bff.sim.erp.dialect import Dialect
 from bff.sim.erp.state import BAD_LOGIN, SESSION_EXPIRED, ErpSim, ErpSimConfig, LoginResult
 
@@ -174,8 +174,8 @@ async def download(request: Request, body: Any) -> Response:
     path = request.path_params["path"]
     if request.path_params["app_name"] != sim.config.app_name or path not in sim.data.files:
         return _json({"success": False, "message": "文件不存在"}, 404)
-    content, media_type = file_payload(path, sim.data.files[path])
-    return Response(content, 200, media_type=media_type)
+    content, real_type = file_payload(path, sim.data.files[path])
+    return Response(content, 200, media_type=served_type(path, real_type))
 
 
 # --- control API ------------------------------------------------------------------------------

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import pickle
 import random
 import struct
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import parse_qsl, quote
 
 Record = dict[str, Any]
 
@@ -354,16 +357,52 @@ def attachment_path(code: str, name: str) -> str:
     return f"{ATTACHMENT_DIR}/{digest[:24]}/{hashlib.md5(digest.encode()).hexdigest()}"
 
 
+# File names as purchasers' documents are really called: spaces, Chinese, and the characters
+# that make URL encoding matter (``&``, ``#``, ``%``). Chosen by the delivery code (``stable``),
+# so the seeded sequence is drawn exactly as before.
+DOCUMENT_NAMES = [
+    "{code}发货单.pdf", "{code} 装箱单 & 质检报告.pdf", "送货单#{n}.pdf", "出厂检验报告 100%合格.pdf",
+    "{code}对账单.xlsx",
+]
+PHOTO_NAMES = ["签收单.png", "签收照片 1.jpg", "到货照片.jpeg"]
+
+
+def attachment_entry(path: str, name: str, size: int) -> str:
+    """The canonical (held) attachment: the evidenced ``"<path>#size=<bytes>&name=<URL-encoded>"``;
+    an attachment without a name is ``"<path>#size=<bytes>"``."""
+    return f"{path}#size={size}" + (f"&name={quote(name, safe='')}" if name else "")
+
+
+def attachment_parts(entry: str) -> tuple[str, str, int]:
+    """``(path, name, size)`` of a canonical entry (name ``""`` when it has none)."""
+    path, _, fragment = entry.partition("#")
+    fields = dict(parse_qsl(fragment, keep_blank_values=True))
+    return path, fields.get("name", ""), int(fields.get("size") or 0)
+
+
 def attachments_for(rng: random.Random, code: str, files: dict[str, str]) -> list[str]:
-    names = [f"{code}发货单.pdf"]
+    n = stable("attachment-name", code)
+    names = [DOCUMENT_NAMES[n % len(DOCUMENT_NAMES)].format(code=code, n=n // 7 % 9 + 1)]
     if rng.random() < 0.5:
-        names.append("签收单.png")
+        names.append(PHOTO_NAMES[n // 5 % len(PHOTO_NAMES)])
     entries = []
     for name in names:
         path = attachment_path(code, name)
         files[path] = name
-        entries.append(f"{path}#{name}")
+        entries.append(attachment_entry(path, name, len(file_payload(path, name)[0])))
     return entries
+
+
+def strip_one_name(data: Dataset) -> None:
+    """One attachment of the demo customer sent without a name (``"<path>#size=<bytes>"``): its
+    type is known only from its bytes. The latest dispatched delivery carrying files; its first."""
+    demo_id = data.customers[0]["id"]
+    carrying = [d for d in data.deliveries if d["customerOrSupplierId"] == demo_id and d["attachments"] and d["是否发货"]]
+    if not carrying:
+        return
+    delivery = max(carrying, key=lambda d: (d["发货日期"], d["id"]))
+    path, _, size = attachment_parts(delivery["attachments"][0])
+    delivery["attachments"][0] = attachment_entry(path, "", size)
 
 
 def new_delivery(
@@ -424,6 +463,7 @@ def _generate(seed: int, orders: int) -> Dataset:
     build_orders(rng, data, orders)
     ship_one_in_full(data)
     build_deliveries(rng, data)
+    strip_one_name(data)
     return data
 
 
@@ -475,10 +515,77 @@ def _pdf(title: str) -> bytes:
     )
 
 
+def _jpeg(seed_text: str) -> bytes:
+    """A valid 16×16 single-colour baseline JPEG (Pillow: the BFF's avatars need it anyway)."""
+    from PIL import Image
+
+    digest = zlib.crc32(seed_text.encode())
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), ((digest >> 16) & 255, (digest >> 8) & 255, digest & 255)).save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+XLSX_PARTS = {
+    "[Content_Types].xml": (
+        '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        "</Types>"
+    ),
+    "_rels/.rels": (
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+        "</Relationships>"
+    ),
+    "xl/workbook.xml": (
+        '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+        '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    ),
+    "xl/_rels/workbook.xml.rels": (
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+        "</Relationships>"
+    ),
+}
+
+
+def _xlsx(title: str) -> bytes:
+    """A minimal valid workbook (one sheet, one cell holding ``title``); fixed timestamps."""
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>{title}</t></is></c></row></sheetData></worksheet>'
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in [*XLSX_PARTS.items(), ("xl/worksheets/sheet1.xml", sheet)]:
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2025, 1, 6, 0, 0, 0)), text)
+    return out.getvalue()
+
+
 def file_payload(path: str, name: str) -> tuple[bytes, str]:
-    """The file's bytes and type, known from its stored name (paths have no extension)."""
-    if name.endswith(".png"):
+    """The file's bytes and real type, known from its stored name (paths have no extension)."""
+    lower = name.lower()
+    if lower.endswith(".png"):
         return _png(path), "image/png"
-    if name.endswith(".pdf"):
+    if lower.endswith((".jpg", ".jpeg")):
+        return _jpeg(path), "image/jpeg"
+    if lower.endswith(".pdf"):
         return _pdf(path), "application/pdf"
+    if lower.endswith(".xlsx"):
+        return _xlsx(path), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return path.encode(), "text/plain; charset=utf-8"
+
+
+GENERIC_TYPE = "application/octet-stream"
+
+
+def served_type(path: str, real_type: str) -> str:
+    """The Content-Type the file download declares. The attachment store keeps files without an
+    extension, so (a guess, like a plain file server) about one attachment in two is sent as
+    ``application/octet-stream``, chosen by path; product images keep their type."""
+    if path.startswith(f"{ATTACHMENT_DIR}/") and stable("served-type", path) % 2 == 0:
+        return GENERIC_TYPE
+    return real_type

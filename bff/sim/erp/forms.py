@@ -27,6 +27,5 @@ DATES: dict[int, tuple[str, ...]] = {
 # Delivery-line fields linking a line to its delivery and order: no real client ever saw them.
 LINE_LINKS = ("parentId", "salesOrderId", "salesOrderLineId", "salesOrderCode")
 CUSTOM_BOOLEANS = ("已出库", "是否发货")  # the ERP's custom yes/no fields, which may come as 是/否
-EVIDENCED_STATUSES = (1, 2, 4, 5)
 UNKNOWN_STATUSES = (3, 6, 9)
 SUMMED = ("amount", "rmbAmount", "quantity")

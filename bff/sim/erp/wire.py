@@ -1,7 +1,7 @@
 """How a record looks in a dialect: what the ERP holds (``held``) and what it sends (``wire``).
 
 Records are stored in one canonical shape (native numbers, epoch ms, attachments as a list
-of ``"<path>#<name>"``). ``held`` is what filters, searches and sorting see (an unknown
+of the evidenced ``"<path>#size=<bytes>&name=<URL-encoded name>"``). ``held`` is what filters, searches and sorting see (an unknown
 status, no line link fields); ``wire`` is the JSON sent. Variations "by record" derive
 from the record's id, so every answer is reproducible.
 """
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
-from bff.sim.erp.data import CST, Record, stable
+from bff.sim.erp.data import CST, Record, attachment_parts, stable
 from bff.sim.erp.dialect import Dialect
 from bff.sim.erp.forms import (
     CUSTOM_BOOLEANS, DATES, DELIVERIES, DELIVERY_LINES, LINE_LINKS, ORDERS, UNKNOWN_STATUSES,
@@ -40,6 +41,8 @@ def wire(form_id: int, record: Record, dialect: Dialect, *, in_list: bool, colum
     if form_id == DELIVERIES:
         if in_list and dialect.logistics_in_list == "no":
             out.pop("logisticsCompanyId", None)
+        if in_list and dialect.attachments_in_list == "no":
+            out.pop("attachments", None)  # evidence: getBusiness detail carries them; list rows unknown
         if "attachments" in out:
             out["attachments"] = attachments(record["id"], record.get("attachments") or [], dialect.attachments)
     for name in DATES.get(form_id, ()):
@@ -58,17 +61,30 @@ def wire(form_id: int, record: Record, dialect: Dialect, *, in_list: bool, colum
 
 
 def attachments(record_id: str, entries: list[str], shape: str) -> Any:
+    """One delivery's attachments in a dialect's shape. "query" (the evidence): the held
+    ``"<path>#size=…&name=…"``, the two keys in either order by record; "list": ``"<path>#<name>"``
+    with the name bare (a path alone when it has none); "string": the query entries comma-joined."""
     n = stable("attachments", record_id)
+    parts = [attachment_parts(entry) for entry in entries]
+    query = [query_entry(path, name, size, name_first=n % 2 == 1) for path, name, size in parts]
+    if shape == "query":
+        return query
     if shape == "string":
-        return ",".join(entries)
+        return ",".join(query)
     if shape == "objects":
-        pairs = [entry.partition("#")[::2] for entry in entries]
         if n % 2:
-            return [{"url": path, "fileName": name, "size": 1024 + stable(path) % 90000} for path, name in pairs]
-        return [{"path": path, "name": name} for path, name in pairs]
+            return [{"url": path, "fileName": name, "size": size} for path, name, size in parts]
+        return [{"path": path, "name": name} for path, name, _ in parts]
     if shape == "empty":
         return (None, "", [])[n % 3]
-    return list(entries)
+    return [f"{path}#{name}" if name else path for path, name, _ in parts]
+
+
+def query_entry(path: str, name: str, size: int, *, name_first: bool) -> str:
+    if not name:
+        return f"{path}#size={size}"
+    keys = [f"size={size}", f"name={quote(name, safe='')}"]
+    return f"{path}#{'&'.join(reversed(keys) if name_first else keys)}"
 
 
 def date(ms: Any, shape: str) -> Any:

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bff.core.errors import BffError, ErrorCode
+from bff.web.appstate import services_of, settings_of
 from bff.web.gql import build_context, error_response
 
 UPLOAD_PATH = "/api/user/avatar"
@@ -23,12 +24,12 @@ FILE_FIELD = "file"  # wx.uploadFile's `name`
 def public_base(request: Request) -> str:
     """BFF_PUBLIC_URL; outside production without it, this request's host with https
     (production refuses to start without an https BFF_PUBLIC_URL)."""
-    configured = str(request.app.state.settings.public_url).rstrip("/")
+    configured = str(settings_of(request).public_url).rstrip("/")
     return configured or f"https://{request.url.netloc}"
 
 
 async def upload(request: Request) -> Response:
-    services = request.app.state.services
+    services = services_of(request)
     try:
         viewer = await build_context(services, request).require_viewer()
         async with request.form(max_files=1, max_fields=4) as form:
@@ -46,7 +47,7 @@ async def upload(request: Request) -> Response:
 
 async def picture(request: Request) -> Response:
     avatar_id = request.path_params["avatar_id"]
-    row = await request.app.state.services.avatars.load(avatar_id) if len(avatar_id) == 32 and avatar_id.isalnum() else None
+    row = await services_of(request).avatars.load(avatar_id) if len(avatar_id) == 32 and avatar_id.isalnum() else None
     if row is None:
         return error_response(ErrorCode.NOT_FOUND, "头像不存在")
     headers = {"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"}

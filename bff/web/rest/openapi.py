@@ -67,7 +67,14 @@ EXTRA_PATHS: dict[str, dict[str, Any]] = {
                 {"name": "index", "in": "path", "required": True, "schema": {"type": "integer"}},
                 {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
             ],
-            "responses": {"200": {"description": "the file, in the ERP's content type"}, **ERROR_RESPONSES},
+            "responses": {"200": {
+                "description": "the file: Content-Type from its bytes (the ERP's when it agrees), "
+                               "Content-Disposition attachment with filename and filename* (UTF-8), nosniff",
+                "headers": {
+                    "Content-Disposition": {"schema": {"type": "string"}, "description": "attachment; filename=\"<ASCII>\"; filename*=UTF-8''<name>"},
+                    "X-Content-Type-Options": {"schema": {"type": "string", "enum": ["nosniff"]}},
+                },
+            }, **ERROR_RESPONSES},
         }
     },
     "/api/user/avatar": {

@@ -14,9 +14,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bff.core.errors import HTTP_STATUS, BffError, ErrorCode
+from bff.web.appstate import services_of
 from bff.web.gql import error_response, execute
 from bff.web.rest.shape import Shape, apply_shape
-from bff.services import Services
 
 Variables = dict[str, Any]
 ReadVariables = Callable[[Request], Awaitable[Variables]]
@@ -55,13 +55,13 @@ def first_error_response(errors: list[dict[str, Any]]) -> Response:
     return error_response(code, error["message"], **extensions)
 
 
-def make_route(shim: Shim, services: Services, schema: strawberry.Schema) -> Route:
+def make_route(shim: Shim, schema: strawberry.Schema) -> Route:
     async def endpoint(request: Request) -> Response:
         try:
             variables = await shim.read_variables(request)
         except BffError as error:
             return error_response(error.code, error.message, **error.details)
-        payload = await execute(services, schema, request, shim.document, variables)
+        payload = await execute(services_of(request), schema, request, shim.document, variables)
         if payload.get("errors"):
             return first_error_response(payload["errors"])
         body = apply_shape(shim.shape, payload["data"])
