@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     erp = sub.add_parser("erp", help="the Snowbeasts ERP")
     erp_sub = erp.add_subparsers(dest="erp_command", required=True)
     erp_check = erp_sub.add_parser(
-        "check", help="read-only: which protocol assumptions hold on the ERP (prints no record value)"
+        "check", help="read-only: which protocol assumptions and guessed shapes hold on the ERP (prints no record value)"
     )
     erp_check.add_argument("--customer", help="an ERP customer id with orders and shipments (default: the newest order's)")
     erp_check.add_argument("--json", action="store_true", help="machine-readable output")

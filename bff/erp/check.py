@@ -5,11 +5,19 @@ BFF's exact shapes (bff.erp.queries), reads one page of every form and the logis
 datasource, fetches one attachment, and sends one business call with a made-up session
 to see how expiry is signalled. It reports field names, types, counts and dialect labels,
 never a value of a record (values may be personal data), and writes nothing to the ERP.
+
+Each guessed shape the BFF may try (bff/erp/guesses.py, and the watcher's customer list) is
+replayed against the customer's data and judged as the BFF judges it: ``holds`` only when the
+answer left out what it should, ``ignored`` when it holds rows outside what was asked,
+``refused`` on ``success: false``; the finding names the setting that pins it. A guess that
+does not hold is not a failure (the BFF has an evidenced fallback); the evidenced shapes the
+pages rely on failing is.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,9 +35,11 @@ from bff.erp.anomalies import Anomalies
 from bff.erp.forms import CUSTOMERS, DELIVERIES, DELIVERY_LINES, ORDER_LINES, SALES_ORDERS, OrderStatusCode
 from bff.erp.models import ErpPage, CustomerRecord, DeliveryLineRecord, DeliveryRecord, ErpRecord, OrderLineRecord, SalesOrderRecord
 from bff.erp.validation import read_rows
-from bff.erp.errors import INTERNAL_SIGNALS, ErpError
+from bff.erp.errors import INTERNAL_SIGNALS, ErpError, ErpRefused
 
-Result = Literal["holds", "fails", "unknown"]
+# A guess (bff/erp/guesses.py) is "ignored" or "refused" rather than failed: the BFF has an
+# evidenced fallback for it, so neither fails the check; the finding names the setting that pins it.
+Result = Literal["holds", "fails", "unknown", "ignored", "refused"]
 KNOWN_STATUSES = {int(code) for code in OrderStatusCode}
 DATE_FIELDS = ("date", "deliveryDate")
 NUMBER_FIELDS = ("amount", "quantity", "status")
@@ -66,6 +76,7 @@ class Finding:
     required: bool = False  # the BFF cannot work without it
     dialect: str = ""  # the simulator dialect this answer corresponds to, "key=value"
     setting: str = ""  # the BFF setting that fits, "BFF_X=value"
+    guess: str = ""  # the guess this finding judges (bff/erp/guesses.py names, or "customer_list")
 
 
 @dataclass
@@ -87,6 +98,10 @@ class Report:
     def settings(self) -> list[str]:
         return sorted({f.setting for f in self.findings if f.setting})
 
+    def guesses(self) -> dict[str, str]:
+        """Each guessed shape judged: holds / ignored / refused (or fails / unknown)."""
+        return {f.guess: f.result for f in self.findings if f.guess}
+
     def as_table(self) -> str:
         width = max(len(f.name) for f in self.findings) if self.findings else 10
         lines = [f"{'assumption':<{width}}  result   detail"]
@@ -95,13 +110,15 @@ class Report:
             lines.append(f"{f.name:<{width}}  {f.result:<7}  {f.detail}{mark}")
         lines.append("")
         lines.append("dialect: " + " ".join(f"{k}={v}" for k, v in sorted(self.dialect().items())))
+        lines.append("guesses: " + (" ".join(f"{k}={v}" for k, v in self.guesses().items()) or "none judged")
+                     + " (ignored or refused: the BFF uses the evidenced shape)")
         lines.append("settings: " + (" ".join(self.settings()) or "the defaults fit"))
         lines.append(f"erp calls: {self.calls}; result: {'OK' if self.ok else 'FAILED (a required assumption does not hold)'}")
         return "\n".join(lines)
 
     def as_json(self) -> str:
         return json.dumps(
-            {"ok": self.ok, "calls": self.calls, "dialect": self.dialect(), "settings": self.settings(),
+            {"ok": self.ok, "calls": self.calls, "dialect": self.dialect(), "settings": self.settings(), "guesses": self.guesses(),
              "findings": [dataclasses.asdict(f) for f in self.findings]},
             ensure_ascii=False, indent=2,
         )
@@ -178,6 +195,46 @@ def login_reply_shape(response: httpx.Response) -> str:
     except ValueError:
         return "html" if response.content.lstrip()[:1] == b"<" else "other"
     return "json-success" if isinstance(body, dict) and "success" in body else "json-other"
+
+
+# --- the guesses (bff/erp/guesses.py): judged as the BFF judges them --------------------------
+
+PRODUCT_IDS_SHAPE = 'deliveries (100039) condition {"salesOrderProductIds": [<order line ids>]} (a material\'s shipments)'
+GUESS_DIALECT = {"holds": "honoured", "ignored": "ignored", "refused": "refused"}
+
+
+def guess_setting(name: str) -> str:
+    """The BFF setting of a guess: ``BFF_ERP_GUESS_CODE_FILTER`` for ``code_filter``."""
+    return f"BFF_ERP_GUESS_{name.upper()}"
+
+
+def guess_finding(name: str, shape: str, result: Result, detail: str) -> Finding:
+    """A guess judged: ``holds`` pins it on, ``ignored``/``refused`` (and ``fails``: an answer
+    without what was asked) pin it off, ``unknown`` leaves it to the BFF (auto: tried, checked).
+    Never required: each guess has an evidenced fallback."""
+    pinned = {"holds": "on", "ignored": "off", "refused": "off", "fails": "off"}.get(result)
+    fallback = "" if result == "holds" else "; the BFF uses the evidenced shape"
+    return Finding(
+        f"guess {name}: {shape}", result, detail + (fallback if pinned else ""), guess=name,
+        dialect=f"{name}={GUESS_DIALECT[result]}" if result in GUESS_DIALECT else "",
+        setting=f"{guess_setting(name)}={pinned}" if pinned else "",
+    )
+
+
+def within(rows: Sequence[dict[str, Any]], asked: Sequence[str], key: str) -> bool:
+    """Every row answers one of the asked values (the BFF's test: a row outside = ignored)."""
+    allowed = set(asked)
+    return all(str(row.get(key)) in allowed for row in rows)
+
+
+def order_links(delivery: dict[str, Any]) -> set[str]:
+    """The orders a delivery names (ids and numbers), as the BFF matches them (``carried_by``)."""
+    links: set[str] = set()
+    for name in ("salesOrderIds", "salesOrderId", "orderCodes", "salesOrderCode"):
+        value = delivery.get(name)
+        values = value if isinstance(value, list) else str(value or "").split(",")
+        links.update(str(v).strip() for v in values if str(v).strip())
+    return links
 
 
 # --- the check ------------------------------------------------------------------------------
@@ -273,15 +330,8 @@ class Checker:
         by_ids = await self._raw(queries.orders_of_customer(customer_id, ids=ids, page_size=len(ids)))
         r.add(Finding("filters: a list of ids means any of them", "holds" if sorted(str(o["id"]) for o in by_ids) == sorted(ids) else "fails",
                       f"{len(by_ids)} of {len(ids)}", required=True))
-        code = str(orders[0].get("code") or "")
-        if code:
-            by_code = await self._raw(queries.orders_of_customer(customer_id, codes=[code], page_size=1))
-            r.add(Finding("filters: order code list (order(code:) and REST by number)", "holds" if len(by_code) == 1 else "fails", f"{len(by_code)} row(s)"))
-            found = await self._raw(queries.orders_of_customer(customer_id, keyword=code, columns=queries.ORDER_COLUMNS_FOR_MATCH, page_size=5))
-            r.add(Finding("filters: systemFulltext finds an order by its number", "holds" if any(str(o["id"]) == str(orders[0]["id"]) for o in found) else "fails",
-                          f"{len(found)} row(s)"))
-
-        await self._lines_and_deliveries(customer_id, [str(o["id"]) for o in orders])
+        await self._orders_by_number(customer_id, orders)
+        await self._lines_and_deliveries(customer_id, orders)
         await self._watch_reads(customer_id, [str(c["id"]) for c in customers if "id" in c], orders)
 
         companies = await self._erp.fetch_datasource(queries.logistics_companies())
@@ -298,34 +348,7 @@ class Checker:
         """The change watcher's assumptions: one read for many customers' orders (a customerId
         list), and an order row whose digest moves when its lines' production or shipping does."""
         r = self.report
-        other = next((c for c in customer_ids if c != customer_id), None)
-        if other is None:
-            r.add(Finding("sales orders: customerId list filter (the watcher's batched read)", "unknown", "only one customer seen"))
-        else:
-            asked = sorted({customer_id, other})
-            single = [await self._raw_page(queries.orders_of_customer(c, page_size=1)) for c in asked]
-            both = await self._raw_page(queries.orders_of_customers(asked, page_size=queries.MAX_ROWS))
-            rows = [row.model_dump(by_alias=True) for row in both.rows]
-            expected = sum(page.count for page in single)
-            foreign = [row for row in rows if str(row.get("customerId")) not in asked]
-            label = ("ignored" if foreign else "nothing" if expected and not rows
-                     else "any-of" if both.count == expected else "")
-            holds = label == "any-of"
-            r.add(Finding(
-                "sales orders: customerId list filter (the watcher's batched read)", "holds" if holds else "fails",
-                f"{both.count} rows for 2 customers, {expected} read one by one, {len(foreign)} of other customers"
-                + ("" if holds else ": the watcher must read one customer at a time"),
-                dialect=f"customer_list={label}" if label else "",
-                setting="" if holds else "BFF_WATCH_CUSTOMERS_PER_READ=1"))
-            line_ids = [str(line["id"]) for line in self._order_lines]
-            if line_ids:
-                one = await self._raw(queries.deliveries_carrying(customer_id, line_ids))
-                many = await self._raw(queries.deliveries_carrying_for(asked, line_ids))
-                same = sorted(str(d["id"]) for d in one) == sorted(str(d["id"]) for d in many)
-                r.add(Finding(
-                    "deliveries: customerOrSupplierId list filter (the watcher's batched read)", "holds" if same else "fails",
-                    f"{len(many)} rows by the list, {len(one)} by the customer alone",
-                    setting="" if same else "BFF_WATCH_CUSTOMERS_PER_READ=1"))
+        await self._customer_list_guess(customer_id, customer_ids)
         lines = self._order_lines
         quantity: dict[str, float] = {}
         produced: dict[str, float] = {}
@@ -350,42 +373,143 @@ class Checker:
                       ", ".join(names) + " (not used yet)" if names else
                       f"none of {', '.join(MODIFY_TIME_NAMES)}: the digest is the status, the rates and the totals"))
 
-    async def _lines_and_deliveries(self, customer_id: str, order_ids: list[str]) -> None:
-        r = self.report
-        lines = self._order_lines = await self._raw(queries.lines_of_orders(order_ids))
-        own = bool(lines) and all(str(line.get("salesOrderId")) in order_ids for line in lines)
-        self._typed(ORDER_LINES, OrderLineRecord, lines)
-        evidenced = await self._raw(queries.lines_of_order(order_ids[0]))
-        same = sorted(str(x["id"]) for x in lines if str(x.get("salesOrderId")) == order_ids[0]) == sorted(str(x["id"]) for x in evidenced)
-        r.add(Finding("order lines (100185): salesOrderId list filter (guess) = condition form.id (evidence)",
-                      "holds" if own and same else "fails", f"{len(lines)} rows for {len(order_ids)} orders", required=True))
-        line_ids = [str(line["id"]) for line in lines]
-        deliveries = await self._raw(queries.deliveries_carrying(customer_id, line_ids)) if line_ids else []
-        if not deliveries:
-            r.add(Finding("deliveries (100039) carrying the orders' lines", "unknown", "no delivery for these orders: pass --customer of a customer with shipments"))
+    async def _customer_list_guess(self, customer_id: str, customer_ids: list[str]) -> None:
+        """Guess ``customer_list``: a customerId list answers the orders of exactly those customers
+        (compared with one read per customer); else the watcher reads one customer at a time."""
+        name = "guess customer_list: sales orders filters customerId list (the watcher's batched read)"
+        one_at_a_time = "BFF_WATCH_CUSTOMERS_PER_READ=1"
+        other = next((c for c in customer_ids if c != customer_id), None)
+        if other is None:
+            self.report.add(Finding(name, "unknown", "only one customer seen", guess="customer_list"))
             return
-        self._typed(DELIVERIES, DeliveryRecord, deliveries)
-        linked = [d for d in deliveries if not is_empty(d.get("salesOrderIds")) or not is_empty(d.get("salesOrderId")) or not is_empty(d.get("orderCodes"))]
+        asked = sorted({customer_id, other})
+        single = [await self._raw_page(queries.orders_of_customer(c, page_size=1)) for c in asked]
+        try:
+            both = await self._raw_page(queries.orders_of_customers(asked, page_size=queries.MAX_ROWS))
+        except ErpRefused:
+            self.report.add(Finding(name, "refused", "success false: the watcher must read one customer at a time",
+                                    guess="customer_list", setting=one_at_a_time))
+            return
+        rows = [row.model_dump(by_alias=True) for row in both.rows]
+        expected = sum(page.count for page in single)
+        foreign = [row for row in rows if str(row.get("customerId")) not in asked]
+        label = ("ignored" if foreign else "nothing" if expected and not rows
+                 else "any-of" if both.count == expected else "")
+        result: Result = "holds" if label == "any-of" else "ignored" if label == "ignored" else "fails"
+        self.report.add(Finding(
+            name, result,
+            f"{both.count} rows for 2 customers, {expected} read one by one, {len(foreign)} of other customers"
+            + ("" if result == "holds" else ": the watcher must read one customer at a time"),
+            dialect=f"customer_list={label}" if label else "", guess="customer_list",
+            setting="" if result == "holds" else one_at_a_time))
+
+    async def _orders_by_number(self, customer_id: str, orders: list[dict[str, Any]]) -> None:
+        """An order by its number: the evidenced full-text read (exact code kept), the keyword
+        search, and the guess ``code_filter`` (a ``code`` list), judged as the BFF judges it."""
+        r = self.report
+        code = str(orders[0].get("code") or "")
+        if not code:
+            r.add(Finding("sales orders: an order by its number", "unknown", "the newest order has no code"))
+            return
+        texts = await self._raw(queries.order_by_code_text(customer_id, code))
+        exact = [o for o in texts if str(o.get("code")) == code and str(o.get("customerId")) == customer_id]
+        r.add(Finding("sales orders (100001): filters systemFulltext <order number>, exact code kept (queries.order_by_code_text)",
+                      "holds" if len(exact) == 1 else "fails", f"{len(texts)} row(s), {len(exact)} with the number asked", required=True))
+        found = await self._raw(queries.orders_of_customer(customer_id, keyword=code, columns=queries.ORDER_COLUMNS_FOR_MATCH, page_size=5))
+        r.add(Finding("sales orders: customerId + systemFulltext keyword search (search)", "holds" if any(str(o["id"]) == str(orders[0]["id"]) for o in found) else "fails",
+                      f"{len(found)} row(s)", required=True))
+
+        shape = 'sales orders (100001) filters {"code": [<numbers>]} (order(code:), REST by number)'
+        wanted = [code]
+        try:
+            page = await self._raw_page(queries.orders_of_customer(customer_id, codes=wanted, page_size=len(wanted)))
+        except ErpRefused:
+            r.add(guess_finding("code_filter", shape, "refused", "success false"))
+            return
+        rows = [row.model_dump(by_alias=True) for row in page.rows]
+        if page.count > len(wanted) or not within(rows, wanted, "code"):  # the BFF's test (reads.orders_by_codes)
+            r.add(guess_finding("code_filter", shape, "ignored", f"{page.count} rows for 1 number: other orders too"))
+        elif not rows:
+            r.add(guess_finding("code_filter", shape, "fails", "no row for a number the customer has"))
+        elif len(orders) < 2:
+            r.add(guess_finding("code_filter", shape, "unknown", "the customer has one order: nothing to exclude"))
+        else:
+            r.add(guess_finding("code_filter", shape, "holds", f"1 row for 1 number; the customer has {len(orders)}+ orders"))
+
+    async def _lines_and_deliveries(self, customer_id: str, orders: list[dict[str, Any]]) -> None:
+        """The evidenced reads a page makes (the customer's newest deliveries, an order's lines by
+        ``condition {"form.id"}``, an older order's deliveries by its number, lines by full text) and
+        the guesses that would save some of them (``line_order_filter``, ``product_ids``)."""
+        r = self.report
+        order_ids = [str(o["id"]) for o in orders]
+        by_code = {str(o["code"]): str(o["id"]) for o in orders if not is_empty(o.get("code"))}
+        window = await self._raw_page(queries.recent_deliveries(customer_id))
+        deliveries = [row.model_dump(by_alias=True) for row in window.rows]
+        carried: dict[str, set[str]] = {}  # order id -> its deliveries among the newest
+        for d in deliveries:
+            for link in order_links(d):
+                order_id = link if link in order_ids else by_code.get(link)
+                if order_id is not None:
+                    carried.setdefault(order_id, set()).add(str(d["id"]))
+        shipped = sorted(carried, key=lambda i: (-len(carried[i]), order_ids.index(i)))
+
+        probed = list(dict.fromkeys(shipped[:2] + order_ids[:3]))
+        lines_of: dict[str, list[dict[str, Any]]] = {i: await self._raw(queries.lines_of_order(i)) for i in probed}
+        lines = self._order_lines = [line for rows in lines_of.values() for line in rows]
+        self._typed(ORDER_LINES, OrderLineRecord, lines)
+        own = all(str(line.get("salesOrderId")) == i for i, rows in lines_of.items() for line in rows)
+        r.add(Finding("order lines (100185): condition form.id answers one order's lines (queries.lines_of_order)",
+                      "holds" if lines and own else "fails" if lines else "unknown",
+                      f"{len(lines)} rows for {len(probed)} orders, one read each" + ("" if lines else ": pass --customer of a customer with order lines"),
+                      required=bool(lines)))
+        await self._line_order_guess(lines_of)
+        await self._lines_matching(lines)
+
+        if not deliveries:
+            r.add(Finding("deliveries (100039): the customer's newest (queries.recent_deliveries)", "unknown",
+                          "no delivery: pass --customer of a customer with shipments"))
+            return
+        typed = read_rows(DELIVERIES, DeliveryRecord, deliveries, self._anomalies)
+        dates = [d.date for d in typed if d.date is not None]
+        newest_first = all(a >= b for a, b in itertools.pairwise(dates))
+        linked = [d for d in deliveries if order_links(d)]
         mine = all(str(d.get("customerOrSupplierId")) == customer_id for d in deliveries)
-        r.add(Finding("deliveries: scoped by customerOrSupplierId and linked to orders", "holds" if mine and len(linked) == len(deliveries) else "fails",
-                      f"{len(deliveries)} rows, {len(linked)} with order links; " + types_of(deliveries, ("salesOrderIds", "orderCodes", "已出库", "是否发货", "发货日期")), required=True))
-        carried = {str(i) for d in deliveries for i in str(d.get("salesOrderIds") or d.get("salesOrderId") or "").split(",") if i}
-        applied = carried <= set(order_ids) if carried else False
-        r.add(Finding("deliveries: condition salesOrderProductIds is applied", "holds" if applied else "unknown",
-                      "answer limited to the asked orders" if applied else "answer not limited (the BFF still matches by link fields)"))
-        in_list = any("logisticsCompanyId" in d for d in deliveries)
-        r.add(Finding("deliveries: list rows carry logisticsCompanyId", "holds" if in_list else "fails",
-                      "yes" if in_list else "no: the BFF reads it from the detail in the background",
-                      dialect=f"logistics_in_list={'yes' if in_list else 'no'}",
-                      setting="" if in_list else "BFF_ERP_LOGISTICS_DETAIL=true"))
-        in_list = any("attachments" in d for d in deliveries)
-        r.add(Finding("deliveries: list rows carry attachments", "holds" if in_list else "fails",
-                      "yes" if in_list else "no (as evidenced: getBusiness detail carries them)",
-                      dialect=f"attachments_in_list={'yes' if in_list else 'no'}"))
+        r.add(Finding("deliveries (100039): filters customerOrSupplierId, newest first, linked to orders (queries.recent_deliveries)",
+                      "holds" if mine and newest_first and len(linked) == len(deliveries) else "fails",
+                      f"{len(deliveries)} of {window.count} rows, {len(linked)} with order links, {'newest first' if newest_first else 'NOT newest first'}; "
+                      + types_of(deliveries, ("salesOrderIds", "orderCodes", "已出库", "是否发货", "发货日期")), required=True))
+        if shipped:
+            order_id = shipped[0]
+            code = next(c for c, i in by_code.items() if i == order_id) if order_id in by_code.values() else ""
+            known = set(carried[order_id])
+            if code:
+                of_order = await self._raw(queries.deliveries_of_order(customer_id, code))
+                theirs = {str(d["id"]) for d in of_order if {order_id, code} & order_links(d)}
+                scoped = all(str(d.get("customerOrSupplierId")) == customer_id for d in of_order)
+                r.add(Finding("deliveries (100039): filters systemFulltext <order number>, matched by orderCodes (queries.deliveries_of_order)",
+                              "holds" if scoped and known <= theirs else "fails",
+                              f"{len(of_order)} rows, {len(theirs)} naming the order, {len(known - theirs)} of its newest missing", required=True))
+                known |= theirs
+            await self._product_ids_guess(customer_id, known, lines_of.get(order_id, []), window.count)
+        else:
+            r.add(Finding("deliveries (100039): filters systemFulltext <order number> (queries.deliveries_of_order)", "unknown",
+                          "none of the customer's newest deliveries names one of its newest orders"))
+            r.add(guess_finding("product_ids", PRODUCT_IDS_SHAPE, "unknown", "no order with deliveries among the newest"))
+        carrier_in_list = any("logisticsCompanyId" in d for d in deliveries)
+        files_in_list = any("attachments" in d for d in deliveries)
+        detail_needed = not (carrier_in_list and files_in_list)
+        r.add(Finding("deliveries: list rows carry logisticsCompanyId", "holds" if carrier_in_list else "fails",
+                      "yes" if carrier_in_list else "no (evidenced in getBusiness detail): the BFF reads the detail on a delivery's first view",
+                      dialect=f"logistics_in_list={'yes' if carrier_in_list else 'no'}",
+                      setting=f"BFF_ERP_LOGISTICS_DETAIL={'true' if detail_needed else 'false'}"))
+        r.add(Finding("deliveries: list rows carry attachments", "holds" if files_in_list else "fails",
+                      "yes" if files_in_list else "no (as evidenced: getBusiness detail carries them)",
+                      dialect=f"attachments_in_list={'yes' if files_in_list else 'no'}"))
 
         detail = await self._erp.get(DELIVERIES, str(deliveries[0]["id"]), model=RawRow)
         detail_row = detail.model_dump(by_alias=True) if detail else {}
-        r.add(Finding("delivery detail (getBusiness) carries logisticsCompanyId", "holds" if "logisticsCompanyId" in detail_row else "fails",
+        r.add(Finding("delivery detail (getBusiness) carries logisticsCompanyId and attachments",
+                      "holds" if {"logisticsCompanyId", "attachments"} <= detail_row.keys() else "fails",
                       types_of([detail_row], ("logisticsCompanyId", "attachments"))))
         values = [d.get("attachments") for d in deliveries] + [detail_row.get("attachments")]
         values += await self._detail_attachments(deliveries, detail_row.get("attachments"))
@@ -410,6 +534,74 @@ class Checker:
             if not is_empty(found[-1]):
                 break
         return found
+
+    async def _line_order_guess(self, lines_of: dict[str, list[dict[str, Any]]]) -> None:
+        """Guess ``line_order_filter``: a ``salesOrderId`` list answers exactly the lines the
+        evidenced ``condition {"form.id"}`` answers for those orders, and no other."""
+        shape = 'order lines (100185) filters {"salesOrderId": [<order ids>]} (a page\'s lines in one read)'
+        asked = sorted(i for i, rows in lines_of.items() if rows)[:2]
+        if len(asked) < 2:
+            self.report.add(guess_finding("line_order_filter", shape, "unknown", "fewer than two orders with lines"))
+            return
+        try:
+            page = await self._raw_page(queries.lines_of_orders(asked))
+        except ErpRefused:
+            self.report.add(guess_finding("line_order_filter", shape, "refused", "success false"))
+            return
+        rows = [row.model_dump(by_alias=True) for row in page.rows]
+        expected = {str(line["id"]) for i in asked for line in lines_of[i]}
+        outside = [row for row in rows if str(row.get("salesOrderId")) not in asked]
+        if page.count > len(rows) or outside:  # the BFF's test (reads.read_lines)
+            verdict: Result = "ignored"
+            detail = f"{page.count} rows for 2 orders' {len(expected)} lines, {len(outside)} of other orders"
+        elif {str(row["id"]) for row in rows} != expected:
+            verdict, detail = "fails", f"{len(rows)} rows, condition form.id answers {len(expected)}"
+        else:
+            others = sum(len(rows) for i, rows in lines_of.items() if i not in asked)
+            if not others:
+                total = await self._raw_page(queries.ListRead(ORDER_LINES, RawRow, columns=("id",), page_size=1))
+                others = total.count - len(expected)
+            verdict = "holds" if others > 0 else "unknown"
+            detail = f"{len(rows)} rows, as condition form.id answers" + ("" if others > 0 else "; the form holds no other line")
+        self.report.add(guess_finding("line_order_filter", shape, verdict, detail))
+
+    async def _lines_matching(self, lines: list[dict[str, Any]]) -> None:
+        """The keyword search's lines: ``systemFulltext`` over 100185, not scoped (queries.lines_matching)."""
+        newest = max(lines, key=lambda line: _number(line.get("id")), default=None)
+        keyword = next((str(newest[k]) for k in ("productCode", "productName") if newest and not is_empty(newest.get(k))), "")
+        name = "order lines (100185): filters systemFulltext finds a line by its product (queries.lines_matching)"
+        if newest is None or not keyword:
+            self.report.add(Finding(name, "unknown", "no line with a product code or name"))
+            return
+        page = await self._raw_page(queries.lines_matching(keyword))
+        found = any(str(row.model_dump(by_alias=True).get("id")) == str(newest["id"]) for row in page.rows)
+        complete = page.count <= len(page.rows)
+        self.report.add(Finding(name, "holds" if found else "fails" if complete else "unknown",
+                                f"{page.count} rows{'' if found or complete else ', more than one page'}", required=found or complete))
+
+    async def _product_ids_guess(self, customer_id: str, known: set[str], lines: list[dict[str, Any]], customer_total: int) -> None:
+        """Guess ``product_ids``: deliveries carrying one order line by ``condition
+        {"salesOrderProductIds"}`` are fewer than the customer's and none of another order."""
+        line = next((x for x in lines if _number(x.get("shippedQuantity")) > 0), lines[0] if lines else None)
+        if line is None:
+            self.report.add(guess_finding("product_ids", PRODUCT_IDS_SHAPE, "unknown", "the order with deliveries has no line"))
+            return
+        try:
+            page = await self._raw_page(queries.deliveries_carrying(customer_id, [str(line["id"])]))
+        except ErpRefused:
+            self.report.add(guess_finding("product_ids", PRODUCT_IDS_SHAPE, "refused", "success false"))
+            return
+        outside = [row for row in page.rows if str(row.model_dump(by_alias=True).get("id")) not in known]
+        detail = f"{page.count} deliveries for one order line; the customer has {customer_total}, {len(outside)} of other orders"
+        if page.count > len(page.rows) or outside:  # the BFF's test (reads._carrying)
+            verdict: Result = "ignored"
+        elif page.count >= customer_total:
+            verdict, detail = "unknown", detail + ": every delivery of the customer is this order's"
+        elif not page.rows and _number(line.get("shippedQuantity")) > 0:
+            verdict, detail = "fails", detail + ": none for a line that was shipped"
+        else:
+            verdict = "holds"
+        self.report.add(guess_finding("product_ids", PRODUCT_IDS_SHAPE, verdict, detail))
 
     async def _delivery_lines(self, deliveries: list[dict[str, Any]]) -> None:
         r = self.report

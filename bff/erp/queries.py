@@ -231,20 +231,6 @@ def deliveries_carrying(customer_id: str, order_line_ids: Sequence[str]) -> List
     )
 
 
-def deliveries_carrying_for(customer_ids: Sequence[str], order_line_ids: Sequence[str], page: int = 0) -> ListRead[DeliveryRecord]:
-    """The change watcher's read of many customers' deliveries at once: the evidenced context
-    (:func:`deliveries_carrying`); guess: ``customerOrSupplierId`` as a list filter, like
-    ``customerId`` in :func:`orders_of_customers` (one customer: the evidenced single value).
-    Callers keep a delivery only for an order of the customer it names."""
-    customers = sorted(set(customer_ids))
-    return ListRead(
-        DELIVERIES, DeliveryRecord,
-        condition={"salesOrderProductIds": sorted(set(order_line_ids))},
-        filters={"customerOrSupplierId": customers if len(customers) != 1 else customers[0]},
-        columns=DELIVERY_COLUMNS, page=page, page_size=MAX_ROWS, orderby="id asc",
-    )
-
-
 def deliveries_by_ids(customer_id: str, ids: Sequence[str]) -> ListRead[DeliveryRecord]:
     """Evidence: ``{"id": [...]}`` filters and the ``customerOrSupplierId`` field."""
     return ListRead(

@@ -15,10 +15,12 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from bff.erp.check import attachment_shape, check
+from bff.erp.check import attachment_shape, check, guess_setting
+from bff.erp.guesses import GUESS_NAMES
 from bff.erp.client import ErpClientConfig
 from bff.web.serving import RunningServer, start_server
 from bff.sim.erp import ErpSim, create_app
+from bff.sim.erp.dialect import ALLOWED
 
 pytestmark = pytest.mark.asyncio
 
@@ -33,7 +35,12 @@ DETECTED = {  # each dialect key the check can observe, and values to try beside
     "dates": ["s", "iso"],
     "statuses": ["unknown"],
     "customer_list": ["ignored", "nothing"],
+    # The guessed shapes the BFF tries only while the ERP keeps to them (bff/erp/guesses.py).
+    "product_ids": ["honoured", "refused"],
+    "code_filter": ["honoured"],
+    "line_order_filter": ["honoured"],
 }
+GUESS_STATES = {"ignored": "ignored", "honoured": "holds", "refused": "refused"}  # dialect value -> the check's verdict
 
 
 @dataclass
@@ -73,11 +80,56 @@ async def test_check_reports_the_dialect_spoken(running: Running, key: str, valu
     assert report.ok, report.as_table()
     expected = "BFF_ERP_DELIVERY_LINES=" + ("parent-list" if spoken["line_links"] == "present" else "per-delivery")
     assert expected in report.settings()
-    assert ("BFF_ERP_LOGISTICS_DETAIL=true" in report.settings()) == (spoken["logistics_in_list"] == "no")
+    # A delivery's detail is read when its list row lacks the carrier or the attachments.
+    files_in_list = found.get("attachments_in_list") == "yes"
+    assert ("BFF_ERP_LOGISTICS_DETAIL=true" in report.settings()) == (spoken["logistics_in_list"] == "no" or not files_in_list)
     # The watcher's batched read: a customerId list the ERP does not honour means one read per customer.
     assert ("BFF_WATCH_CUSTOMERS_PER_READ=1" in report.settings()) == (spoken["customer_list"] != "any-of")
     findings = {f.name: f.result for f in report.findings}
     assert findings["sales orders: producedRate and shippedRate follow the lines (the watcher's digest)"] == "holds"
+
+
+@pytest.mark.parametrize("key, value", [(k, v) for k in GUESS_NAMES for v in ALLOWED[k]])
+async def test_check_names_each_guess_and_the_setting_that_pins_it(running: Running, key: str, value: str) -> None:
+    """Each guessed shape, as the simulator answers it: holds (pinned on), ignored or refused
+    (pinned off); the check passes either way: the BFF has an evidenced fallback."""
+    await running.speak(**{key: value})
+    report = await check(running.config(), running.sim.demo_customer.id)
+    state = GUESS_STATES[value]
+    assert report.guesses()[key] == state, report.as_table()
+    setting = "BFF_ERP_GUESS_" + key.upper()
+    assert f"{setting}={'on' if state == 'holds' else 'off'}" in report.settings()
+    assert f"{setting}={'off' if state == 'holds' else 'on'}" not in report.settings()
+    assert report.ok, report.as_table()
+    finding = next(f for f in report.findings if f.guess == key)
+    assert not finding.required and finding.dialect == f"{key}={value}"
+
+
+async def test_default_dialect_passes_with_every_guess_ignored(running: Running) -> None:
+    """The evidence's dialect: every guess ignored, each pinned off, the check passes; the
+    evidenced shapes the pages rely on all hold."""
+    await running.speak()
+    report = await check(running.config(), running.sim.demo_customer.id)
+    assert report.ok, report.as_table()
+    assert report.guesses() == {"code_filter": "ignored", "line_order_filter": "ignored", "product_ids": "ignored",
+                                "customer_list": "holds"}, report.as_table()
+    assert {"BFF_ERP_GUESS_CODE_FILTER=off", "BFF_ERP_GUESS_LINE_ORDER_FILTER=off",
+            "BFF_ERP_GUESS_PRODUCT_IDS=off"} <= set(report.settings())
+    evidenced = {f.name.rsplit("(", 1)[-1].rstrip(")"): f for f in report.findings if "(queries." in f.name}
+    assert sorted(evidenced) == ["queries.deliveries_of_order", "queries.lines_matching", "queries.lines_of_order",
+                                 "queries.order_by_code_text", "queries.recent_deliveries"], report.as_table()
+    assert all(f.result == "holds" and f.required for f in evidenced.values()), report.as_table()
+    findings = {f.name: f for f in report.findings}
+    assert findings["delivery detail (getBusiness) carries logisticsCompanyId and attachments"].result == "holds"
+    assert "guesses: code_filter=ignored line_order_filter=ignored product_ids=ignored" in report.as_table()
+
+
+async def test_guess_settings_are_the_bffs() -> None:
+    """The settings the check prints are the ones the BFF reads."""
+    from bff.core.config import Settings
+
+    for name in GUESS_NAMES:
+        assert guess_setting(name).removeprefix("BFF_").lower() in Settings.model_fields
 
 
 P = "35/693ce2cba75b1057af4975bb/f8a9cb6bdeef473b9e14fd0538349154"
