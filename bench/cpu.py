@@ -29,7 +29,6 @@ from pathlib import Path
 from statistics import median
 
 import httpx
-
 from common import REDIS, ROOT, Simulators, cpu_seconds, document_ids, drop_database, free_port, fresh_database, wait_listening
 
 # The mini program's own trusted documents (by operation name) and their variables. The home

@@ -17,8 +17,8 @@ import statistics
 import time
 
 import httpx
-
 from common import bench_settings
+
 from bff.demo import start_demo_stack
 
 PROGRESS = "ordered produced shipped producedRatio shippedRatio stage"

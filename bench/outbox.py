@@ -14,17 +14,17 @@ import tempfile
 import time
 
 from pydantic import SecretStr
+from sqlalchemy import func
+from sqlmodel import select
 
 from bff.core.config import Settings
 from bff.notify.outbox import FINAL_STATES, NewMessage
-from bff.web.serving import start_server
 from bff.services import Services
 from bff.sim.wechat import WechatSim, WechatSimConfig
 from bff.sim.wechat import create_app as create_wechat_app
 from bff.store import migrate
 from bff.store.tables import MessageLog
-from sqlalchemy import func
-from sqlmodel import select
+from bff.web.serving import start_server
 
 DATA = {"character_string1": "SO-2026-0001", "thing2": "数控车床主轴等3项", "phrase3": "进行中",
         "time4": "2026年11月26日 15:01", "thing5": "未开始→进行中"}

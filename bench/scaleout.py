@@ -28,7 +28,6 @@ from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
-
 from common import REDIS, Simulators, cpu_seconds, document_ids, drop_database, free_port, fresh_database, wait_listening
 
 LUA = """

@@ -26,9 +26,9 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from common import bench_settings
 
 from bff.core.clock import utc_now
-from common import bench_settings
 from bff.demo import DemoStack, start_demo_stack
 from bff.sim.erp import ErpSim
 from bff.store.tables import ErpBinding

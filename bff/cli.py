@@ -24,10 +24,9 @@ def _settings() -> Settings:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from bff.web.app import create_app
-
-    from bff.monitor.logs import configure_logging
     from bff.core.gc_tuning import tune_for_serving
+    from bff.monitor.logs import configure_logging
+    from bff.web.app import create_app
 
     settings = _settings()
     delivery_log = None

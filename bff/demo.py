@@ -13,16 +13,16 @@ from typing import Any
 
 import httpx
 
-from bff.web.app import create_app
 from bff.core.config import Settings
 from bff.notify.reconcile import SimulatorDeliveryLog
-from bff.web.serving import RunningServer, start_server
 from bff.services import Services
 from bff.sim.erp import ErpSim, ErpSimConfig
 from bff.sim.erp import create_app as create_erp_app
 from bff.sim.wechat import WechatSim, WechatSimConfig
 from bff.sim.wechat import create_app as create_wechat_app
 from bff.store import migrate
+from bff.web.app import create_app
+from bff.web.serving import RunningServer, start_server
 
 DEMO_USER = "demo-purchaser"
 DEMO_NICKNAME = "演示采购员"

@@ -10,30 +10,30 @@ from aiocache.base import BaseCache
 
 from bff.auth.avatars import AvatarService
 from bff.auth.binding import BindingService
+from bff.auth.companies import CompanyDirectory
 from bff.auth.sessions import SessionService
 from bff.auth.viewers import ViewerCache
 from bff.cache.caches import create_cache
-from bff.auth.companies import CompanyDirectory
+from bff.cache.ratelimit import RateLimitConfig, RateLimits
 from bff.core.config import Settings
+from bff.core.security import DataCipher
 from bff.erp import ErpCall, ErpClient, ErpClientConfig
-from bff.erp.failover import FailoverErp
 from bff.erp.breaker import CircuitBreaker
+from bff.erp.failover import FailoverErp
+from bff.erp.guesses import Guesses
 from bff.monitor.calllog import CallLogWriter
-from bff.notify.reconcile import DeliveryLog
+from bff.monitor.metrics import CIRCUIT_LEVELS, PROBE_LEVELS, Telemetry, current_trace_id
+from bff.monitor.watch import Monitor, MonitorConfig
 from bff.notify.outbox import OutboxConfig
+from bff.notify.reconcile import DeliveryLog
 from bff.notify.service import Notifications, NotifyConfig
 from bff.notify.templates import TemplateIds
 from bff.notify.watcher import WatcherConfig
-from bff.monitor.metrics import CIRCUIT_LEVELS, PROBE_LEVELS, Telemetry, current_trace_id
-from bff.monitor.watch import Monitor, MonitorConfig
-from bff.orders.fallback import LastGoodAnswers
-from bff.erp.guesses import Guesses
 from bff.orders.details import DeliveryDetails
+from bff.orders.fallback import LastGoodAnswers
 from bff.orders.logistics import LogisticsNames
 from bff.orders.reads import CustomerOrders
 from bff.orders.shipment_lines import DeliveryLines
-from bff.cache.ratelimit import RateLimitConfig, RateLimits
-from bff.core.security import DataCipher
 from bff.store.db import Database
 from bff.wechat import WechatClient
 

@@ -6,8 +6,8 @@ import contextlib
 import logging
 
 from bff.core.domain import Binding, Company, LoginResult, Viewer
-from bff.erp.errors import ErpFailure
 from bff.core.security import mask_phone
+from bff.erp.errors import ErpFailure
 from bff.services import Services
 from resolvers.context import Info
 from resolvers.inputs import bad_input, https_url, text

@@ -38,7 +38,6 @@ from graphql import (
     VariableNode,
 )
 
-
 # The ERP reads behind each per-request dataloader (resolvers/loaders.py), for one batch.
 LOADER_READS: dict[str, int] = {
     "order_lines": 2,  # the lines, and the ownership read of their orders

@@ -16,10 +16,9 @@ from functools import partial
 from strawberry.dataloader import DataLoader
 
 from bff.core.domain import Fulfilment, Material, Order, Shipment, ShipmentLine
-from bff.orders.progress import dispatched, fulfilment, material_summary
 from bff.notify.service import OrderNotes
+from bff.orders.progress import dispatched, fulfilment, material_summary
 from bff.orders.reads import CustomerOrders
-
 
 NotesReader = Callable[[list[str]], Awaitable[dict[str, OrderNotes]]]
 

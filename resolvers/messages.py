@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from bff.core.domain import Permission, Viewer
 from bff.core.errors import BffError, ErrorCode
+from bff.core.security import same_secret
 from bff.notify.messages import Message, SendResult
 from bff.notify.prefs import Preferences, valid_hhmm
 from bff.notify.templates import USER_KINDS, EventKind
-from bff.core.security import same_secret
 from resolvers.context import Info
 from resolvers.inputs import bad_input
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from bff.core.domain import Permission
 from bff.core.errors import BffError, ErrorCode
 from bff.core.security import same_secret

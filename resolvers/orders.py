@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from bff.core.domain import Attachment, Fulfilment, Material, Order, OrderStatus, Progress, Shipment, ShipmentLine, TimelineStep
 from bff.core.errors import BffError, ErrorCode
@@ -16,7 +16,6 @@ from resolvers.context import Info
 from resolvers.inputs import bad_input, text
 from resolvers.loaders import Card, OrderLoaders
 from resolvers.selection import selected_names
-
 
 T = TypeVar("T")
 

@@ -14,7 +14,6 @@ from bff.monitor.status import SystemStatusView
 from resolvers import monitoring as resolve
 from resolvers.context import Info
 
-
 ErpState = Annotated[probe.ErpState, strawberry.enum(name="ErpState", description="The ERP as the probe sees it")]
 
 

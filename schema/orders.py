@@ -13,7 +13,6 @@ from bff.core import domain
 from resolvers import orders as resolve
 from resolvers.context import Info
 
-
 # Field resolvers are handed the domain object strawberry resolved the type from (``Parent``) and
 # return domain objects, typed as such; ``graphql_type`` names the strawberry type that exposes
 # them. tests/test_schema_mirror.py checks each strawberry type against its domain dataclass.

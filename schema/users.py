@@ -12,7 +12,6 @@ from bff.core import domain
 from resolvers import admin, auth
 from resolvers.context import Info
 
-
 Permission = Annotated[domain.Permission, strawberry.enum(name="Permission", description="What a bound user may do")]
 Role = Annotated[domain.Role, strawberry.enum(
     name="Role", description="企业采购员 (purchaser) or 批发商管理员 (wholesaler administrator)")]

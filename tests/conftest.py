@@ -42,7 +42,6 @@ from tests.support import (
     require_service,
 )
 
-
 BACKENDS = ("sqlite", "mariadb")
 
 

@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from bff.demo import DemoStack
 from bff.monitor.calllog import CallLogWriter, mask_and_truncate
-from bff.monitor.logs import JsonFormatter
 from bff.monitor.context import request_id_bound
+from bff.monitor.logs import JsonFormatter
 from bff.store.tables import ApiCallLog
 from tests.support import GraphQLClient, logged_rows, registered
 

@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from bff.demo import DemoStack
-from tests.support import GraphQLClient, Sim, erp_calls, error_code
-from tests.support import other_company_ids
+from tests.support import GraphQLClient, Sim, erp_calls, error_code, other_company_ids
 
 # On MariaDB + Redis too: the ERP reads counted depend on what the cache (memory or Redis) remembers.
 pytestmark = pytest.mark.backend

@@ -7,8 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from bff.web.app import create_schema
 from bff.core.config import Settings
+from bff.web.app import create_schema
 from tests.support import IN_CI
 
 ROOT = Path(__file__).resolve().parent.parent

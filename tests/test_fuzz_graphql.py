@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from graphql import NameNode, ObjectFieldNode
 import pytest
+from graphql import NameNode, ObjectFieldNode
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, nodes, queries
 
-from bff.web import documents
-from bff.demo import DemoStack
 from bff.core.errors import ErrorCode
+from bff.demo import DemoStack
+from bff.web import documents
 from tests.support import unique_user
 
 SDL = (Path(__file__).parents[1] / "schema.graphql").read_text(encoding="utf-8")

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 import resolvers.context
-
 from bff.demo import DemoStack
 from resolvers.loaders import OrderLoaders
 from tests.monitor.helpers import custom_stack

@@ -13,7 +13,6 @@ from bff.core.config import Settings
 from tests.support import REAL
 
 
-
 def test_production_refuses_each_missing_secret() -> None:
     Settings(**REAL)  # complete: accepted
     for name in ("secret_key", "data_key", "wx_secret", "erp_password", "erp_account", "wx_appid", "public_url"):

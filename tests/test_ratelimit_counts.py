@@ -9,8 +9,8 @@ import pytest
 import pytest_asyncio
 
 from bff.cache.ratelimit import Count, Op, RateLimits
-from bff.services import rate_limit_config
 from bff.core.errors import BffError, ErrorCode
+from bff.services import rate_limit_config
 from tests.support import REDIS_URL, make_settings, require_service, unique_user
 
 

@@ -9,11 +9,11 @@ import time
 import pytest
 import redis.asyncio as redis
 
-from bff.core.errors import BffError, ErrorCode
 from bff.cache.ratelimit import RateLimits
+from bff.core.errors import BffError, ErrorCode
 from bff.services import rate_limit_config
-from tests.support import make_settings
 from tests.private_redis import PrivateRedis, free_port
+from tests.support import make_settings
 
 ATTEMPTS = 3
 RETRY_S = 0.3

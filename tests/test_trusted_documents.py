@@ -10,12 +10,11 @@ from contextlib import asynccontextmanager
 import httpx
 from pydantic import SecretStr
 
-from bff.web import documents
 from bff.core.config import Settings
 from bff.demo import DemoStack
+from bff.web import documents
 from tests.monitor.helpers import admin_token
-from tests.support import app_client, error_code
-from tests.support import REAL
+from tests.support import REAL, app_client, error_code
 
 DEV_KEY = "dev-key-Qw3rTy7uI9oP2aS4dF6gH8jK0lZ"
 

@@ -16,8 +16,8 @@ from io import BytesIO
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlmodel import select
 
-from bff.core.errors import BffError, ErrorCode
 from bff.cache.ratelimit import RateLimits
+from bff.core.errors import BffError, ErrorCode
 from bff.core.security import new_id
 from bff.store.db import Database
 from bff.store.tables import AvatarImage

@@ -22,12 +22,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bff.auth.companies import CompanyDirectory
 from bff.auth.viewers import ViewerCache
+from bff.cache.ratelimit import RateLimits
 from bff.core.domain import Binding, Company, Role, Viewer
+from bff.core.errors import BffError, ErrorCode
+from bff.core.security import new_id, token_digest
 from bff.erp.errors import ErpFailure
 from bff.erp.reader import ErpReader
-from bff.core.errors import BffError, ErrorCode
-from bff.cache.ratelimit import RateLimits
-from bff.core.security import new_id, token_digest
 from bff.store.db import Database
 from bff.store.tables import ErpBinding, WxUser
 

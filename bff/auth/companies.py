@@ -12,8 +12,8 @@ from aiocache.base import BaseCache
 from bff.cache.remembered import RememberedEntries
 from bff.core.domain import Company
 from bff.erp import CUSTOMERS, CustomerRecord, queries
-from bff.erp.reader import ErpReader
 from bff.erp.mapping import company_from_record
+from bff.erp.reader import ErpReader
 
 CUSTOMER_TTL_S = 600
 

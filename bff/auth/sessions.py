@@ -15,12 +15,12 @@ from sqlalchemy import and_, true
 from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bff.core.domain import Binding, LoginResult, Viewer
-from bff.core.security import DataCipher, new_token, token_digest
-from bff.store.db import Database
 from bff.auth.binding import binding_from_row
 from bff.auth.viewers import ViewerCache
 from bff.core.clock import aware
+from bff.core.domain import Binding, LoginResult, Viewer
+from bff.core.security import DataCipher, new_token, token_digest
+from bff.store.db import Database
 from bff.store.tables import ErpBinding, UserSession, WxUser
 
 

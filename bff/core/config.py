@@ -9,9 +9,9 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Literal
 
+from limits import parse as parse_limit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from limits import parse as parse_limit
 
 # Development defaults: accepted outside production, refused in production.
 DEV_SECRET = "dev-only-secret-change-me"

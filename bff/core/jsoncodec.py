@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON."""
     return orjson.dumps(value)

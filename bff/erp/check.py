@@ -26,16 +26,24 @@ from typing import Any, Literal
 import httpx
 from pydantic import ConfigDict
 
-from bff.erp import protocol, queries
-from bff.erp.client import ErpClient, ErpClientConfig
-from bff.erp.reader import ErpReader
 from bff.core import filetypes
-from bff.erp.fields import EPOCH_MS_FROM, is_empty, is_query_fragment
+from bff.erp import protocol, queries
 from bff.erp.anomalies import Anomalies
-from bff.erp.forms import CUSTOMERS, DELIVERIES, DELIVERY_LINES, ORDER_LINES, SALES_ORDERS, OrderStatusCode
-from bff.erp.models import ErpPage, CustomerRecord, DeliveryLineRecord, DeliveryRecord, ErpRecord, OrderLineRecord, SalesOrderRecord
-from bff.erp.validation import read_rows
+from bff.erp.client import ErpClient, ErpClientConfig
 from bff.erp.errors import INTERNAL_SIGNALS, ErpError, ErpRefused
+from bff.erp.fields import EPOCH_MS_FROM, is_empty, is_query_fragment
+from bff.erp.forms import CUSTOMERS, DELIVERIES, DELIVERY_LINES, ORDER_LINES, SALES_ORDERS, OrderStatusCode
+from bff.erp.models import (
+    CustomerRecord,
+    DeliveryLineRecord,
+    DeliveryRecord,
+    ErpPage,
+    ErpRecord,
+    OrderLineRecord,
+    SalesOrderRecord,
+)
+from bff.erp.reader import ErpReader
+from bff.erp.validation import read_rows
 
 # A guess (bff/erp/guesses.py) is "ignored" or "refused" rather than failed: the BFF has an
 # evidenced fallback for it, so neither fails the check; the finding names the setting that pins it.

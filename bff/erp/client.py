@@ -19,20 +19,20 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
+from bff.core import jsoncodec
 from bff.erp import protocol
 from bff.erp.anomalies import Anomalies
+from bff.erp.breaker import BreakerState, CircuitBreaker
 from bff.erp.calls import admit_erp_call
+from bff.erp.errors import ErpCircuitOpen, ErpFileMissing, ErpLoginRefused, ErpUnavailable
+from bff.erp.http import make_erp_http
 from bff.erp.merge import Coalescer
 from bff.erp.models import ErpPage
 from bff.erp.queries import DatasourceRead, ListRead, R
 from bff.erp.queries import probe as probe_read
 from bff.erp.session import ErpSession, SessionKeeper
-from bff.core import jsoncodec
-from bff.erp.http import make_erp_http
 from bff.erp.transport import Deadline, Listener, PoolStats, Transport, answers_directly, erp_at_fault
 from bff.erp.validation import read_record, read_rows
-from bff.erp.errors import ErpCircuitOpen, ErpFileMissing, ErpLoginRefused, ErpUnavailable
-from bff.erp.breaker import BreakerState, CircuitBreaker
 
 logger = logging.getLogger("bff.erp")
 

@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bff.erp.anomalies import Anomalies
+from bff.erp.breaker import BreakerState, CircuitBreaker
 from bff.erp.calls import ErpCall
 from bff.erp.client import ErpClient
+from bff.erp.errors import ErpUnavailable
 from bff.erp.models import ErpPage
 from bff.erp.queries import DatasourceRead, ListRead, R
 from bff.erp.reader import M
 from bff.erp.transport import Listener
-from bff.erp.errors import ErpUnavailable
-from bff.erp.breaker import BreakerState, CircuitBreaker
 
 log = logging.getLogger("bff.erp.failover")
 

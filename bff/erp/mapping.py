@@ -6,10 +6,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from bff.core.domain import Attachment, Company, Material, Order, OrderStatus, Progress, Shipment, ShipmentLine
+from bff.core.security import mask_address, mask_phone
 from bff.erp.fields import FileRef
 from bff.erp.forms import ORDER_STATUS_NAMES, OrderStatusCode
 from bff.erp.models import CustomerRecord, DeliveryLineRecord, DeliveryRecord, OrderLineRecord, SalesOrderRecord
-from bff.core.security import mask_address, mask_phone
 
 UNKNOWN_STATUS_NAME = "状态未知"
 # The ERP's codes and names (bff.erp.forms) onto the domain's states, which share their member names.

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import httpx
 
 from bff.erp import protocol
-from bff.erp.transport import Deadline, Transport
 from bff.erp.errors import ErpDataInvalid, ErpUnavailable
+from bff.erp.transport import Deadline, Transport
 
 logger = logging.getLogger("bff.erp")
 

@@ -25,9 +25,9 @@ import httpx
 
 from bff.core import jsoncodec
 from bff.erp import protocol
-from bff.erp.http import no_cookie_jar
 from bff.erp.calls import ErpCall, Outcome, current_erp_stats
 from bff.erp.errors import ErpDataInvalid, ErpRefused
+from bff.erp.http import no_cookie_jar
 
 logger = logging.getLogger("bff.erp")
 

@@ -8,8 +8,8 @@ import sys
 from datetime import UTC, datetime
 
 from bff.monitor.calllog import mask_and_truncate
-from bff.monitor.metrics import current_trace_id
 from bff.monitor.context import current_request_id
+from bff.monitor.metrics import current_trace_id
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 

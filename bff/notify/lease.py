@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import or_, update
-from sqlmodel import col
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from bff.core.clock import Clock, utc_now
 from bff.store.db import Database

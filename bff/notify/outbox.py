@@ -34,10 +34,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bff.notify import grants
 from bff.core.clock import Clock, aware, utc_now
-from bff.notify.reconcile import CannotTell, DeliveryLog
 from bff.core.security import new_id
+from bff.notify import grants
+from bff.notify.reconcile import CannotTell, DeliveryLog
 from bff.store.db import Database
 from bff.store.tables import MessageLog
 from bff.wechat import WechatClient

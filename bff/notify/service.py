@@ -10,11 +10,12 @@ from typing import Protocol
 from sqlalchemy import bindparam, func, update
 from sqlmodel import col, select
 
-from bff.erp.guesses import Guesses
+from bff.core.clock import Clock, aware, utc_now
 from bff.core.domain import OrderStatus
+from bff.erp.guesses import Guesses
+from bff.erp.mapping import status_name
 from bff.erp.reader import ErpReader
 from bff.notify.admin_alerts import AdminAlerts
-from bff.core.clock import Clock, aware, utc_now
 from bff.notify.follows import Follows, followers
 from bff.notify.grants import Grants
 from bff.notify.messages import ManualSender, Message, message_from_row
@@ -23,12 +24,10 @@ from bff.notify.prefs import PreferenceStore
 from bff.notify.reconcile import DeliveryLog
 from bff.notify.templates import EventKind, TemplateIds, Templates
 from bff.notify.watcher import Watcher, WatcherConfig
-from bff.erp.mapping import status_name
 from bff.orders.logistics import LogisticsNames
 from bff.store.db import Database
 from bff.store.tables import MessageLog, OrderEvent
 from bff.wechat import WechatClient
-
 
 # Built once: making an IN clause of ORM columns costs more CPU than running the query.
 _STATUS_EVENTS = (

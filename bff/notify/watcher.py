@@ -32,22 +32,22 @@ from typing import Any
 from sqlalchemy import delete, func
 from sqlmodel import col, select
 
-from bff.core.errors import BffError
-from bff.core.domain import Material, Order, OrderStatus, Shipment
-from bff.erp.reader import ErpReader
 from bff.core.clock import Clock, utc_now
+from bff.core.domain import Material, Order, OrderStatus, Shipment
+from bff.core.errors import BffError
+from bff.erp.guesses import Guesses
+from bff.erp.mapping import CODES_BY_STATUS, FINAL_STATUSES, order_from_record, status_name
 from bff.erp.models import SalesOrderRecord
+from bff.erp.queries import WATCH_COLUMNS
+from bff.erp.reader import ErpReader
+from bff.notify.follows import followers
 from bff.notify.outbox import MessageState, NewMessage, Outbox
 from bff.notify.partitions import Partitions, partition_of
 from bff.notify.prefs import Preferences, PreferenceStore
 from bff.notify.render import order_page, render
 from bff.notify.templates import EventKind, Templates
 from bff.orders.logistics import LogisticsNames
-from bff.erp.mapping import CODES_BY_STATUS, FINAL_STATUSES, order_from_record, status_name
-from bff.notify.follows import followers
 from bff.orders.progress import fulfilment, material_summary
-from bff.erp.queries import WATCH_COLUMNS
-from bff.erp.guesses import Guesses
 from bff.orders.reads import details_of_customers, orders_of_customers
 from bff.store.db import Database
 from bff.store.tables import ErpBinding, MessageLog, OrderEvent, OrderSnapshot, SubscriptionGrant

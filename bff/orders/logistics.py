@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from aiocache.base import BaseCache
 
 from bff.cache.remembered import RememberedEntries
-from bff.erp import DeliveryRecord
-from bff.erp import queries
+from bff.erp import DeliveryRecord, queries
 from bff.erp.reader import ErpReader
 
 logger = logging.getLogger("bff.orders")

@@ -21,21 +21,20 @@ from typing import Any, Protocol
 
 from bff.core import jsoncodec
 from bff.core.domain import Material, Order, OrderStatus, Shipment, ShipmentLine
+from bff.core.errors import BffError, ErrorCode
 from bff.erp import queries
-from bff.erp.reader import ErpReader
+from bff.erp.calls import calls_left
+from bff.erp.errors import ErpRefused
+from bff.erp.guesses import Guess, Guesses, GuessState
 from bff.erp.mapping import (
     CODES_BY_STATUS,
     material_from_record,
     order_from_record,
     shipment_from_record,
 )
-from bff.erp.calls import calls_left
-from bff.erp.errors import ErpRefused
-from bff.erp.guesses import Guess, Guesses, GuessState
 from bff.erp.models import DeliveryRecord, ErpPage, OrderLineRecord, SalesOrderRecord
 from bff.erp.queries import R
-from bff.core.errors import BffError, ErrorCode
-from bff.orders.fallback import LastGoodAnswers
+from bff.erp.reader import ErpReader
 from bff.orders.details import (
     DETAIL_READS_PER_REQUEST,
     DeliveryDetails,
@@ -43,6 +42,7 @@ from bff.orders.details import (
     files_in_detail,
     with_detail,
 )
+from bff.orders.fallback import LastGoodAnswers
 from bff.orders.logistics import LogisticsNames
 from bff.orders.shipment_lines import DeliveryLines
 

@@ -17,9 +17,9 @@ from typing import Literal
 
 from bff.core.domain import ShipmentLine
 from bff.erp import queries
-from bff.erp.reader import ErpReader
-from bff.erp.mapping import shipment_line_from_record
 from bff.erp.errors import ErpRefused
+from bff.erp.mapping import shipment_line_from_record
+from bff.erp.reader import ErpReader
 
 logger = logging.getLogger("bff.orders")
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bff.core.domain import percent, Fulfilment, Order, OrderStatus, Shipment, TimelineStep
+from bff.core.domain import Fulfilment, Order, OrderStatus, Shipment, TimelineStep, percent
 
 CHANGE_OF = {OrderStatus.IN_PROGRESS: "PRODUCTION", OrderStatus.COMPLETED: "COMPLETED", OrderStatus.CANCELLED: "CANCELLED"}
 

@@ -16,13 +16,18 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from strawberry.extensions import AddValidationRules
 
-from bff.web.admission import Admission, AdmissionMiddleware
 from bff.core.config import Settings
-from bff.web.documents import DocumentRegistry
-from bff.web.gql_guards import ErpBudget, TrustedDocuments
 from bff.core.security import parse_networks
+from bff.notify.reconcile import DeliveryLog
+from bff.services import Services
+from bff.web import dashboard
+from bff.web.access import AccessLogMiddleware
+from bff.web.admission import Admission, AdmissionMiddleware
+from bff.web.documents import DocumentRegistry
 from bff.web.gql import DOCUMENT_CACHES, BffSchema, ErpCallsExtension, GraphQLView, OperationNameExtension, StaleDataExtension
+from bff.web.gql_guards import ErpBudget, TrustedDocuments
 from bff.web.graphiql import graphiql_routes
+from bff.web.health import health_check
 from bff.web.http_guards import (
     BodySizeLimitMiddleware,
     ErpBudgetMiddleware,
@@ -31,17 +36,11 @@ from bff.web.http_guards import (
     http_error,
     internal_error,
 )
-from bff.web.health import health_check
-from bff.web.access import AccessLogMiddleware
-from bff.web.tracing import TracingMiddleware
 from bff.web.requestid import RequestIdMiddleware
-from bff.web import dashboard
-from bff.web.rest import auth_routes, avatar_routes, files, monitor_routes, order_routes
-from bff.web.rest import message_routes
+from bff.web.rest import auth_routes, avatar_routes, files, message_routes, monitor_routes, order_routes
 from bff.web.rest.openapi import build_openapi
 from bff.web.rest.shim import Shim, make_route
-from bff.notify.reconcile import DeliveryLog
-from bff.services import Services
+from bff.web.tracing import TracingMiddleware
 from schema import build_schema
 
 log = logging.getLogger("bff.app")

@@ -22,14 +22,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bff.core.errors import BffError, ErrorCode
-from bff.web.appstate import services_of
-from bff.web.gql import bearer_token, error_response
-from bff.notify.render import CHINA
 from bff.monitor.performance import OperationFigures, performance, recent_errors
 from bff.monitor.probe import ProbeSample
 from bff.monitor.status import erp_status
+from bff.notify.render import CHINA
 from bff.services import Services
 from bff.store.tables import ErpBinding
+from bff.web.appstate import services_of
+from bff.web.gql import bearer_token, error_response
 from resolvers.context import RequestContext
 from resolvers.monitoring import may_monitor
 

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import strawberry
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from cross_web import HTTPException
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import StrawberryGraphQLError
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
@@ -27,16 +27,15 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import ExecutionContext
 
 from bff.core import jsoncodec
-from bff.erp.calls import erp_call_scope
 from bff.core.errors import DEFAULT_MESSAGES, HTTP_STATUS, BffError, ErrorCode
-from bff.web.errors import public_error
-from bff.web.graphiql import graphiql_page
-from bff.monitor.context import request_facts
-from bff.monitor.metrics import current_trace_id
-from bff.monitor.context import current_request_id
 from bff.core.security import from_wechat_platform, same_secret
+from bff.erp.calls import erp_call_scope
+from bff.monitor.context import current_request_id, request_facts
+from bff.monitor.metrics import current_trace_id
 from bff.services import Services
 from bff.web.appstate import services_of, settings_of, trusted_sources_of
+from bff.web.errors import public_error
+from bff.web.graphiql import graphiql_page
 from resolvers.context import RequestContext
 
 log = logging.getLogger("bff.graphql")

@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator
 
 from strawberry.extensions import SchemaExtension
 
-from bff.web.documents import DocumentRegistry, requested_id
 from bff.core.domain import Permission
-from bff.erp.calls import erp_call_scope
 from bff.core.errors import BffError, ErrorCode
+from bff.erp.calls import erp_call_scope
+from bff.web.documents import DocumentRegistry, requested_id
 from resolvers.context import RequestContext
 from resolvers.cost import estimate
 

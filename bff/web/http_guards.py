@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bff.erp.transport import request_budget
-from bff.core.errors import BffError, ErrorCode
-from bff.web.gql import error_response, format_bff_error
 from bff.cache.ratelimit import RateLimits
+from bff.core.errors import BffError, ErrorCode
+from bff.erp.transport import request_budget
+from bff.web.gql import error_response, format_bff_error
 
 log = logging.getLogger("bff.http")
 

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import respx
 
-
 LOGIN_URL = "https://login.erp.test"
 BASE_URL = "http://erp.test"
 APP_ID = "82886"

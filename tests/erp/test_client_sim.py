@@ -28,8 +28,8 @@ from bff.erp import (
     queries,
 )
 from bff.erp.errors import ErpDataInvalid, ErpLoginRefused, ErpUnavailable
-from bff.web.serving import RunningServer, start_server
 from bff.sim.erp import ErpSim, ErpSimConfig, create_app
+from bff.web.serving import RunningServer, start_server
 
 pytestmark = pytest.mark.asyncio
 

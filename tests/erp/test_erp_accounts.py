@@ -10,8 +10,8 @@ import pytest
 from erp_fake import LOGIN_URL, PASSWORD, FakeErp
 
 from bff.erp import SALES_ORDERS, ErpClient, SalesOrderRecord
-from bff.erp.protocol import hash_password
 from bff.erp.errors import ErpLoginRefused, ErpUnavailable
+from bff.erp.protocol import hash_password
 
 pytestmark = pytest.mark.asyncio
 

@@ -16,11 +16,11 @@ import pytest
 import pytest_asyncio
 
 from bff.erp.check import attachment_shape, check, guess_setting
-from bff.erp.guesses import GUESS_NAMES
 from bff.erp.client import ErpClientConfig
-from bff.web.serving import RunningServer, start_server
+from bff.erp.guesses import GUESS_NAMES
 from bff.sim.erp import ErpSim, create_app
 from bff.sim.erp.dialect import ALLOWED
+from bff.web.serving import RunningServer, start_server
 
 pytestmark = pytest.mark.asyncio
 

@@ -11,11 +11,11 @@ import time
 import httpx
 import pytest
 import respx
+from erp_fake import ACCOUNT, APP_NAME, BASE_URL, PASSWORD, FakeErp, order_row, page
 
 from bff.erp import SALES_ORDERS, ErpClient, ErpClientConfig, SalesOrderRecord
-from bff.erp.protocol import hash_password
 from bff.erp.errors import ErpDataInvalid, ErpFileMissing, ErpRefused, ErpUnavailable
-from erp_fake import ACCOUNT, APP_NAME, BASE_URL, PASSWORD, FakeErp, order_row, page
+from bff.erp.protocol import hash_password
 
 pytestmark = pytest.mark.asyncio
 

@@ -15,8 +15,7 @@ from starlette.routing import Route
 
 from bff.demo import DemoStack, start_demo_stack
 from bff.web.serving import RunningServer, start_server
-from tests.support import make_settings
-from tests.support import GraphQLClient, unique_user
+from tests.support import GraphQLClient, make_settings, unique_user
 
 BIND = """mutation($input: BindCompanyInput!) { bindCompany(input: $input) { bindStatus permissions } }"""
 

@@ -11,9 +11,9 @@ import pytest
 
 from bff.erp import client as erp_client
 from bff.monitor.probe import ErpState
-from bff.web.serving import start_server
 from bff.sim.erp import ErpSim
 from bff.sim.erp import create_app as create_erp_app
+from bff.web.serving import start_server
 from tests.monitor.helpers import WebhookSink, custom_stack
 from tests.support import GraphQLClient, Sim, error_code, unique_user
 

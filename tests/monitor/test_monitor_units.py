@@ -11,10 +11,10 @@ import httpx
 import pytest
 from aiocache import Cache
 
-from bff.erp import ErpClient, ErpClientConfig, SALES_ORDERS, SalesOrderRecord
+from bff.erp import SALES_ORDERS, ErpClient, ErpClientConfig, SalesOrderRecord
+from bff.erp.breaker import BreakerState, CircuitBreaker
 from bff.erp.errors import ErpCircuitOpen, ErpUnavailable
 from bff.monitor.alerts import Alert, Alerter, AlertSender
-from bff.erp.breaker import BreakerState, CircuitBreaker
 from bff.monitor.calllog import mask_and_truncate
 from bff.monitor.probe import ErpProbe, ErpState, percentile
 

@@ -17,9 +17,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from bff.notify.outbox import FINAL_STATES, NewMessage, to_row
 from bff.core.clock import utc_now
-from bff.web.serving import start_server
+from bff.notify.outbox import FINAL_STATES, NewMessage, to_row
 from bff.sim.erp import ErpSim, ErpSimConfig
 from bff.sim.erp import create_app as create_erp_app
 from bff.sim.wechat import WechatSim, WechatSimConfig
@@ -27,6 +26,7 @@ from bff.sim.wechat import create_app as create_wechat_app
 from bff.store import migrate
 from bff.store.db import Database
 from bff.store.tables import MessageLog
+from bff.web.serving import start_server
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

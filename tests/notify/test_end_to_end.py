@@ -6,15 +6,24 @@ import json
 
 import httpx
 import pytest
-
 from sqlmodel import col, select
 
 from bff.demo import DemoStack
 from bff.notify.outbox import MessageState
 from bff.store.tables import MessageLog, OrderEvent
 from bff.wechat.value_rules import key_type, violation
-from tests.notify.helpers import FOLLOW, FOLLOW_ALL, GRANT, MESSAGES, change_order, open_order, openid_of, sim_messages, wait_for_messages
 from tests.monitor.helpers import custom_stack
+from tests.notify.helpers import (
+    FOLLOW,
+    FOLLOW_ALL,
+    GRANT,
+    MESSAGES,
+    change_order,
+    open_order,
+    openid_of,
+    sim_messages,
+    wait_for_messages,
+)
 from tests.support import GraphQLClient, Sim, unique_user
 
 # On MariaDB + Redis too: follows, grants, snapshots and the outbox are rows.

@@ -12,11 +12,11 @@ import pytest_asyncio
 from pydantic import SecretStr
 
 from bff.demo import DemoStack
-from bff.wechat import client as wechat_client
 from bff.notify.outbox import FINAL_STATES, MessageState, NewMessage, to_row
 from bff.services import Services
-from bff.web.serving import start_server
 from bff.sim.wechat import create_app as create_wechat_app
+from bff.web.serving import start_server
+from bff.wechat import client as wechat_client
 from tests.monitor.helpers import custom_stack
 
 DATA = {"thing1": "告警", "phrase2": "严重", "time3": "15:01", "thing4": "处理"}

@@ -10,15 +10,14 @@ import httpx
 from pydantic import SecretStr
 from sqlmodel import select
 
-from bff.demo import DemoStack, start_demo_stack
 from bff.core.clock import aware, utc_now
+from bff.demo import DemoStack, start_demo_stack
 from bff.notify.outbox import MessageState
-from bff.store.tables import MessageLog
 from bff.services import Services
 from bff.sim.wechat import WechatSimConfig
-from tests.support import make_settings
+from bff.store.tables import MessageLog
 from tests.notify.helpers import GRANT, change_order, open_order, openid_of, sim_messages, wait_for_messages
-from tests.support import REDIS_URL, GraphQLClient, require_service, unique_user
+from tests.support import REDIS_URL, GraphQLClient, make_settings, require_service, unique_user
 
 SERVICE_KEY = "svc-" + secrets.token_hex(8)
 DATA = {"thing1": {"value": "ERP 同步延迟超过阈值"}, "phrase2": {"value": "严重"},

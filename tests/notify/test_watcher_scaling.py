@@ -37,11 +37,18 @@ from bff.sim.wechat import WechatSim, WechatSimConfig
 from bff.sim.wechat import create_app as create_wechat_app
 from bff.store import migrate
 from bff.store.db import Database
-from bff.web.serving import start_server
 from bff.store.tables import ErpBinding, OrderEvent, OrderSnapshot, WorkerLease
-from tests.support import make_settings
+from bff.web.serving import start_server
 from tests.support import (
-    MYSQL_URL, Sim, create_mysql_database, drop_mysql_database, erp_calls, eventually, free_port, require_service,
+    MYSQL_URL,
+    Sim,
+    create_mysql_database,
+    drop_mysql_database,
+    erp_calls,
+    eventually,
+    free_port,
+    make_settings,
+    require_service,
     unique_user,
 )
 

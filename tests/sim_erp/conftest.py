@@ -12,12 +12,11 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-
 from starlette.applications import Starlette
 
-from bff.web.serving import RunningServer, start_server
 from bff.sim.erp import ErpSim, ErpSimConfig, create_app
 from bff.sim.erp.state import sha1_hex
+from bff.web.serving import RunningServer, start_server
 
 APP = "SnowInventory-82886"
 Post = Callable[..., Awaitable[httpx.Response]]

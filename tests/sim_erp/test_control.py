@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bff.web.serving import RunningServer
 from bff.sim.erp import ErpSim
+from bff.web.serving import RunningServer
 
 LIST = "/business/getBusinessPageList"
 Post = Callable[..., Awaitable[httpx.Response]]

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-
 from starlette.applications import Starlette
 
 from bff.sim.wechat import WechatSim, WechatSimConfig, create_app

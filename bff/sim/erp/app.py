@@ -20,13 +20,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bff.sim.http import Endpoint, control, read_object
-from bff.sim.http import json_response as _json
-from bff.sim.http import read_json as _body
-
 from bff.sim.erp.data import file_payload, served_type
 from bff.sim.erp.dialect import Dialect
 from bff.sim.erp.state import BAD_LOGIN, SESSION_EXPIRED, ErpSim, ErpSimConfig, LoginResult
+from bff.sim.http import Endpoint, control, read_object
+from bff.sim.http import json_response as _json
+from bff.sim.http import read_json as _body
 
 Handler = Callable[[Request, Any], Awaitable[Response]]
 

@@ -25,7 +25,15 @@ from bff.sim.erp import query
 from bff.sim.erp.data import DemoCustomer, Record
 from bff.sim.erp.dialect import Dialect
 from bff.sim.erp.forms import (
-    CONTEXT, CUSTOMERS, DATASOURCE, DELIVERIES, DELIVERY_LINES, FULLTEXT, LOGISTICS_DATASOURCE, ORDER_LINES, ORDERS,
+    CONTEXT,
+    CUSTOMERS,
+    DATASOURCE,
+    DELIVERIES,
+    DELIVERY_LINES,
+    FULLTEXT,
+    LOGISTICS_DATASOURCE,
+    ORDER_LINES,
+    ORDERS,
     SUMMED,
 )
 from bff.sim.erp.wire import as_text, held, wire

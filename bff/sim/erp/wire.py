@@ -15,7 +15,13 @@ from urllib.parse import quote
 from bff.sim.erp.data import CST, Record, attachment_parts, stable
 from bff.sim.erp.dialect import Dialect
 from bff.sim.erp.forms import (
-    CUSTOM_BOOLEANS, DATES, DELIVERIES, DELIVERY_LINES, LINE_LINKS, ORDERS, UNKNOWN_STATUSES,
+    CUSTOM_BOOLEANS,
+    DATES,
+    DELIVERIES,
+    DELIVERY_LINES,
+    LINE_LINKS,
+    ORDERS,
+    UNKNOWN_STATUSES,
 )
 
 

@@ -14,10 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bff.sim.http import json_response as _json
 from bff.sim.http import control, read_object
+from bff.sim.http import json_response as _json
 from bff.sim.http import read_json as _body
-
 from bff.sim.wechat.state import WechatSim, WechatSimConfig, error
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -20,10 +20,10 @@ from starlette.routing import Route
 
 from bff.core import filetypes
 from bff.core.errors import BffError, ErrorCode
-from bff.web.errors import ANSWERABLE, answer_for
-from bff.web.appstate import services_of
-from bff.web.gql import build_context, error_response
 from bff.erp.mapping import attachment_of
+from bff.web.appstate import services_of
+from bff.web.errors import ANSWERABLE, answer_for
+from bff.web.gql import build_context, error_response
 
 MAX_INDEX = 50
 
