@@ -268,14 +268,16 @@ REAL = {
 }
 
 
-OTHER_DATA = """query($page: Int!) { orders(page: $page, pageSize: 50) { items { id code customerName
+OTHER_DATA = """query($page: Int!) { orders(page: $page, pageSize: 20) { items { id code customerName
   materials { id name } shipments { id code trackingNumber attachments { url } } } } }"""
 
 
 async def other_company_ids(http: httpx.AsyncClient, stack: DemoStack) -> dict[str, Any]:
     """What a purchaser of the other company sees: their orders, lines, shipments."""
     token = await stack.login("isolation-other", stack.demo["other_customer"]["invite_code"])
-    items = (await GraphQLClient(http, token)(OTHER_DATA, {"page": 1}))["data"]["orders"]["items"]
+    answer = await GraphQLClient(http, token)(OTHER_DATA, {"page": 1})
+    assert answer.get("data"), answer
+    items = answer["data"]["orders"]["items"]
     assert items, "the other company has orders"
     shipped = next(o for o in items if o["shipments"])
     attachment = next((a["url"] for o in items for s in o["shipments"] for a in s["attachments"]), None)
