@@ -482,3 +482,77 @@ def file_payload(path: str, name: str) -> tuple[bytes, str]:
     if name.endswith(".pdf"):
         return _pdf(path), "application/pdf"
     return path.encode(), "text/plain; charset=utf-8"
+
+
+# --- older history of one customer (POST /__sim/history: benchmarks of long histories) --------
+
+def older_history(
+    rng: random.Random, data: Dataset, customer: Record, deliveries: int, before_ms: int,
+    order_days: dict[str, int], ship_days: dict[str, int],
+) -> tuple[list[Record], list[Record]]:
+    """Append ``deliveries`` dispatched deliveries of ``customer``, all dated before ``before_ms``,
+    with the completed orders they shipped in full (one to three deliveries an order, 1-8 lines),
+    their lines and delivery lines; returns the new orders and order lines (the deliveries and
+    their lines are appended to ``data`` by :func:`new_delivery`).
+
+    Going back in time from ``before_ms``, about two orders a day. Order ids and line ids continue
+    after the largest ones held; codes take the next free number of their day (``order_days``,
+    ``ship_days``: codes per day so far, updated)."""
+    orders: list[Record] = []
+    lines_added: list[Record] = []
+    next_order = max(int(o["id"]) for o in data.orders) + 1
+    next_line = max(int(line["id"]) for line in data.order_lines) + 1
+    day = datetime.fromtimestamp(before_ms / 1000, CST).replace(hour=0, minute=0, second=0, microsecond=0)
+    left = deliveries
+    while left > 0:
+        count = min(left, rng.choices([1, 2, 3], weights=[60, 30, 10])[0])
+        left -= count
+        day -= timedelta(days=rng.randint(0, 1))
+        # the order is placed, then shipped in ``count`` parts within the month before ``day``
+        first_ship = day - timedelta(days=rng.randint(1, 10) + 3 * count)
+        placed = first_ship - timedelta(days=rng.randint(3, 20))
+        ymd = placed.strftime("%Y%m%d")
+        order_days[ymd] = order_days.get(ymd, 0) + 1
+        order: Record = {
+            "id": str(next_order), "code": f"SO{ymd}{order_days[ymd]:02d}",
+            "customerOrderCode": f"PO-{placed.year}-{rng.randrange(1, 10000):04d}",
+            "date": epoch_ms(placed), "deliveryDate": epoch_ms(placed + timedelta(days=rng.randint(15, 60))),
+            "customerId": customer["id"], "customerName": customer["name"], "status": 4, "currency": "CNY",
+            "receivedRate": 1.0, "invoicedRate": 1.0, "remark": rng.choice(ORDER_REMARKS),
+            "contact": customer["contact"], "mobile": customer["mobile"], "address": customer["address"],
+            "shipmentContact": customer["contact"], "shipmentMobile": customer["mobile"],
+            "shipmentAddress": customer["address"],
+        }
+        next_order += 1
+        lines: list[Record] = []
+        for product in rng.sample(data.products, rng.randint(1, 8)):
+            qty = rng.choice(UNIT_QUANTITIES[product["unit"]])
+            price = round(product["price"] * rng.uniform(0.92, 1.08), 2)
+            line: Record = {
+                "id": str(next_line), "salesOrderId": order["id"], "salesOrderCode": order["code"],
+                "productId": product["id"], "productCode": product["code"], "productName": product["name"],
+                "spec": product["spec"], "brand": product["brand"], "image": product["image"],
+                "quantity": qty, "unitId": product["unit"], "producingQuantity": 0, "producedQuantity": qty,
+                "unProducedQuantity": 0, "shippedQuantity": qty, "shippingQuantity": 0, "returnedQuantity": 0,
+                "deliveryDate": order["deliveryDate"], "stockOutDate": None, "status": 4,
+                "produceType": rng.choice(["自制", "自制", "外购"]), "price": price, "amount": round(price * qty, 2),
+                "remark": "",
+            }
+            lines.append(line)
+            next_line += 1
+        rates(order, lines)
+        data.orders.append(order)
+        data.order_lines.extend(lines)
+        orders.append(order)
+        lines_added.extend(lines)
+        buckets: list[list[tuple[Record, int]]] = [[] for _ in range(count)]
+        for line in lines:  # quantities are at least 10, so each of the (at most 3) parts gets some
+            for n, qty in enumerate(_split(rng, line["quantity"], count)):
+                buckets[n].append((line, qty))
+        for n, bucket in enumerate(buckets):
+            when = epoch_ms(first_ship + timedelta(days=3 * n, hours=rng.randint(9, 17)))
+            delivery = new_delivery(rng, data, order, [order["id"]], [order["code"]], bucket, when, True, ship_days)
+            delivery["remark"] = delivery["remark"] or rng.choice(DELIVERY_REMARKS).format(n=n + 1)
+            if rng.random() < 0.35:
+                delivery["attachments"] = attachments_for(rng, delivery["code"], data.files)
+    return orders, lines_added
