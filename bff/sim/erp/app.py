@@ -256,7 +256,7 @@ async def change_order(request: Request) -> Response:
 async def history(request: Request) -> Response:
     """``{"customer": "<id>", "deliveries": n}``: n older dispatched deliveries (and their orders) for the customer."""
     body = await read_object(request)
-    return _json(_sim(request).add_history(str(body["customer"]), body.get("deliveries")))
+    return _json(_sim(request).add_history(str(body["customer"]), body["deliveries"]))
 
 
 def create_app(sim: ErpSim | None = None, config: ErpSimConfig | None = None) -> Starlette:
