@@ -62,7 +62,7 @@ async def test_history_is_reproducible_and_checked(raw: httpx.AsyncClient, sim: 
     codes = [o["code"] for o in sim.forms[ORDERS].values()]
     assert len(codes) == len(set(codes))
     for body in ({"customer": "999", "deliveries": 5}, {"customer": "36", "deliveries": 0},
-                 {"customer": "36", "deliveries": "5"}, {"deliveries": 5}):
+                 {"customer": "36", "deliveries": "5"}, {"deliveries": 5}, {"customer": "36"}):
         answer = await raw.post("/__sim/history", json=body)
         assert answer.status_code == 400 and answer.json()["error"], body
 
