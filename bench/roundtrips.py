@@ -252,9 +252,9 @@ def difference(value: Any, reference: Any, path: str = "") -> str:
                 walk(x, y, f"{at}[{n}]")
         elif a != b:
             show = [repr(v) if not isinstance(v, list) else f"{len(v)} items" for v in (a, b)]
-            found.append(f"{at}: {show[0][:60]} (here) against {show[1][:60]}")
+            found.append(f"{at or '(the answer)'}: {show[0][:60]} (here) against {show[1][:60]}")
 
-    walk(value, reference, path or "(the answer)")
+    walk(value, reference, path)
     return f"{found[0]}" + (f", and {len(found) - 1} more" if len(found) > 1 else "") if found else "?"
 
 
