@@ -31,6 +31,7 @@ async def test_history_adds_older_linked_deliveries(raw: httpx.AsyncClient, rows
     known = {d["id"] for d in before["_dataList"]}
     new = [d for d in after["_dataList"] if d["id"] not in known]
     assert all(d["date"] < oldest and d["是否发货"] and d["logisticsCode"] for d in new)
+    assert max(int(d["id"]) for d in new) < min(int(i) for i in known)  # made earlier: smaller ids
 
     # Order links: each new delivery's lines ship lines of its (completed, fully shipped) order.
     order_ids = {d["salesOrderId"] for d in new}

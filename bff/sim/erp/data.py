@@ -489,19 +489,17 @@ def file_payload(path: str, name: str) -> tuple[bytes, str]:
 def older_history(
     rng: random.Random, data: Dataset, customer: Record, deliveries: int, before_ms: int,
     order_days: dict[str, int], ship_days: dict[str, int],
-) -> tuple[list[Record], list[Record]]:
-    """Append ``deliveries`` dispatched deliveries of ``customer``, all dated before ``before_ms``,
-    with the completed orders they shipped in full (one to three deliveries an order, 1-8 lines),
-    their lines and delivery lines; returns the new orders and order lines (the deliveries and
-    their lines are appended to ``data`` by :func:`new_delivery`).
+) -> Dataset:
+    """``deliveries`` dispatched deliveries of ``customer``, all dated before ``before_ms``, with
+    the completed orders they shipped in full (one to three deliveries an order, 1-8 lines), their
+    lines and delivery lines, in a new ``Dataset`` (nothing of ``data`` changes but its files).
 
-    Going back in time from ``before_ms``, about two orders a day. Order ids and line ids continue
-    after the largest ones held; codes take the next free number of their day (``order_days``,
-    ``ship_days``: codes per day so far, updated)."""
-    orders: list[Record] = []
-    lines_added: list[Record] = []
-    next_order = max(int(o["id"]) for o in data.orders) + 1
-    next_line = max(int(line["id"]) for line in data.order_lines) + 1
+    Going back in time from ``before_ms``, about two orders a day. Older records have smaller ids,
+    as in an ERP that numbers records as they are made: each form's ids count down from below the
+    smallest held (ValueError when they would reach 0). Codes take the next free number of their
+    day (``order_days``, ``ship_days``: codes per day so far, updated)."""
+    new = Dataset(products=data.products)
+    next_order, next_line = 1, 1  # provisional; see _number_below
     day = datetime.fromtimestamp(before_ms / 1000, CST).replace(hour=0, minute=0, second=0, microsecond=0)
     left = deliveries
     while left > 0:
@@ -541,18 +539,41 @@ def older_history(
             lines.append(line)
             next_line += 1
         rates(order, lines)
-        data.orders.append(order)
-        data.order_lines.extend(lines)
-        orders.append(order)
-        lines_added.extend(lines)
+        new.orders.append(order)
+        new.order_lines.extend(lines)
         buckets: list[list[tuple[Record, int]]] = [[] for _ in range(count)]
         for line in lines:  # quantities are at least 10, so each of the (at most 3) parts gets some
             for n, qty in enumerate(_split(rng, line["quantity"], count)):
                 buckets[n].append((line, qty))
         for n, bucket in enumerate(buckets):
             when = epoch_ms(first_ship + timedelta(days=3 * n, hours=rng.randint(9, 17)))
-            delivery = new_delivery(rng, data, order, [order["id"]], [order["code"]], bucket, when, True, ship_days)
+            delivery = new_delivery(rng, new, order, [order["id"]], [order["code"]], bucket, when, True, ship_days)
             delivery["remark"] = delivery["remark"] or rng.choice(DELIVERY_REMARKS).format(n=n + 1)
             if rng.random() < 0.35:
                 delivery["attachments"] = attachments_for(rng, delivery["code"], data.files)
-    return orders, lines_added
+    _number_below(data, new)
+    return new
+
+
+def _number_below(data: Dataset, new: Dataset) -> None:
+    """Give ``new``'s records ids below every id ``data`` holds, per form, counting down in the
+    order they were made (newest first), and point every link at the new ids."""
+    ids: dict[str, dict[str, str]] = {}
+    for form, held, made in (("order", data.orders, new.orders), ("line", data.order_lines, new.order_lines),
+                             ("delivery", data.deliveries, new.deliveries),
+                             ("delivery_line", data.delivery_lines, new.delivery_lines)):
+        below = min((int(r["id"]) for r in held), default=len(made) + 1)
+        if below - len(made) < 1:
+            raise ValueError(f"no ids left below {below} for {len(made)} more {form} records")
+        ids[form] = {r["id"]: str(below - 1 - n) for n, r in enumerate(made)}
+    for order in new.orders:
+        order["id"] = ids["order"][order["id"]]
+    for line in new.order_lines:
+        line["id"], line["salesOrderId"] = ids["line"][line["id"]], ids["order"][line["salesOrderId"]]
+    for delivery in new.deliveries:
+        delivery["id"] = ids["delivery"][delivery["id"]]
+        delivery["salesOrderId"] = ids["order"][delivery["salesOrderId"]]
+        delivery["salesOrderIds"] = ",".join(ids["order"][i] for i in delivery["salesOrderIds"].split(","))
+    for line in new.delivery_lines:
+        line.update(id=ids["delivery_line"][line["id"]], parentId=ids["delivery"][line["parentId"]],
+                    salesOrderId=ids["order"][line["salesOrderId"]], salesOrderLineId=ids["line"][line["salesOrderLineId"]])

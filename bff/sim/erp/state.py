@@ -435,7 +435,8 @@ class ErpSim:
 
         Reproducible: the generator derives from the seed, the customer and what the simulator
         already holds, so the same calls on the same seed add the same records. Raises KeyError
-        for an unknown customer, ValueError for a count outside 1..100000."""
+        for an unknown customer, ValueError for a count outside 1..100000 or beyond the ids left
+        below the smallest held (older records have smaller ids: some 5,000 deliveries from the seed)."""
         customer = self.forms[CUSTOMERS].get(str(customer_id))
         if customer is None:
             raise KeyError(f"no customer {customer_id}")
@@ -447,16 +448,15 @@ class ErpSim:
         before = min(dates, default=seed_data.epoch_ms(seed_data.FIRST_DAY))
         order_days = Counter(o["code"][2:10] for o in self.forms[ORDERS].values())
         rng = random.Random(seed_data.stable("history", self.config.seed, cid, deliveries, len(self.data.deliveries)))
-        first_delivery, first_line = len(self.data.deliveries), len(self.data.delivery_lines)
-        orders, order_lines = seed_data.older_history(rng, self.data, customer, deliveries, before, order_days, self.ship_days)
-        self.forms[ORDERS].update((o["id"], o) for o in orders)
-        self.forms[ORDER_LINES].update((line["id"], line) for line in order_lines)
-        self.forms[DELIVERIES].update((d["id"], d) for d in self.data.deliveries[first_delivery:])
-        self.forms[DELIVERY_LINES].update((line["id"], line) for line in self.data.delivery_lines[first_line:])
+        new = seed_data.older_history(rng, self.data, customer, deliveries, before, order_days, self.ship_days)
+        for form, kept, made in ((ORDERS, self.data.orders, new.orders), (ORDER_LINES, self.data.order_lines, new.order_lines),
+                                 (DELIVERIES, self.data.deliveries, new.deliveries),
+                                 (DELIVERY_LINES, self.data.delivery_lines, new.delivery_lines)):
+            kept.extend(made)
+            self.forms[form].update((r["id"], r) for r in made)
         return {
-            "customer": cid, "added": {"orders": len(orders), "order_lines": len(order_lines),
-                                       "deliveries": len(self.data.deliveries) - first_delivery,
-                                       "delivery_lines": len(self.data.delivery_lines) - first_line},
+            "customer": cid, "added": {"orders": len(new.orders), "order_lines": len(new.order_lines),
+                                       "deliveries": len(new.deliveries), "delivery_lines": len(new.delivery_lines)},
             "deliveries": sum(1 for d in self.forms[DELIVERIES].values() if d["customerOrSupplierId"] == cid),
             "orders": sum(1 for o in self.forms[ORDERS].values() if o["customerId"] == cid),
             "before": before,
