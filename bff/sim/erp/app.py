@@ -71,7 +71,9 @@ def protocol(endpoint: str, *, business: bool = True) -> Callable[[Handler], End
             response = await handler(request, body)
             if faults.applies_to(request.url.path) and sim.roll(faults.malformed_rate):
                 cut = bytes(response.body)[: max(1, len(response.body) // 2)]
-                return Response(cut, 200, media_type="application/json")
+                response = Response(cut, 200, media_type="application/json")
+            if business:
+                sim.record_bytes(len(response.body))
             return response
 
         return wrapped
@@ -249,6 +251,13 @@ async def change_order(request: Request) -> Response:
     return _json(sim.change_order(order_id, status=status, action=body.get("action")))
 
 
+@control
+async def history(request: Request) -> Response:
+    """``{"customer": "<id>", "deliveries": n}``: n older dispatched deliveries (and their orders) for the customer."""
+    body = await read_object(request)
+    return _json(_sim(request).add_history(str(body["customer"]), body["deliveries"]))
+
+
 def create_app(sim: ErpSim | None = None, config: ErpSimConfig | None = None) -> Starlette:
     app = Starlette(
         routes=[
@@ -270,6 +279,7 @@ def create_app(sim: ErpSim | None = None, config: ErpSimConfig | None = None) ->
             Route("/__sim/sessions/expire", expire_sessions, methods=["POST"]),
             Route("/__sim/demo", demo, methods=["GET"]),
             Route("/__sim/orders/{order_id}", change_order, methods=["POST"]),
+            Route("/__sim/history", history, methods=["POST"]),
         ]
     )
     app.state.sim = sim or ErpSim(config)

@@ -589,3 +589,98 @@ def served_type(path: str, real_type: str) -> str:
     if path.startswith(f"{ATTACHMENT_DIR}/") and stable("served-type", path) % 2 == 0:
         return GENERIC_TYPE
     return real_type
+
+
+# --- older history of one customer (POST /__sim/history: benchmarks of long histories) --------
+
+def older_history(
+    rng: random.Random, data: Dataset, customer: Record, deliveries: int, before_ms: int,
+    order_days: dict[str, int], ship_days: dict[str, int],
+) -> Dataset:
+    """``deliveries`` dispatched deliveries of ``customer``, all dated before ``before_ms``, with
+    the completed orders they shipped in full (one to three deliveries an order, 1-8 lines), their
+    lines and delivery lines, in a new ``Dataset`` (nothing of ``data`` changes but its files).
+
+    Going back in time from ``before_ms``, about two orders a day. Older records have smaller ids,
+    as in an ERP that numbers records as they are made: each form's ids count down from below the
+    smallest held (ValueError when they would reach 0). Codes take the next free number of their
+    day (``order_days``, ``ship_days``: codes per day so far, updated)."""
+    new = Dataset(products=data.products)
+    next_order, next_line = 1, 1  # provisional; see _number_below
+    day = datetime.fromtimestamp(before_ms / 1000, CST).replace(hour=0, minute=0, second=0, microsecond=0)
+    left = deliveries
+    while left > 0:
+        count = min(left, rng.choices([1, 2, 3], weights=[60, 30, 10])[0])
+        left -= count
+        day -= timedelta(days=rng.randint(0, 1))
+        # the order is placed, then shipped in ``count`` parts within the month before ``day``
+        first_ship = day - timedelta(days=rng.randint(1, 10) + 3 * count)
+        placed = first_ship - timedelta(days=rng.randint(3, 20))
+        ymd = placed.strftime("%Y%m%d")
+        order_days[ymd] = order_days.get(ymd, 0) + 1
+        order: Record = {
+            "id": str(next_order), "code": f"SO{ymd}{order_days[ymd]:02d}",
+            "customerOrderCode": f"PO-{placed.year}-{rng.randrange(1, 10000):04d}",
+            "date": epoch_ms(placed), "deliveryDate": epoch_ms(placed + timedelta(days=rng.randint(15, 60))),
+            "customerId": customer["id"], "customerName": customer["name"], "status": 4, "currency": "CNY",
+            "receivedRate": 1.0, "invoicedRate": 1.0, "remark": rng.choice(ORDER_REMARKS),
+            "contact": customer["contact"], "mobile": customer["mobile"], "address": customer["address"],
+            "shipmentContact": customer["contact"], "shipmentMobile": customer["mobile"],
+            "shipmentAddress": customer["address"],
+        }
+        next_order += 1
+        lines: list[Record] = []
+        for product in rng.sample(data.products, rng.randint(1, 8)):
+            qty = rng.choice(UNIT_QUANTITIES[product["unit"]])
+            price = round(product["price"] * rng.uniform(0.92, 1.08), 2)
+            line: Record = {
+                "id": str(next_line), "salesOrderId": order["id"], "salesOrderCode": order["code"],
+                "productId": product["id"], "productCode": product["code"], "productName": product["name"],
+                "spec": product["spec"], "brand": product["brand"], "image": product["image"],
+                "quantity": qty, "unitId": product["unit"], "producingQuantity": 0, "producedQuantity": qty,
+                "unProducedQuantity": 0, "shippedQuantity": qty, "shippingQuantity": 0, "returnedQuantity": 0,
+                "deliveryDate": order["deliveryDate"], "stockOutDate": None, "status": 4,
+                "produceType": rng.choice(["自制", "自制", "外购"]), "price": price, "amount": round(price * qty, 2),
+                "remark": "",
+            }
+            lines.append(line)
+            next_line += 1
+        rates(order, lines)
+        new.orders.append(order)
+        new.order_lines.extend(lines)
+        buckets: list[list[tuple[Record, int]]] = [[] for _ in range(count)]
+        for line in lines:  # quantities are at least 10, so each of the (at most 3) parts gets some
+            for n, qty in enumerate(_split(rng, line["quantity"], count)):
+                buckets[n].append((line, qty))
+        for n, bucket in enumerate(buckets):
+            when = epoch_ms(first_ship + timedelta(days=3 * n, hours=rng.randint(9, 17)))
+            delivery = new_delivery(rng, new, order, [order["id"]], [order["code"]], bucket, when, True, ship_days)
+            delivery["remark"] = delivery["remark"] or rng.choice(DELIVERY_REMARKS).format(n=n + 1)
+            if rng.random() < 0.35:
+                delivery["attachments"] = attachments_for(rng, delivery["code"], data.files)
+    _number_below(data, new)
+    return new
+
+
+def _number_below(data: Dataset, new: Dataset) -> None:
+    """Give ``new``'s records ids below every id ``data`` holds, per form, counting down in the
+    order they were made (newest first), and point every link at the new ids."""
+    ids: dict[str, dict[str, str]] = {}
+    for form, held, made in (("order", data.orders, new.orders), ("line", data.order_lines, new.order_lines),
+                             ("delivery", data.deliveries, new.deliveries),
+                             ("delivery_line", data.delivery_lines, new.delivery_lines)):
+        below = min((int(r["id"]) for r in held), default=len(made) + 1)
+        if below - len(made) < 1:
+            raise ValueError(f"no ids left below {below} for {len(made)} more {form} records")
+        ids[form] = {r["id"]: str(below - 1 - n) for n, r in enumerate(made)}
+    for order in new.orders:
+        order["id"] = ids["order"][order["id"]]
+    for line in new.order_lines:
+        line["id"], line["salesOrderId"] = ids["line"][line["id"]], ids["order"][line["salesOrderId"]]
+    for delivery in new.deliveries:
+        delivery["id"] = ids["delivery"][delivery["id"]]
+        delivery["salesOrderId"] = ids["order"][delivery["salesOrderId"]]
+        delivery["salesOrderIds"] = ",".join(ids["order"][i] for i in delivery["salesOrderIds"].split(","))
+    for line in new.delivery_lines:
+        line.update(id=ids["delivery_line"][line["id"]], parentId=ids["delivery"][line["parentId"]],
+                    salesOrderId=ids["order"][line["salesOrderId"]], salesOrderLineId=ids["line"][line["salesOrderLineId"]])

@@ -186,6 +186,7 @@ class ErpSim:
         self.endpoints: Counter[str] = Counter()
         self.form_calls: Counter[str] = Counter()
         self.calls: deque[dict[str, Any]] = deque(maxlen=500)
+        self.bytes_sent = 0  # HTTP body bytes of business answers and file downloads
 
     def record_call(self, endpoint: str, form_id: Any = None) -> None:
         self.total += 1
@@ -200,7 +201,12 @@ class ErpSim:
         return {
             "total": self.total, "logins": self.logins, "endpoints": dict(self.endpoints),
             "forms": dict(self.form_calls), "calls": list(self.calls), "held": self.answers_held,
+            "bytes": self.bytes_sent,
         }
+
+    def record_bytes(self, count: int) -> None:
+        """Body bytes of one answer to a business call or a download (login steps are not counted)."""
+        self.bytes_sent += count
 
     # --- faults ---------------------------------------------------------------------------
 
@@ -428,6 +434,41 @@ class ErpSim:
             line["status"] = seed_data.line_status(order["status"], line)
         if order["status"] == 1:
             order["status"] = 2
+
+    # --- a longer history (benchmarks) ------------------------------------------------------------
+
+    def add_history(self, customer_id: str, deliveries: int) -> Answer:
+        """Give a customer ``deliveries`` more dispatched deliveries, older than everything it
+        has, with the completed orders they shipped and every line and link (``data.older_history``).
+
+        Reproducible: the generator derives from the seed, the customer and what the simulator
+        already holds, so the same calls on the same seed add the same records. Raises KeyError
+        for an unknown customer, ValueError for a count outside 1..100000 or beyond the ids left
+        below the smallest held (older records have smaller ids: about 6,500 deliveries from the seed)."""
+        customer = self.forms[CUSTOMERS].get(str(customer_id))
+        if customer is None:
+            raise KeyError(f"no customer {customer_id}")
+        if isinstance(deliveries, bool) or not isinstance(deliveries, int) or not 1 <= deliveries <= 100_000:
+            raise ValueError("deliveries must be an integer from 1 to 100000")
+        cid = customer["id"]
+        dates = [o["date"] for o in self.forms[ORDERS].values() if o["customerId"] == cid]
+        dates += [d["date"] for d in self.forms[DELIVERIES].values() if d["customerOrSupplierId"] == cid]
+        before = min(dates, default=seed_data.epoch_ms(seed_data.FIRST_DAY))
+        order_days = Counter(o["code"][2:10] for o in self.forms[ORDERS].values())
+        rng = random.Random(seed_data.stable("history", self.config.seed, cid, deliveries, len(self.data.deliveries)))
+        new = seed_data.older_history(rng, self.data, customer, deliveries, before, order_days, self.ship_days)
+        for form, kept, made in ((ORDERS, self.data.orders, new.orders), (ORDER_LINES, self.data.order_lines, new.order_lines),
+                                 (DELIVERIES, self.data.deliveries, new.deliveries),
+                                 (DELIVERY_LINES, self.data.delivery_lines, new.delivery_lines)):
+            kept.extend(made)
+            self.forms[form].update((r["id"], r) for r in made)
+        return {
+            "customer": cid, "added": {"orders": len(new.orders), "order_lines": len(new.order_lines),
+                                       "deliveries": len(new.deliveries), "delivery_lines": len(new.delivery_lines)},
+            "deliveries": sum(1 for d in self.forms[DELIVERIES].values() if d["customerOrSupplierId"] == cid),
+            "orders": sum(1 for o in self.forms[ORDERS].values() if o["customerId"] == cid),
+            "before": before,
+        }
 
     # --- demo facts ----------------------------------------------------------------------
 
