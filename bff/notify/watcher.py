@@ -34,7 +34,7 @@ from sqlmodel import col, select
 
 from bff.core.clock import Clock, utc_now
 from bff.core.domain import Material, Order, OrderStatus, Shipment
-from bff.core.errors import BffError
+from bff.erp.errors import ErpFailure, ErpUnavailable
 from bff.erp.guesses import Guesses
 from bff.erp.mapping import CODES_BY_STATUS, FINAL_STATUSES, order_from_record, status_name
 from bff.erp.models import SalesOrderRecord
@@ -190,6 +190,8 @@ class Watcher:
         emitted = 0
         every = timedelta(seconds=self.heartbeat_s)
         per_read = self._config.customers_per_read
+        unwatched = 0  # customers the ERP's failures left unwatched this cycle, and the last failure
+        reason: ErpFailure | None = None
         for start in range(0, len(ids), per_read):
             if self.partitions.renewal_due(every):  # a long cycle renews its leases on the way
                 try:
@@ -200,13 +202,20 @@ class Watcher:
             chunk = [c for c in ids[start:start + per_read] if partition_of(c, count) in held]
             if not chunk:
                 continue  # lost or given back: its new holder watches it
+            if isinstance(reason, ErpUnavailable):  # down: the other batches would only wait for it too
+                unwatched += len(chunk)
+                continue
             stats.customers += len(chunk)
             try:
                 emitted += await self._watch_customers(chunk, customers, stats)
-            except BffError as error:  # the ERP unavailable: these customers are compared next cycle
-                log.warning("watcher: %d customers not watched this cycle: %s", len(chunk), error.code)
+            except ErpFailure as error:  # no usable answer: these customers are compared next cycle
+                unwatched += len(chunk)
+                reason = error
             except Exception:  # this batch's trouble must not stop the others
                 log.exception("watcher: %d customers skipped this cycle", len(chunk))
+        if unwatched:  # one line per cycle, however many batches the outage cost
+            log.warning("watcher: %d of %d customers not watched this cycle: ERP %s (%s)", unwatched, len(ids),
+                        type(reason).__name__, reason.reason if reason else "")
         return emitted
 
     async def _bound_customers(self) -> dict[str, list[str]]:

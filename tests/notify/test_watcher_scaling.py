@@ -366,3 +366,35 @@ async def test_two_bff_processes_split_and_a_killed_ones_share_is_taken_over(bac
         await erp.stop()
         if handle is not None:
             await drop_mysql_database(handle)
+
+
+async def test_an_erp_outage_costs_one_warning_per_cycle_and_no_traceback(
+    stack: DemoStack, sim: Sim, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ERP client raises its own exceptions (ErpUnavailable), not BffError: the outage branch
+    must see them. One batch per customer here, so a per-batch log line would show as several."""
+    watcher = stack.services.notify.watcher
+    monkeypatch.setattr(watcher, "_config", dataclasses.replace(watcher._config, customers_per_read=1))
+    await stack.login(unique_user("watch-other"), stack.demo["other_customer"]["invite_code"])  # a second customer
+    await watcher.run_cycle()  # baselines
+    customers = await bound_customers(stack)
+    assert len(customers) >= 2, customers
+    forms = stack.erp_sim.forms[int(ORDERS)]
+    changed = next(o for o in forms.values() if str(o["customerId"]) in customers and o["status"] == 1)
+    await sim.faults(outage=True)
+    (await sim.client.post(f"/__sim/orders/{changed['id']}", json={"status": 2})).raise_for_status()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="bff.notify.watcher"):
+        assert await watcher.run_cycle() == 0
+    mine = [r for r in caplog.records if r.name == "bff.notify.watcher"]
+    assert [r.levelname for r in mine] == ["WARNING"], [(r.levelname, r.getMessage()) for r in mine]
+    assert not any(r.exc_info for r in mine)
+    assert f"{len(customers)} of {len(customers)} customers not watched" in mine[0].getMessage()
+    assert "ErpUnavailable" in mine[0].getMessage()
+
+    await sim.reset_faults()
+    stack.services.erp.breaker.reset()
+    assert await watcher.run_cycle() >= 1  # the change made during the outage is seen once the ERP is back
+    async with stack.services.db.session() as s:
+        events = (await s.exec(select(OrderEvent).where(col(OrderEvent.order_id) == changed["id"]))).all()
+    assert any(e.kind == "order_status" and e.new_value == "IN_PROGRESS" for e in events), [(e.kind, e.new_value) for e in events]
