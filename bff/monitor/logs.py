@@ -12,6 +12,19 @@ from bff.monitor.context import current_request_id
 from bff.monitor.metrics import current_trace_id
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+MAX_TRACEBACK = 8000
+TRACEBACK_HEAD = 2000  # the outermost frames: which request or task it was; the rest goes to the tail
+
+
+def shorten_traceback(text: str, max_len: int = MAX_TRACEBACK) -> str:
+    """A traceback cut in the middle: its head (where it started) and its tail (the innermost
+    frames and the exception's type and message, printed last) are what a reader needs."""
+    if len(text) <= max_len:
+        return text
+    head = min(TRACEBACK_HEAD, max_len // 4)
+    marker = f"\n… {len(text) - max_len} characters of frames left out …\n"
+    tail = max_len - head - len(marker)
+    return text[:head] + marker + text[-tail:]
 
 
 class JsonFormatter(logging.Formatter):
@@ -32,7 +45,8 @@ class JsonFormatter(logging.Formatter):
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
-            entry["error"] = mask_and_truncate(self.formatException(record.exc_info), max_len=8000)
+            masked = mask_and_truncate(self.formatException(record.exc_info), max_len=10**9) or ""
+            entry["error"] = shorten_traceback(masked)
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 

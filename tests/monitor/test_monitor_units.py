@@ -4,6 +4,9 @@ the breaker wired into the ERP client."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import sys
 import time
 from datetime import UTC, datetime
 
@@ -16,6 +19,7 @@ from bff.erp.breaker import BreakerState, CircuitBreaker
 from bff.erp.errors import ErpCircuitOpen, ErpUnavailable
 from bff.monitor.alerts import Alert, Alerter, AlertSender
 from bff.monitor.calllog import mask_and_truncate
+from bff.monitor.logs import MAX_TRACEBACK, JsonFormatter, shorten_traceback
 from bff.monitor.probe import ErpProbe, ErpState, percentile
 
 
@@ -128,3 +132,29 @@ async def test_an_open_circuit_refuses_at_once_and_the_probe_still_goes_out() ->
         await client.probe()
     assert calls > before  # the probe bypasses the breaker: it must see the real ERP
     await client.aclose()
+
+
+def test_a_long_traceback_keeps_its_head_and_the_exception_line() -> None:
+    """A deep stack (SQLAlchemy's) is cut in the middle: the exception's type and message and the
+    innermost frames stay, as does where it started; secrets are masked all the same."""
+    def deep(n: int) -> None:  # two functions in turn: Python folds only a frame repeated in a row
+        if n == 0:
+            raise RuntimeError('deadlock found when trying to get lock {"password": "hunter2"}')
+        deeper(n - 1)
+
+    def deeper(n: int) -> None:
+        deep(n)
+
+    try:
+        deep(300)
+    except RuntimeError:
+        record = logging.LogRecord("bff.test", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    entry = json.loads(JsonFormatter().format(record))
+    error = entry["error"]
+    assert len(error) <= MAX_TRACEBACK
+    assert error.startswith("Traceback (most recent call last):")
+    assert "characters of frames left out" in error
+    assert error.rstrip().endswith('RuntimeError: deadlock found when trying to get lock {"password": "***"}'), error[-200:]
+    assert "raise RuntimeError" in error  # the innermost frame
+    assert "hunter2" not in error
+    assert shorten_traceback("short") == "short"
