@@ -134,6 +134,7 @@ class Services:
             notify_config(settings), db, erp, services.wechat, services.logistics, delivery_log=delivery_log,
             guesses=services.guesses)
         services.monitor.alerter.add_listener(services.notify.admin_alerts.send)
+        services.monitor.outbox_wait = lambda: services.notify.outbox.last_backlog.oldest_s
         services.avatars = AvatarService(db, limits, max_bytes=settings.avatar_max_bytes)
         services._observe_state()
         return services
@@ -246,6 +247,7 @@ def monitor_config(settings: Settings) -> MonitorConfig:
         alert_min_requests=settings.alert_min_requests,
         alert_error_rate=settings.alert_error_rate,
         alert_latency_ms=settings.alert_latency_ms,
+        alert_outbox_wait_s=settings.alert_outbox_wait_s,
         call_log_retention_days=settings.call_log_retention_days,
         call_log_purge_interval_s=settings.call_log_purge_interval_s,
     )

@@ -113,6 +113,7 @@ class Settings(BaseSettings):
     alert_error_rate: float = 0.2
     alert_latency_ms: float = 3000.0
     alert_min_requests: int = 20
+    alert_outbox_wait_s: float = 300.0
 
     # Notifications
     tpl_order_status: str = "TPL_ORDER_STATUS"

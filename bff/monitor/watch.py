@@ -38,6 +38,7 @@ class MonitorConfig:
     alert_min_requests: int
     alert_error_rate: float
     alert_latency_ms: float
+    alert_outbox_wait_s: float
     call_log_retention_days: int
     call_log_purge_interval_s: float
 
@@ -57,6 +58,9 @@ class Monitor:
         self.sender = AlertSender(config.alert_webhook_url, config.alert_webhook_format)
         self.alerter = Alerter(cache, self.sender, cooldown_s=config.alert_cooldown_s)
         self._tasks: list[asyncio.Task[None]] = []
+        # How long the oldest subscription message has waited (seconds): the notifications' own
+        # figure, handed in by the composition root (monitoring does not know the outbox).
+        self.outbox_wait: Callable[[], float] | None = None
 
     # --- one round of each ------------------------------------------------------------
 
@@ -77,7 +81,19 @@ class Monitor:
             detail = "探测恢复正常"
         await self.alerter.observe("erp", level, quiet_level="up", title=title, detail=detail)
 
+    async def check_outbox(self) -> None:
+        if self.outbox_wait is None:
+            return
+        waited, limit = self.outbox_wait(), self.config.alert_outbox_wait_s
+        late = waited > limit
+        await self.alerter.observe(
+            "outbox", "late" if late else "ok", quiet_level="ok",
+            title="订阅消息积压" if late else "订阅消息发送恢复正常",
+            detail=f"最早的待发消息已等待 {waited:.0f} 秒 (阈值 {limit:.0f} 秒)",
+        )
+
     async def check_thresholds(self) -> None:
+        await self.check_outbox()
         report = await performance(self._db, THRESHOLD_WINDOW_S)
         if report.count < self.config.alert_min_requests:
             return

@@ -103,6 +103,32 @@ class Backlog:
     queued: int
     sending: int
     lag_s: float  # how long the most overdue due message has waited
+    # How long the oldest message has waited since it was first due: a message put back for a
+    # retry counts from its queueing (``lag_s`` would forget it while it waits for its next try).
+    oldest_s: float = 0.0
+
+
+@dataclass
+class WechatReach:
+    """What this instance's sends say of WeChat: one log line when it stops answering and one
+    when it answers again, with the count, however many sends fail in between."""
+
+    failing_since: datetime | None = None
+    failed_sends: int = 0  # in the current episode
+    failed_total: int = 0  # since the process started
+
+    def failed(self, now: datetime, errcode: int | None, detail: str | None) -> None:
+        self.failed_sends += 1
+        self.failed_total += 1
+        if self.failing_since is None:
+            self.failing_since = now
+            log.warning("outbox: WeChat not answering (%s %s); messages wait and are retried", errcode, detail or "")
+
+    def answered(self, now: datetime) -> None:
+        if self.failing_since is not None:
+            log.warning("outbox: WeChat answering again after %d failed send(s) in %.0f s",
+                        self.failed_sends, (now - self.failing_since).total_seconds())
+        self.failing_since, self.failed_sends = None, 0
 
 
 @dataclass(frozen=True)
@@ -140,6 +166,7 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.last_backlog = Backlog(0, 0, 0.0)  # refreshed by backlog(); read by the metrics gauge
+        self.wechat = WechatReach()  # read by the health check
 
     # --- queueing ---------------------------------------------------------------------------
 
@@ -267,6 +294,15 @@ class Outbox:
             return Outcome(MessageState.FAILED, errcode, f"gave up after {row.attempts} attempts: {errcode} {errmsg}")
         return Outcome(MessageState.QUEUED, errcode, f"retrying: {errcode} {errmsg}", retry_at=retry_at)
 
+    def _observe(self, results: list[tuple[MessageLog, Outcome]]) -> None:
+        """WeChat unreachable (a send put back for a retry) or answering (anything it decided)."""
+        now = self.clock()
+        for _, outcome in results:
+            if outcome.state == MessageState.QUEUED and outcome.errcode is not None:
+                self.wechat.failed(now, outcome.errcode, outcome.detail)
+            elif outcome.errcode is not None or outcome.state == MessageState.SENT:
+                self.wechat.answered(now)
+
     async def _record(self, results: list[tuple[MessageLog, Outcome]]) -> None:
         now = self.clock()
         async with self._db.session() as s:
@@ -306,8 +342,17 @@ class Outbox:
                     MessageLog.msg_status == MessageState.QUEUED, col(MessageLog.next_attempt_at) <= now
                 )
             )).one()
+            # Tried and put back: waiting since it was queued (a message held for quiet hours that
+            # then failed counts from its queueing too: an overstatement only while WeChat fails).
+            retried = (await s.exec(
+                select(func.min(MessageLog.created_at)).where(
+                    MessageLog.msg_status == MessageState.QUEUED, col(MessageLog.attempts) > 0
+                )
+            )).one()
         lag = max(0.0, (now - aware(oldest)).total_seconds()) if oldest else 0.0
-        self.last_backlog = Backlog(int(counts.get(MessageState.QUEUED, 0)), int(counts.get(MessageState.SENDING, 0)), lag)
+        waited = max(0.0, (now - aware(retried)).total_seconds()) if retried else 0.0
+        self.last_backlog = Backlog(
+            int(counts.get(MessageState.QUEUED, 0)), int(counts.get(MessageState.SENDING, 0)), lag, max(lag, waited))
         return self.last_backlog
 
     async def drain_once(self) -> int:
@@ -316,7 +361,9 @@ class Outbox:
         if not rows:
             return 0
         outcomes = await asyncio.gather(*(self.send_one(row) for row in rows))
-        await self._record(list(zip(rows, outcomes, strict=True)))
+        results = list(zip(rows, outcomes, strict=True))
+        self._observe(results)
+        await self._record(results)
         return len(rows)
 
     # --- the worker -------------------------------------------------------------------------

@@ -55,6 +55,24 @@ async def _erp_pool(services: Services) -> None:
         raise PoolWedged()
 
 
+def _notifications(services: Services, outbox: dict[str, Any]) -> dict[str, Any]:
+    """WeChat as this instance's sends saw it, and whether messages wait too long: a degradation
+    (purchasers still read their orders), never unreadiness."""
+    reach = services.notify.outbox.wechat
+    waited = float(outbox.get("oldestWaitS", 0.0))
+    limit = services.settings.alert_outbox_wait_s
+    down = reach.failing_since is not None
+    return {
+        "status": "degraded" if down or waited > limit else "ok",
+        "wechat": "down" if down else "up",
+        "failingSince": reach.failing_since.isoformat() if reach.failing_since else None,
+        "failedSends": reach.failed_sends,
+        "failedSendsTotal": reach.failed_total,
+        "oldestWaitS": waited,
+        "alertAfterS": limit,
+    }
+
+
 async def health_check(request: Request) -> JSONResponse:
     """Liveness: the process answers (``?probe=live``: nothing else is checked). Readiness:
     database, cache, and this instance's ERP connection pool. The ERP's own state is
@@ -71,15 +89,19 @@ async def health_check(request: Request) -> JSONResponse:
         _redis(cache) if isinstance(cache, ResilientCache) else _timed("cache", _cache_roundtrip(services)),
         _timed("erpPool", _erp_pool(services)),
     )
+    outbox_worker = services.notify.outbox
     try:
-        backlog = await asyncio.wait_for(services.notify.outbox.backlog(), CHECK_TIMEOUT_S)
-        outbox: dict[str, Any] = {"queued": backlog.queued, "sending": backlog.sending, "lagS": round(backlog.lag_s, 1)}
+        backlog = await asyncio.wait_for(outbox_worker.backlog(), CHECK_TIMEOUT_S)
+        outbox: dict[str, Any] = {"queued": backlog.queued, "sending": backlog.sending, "lagS": round(backlog.lag_s, 1),
+                                  "oldestWaitS": round(backlog.oldest_s, 1)}
     except Exception as exc:  # noqa: BLE001  reported, not raised: the database check above already says why
         outbox = {"error": type(exc).__name__}
+    notifications = _notifications(services, outbox)
     healthy = all(c["status"] in ("up", "degraded") for c in checks)
+    degraded = any(c["status"] == "degraded" for c in checks) or notifications["status"] != "ok"
     erp = erp_status(services.monitor.probe, services.erp)
     body = {
-        "status": ("degraded" if any(c["status"] == "degraded" for c in checks) else "ok") if healthy else "unavailable",
+        "status": ("degraded" if degraded else "ok") if healthy else "unavailable",
         "live": True,
         "ready": healthy,
         "checks": {c["name"]: c for c in checks},
@@ -91,6 +113,7 @@ async def health_check(request: Request) -> JSONResponse:
             "critical": False,
         },
         "outbox": outbox,
+        "notifications": notifications,
         "database": services.db.dialect,
         "cache": cache_backend(services.cache),
     }

@@ -94,7 +94,7 @@ class WechatClient:
                 return await self._once(method, path, safe_to_repeat=safe_to_repeat, **kwargs)
             except Retryable as exc:
                 last = exc.errmsg
-                log.warning("wechat %s failed (%s), attempt %d of %d", path, last, attempt + 1, ATTEMPTS)
+                log.debug("wechat %s failed (%s), attempt %d of %d", path, last, attempt + 1, ATTEMPTS)  # the caller logs the episode
         raise WxUnavailable(SYSTEM_BUSY, last)
 
     def _errcode(self, payload: dict[str, Any]) -> tuple[int, str]:
