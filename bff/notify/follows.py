@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import bindparam, delete
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bff.core.clock import Clock, utc_now
 from bff.store.db import Database
@@ -21,17 +21,19 @@ class Follows:
         self.clock = clock
 
     async def change(self, openid: str, order_id: str, follow: bool) -> bool:
-        """Follow (or stop following) an order the caller proved their company's; answers the new state."""
-        try:
-            async with self._db.session() as s:
-                if follow:
-                    if await s.get(OrderFollow, (openid, order_id)) is None:
-                        s.add(OrderFollow(openid=openid, order_id=order_id, followed_at=self.clock()))
-                else:
-                    await s.exec(delete(OrderFollow).where(
-                        col(OrderFollow.openid) == openid, col(OrderFollow.order_id) == order_id))
-        except IntegrityError:  # a concurrent identical follow: already followed
-            pass
+        """Follow (or stop following) an order the caller proved their company's; answers the new state.
+        A concurrent identical follow (duplicate key) or a deadlock runs the change again: the
+        second time the row is there (or gone), and nothing is left to write."""
+
+        async def change(s: AsyncSession) -> None:
+            if follow:
+                if await s.get(OrderFollow, (openid, order_id)) is None:
+                    s.add(OrderFollow(openid=openid, order_id=order_id, followed_at=self.clock()))
+            else:
+                await s.exec(delete(OrderFollow).where(
+                    col(OrderFollow.openid) == openid, col(OrderFollow.order_id) == order_id))
+
+        await self._db.run(change, conflicts=True)
         return follow
 
 

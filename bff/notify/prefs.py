@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bff.core.clock import Clock, utc_now
 from bff.notify.render import CHINA
@@ -71,7 +72,8 @@ class PreferenceStore:
 
     async def save(self, openid: str, prefs: Preferences) -> Preferences:
         disabled = ",".join(sorted(k.value for k in prefs.disabled if k in USER_KINDS))
-        async with self._db.session() as s:
+
+        async def save(s: AsyncSession) -> NotifyPreference:
             row = await s.get(NotifyPreference, openid)
             if row is None:
                 row = NotifyPreference(openid=openid, updated_at=self.clock())
@@ -79,7 +81,10 @@ class PreferenceStore:
             row.follow_all = prefs.follow_all
             row.updated_at = self.clock()
             s.add(row)
-        return _from_row(row)
+            return row
+
+        # A user's concurrent first saves race to insert the row: the loser runs again and updates it.
+        return _from_row(await self._db.run(save, conflicts=True))
 
 
 def _from_row(row: NotifyPreference) -> Preferences:
