@@ -6,7 +6,11 @@ States: queued -> sending -> sent | failed | skipped | unknown (and sending -> q
   ``SELECT ... FOR UPDATE SKIP LOCKED`` then mark the rows; SQLite: one conditional UPDATE
   (SQLite runs one writer at a time, so it is atomic).
 - A worker claims no more rows than it sends at once, so a row left ``sending`` by a dead
-  process was on the wire. It is reconciled (:mod:`bff.notify.reconcile`): delivered ->
+  process was on the wire. Every worker keeps a heartbeat row (``outbox:member:<instance>``,
+  renewed by a task of its own, whatever its sends wait for): a row whose claimer has no live
+  heartbeat is settled once it is ``IN_FLIGHT_GRACE_S`` old (a restart after a SIGKILL settles
+  within about ``HEARTBEAT_TTL_S``), a live claimer's only after ``BFF_OUTBOX_STALE_S``.
+  It is reconciled (:mod:`bff.notify.reconcile`): delivered ->
   sent, surely not delivered -> queued again; where WeChat cannot be asked it is settled as
   ``unknown``, never resent, because WeChat has no idempotency key and a user must not get
   the same event twice. ``unknown`` is not ``failed``: it may well have arrived.
@@ -29,7 +33,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,9 +41,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bff.core.clock import Clock, aware, utc_now
 from bff.core.security import new_id
 from bff.notify import grants
+from bff.notify.lease import Lease
 from bff.notify.reconcile import CannotTell, DeliveryLog
 from bff.store.db import Database
-from bff.store.tables import MessageLog
+from bff.store.tables import MessageLog, WorkerLease
 from bff.wechat import WechatClient
 from bff.wechat.errors import WxApiError
 
@@ -61,6 +66,11 @@ FINAL_STATES = frozenset({MessageState.SENT, MessageState.FAILED, MessageState.S
 NO_GRANT = 43101
 FAIL_AT_ONCE = frozenset({47003, 40037, 41030, 40003})
 SETTLE_EVERY_S = 5.0
+MEMBER = "outbox:member:"  # worker_leases rows: each live worker's heartbeat
+HEARTBEAT_S = 2.5
+HEARTBEAT_TTL_S = 10.0  # four renewals missed: the worker is gone
+IN_FLIGHT_GRACE_S = 10.0  # never settle a row claimed this recently (a worker without a heartbeat yet)
+FORGET_AFTER = timedelta(hours=1)  # heartbeats expired this long ago are deleted
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,7 @@ class Outbox:
         self.instance = new_id()[:16]
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._beat: asyncio.Task[None] | None = None
         self._stopping = False
         self.last_backlog = Backlog(0, 0, 0.0)  # refreshed by backlog(); read by the metrics gauge
         self.wechat = WechatReach()  # read by the health check
@@ -238,13 +249,28 @@ class Outbox:
             rows = (await s.exec(select(MessageLog).where(MessageLog.claimed_by == token))).all()
         return list(rows)
 
-    async def settle_stale(self) -> int:
-        """Rows left ``sending`` by a process that died mid-send, reconciled (see the module doc)."""
-        cutoff = self.clock() - timedelta(seconds=self._config.stale_s)
+    async def heartbeat(self) -> None:
+        """This worker is alive: its rows in flight are its own to settle (and old heartbeats go)."""
+        now = self.clock()
+        await Lease(self._db, MEMBER + self.instance, self.instance, HEARTBEAT_TTL_S, clock=lambda: self.clock()).acquire()
         async with self._db.session() as s:
-            stale = (await s.exec(
-                select(MessageLog).where(MessageLog.msg_status == MessageState.SENDING, col(MessageLog.claimed_at) < cutoff)
+            await s.exec(delete(WorkerLease).where(
+                col(WorkerLease.name).startswith(MEMBER), col(WorkerLease.expires_at) < now - FORGET_AFTER))
+
+    async def settle_stale(self) -> int:
+        """Rows left ``sending`` by a process that died mid-send, reconciled (see the module doc):
+        at once when their claimer has no live heartbeat, after ``stale_s`` when it has one."""
+        now = self.clock()
+        cutoff = now - timedelta(seconds=self._config.stale_s)
+        async with self._db.session() as s:
+            sending = (await s.exec(
+                select(MessageLog).where(MessageLog.msg_status == MessageState.SENDING,
+                                         col(MessageLog.claimed_at) < now - timedelta(seconds=IN_FLIGHT_GRACE_S))
             )).all()
+            live = set((await s.exec(select(WorkerLease.holder).where(
+                col(WorkerLease.name).startswith(MEMBER), col(WorkerLease.expires_at) >= now))).all()) if sending else set()
+        stale = [row for row in sending
+                 if (aware(row.claimed_at) or now) < cutoff or (row.claimed_by or "").split(":")[0] not in live]
         results = [(row, await self._reconcile(row)) for row in stale]
         if results:
             await self._record(results)
@@ -372,6 +398,7 @@ class Outbox:
         if self._task is None:
             self._stopping = False
             self._task = asyncio.create_task(self._run(), name="outbox-worker")
+            self._beat = asyncio.create_task(self._beating(), name="outbox-heartbeat")
 
     async def stop(self) -> None:
         """Finish the batch in flight (so nothing is left ``sending``), then stop."""
@@ -382,10 +409,26 @@ class Outbox:
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(self._task, timeout=10)
         self._task = None
+        if self._beat is not None:
+            self._beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._beat
+            self._beat = None
+
+    async def _beating(self) -> None:
+        """The heartbeat, in a task of its own: a drain waiting on WeChat's timeouts does not stop it."""
+        while True:
+            try:
+                await self.heartbeat()
+            except Exception:  # the database away: the next beat tries again
+                log.debug("outbox: heartbeat failed", exc_info=True)
+            await asyncio.sleep(HEARTBEAT_S)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         next_settle = 0.0
+        with contextlib.suppress(Exception):  # alive before the first claim (the beat task repeats it)
+            await self.heartbeat()
         while not self._stopping:
             self._wake.clear()  # before the claim: a message queued during the drain wakes the next wait
             try:

@@ -1,6 +1,7 @@
 """SIGKILL with messages queued and in flight: after a restart every message reaches WeChat
 exactly once, and each one's state says so (those in flight at the kill are reconciled
-against the simulator's delivery log: delivered -> sent, not delivered -> sent again)."""
+against the simulator's delivery log: delivered -> sent, not delivered -> sent again), and
+promptly: the dead process's heartbeat ends, so nobody waits for BFF_OUTBOX_STALE_S."""
 
 from __future__ import annotations
 
@@ -71,7 +72,10 @@ async def test_sigkill_with_queued_messages_then_restart_sends_each_once() -> No
                "BFF_WX_BASE_URL": wechat.url, "BFF_WX_SECRET": wechat_sim.config.secret,
                "BFF_ERP_LOGIN_URL": erp.url, "BFF_ERP_BASE_URL": erp.url,
                "BFF_ERP_ACCOUNT": demo["service"]["account"], "BFF_ERP_PASSWORD": demo["service"]["password"],
-               "BFF_OUTBOX_CONCURRENCY": "4", "BFF_OUTBOX_STALE_S": "1", "BFF_WATCH_INTERVAL_S": "3600"}
+               "BFF_OUTBOX_CONCURRENCY": "4", "BFF_WATCH_INTERVAL_S": "3600",
+               # A live claimer's rows wait this long: the killed one's are settled because its
+               # heartbeat ends, within seconds of the restart (it took 64 s with the old 60 s default).
+               "BFF_OUTBOX_STALE_S": "3600"}
         process = spawn(env, free_port())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 20
