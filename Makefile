@@ -39,12 +39,18 @@ test: install
 	@# Bytecode once for the test processes and the BFF processes they start (the environment
 	@# may set PYTHONDONTWRITEBYTECODE, and then every process would compile the sources again).
 	$(BIN)/python -m compileall -q -j 0 bff schema resolvers
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
-	$(MAKE) test-miniprogram
+	@# The mini program's suite runs whatever the Python suite's outcome; make fails if either did.
+	@# (No $$(MAKE) on this line: `make -n` would then run it.)
+	@status=0; \
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal || status=$$?; \
+	$(MINIPROGRAM_TEST) || status=$$?; \
+	if [ $$status -ne 0 ]; then echo "make test: a suite failed (exit $$status)" >&2; fi; \
+	exit $$status
 
 # The mini program: tsc --noEmit, build, then jest against a real `bff demo` from .venv.
+MINIPROGRAM_TEST := (cd miniprogram && npm ci --no-audit --no-fund && npm test)
 test-miniprogram: $(STAMP)
-	cd miniprogram && npm ci --no-audit --no-fund && npm test
+	$(MINIPROGRAM_TEST)
 
 # Re-render every screenshot in docs/screenshots/ (headless /usr/bin/chromium); tests never write them.
 screenshots: miniprogram-screenshots
