@@ -81,7 +81,7 @@ class Services:
             http=wechat_http,
             token_cache=create_cache(settings.redis_url, namespace="bff-wx", max_connections=4, retry_s=settings.redis_retry_s),
         )
-        viewers = ViewerCache(cache, max_age_s=settings.viewer_cache_s)
+        viewers = ViewerCache(cache, max_age_s=settings.viewer_cache_s, remember_s=settings.viewer_remember_s)
         sessions = SessionService(
             db,
             DataCipher(settings.data_key.get_secret_value()),

@@ -20,7 +20,7 @@ from bff.auth.viewers import ViewerCache
 from bff.core.clock import aware
 from bff.core.domain import Binding, LoginResult, Viewer
 from bff.core.security import DataCipher, new_token, token_digest
-from bff.store.db import Database
+from bff.store.db import Database, DatabaseUnavailable
 from bff.store.tables import ErpBinding, UserSession, WxUser
 
 
@@ -132,7 +132,12 @@ class SessionService:
             if self.viewers.known(epoch):
                 self._reading[session_id] = (epoch, reading)
                 reading.add_done_callback(lambda done: self._read_done(session_id, done))
-        found = await asyncio.shield(reading)  # a request cancelled while waiting leaves it to the others
+        try:
+            found = await asyncio.shield(reading)  # a request cancelled while waiting leaves it to the others
+        except DatabaseUnavailable:
+            found = await self.viewers.recall(session_id)  # seen in the last minutes: reads from the ERP go on
+            if found is None:
+                raise
         return None if found is None else replace(found)  # each request may set its own binding
 
     def _read_done(self, session_id: str, done: asyncio.Task[Viewer | None]) -> None:

@@ -17,6 +17,12 @@ A kept viewer never outlives its session's renewal point (renewal still happens 
 half-life), so a renewal needs no new version: no instance keeps the session's viewer past
 the point where it is renewed, and the 9:00 rush's renewals do not empty every kept viewer.
 While Redis fails nothing is kept or served from here: the database answers.
+
+While the database is out of reach, a session read from it within ``BFF_VIEWER_REMEMBER_S``
+(and not expired since) is recalled instead, if its user's version is still the one it was
+remembered under: the purchasers seen in the last minutes keep reading their orders from the
+ERP. Versions live longer than that window, so a change made after the last read refuses the
+recall on every instance sharing Redis; with Redis failing as well nothing is recalled.
 A row edited by hand, or a change made while Redis was unreachable from its instance, is seen
 by the other instances at the latest ``BFF_VIEWER_CACHE_S`` later.
 """
@@ -31,6 +37,7 @@ from dataclasses import replace
 from aiocache.base import BaseCache
 
 from bff.cache.caches import degraded
+from bff.core.clock import aware, utc_now
 from bff.core.domain import Viewer
 from bff.core.security import new_id
 
@@ -44,15 +51,18 @@ def _user_key(openid: str) -> str:
 
 class ViewerCache:
     def __init__(
-        self, cache: BaseCache, *, max_age_s: float, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+        self, cache: BaseCache, *, max_age_s: float, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic,
+        remember_s: float = 0.0,
     ) -> None:
         self._cache = cache
         self._max_age_s = max_age_s  # 0: nothing is kept
         self._max_entries = max_entries
         self._clock = clock
-        # Versions outlive any viewer kept under them: an expired key reads as "no version" again.
-        self._version_ttl = int(max_age_s) + 60
+        self._remember_s = remember_s if max_age_s > 0 else 0.0  # remembered where kept
+        # Versions outlive any viewer kept (or remembered) under them: an expired key reads as "no version" again.
+        self._version_ttl = int(max(max_age_s, self._remember_s)) + 60
         self._kept: OrderedDict[str, tuple[Viewer, object, float]] = OrderedDict()  # session id -> viewer, version, until
+        self._remembered: OrderedDict[str, tuple[Viewer, object, float]] = OrderedDict()  # for a database outage
 
     async def get(self, session_id: str) -> Viewer | None:
         """A copy of the viewer kept for ``session_id``, if its user has not changed since."""
@@ -90,6 +100,26 @@ class ViewerCache:
         self._kept.move_to_end(session_id)
         while len(self._kept) > self._max_entries:
             self._kept.popitem(last=False)
+        if self._remember_s > 0:
+            self._remembered[session_id] = (replace(viewer), version, self._clock() + self._remember_s)
+            self._remembered.move_to_end(session_id)
+            while len(self._remembered) > 2 * self._max_entries:
+                self._remembered.popitem(last=False)
+
+    async def recall(self, session_id: str) -> Viewer | None:
+        """The database is out of reach: the viewer last read for ``session_id``, if read within
+        the remember window, its session not expired since, and its user unchanged since."""
+        remembered = self._remembered.get(session_id)
+        if remembered is None:
+            return None
+        viewer, version, until = remembered
+        if self._clock() >= until or aware(viewer.expires_at) <= utc_now():
+            self._remembered.pop(session_id, None)
+            return None
+        current = await self._read(_user_key(viewer.openid))
+        if current is _DOWN or current != version:
+            return None  # changed since (or cannot tell): not this viewer
+        return replace(viewer)
 
     async def changed(self, *openids: str) -> None:
         """What authenticate answers for these users changed (call after the commit)."""

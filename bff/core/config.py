@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     bind_window_s: int = 600
     session_max_hours: int = 24 * 30  # absolute lifetime, whatever the renewals
     viewer_cache_s: float = Field(5.0, ge=0, le=300)  # a session's viewer is kept this long per instance (bff/auth/viewers.py); 0: off
+    viewer_remember_s: float = Field(900.0, ge=0, le=86400)  # ...and recalled this long while the database is out of reach
     review_invite_code: str = ""  # WeChat's reviewers bind with it to review_company_id; empty: off
     review_company_id: str = ""
 

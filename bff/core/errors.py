@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     PERSISTED_DOCUMENT_REQUIRED = "PERSISTED_DOCUMENT_REQUIRED"
     PERSISTED_DOCUMENT_NOT_FOUND = "PERSISTED_DOCUMENT_NOT_FOUND"
     OVERLOADED = "OVERLOADED"
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     INTERNAL = "INTERNAL"
 
 
@@ -51,6 +52,7 @@ DEFAULT_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PERSISTED_DOCUMENT_REQUIRED: "请使用最新版小程序访问",
     ErrorCode.PERSISTED_DOCUMENT_NOT_FOUND: "小程序版本过旧，请重新进入小程序后再试",
     ErrorCode.OVERLOADED: "访问人数较多，请稍等几秒后重试",
+    ErrorCode.DATABASE_UNAVAILABLE: "系统维护中：登录、绑定、消息和设置暂时无法使用，订单查询不受影响，请稍后重试",
     ErrorCode.INTERNAL: "系统繁忙，请稍后重试",
 }
 
@@ -72,6 +74,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PERSISTED_DOCUMENT_REQUIRED: 403,
     ErrorCode.PERSISTED_DOCUMENT_NOT_FOUND: 400,
     ErrorCode.OVERLOADED: 503,
+    ErrorCode.DATABASE_UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
 }
 
@@ -88,7 +91,8 @@ class BffError(Exception):
 
 # Server-side failures: what the error-rate alert counts. Everything else is the client's doing.
 SERVER_FAILURES: frozenset[str] = frozenset(
-    {ErrorCode.INTERNAL, ErrorCode.ERP_UNAVAILABLE, ErrorCode.ERP_DATA_INVALID, ErrorCode.ERP_REFUSED, ErrorCode.WX_UNAVAILABLE}
+    {ErrorCode.INTERNAL, ErrorCode.ERP_UNAVAILABLE, ErrorCode.ERP_DATA_INVALID, ErrorCode.ERP_REFUSED, ErrorCode.WX_UNAVAILABLE,
+     ErrorCode.DATABASE_UNAVAILABLE}
 )
 
 

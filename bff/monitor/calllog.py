@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert
 from sqlmodel import col
 
 from bff.core.security import new_id
-from bff.store.db import Database
+from bff.store.db import Database, DatabaseUnavailable
 from bff.store.tables import ApiCallLog
 
 log = logging.getLogger("bff.calllog")
@@ -114,9 +114,12 @@ class CallLogWriter:
             try:
                 # Core on a connection, one transaction: no ORM session, no ORM object per row (and
                 # no sqlmodel DeprecationWarning, which Session.execute raises on every call).
-                async with self._db.engine.begin() as conn:
+                async with self._db.begin() as conn:
                     await conn.execute(insert(ApiCallLog.__table__), batch)  # type: ignore[attr-defined]
-            except Exception:  # the database may be down; the rows are lost, the service is not
+            except DatabaseUnavailable:  # logged once per outage by the database: the rows are lost, the service is not
+                self.stats.dropped += len(batch)
+                continue
+            except Exception:  # the rows are lost, the service is not
                 log.exception("could not write %d call log rows", len(batch))
                 self.stats.dropped += len(batch)
                 continue

@@ -16,7 +16,7 @@ from bff.monitor.alerts import Alerter, AlertSender, Format
 from bff.monitor.calllog import CallLogWriter
 from bff.monitor.performance import performance
 from bff.monitor.probe import ErpProbe, ErpState
-from bff.store.db import Database
+from bff.store.db import Database, DatabaseUnavailable
 
 log = logging.getLogger("bff.monitor")
 
@@ -141,6 +141,8 @@ class Monitor:
         while True:
             try:
                 await job()
+            except DatabaseUnavailable:  # logged once per outage by the database
+                pass
             except Exception:  # a failed round is logged; the next one runs anyway
                 log.exception("monitoring job failed")
             await asyncio.sleep(interval_s)

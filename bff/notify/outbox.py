@@ -43,7 +43,7 @@ from bff.core.security import new_id
 from bff.notify import grants
 from bff.notify.lease import Lease
 from bff.notify.reconcile import CannotTell, DeliveryLog
-from bff.store.db import Database
+from bff.store.db import Database, DatabaseUnavailable
 from bff.store.tables import MessageLog, WorkerLease
 from bff.wechat import WechatClient
 from bff.wechat.errors import WxApiError
@@ -437,7 +437,9 @@ class Outbox:
                     await self.backlog()  # keeps the depth gauge current
                     next_settle = loop.time() + SETTLE_EVERY_S
                 sent = await self.drain_once()
-            except Exception:  # the database may be briefly away: try again
+            except DatabaseUnavailable:  # logged once per outage by the database: try again
+                sent = 0
+            except Exception:  # try again
                 log.exception("outbox: drain failed")
                 sent = 0
             if sent:

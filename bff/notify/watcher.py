@@ -49,7 +49,7 @@ from bff.notify.templates import EventKind, Templates
 from bff.orders.logistics import LogisticsNames
 from bff.orders.progress import fulfilment, material_summary
 from bff.orders.reads import details_of_customers, orders_of_customers
-from bff.store.db import Database
+from bff.store.db import Database, DatabaseUnavailable
 from bff.store.tables import ErpBinding, MessageLog, OrderEvent, OrderSnapshot, SubscriptionGrant
 
 log = logging.getLogger(__name__)
@@ -211,6 +211,8 @@ class Watcher:
             except ErpFailure as error:  # no usable answer: these customers are compared next cycle
                 unwatched += len(chunk)
                 reason = error
+            except DatabaseUnavailable:
+                raise  # every batch would fail alike: the cycle ends (logged once per outage by the database)
             except Exception:  # this batch's trouble must not stop the others
                 log.exception("watcher: %d customers skipped this cycle", len(chunk))
         if unwatched:  # one line per cycle, however many batches the outage cost
@@ -261,6 +263,8 @@ class Watcher:
                 emitted += await self._watch_customer(
                     customer_id, openids[customer_id], by_customer.get(customer_id, []),
                     snapshots_of[customer_id], seen)
+            except DatabaseUnavailable:
+                raise
             except Exception:  # one customer's trouble must not stop the others
                 log.exception("watcher: customer %s skipped this cycle", customer_id)
         return emitted
@@ -434,6 +438,8 @@ class Watcher:
             try:
                 await self.tick(first=first)
                 first = False
+            except DatabaseUnavailable:  # logged once per outage by the database: the next cycle tries again
+                pass
             except Exception:  # one bad cycle must not stop the watcher
                 log.exception("watcher: cycle failed")
             # Renewals every heartbeat; cycles shorter than that (the demo's 1 s) tick as often.

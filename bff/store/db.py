@@ -1,10 +1,16 @@
-"""The async engine and session factory, on SQLite (aiosqlite) or MySQL/MariaDB (asyncmy)."""
+"""The async engine and session factory, on SQLite (aiosqlite) or MySQL/MariaDB (asyncmy).
+
+A database that cannot be reached (refused or lost connections, an exhausted pool) raises
+:class:`DatabaseUnavailable` from every unit of work, and is logged once per episode (when it
+goes and when it comes back, with the count of failed operations), not once per request: the
+answer paths map it to ``DATABASE_UNAVAILABLE``, the background loops skip a round."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +29,48 @@ T = TypeVar("T")
 RETRY_ATTEMPTS = 5
 # MySQL/MariaDB: 1213 deadlock found, 1205 lock wait timeout. SQLite: database is locked.
 RETRYABLE_MYSQL_CODES = {1213, 1205}
+# Client-side "cannot reach the server" (2002/2003 refused, 2006 gone away, 2013 lost during a
+# query, 2055 lost with a system error) and the server refusing work (1040 too many connections,
+# 1053 shutting down).
+UNREACHABLE_MYSQL_CODES = {2002, 2003, 2006, 2013, 2055, 1040, 1053}
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached now; what needs it fails cleanly, reads from the ERP go on."""
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` says the database is out of reach (not that a statement was wrong)."""
+    if isinstance(error, PoolTimeout):
+        return True  # every pooled connection busy or hanging: as good as unreachable for this request
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error.orig, (ConnectionError, TimeoutError)):
+        return True
+    args: tuple[Any, ...] = getattr(error.orig, "args", ())
+    return bool(args) and args[0] in UNREACHABLE_MYSQL_CODES
+
+
+class Reachability:
+    """The database's state as this process's units of work see it: one line per change."""
+
+    def __init__(self) -> None:
+        self.down_since: float | None = None  # time.monotonic() of the first failure of the episode
+        self.failures = 0
+
+    def failed(self, error: BaseException) -> None:
+        self.failures += 1
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            cause = getattr(error, "orig", None) or error
+            log.warning("database unreachable (%s: %s): reads from the ERP go on, what needs the database answers "
+                        "DATABASE_UNAVAILABLE", type(cause).__name__, str(cause)[:200])
+
+    def answered(self) -> None:
+        if self.down_since is not None:
+            log.warning("database reachable again after %d failed operation(s) in %.0f s",
+                        self.failures, time.monotonic() - self.down_since)
+            self.down_since, self.failures = None, 0
 
 
 def is_retryable(error: BaseException, *, conflicts: bool = False) -> bool:
@@ -66,6 +115,7 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self.reach = Reachability()
 
     @property
     def dialect(self) -> str:
@@ -74,15 +124,43 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A unit of work: commit on success, roll back on any error (no partial writes)."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        except (DBAPIError, PoolTimeout) as error:
+            if not is_unreachable(error):
+                raise
+            raise self._unavailable(error) from error
+        self.reach.answered()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A plain connection for reads that need no unit of work (no ORM objects): about half
         the CPU of a session, for reads made on every view of a page."""
-        async with self.engine.connect() as conn:
-            yield conn
+        try:
+            async with self.engine.connect() as conn:
+                yield conn
+        except (DBAPIError, PoolTimeout) as error:
+            if not is_unreachable(error):
+                raise
+            raise self._unavailable(error) from error
+        self.reach.answered()
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in one transaction, for Core statements (batched inserts)."""
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        except (DBAPIError, PoolTimeout) as error:
+            if not is_unreachable(error):
+                raise
+            raise self._unavailable(error) from error
+        self.reach.answered()
+
+    def _unavailable(self, error: DBAPIError | PoolTimeout) -> DatabaseUnavailable:
+        self.reach.failed(error)
+        return DatabaseUnavailable(type(getattr(error, "orig", None) or error).__name__)
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]], *, conflicts: bool = False) -> T:
         """``work`` in one transaction, run again (a few times, jittered) when it loses to a
@@ -99,7 +177,7 @@ class Database:
         raise AssertionError("unreachable")
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:

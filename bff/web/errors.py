@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from bff.core.errors import BffError, ErrorCode
 from bff.erp import errors as erp
+from bff.store.db import DatabaseUnavailable
 from bff.wechat import errors as wx
 
 # What an answer path may catch and answer with a code: the BFF's own errors and the clients'.
-ANSWERABLE: tuple[type[Exception], ...] = (BffError, erp.ErpError, wx.WxApiError)
+ANSWERABLE: tuple[type[Exception], ...] = (BffError, erp.ErpError, wx.WxApiError, DatabaseUnavailable)
 
 CLIENT_ERRORS: dict[type[Exception], tuple[ErrorCode, str | None]] = {
     # ERP: bases first, for a subclass someone forgets to add (the test will not let it stay).
@@ -38,6 +39,8 @@ CLIENT_ERRORS: dict[type[Exception], tuple[ErrorCode, str | None]] = {
     wx.WxLoginRefused: (ErrorCode.WX_LOGIN_FAILED, None),
     wx.WxLoginCodeInvalid: (ErrorCode.WX_LOGIN_FAILED, "登录凭证无效或已使用，请重新登录"),
     wx.WxAccountBlocked: (ErrorCode.WX_LOGIN_FAILED, "您的微信账号存在安全风险，暂时无法登录"),
+    # The database out of reach: what needs it answers 503, reads from the ERP go on.
+    DatabaseUnavailable: (ErrorCode.DATABASE_UNAVAILABLE, None),
 }
 
 

@@ -50,6 +50,15 @@ async def _redis(cache: ResilientCache) -> dict[str, Any]:
     return check
 
 
+async def _degradable(check: Any) -> dict[str, Any]:
+    """The database down is a degradation too: signed-in purchasers keep reading orders from the ERP,
+    and what needs the database answers DATABASE_UNAVAILABLE (every instance would fail together)."""
+    result: dict[str, Any] = await check
+    if result["status"] == "down":
+        result["status"] = "degraded"
+    return result
+
+
 async def _erp_pool(services: Services) -> None:
     if await services.erp.primary.pool_wedged(POOL_CHECK_S):
         raise PoolWedged()
@@ -75,7 +84,7 @@ def _notifications(services: Services, outbox: dict[str, Any]) -> dict[str, Any]
 
 async def health_check(request: Request) -> JSONResponse:
     """Liveness: the process answers (``?probe=live``: nothing else is checked). Readiness:
-    database, cache, and this instance's ERP connection pool. The ERP's own state is
+    this instance's ERP connection pool; the database and the cache down are degradations. The ERP's own state is
     reported but never makes the BFF unready: it still serves stale data, and every instance
     would fail together behind the balancer. A pool that cannot reach an ERP which answers a
     fresh connection does: only a restart cures that instance."""
@@ -84,7 +93,7 @@ async def health_check(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "live": True})
     cache = services.cache
     checks = await asyncio.gather(
-        _timed("database", services.db.ping()),
+        _degradable(_timed("database", services.db.ping())),
         # Redis behind a fallback: its ping says up or degraded (a round trip could straddle the switch).
         _redis(cache) if isinstance(cache, ResilientCache) else _timed("cache", _cache_roundtrip(services)),
         _timed("erpPool", _erp_pool(services)),

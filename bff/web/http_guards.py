@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bff.cache.ratelimit import RateLimits
 from bff.core.errors import BffError, ErrorCode
 from bff.erp.transport import request_budget
+from bff.web.errors import public_error
 from bff.web.gql import error_response, format_bff_error
 
 log = logging.getLogger("bff.http")
@@ -66,6 +67,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def internal_error(request: Request, exc: Exception) -> Response:
+    public = public_error(exc)  # a known failure (the database out of reach...): its code, no traceback
+    if public is not None:
+        return error_response(public.code, public.message, **public.details)
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(ErrorCode.INTERNAL)
 
