@@ -26,6 +26,9 @@ from bff.web.serving import RunningServer, start_server
 
 DEMO_USER = "demo-purchaser"
 DEMO_NICKNAME = "演示采购员"
+# The helpers below are the tests' (and a demo user's) logins: many at once on a busy machine may
+# wait their turn longer than httpx's 5 s default.
+HELPER_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -46,7 +49,7 @@ class DemoStack:
 
     async def wx_code(self, user: str) -> str:
         """What ``wx.login()`` gives the mini program of ``user``."""
-        async with httpx.AsyncClient(base_url=self.wechat.url) as client:
+        async with httpx.AsyncClient(base_url=self.wechat.url, timeout=HELPER_TIMEOUT_S) as client:
             answer = await client.post("/__sim/wx-login", json={"user": user})
             answer.raise_for_status()
             return str(answer.json()["code"])
@@ -54,7 +57,7 @@ class DemoStack:
     async def login(self, user: str, invite_code: str | None = None, nickname: str | None = None) -> str:
         """Log ``user`` in through the BFF (and bind with ``invite_code``); returns the bearer token."""
         code = await self.wx_code(user)
-        async with httpx.AsyncClient(base_url=self.url) as client:
+        async with httpx.AsyncClient(base_url=self.url, timeout=HELPER_TIMEOUT_S) as client:
             answer = await client.post("/api/auth/wx-login", json={"code": code, "userInfo": {"nickName": nickname}})
             answer.raise_for_status()
             token = str(answer.json()["token"])

@@ -4,10 +4,12 @@ one valid binding per user; on SQLite and on MariaDB."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from sqlmodel import col, select
 
 from bff.demo import DemoStack
@@ -18,6 +20,14 @@ from tests.support import unique_user
 pytestmark = pytest.mark.backend
 
 PARALLEL = 50
+
+
+@pytest_asyncio.fixture
+async def http(stack: DemoStack) -> AsyncIterator[httpx.AsyncClient]:
+    """Many requests at once on a machine that may be busy with other work: a request waits its
+    turn behind the others, so a client's deadline here is a minute, not conftest's 10 s."""
+    async with httpx.AsyncClient(base_url=stack.url, timeout=60) as client:
+        yield client
 
 
 async def _post(http: httpx.AsyncClient, url: str, body: dict[str, object], headers: dict[str, str] | None = None) -> httpx.Response:

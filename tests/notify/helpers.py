@@ -26,7 +26,7 @@ async def sim_messages(stack: DemoStack, openid: str) -> list[dict[str, Any]]:
     return [m for m in answer.json()["messages"] if m["touser"] == openid]
 
 
-async def wait_for_messages(stack: DemoStack, openid: str, count: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+async def wait_for_messages(stack: DemoStack, openid: str, count: int, timeout_s: float = 30.0) -> list[dict[str, Any]]:
     return await eventually(lambda: sim_messages(stack, openid), lambda found: len(found) >= count, timeout_s)
 
 
