@@ -157,7 +157,7 @@ class Settings(BaseSettings):
     rate_limit_ip: str = "600/minute"
     rate_limit_global: str = "6000/minute"
     erp_calls_per_user: str = "2000/hour"
-    erp_cost_budget: int = 60
+    erp_cost_budget: int = 150  # a worst case (resolvers/cost.py); the run-time cap bounds what happens
     erp_max_calls_per_request: int = 60
     trusted_documents_only: bool = False
     developer_key: SecretStr = SecretStr("")

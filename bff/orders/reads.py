@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -84,7 +84,6 @@ class CustomerOrders:
         self._details = details or DeliveryDetails(erp, None)
         self.customer_id = customer_id
         self._orders: dict[str, Order] = {}  # proven this customer's
-        self._line_reads: dict[str, asyncio.Future[dict[str, list[OrderLineRecord]]]] = {}
         self._recent: asyncio.Future[tuple[int, list[DeliveryRecord]]] | None = None
         self._deliveries: dict[str, DeliveryRecord] = {}  # proven this customer's
         self._detail_reads_left = DETAIL_READS_PER_REQUEST
@@ -196,26 +195,11 @@ class CustomerOrders:
 
     # --- materials (order lines) --------------------------------------------------------------
 
-    async def _lines_of(self, order_ids: Sequence[str]) -> dict[str, list[OrderLineRecord]]:
-        """Order lines per order, read once per request whoever asks first (materials, shipments)."""
-        missing = sorted({i for i in order_ids if i not in self._line_reads})
-        if missing:
-            read = asyncio.ensure_future(self._read_lines(missing))
-            for order_id in missing:
-                self._line_reads[order_id] = read
-        grouped: dict[str, list[OrderLineRecord]] = {}
-        for answer in await asyncio.gather(*{self._line_reads[i] for i in order_ids}):
-            grouped.update(answer)
-        return {i: grouped.get(i, []) for i in order_ids}
-
-    async def _read_lines(self, order_ids: list[str]) -> dict[str, list[OrderLineRecord]]:
-        return await read_lines(self._read, self._guesses, order_ids)
-
     async def materials_by_order(self, order_ids: Sequence[str]) -> dict[str, list[Material]]:
         """Each order's materials, as reached through it (``via_order``)."""
         ids = sorted(set(order_ids))
-        lines, owned = await asyncio.gather(self._lines_of(ids), self.owned(ids))
-        return {i: [material_from_record(r, via_order=True) for r in lines[i]] for i in ids if i in owned}
+        lines, owned = await asyncio.gather(read_lines(self._read, self._guesses, ids), self.owned(ids))
+        return {i: [material_from_record(r, via_order=True) for r in lines.get(i, [])] for i in ids if i in owned}
 
     async def materials_by_ids(self, ids: Sequence[str]) -> dict[str, Material]:
         _, records = await self._read(queries.lines_by_ids(ids))
@@ -233,7 +217,7 @@ class CustomerOrders:
 
     def start_recent_deliveries(self) -> None:
         """Start the newest-deliveries read now, beside the orders' read: it needs nothing of them."""
-        _quietly(self._recent_deliveries())
+        quietly(self._recent_deliveries())
 
     async def shipments_by_order(self, order_ids: Sequence[str]) -> dict[str, list[Shipment]]:
         """Each order's shipments: from the customer's newest deliveries when the order is newer
@@ -314,9 +298,17 @@ class CustomerOrders:
         return {s.id: s for s in await self._shipments(completed)}
 
     async def shipment_lines(self, shipment_ids: Sequence[str]) -> dict[str, list[ShipmentLine]]:
-        """Lines of shipments already proven this customer's (others are not read)."""
-        ids = sorted(set(shipment_ids) & self._deliveries.keys())
-        return await self._delivery_lines.of(ids) if ids else {}
+        """Lines of the deliveries proven this customer's: those not yet proven are read beside
+        their proof (one round trip) and returned only once proven."""
+        ids = sorted(set(shipment_ids))
+        unproven = [i for i in ids if i not in self._deliveries]
+        if not ids:
+            return {}
+        if unproven:
+            lines, _ = await asyncio.gather(self._delivery_lines.of(ids), self.shipments_by_ids(unproven))
+        else:
+            lines = await self._delivery_lines.of(ids)
+        return {i: found for i, found in lines.items() if i in self._deliveries}
 
     async def delivery_record(self, shipment_id: str) -> DeliveryRecord | None:
         """The delivery as its detail has it (attachments' paths), if it is this customer's."""
@@ -415,8 +407,10 @@ def _within(rows: Iterable[R], asked: Iterable[str], key: Callable[[R], str | No
     return all(key(row) in allowed for row in rows)
 
 
-def _quietly(future: asyncio.Future[Any]) -> None:
-    """A read started ahead that nobody may await must not log an unretrieved error."""
+def quietly(future: Awaitable[Any]) -> None:
+    """A read started ahead that nobody may await (e.g. its order was not found) must not log an
+    unretrieved error; whoever awaits it still gets the error."""
+    assert isinstance(future, asyncio.Future)  # a task, or a dataloader's answer
     future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 

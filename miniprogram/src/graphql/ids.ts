@@ -14,7 +14,7 @@ export const DOCUMENT_IDS: Record<string, string> = {
   OrderDetail: 'sha256:8d8ea830667c3ac9015e621700e297848d53a6ee4a5574697e1bac8b255449e3',
   Orders: 'sha256:2d1cb26f46eefc97bf19d815c7f8381ed3c8a7972e05a51f75e5e3553cf4dae3',
   RecordSubscriptions: 'sha256:55cc6303af75848e4aeac605b4ac3770a1e1918f1609d9eca04d66fecce87ad0',
-  ShipmentLines: 'sha256:0b8d596fc72f5be0a6d4e0bfaf08791d4ac2e17881597e0ebff1e39df80c4689',
+  ShipmentLines: 'sha256:fe928508f82fc5aec92c7d25ccb9e4d3d91e8419aa1e2ce24b6c8d5ce665d4ca',
   SystemStatus: 'sha256:b917f6a07bfcbe5fcc5f8e25d6803a9f9a2ea6a9808847993d3aae093dc2aae4',
   UnbindCompany: 'sha256:18c5a06d460c2b5424963622a6deed387e49ba974bda192735a463eda25d81cd',
   UpdateNotificationSettings: 'sha256:b5f4dce94694982b899afac000b5fa6f88e2edb052c27a066d3ae7cde9d20205',

@@ -64,12 +64,12 @@ export const ORDER_DETAIL = `query OrderDetail($id: ID!) {
   }
 }`
 
-// What each shipment carries: asked after the detail is shown (one ERP read per delivery in
-// the evidenced protocol, so the first screen stays within its budget).
+// What one shipment carries: asked after the detail is shown, one request per shipment (one
+// ERP read each in the evidenced protocol), so the first screen stays within its budget.
 export const SHIPMENT_LINES = `query ShipmentLines($id: ID!) {
-  order(id: $id) {
+  shipment(id: $id) {
     id
-    shipments { id lines { name spec quantity productCode } }
+    lines { name spec quantity productCode }
   }
 }`
 

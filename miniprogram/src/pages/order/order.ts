@@ -98,23 +98,22 @@ Component({
     onRetry() {
       return this.load()
     },
-    /** What each shipment carries, once the detail is on screen (one ERP read per delivery). */
+    /** What each shipment carries, once the detail is on screen: one small request per shipment
+     * (one ERP read each), side by side, each shown as it arrives. */
     async loadLines() {
-      try {
-        const { data } = await request<{ order: { shipments: { id: string; lines: ShipmentLine[] }[] } }>(SHIPMENT_LINES, { id: this.data.id })
-        const found: Record<string, ShipmentLine[]> = {}
-        data.order.shipments.forEach((s) => (found[s.id] = s.lines))
-        const order = this.data.order
-        if (!order) return
-        const changes: Record<string, unknown> = {}
-        order.shipments.forEach((s, i) => {
-          changes[`order.shipments[${i}].lines`] = lines(found[s.id] || [])
-          changes[`order.shipments[${i}].linesLoaded`] = true
-        })
-        this.setData(changes)
-      } catch (_e) {
-        // The shipment stays shown without its contents; pull to refresh tries again.
-      }
+      const order = this.data.order
+      if (!order) return
+      await Promise.all(order.shipments.map(async (s, i) => {
+        try {
+          const { data } = await request<{ shipment: { id: string; lines: ShipmentLine[] } }>(SHIPMENT_LINES, { id: s.id })
+          this.setData({
+            [`order.shipments[${i}].lines`]: lines(data.shipment.lines),
+            [`order.shipments[${i}].linesLoaded`]: true,
+          })
+        } catch (_e) {
+          // The shipment stays shown without its contents; pull to refresh tries again.
+        }
+      }))
     },
     /** Copies a tracking number, a carrier or a remark (the actual carrier and route). */
     copyText(e: WechatMiniprogram.TouchEvent) {
