@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from strawberry.extensions import AddValidationRules
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bff.core.config import Settings
 from bff.core.security import parse_networks
@@ -22,14 +23,14 @@ from bff.notify.reconcile import DeliveryLog
 from bff.services import Services
 from bff.web import dashboard
 from bff.web.access import AccessLogMiddleware
-from bff.web.admission import Admission, AdmissionMiddleware
+from bff.web.admission import Admission, AdmissionMiddleware, Shares
 from bff.web.documents import DocumentRegistry
+from bff.web.edge import RequestBodyMiddleware
 from bff.web.gql import DOCUMENT_CACHES, BffSchema, ErpCallsExtension, GraphQLView, OperationNameExtension, StaleDataExtension
 from bff.web.gql_guards import ErpBudget, TrustedDocuments
 from bff.web.graphiql import graphiql_routes
 from bff.web.health import health_check
 from bff.web.http_guards import (
-    BodySizeLimitMiddleware,
     ErpBudgetMiddleware,
     RequestRateLimitMiddleware,
     StrayCancellationMiddleware,
@@ -116,7 +117,10 @@ def create_app(
     ]
 
     # Admission control (issue 11): bounded requests at once, a short bounded queue, then 503.
-    admission = Admission(settings.max_inflight, settings.max_queued, settings.queue_wait_s)
+    admission = Admission(
+        settings.max_inflight, settings.max_queued, settings.queue_wait_s,
+        Shares(per_user=settings.max_inflight_per_user, per_ip=settings.max_inflight_per_ip),
+    )
     services.telemetry.gauge(
         "bff.admission", "Requests of this instance: in flight, queued, refused since start",
         lambda: [(admission.in_flight, {"state": "in_flight"}), (admission.queued, {"state": "queued"}),
@@ -135,18 +139,22 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
+            # Issue 19: the client is the first untrusted hop from the right of X-Forwarded-For.
+            Middleware(ProxyHeadersMiddleware, trusted_hosts=[str(n) for n in parse_networks(settings.trusted_proxies)]),
             Middleware(RequestIdMiddleware),
             Middleware(StrayCancellationMiddleware),
             Middleware(TracingMiddleware, tracer=services.telemetry.tracer),
             Middleware(AccessLogMiddleware, writer=services.call_log, observer=services.telemetry.record_request),
-            Middleware(RequestRateLimitMiddleware, limits=services.limits),  # issue 10: per IP and global
-            Middleware(
-                BodySizeLimitMiddleware,
+            Middleware(  # the whole body in, within its size and time, before it may hold a place
+                RequestBodyMiddleware,
                 max_bytes=settings.max_body_bytes,
+                deadline_s=settings.body_timeout_s,
                 overrides={avatar_routes.UPLOAD_PATH: settings.avatar_max_bytes + avatar_routes.MULTIPART_SLACK},
             ),
             Middleware(ErpBudgetMiddleware, seconds=settings.erp_request_budget_s),
             Middleware(AdmissionMiddleware, admission=admission),  # inside the budget: queueing spends it
+            # Issue 20: after admission, so a request shed with 503 spends no rate limit.
+            Middleware(RequestRateLimitMiddleware, limits=services.limits),  # issue 10: per IP and global
         ],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
