@@ -33,6 +33,10 @@ log = logging.getLogger("bff.edge")
 HANGUP = "bff.hangup"  # scope key: an awaitable that returns once the client is gone
 
 
+class _HeadersTooLarge(Exception):
+    pass
+
+
 def guarded_http_protocol(header_timeout_s: float, max_header_bytes: int) -> type[HttpToolsProtocol]:
     """uvicorn's httptools protocol with a header deadline and a header size cap."""
 
@@ -40,6 +44,7 @@ def guarded_http_protocol(header_timeout_s: float, max_header_bytes: int) -> typ
         _header_timer: asyncio.TimerHandle | None = None
         _header_bytes = 0
         _awaiting_headers = True
+        _oversized = False
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -80,7 +85,17 @@ def guarded_http_protocol(header_timeout_s: float, max_header_bytes: int) -> typ
         def on_headers_complete(self) -> None:
             self._awaiting_headers = False
             self._disarm()
+            if len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers) > max_header_bytes:
+                self._oversized = True
+                raise _HeadersTooLarge()  # the parser stops; uvicorn answers through send_400_response
             super().on_headers_complete()
+
+        def send_400_response(self, msg: str) -> None:
+            if self._oversized:
+                log.info("headers over %d bytes: connection closed", max_header_bytes)
+                self._refuse(b"431 Request Header Fields Too Large")
+            else:
+                super().send_400_response(msg)
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
