@@ -60,17 +60,20 @@ async def test_trusted_header_mode_believes_only_the_trusted_proxys_hop() -> Non
 async def test_per_address_limits_count_the_real_client_behind_a_proxy() -> None:
     """Behind a proxy every purchaser shared the proxy's bucket; with the proxy trusted each
     client has its own, and a forged X-Forwarded-For buys no fresh one."""
-    async with custom_stack(rate_limit_ip="5/minute", trusted_proxies=PROXY_ADDRESS) as stack, \
-            reverse_proxy(stack.url) as proxy:
-        async with client_from(ATTACKER, proxy.url) as attacker, client_from(PLATFORM, proxy.url) as neighbour, \
-                client_from(ATTACKER, stack.url) as direct:
-            spent = [(await attacker.get("/api/openapi.json")).status_code for _ in range(6)]
-            forged = [
-                (await attacker.get("/api/openapi.json", headers={"X-Forwarded-For": f"10.0.0.{i}"})).status_code
-                for i in range(3)
-            ]
-            forged_direct = (await direct.get("/api/openapi.json", headers={"X-Forwarded-For": "10.0.0.9"})).status_code
-            other = (await neighbour.get("/api/openapi.json")).status_code
+    async with (
+        custom_stack(rate_limit_ip="5/minute", trusted_proxies=PROXY_ADDRESS) as stack,
+        reverse_proxy(stack.url) as proxy,
+        client_from(ATTACKER, proxy.url) as attacker,
+        client_from(PLATFORM, proxy.url) as neighbour,
+        client_from(ATTACKER, stack.url) as direct,
+    ):
+        spent = [(await attacker.get("/api/openapi.json")).status_code for _ in range(6)]
+        forged = [
+            (await attacker.get("/api/openapi.json", headers={"X-Forwarded-For": f"10.0.0.{i}"})).status_code
+            for i in range(3)
+        ]
+        forged_direct = (await direct.get("/api/openapi.json", headers={"X-Forwarded-For": "10.0.0.9"})).status_code
+        other = (await neighbour.get("/api/openapi.json")).status_code
     assert spent[:5] == [200] * 5 and spent[5] == 429
     assert forged == [429] * 3 and forged_direct == 429
     assert other == 200  # another purchaser behind the same proxy is not refused
@@ -80,15 +83,19 @@ async def test_forwarded_proto_only_from_a_trusted_proxy() -> None:
     """X-Forwarded-Proto https (TLS ended at the proxy) makes the admin cookie Secure; the same
     header from anyone else changes nothing."""
     token = "a-real-admin-token-0123456789abcdef"
-    async with custom_stack(admin_token=token, trusted_proxies=PROXY_ADDRESS) as stack, reverse_proxy(stack.url) as proxy:
-        async with client_from(PLATFORM, proxy.url) as via_proxy, client_from(ATTACKER, stack.url) as direct:
-            behind_tls = await via_proxy.post(
-                "/admin/login", data={"token": token}, headers={"Origin": "https://" + proxy.url.split("//")[1]}
-            )
-            forged = await direct.post(
-                "/admin/login", data={"token": token},
-                headers={"Origin": stack.url, "X-Forwarded-Proto": "https"},
-            )
+    async with (
+        custom_stack(admin_token=token, trusted_proxies=PROXY_ADDRESS) as stack,
+        reverse_proxy(stack.url) as proxy,
+        client_from(PLATFORM, proxy.url) as via_proxy,
+        client_from(ATTACKER, stack.url) as direct,
+    ):
+        behind_tls = await via_proxy.post(
+            "/admin/login", data={"token": token}, headers={"Origin": "https://" + proxy.url.split("//")[1]}
+        )
+        forged = await direct.post(
+            "/admin/login", data={"token": token},
+            headers={"Origin": stack.url, "X-Forwarded-Proto": "https"},
+        )
     assert behind_tls.status_code in (200, 303), behind_tls.text
     assert "secure" in behind_tls.headers["set-cookie"].lower()
     assert forged.status_code in (200, 303), forged.text

@@ -145,7 +145,7 @@ async def test_a_client_that_hangs_up_frees_its_place_at_once(caplog: pytest.Log
         admission = _admission(stack)
         body = json.dumps({"query": HOME}).encode()
         stack.erp_sim.set_faults(hold=True)
-        reader, writer = await _open(stack.url)
+        _, writer = await _open(stack.url)
         writer.write(_graphql_head(stack.token, len(body)) + body)
         await writer.drain()
         held = await eventually(lambda: _value(stack.erp_sim.answers_held), lambda n: n >= 1, 20)
@@ -164,7 +164,7 @@ async def test_a_client_that_hangs_up_frees_its_place_at_once(caplog: pytest.Log
 async def test_a_client_gone_while_sending_its_body_is_one_info_line(caplog: pytest.LogCaptureFixture) -> None:
     async with custom_stack() as stack:
         with caplog.at_level(logging.INFO):
-            reader, writer = await _open(stack.url)
+            _, writer = await _open(stack.url)
             writer.write(_graphql_head(stack.token, 500) + b'{"query": ')
             await writer.drain()
             writer.close()

@@ -37,81 +37,86 @@ class _HeadersTooLarge(Exception):
     pass
 
 
-def guarded_http_protocol(header_timeout_s: float, max_header_bytes: int) -> type[HttpToolsProtocol]:
+class GuardedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a header deadline and a header size cap."""
 
-    class GuardedHttpProtocol(HttpToolsProtocol):
-        _header_timer: asyncio.TimerHandle | None = None
-        _header_bytes = 0
-        _awaiting_headers = True
-        _oversized = False
+    header_timeout_s = 10.0
+    max_header_bytes = 32 * 1024
+    _header_timer: asyncio.TimerHandle | None = None
+    _header_bytes = 0
+    _awaiting_headers = True
+    _oversized = False
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm()
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
 
-        def _arm(self) -> None:
-            self._awaiting_headers = True
-            self._header_bytes = 0
-            if self._header_timer is None:
-                self._header_timer = self.loop.call_later(header_timeout_s, self._headers_too_slow)
+    def _arm(self) -> None:
+        self._awaiting_headers = True
+        self._header_bytes = 0
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_too_slow)
 
-        def _disarm(self) -> None:
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
-
-        def _headers_too_slow(self) -> None:
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
             self._header_timer = None
-            if self._awaiting_headers and not self.transport.is_closing():
-                log.info("headers not in within %ss: connection closed", header_timeout_s)
-                self._refuse(b"408 Request Timeout")
 
-        def _refuse(self, status: bytes) -> None:
-            self.transport.write(b"HTTP/1.1 " + status + b"\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
-            self.transport.close()
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self._awaiting_headers and not self.transport.is_closing():
+            log.info("headers not in within %ss: connection closed", self.header_timeout_s)
+            self._refuse(b"408 Request Timeout")
 
-        def data_received(self, data: bytes) -> None:
-            if self._awaiting_headers:
-                self._header_bytes += len(data)
-                if self._header_timer is None:  # the first bytes of a next request on a kept-alive connection
-                    self._arm()
-            super().data_received(data)
-            # Still no end of headers after this data: everything since the request began is header.
-            if self._awaiting_headers and self._header_bytes > max_header_bytes and not self.transport.is_closing():
-                log.info("headers over %d bytes: connection closed", max_header_bytes)
-                self._refuse(b"431 Request Header Fields Too Large")
+    def _refuse(self, status: bytes) -> None:
+        self.transport.write(b"HTTP/1.1 " + status + b"\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+        self.transport.close()
 
-        def on_headers_complete(self) -> None:
-            self._awaiting_headers = False
-            self._disarm()
-            if len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers) > max_header_bytes:
-                self._oversized = True
-                raise _HeadersTooLarge()  # the parser stops; uvicorn answers through send_400_response
-            super().on_headers_complete()
+    def data_received(self, data: bytes) -> None:
+        if self._awaiting_headers:
+            self._header_bytes += len(data)
+            if self._header_timer is None:  # the first bytes of a next request on a kept-alive connection
+                self._arm()
+        super().data_received(data)
+        # Still no end of headers after this data: everything since the request began is header.
+        if self._awaiting_headers and self._header_bytes > self.max_header_bytes and not self.transport.is_closing():
+            log.info("headers over %d bytes: connection closed", self.max_header_bytes)
+            self._refuse(b"431 Request Header Fields Too Large")
 
-        def send_400_response(self, msg: str) -> None:
-            if self._oversized:
-                log.info("headers over %d bytes: connection closed", max_header_bytes)
-                self._refuse(b"431 Request Header Fields Too Large")
-            else:
-                super().send_400_response(msg)
+    def on_headers_complete(self) -> None:
+        self._awaiting_headers = False
+        self._disarm()
+        if len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers) > self.max_header_bytes:
+            self._oversized = True
+            raise _HeadersTooLarge()  # the parser stops; uvicorn answers through send_400_response
+        super().on_headers_complete()
 
-        def on_message_complete(self) -> None:
-            super().on_message_complete()
-            self._awaiting_headers = True  # the next request's headers; the timer starts with its first byte
-            self._header_bytes = 0
+    def send_400_response(self, msg: str) -> None:
+        if self._oversized:
+            log.info("headers over %d bytes: connection closed", self.max_header_bytes)
+            self._refuse(b"431 Request Header Fields Too Large")
+        else:
+            super().send_400_response(msg)
 
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if self._awaiting_headers:
-                self._disarm()  # idle between requests: uvicorn's keep-alive timeout applies
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._awaiting_headers = True  # the next request's headers; the timer starts with its first byte
+        self._header_bytes = 0
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._awaiting_headers:
+            self._disarm()  # idle between requests: uvicorn's keep-alive timeout applies
 
-    return GuardedHttpProtocol
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def guarded_http_protocol(header_timeout_s: float, max_header_bytes: int) -> type[GuardedHttpProtocol]:
+    return type("GuardedHttpProtocol", (GuardedHttpProtocol,), {
+        "header_timeout_s": header_timeout_s, "max_header_bytes": max_header_bytes,
+    })
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
