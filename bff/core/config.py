@@ -182,6 +182,7 @@ class Settings(BaseSettings):
     max_inflight_per_user: int = Field(6, ge=1)  # admitted or waiting, per bearer token / platform user
     max_inflight_per_ip: int = Field(12, ge=1)  # the same for anonymous requests, per client address
     metrics_token: SecretStr = SecretStr("")  # /metrics needs it as a bearer token; empty: loopback only
+    ops_refresh_s: float = Field(1.0, ge=0)  # /metrics rendered, readiness worked out, at most this often
     # --- end of issue 19 settings ---
 
     @model_validator(mode="after")

@@ -29,7 +29,7 @@ from bff.web.edge import RequestBodyMiddleware
 from bff.web.gql import DOCUMENT_CACHES, BffSchema, ErpCallsExtension, GraphQLView, OperationNameExtension, StaleDataExtension
 from bff.web.gql_guards import ErpBudget, TrustedDocuments
 from bff.web.graphiql import graphiql_routes
-from bff.web.health import health_check
+from bff.web.health import Readiness, health_check
 from bff.web.http_guards import (
     ErpBudgetMiddleware,
     RequestRateLimitMiddleware,
@@ -37,6 +37,7 @@ from bff.web.http_guards import (
     http_error,
     internal_error,
 )
+from bff.web.metrics_route import MetricsEndpoint
 from bff.web.requestid import RequestIdMiddleware
 from bff.web.rest import auth_routes, avatar_routes, files, message_routes, monitor_routes, order_routes
 from bff.web.rest.openapi import build_openapi
@@ -95,9 +96,10 @@ def create_app(
     async def openapi_json(request: Request) -> Response:
         return JSONResponse(openapi)
 
-    async def metrics(request: Request) -> Response:
-        # Prometheus text; operation names and counts only, no user data.
-        return Response(services.telemetry.prometheus_text(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    # Prometheus text; operation names and counts only, no user data.
+    metrics = MetricsEndpoint(
+        services.telemetry.prometheus_text, token=settings.metrics_token.get_secret_value(), fresh_s=settings.ops_refresh_s,
+    )
 
     async def root(request: Request) -> Response:
         return RedirectResponse("/graphql")
@@ -108,7 +110,7 @@ def create_app(
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/api/health/check", health_check),
         Route("/api/openapi.json", openapi_json),
-        Route("/metrics", metrics),
+        Route("/metrics", metrics.respond),
         *dashboard.routes(),
         *(make_route(shim, schema) for shim in shims),
         *files.routes(),
@@ -165,4 +167,6 @@ def create_app(
     app.state.shims = shims
     app.state.trusted_sources = parse_networks(settings.trusted_header_sources)
     app.state.admission = admission
+    app.state.readiness = Readiness(settings.ops_refresh_s)
+    app.state.metrics = metrics
     return app
