@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import unicodedata
 
 from bff.core.domain import Binding, Company, LoginResult, Viewer
 from bff.core.security import mask_phone
@@ -23,6 +24,11 @@ async def checked_nickname(services: Services, openid: str, nickname: str | None
         return None
     if "<" in nickname or ">" in nickname:
         raise bad_input("昵称不能包含 < 或 >", "profile.nickname")
+    # Controls (Cc: newlines, tabs), format characters (Cf: bidi overrides such as U+202E that
+    # reverse how a name reads, invisible marks), separators of lines and paragraphs. The
+    # zero-width joiner stays: emoji sequences (👨‍👩‍👧) are made with it.
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c != "\u200d" for c in nickname):
+        raise bad_input("昵称不能包含换行或不可见的控制字符", "profile.nickname")
     verdict = await services.wechat.msg_sec_check(openid, nickname)
     if verdict == "risky":
         raise bad_input("昵称含有不当内容，请修改后再试", "profile.nickname")

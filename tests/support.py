@@ -228,6 +228,9 @@ def make_settings(**overrides: Any) -> Settings:
         "erp_calls_per_user": "1000000/hour",
         # Tests fire up to 100 requests at once; shedding load is tests/test_overload.py's subject.
         "max_inflight": 200,
+        "max_inflight_per_user": 400,  # and one purchaser's share of them: tests/test_edge.py's subject
+        "max_inflight_per_ip": 400,
+        "ops_refresh_s": 0,  # health and /metrics as of now: tests read them right after what they check
         # Viewers kept a minute, not seconds: a change that forgets to say so (bff/auth/viewers.py)
         # fails the test that makes it, instead of passing because the kept viewer had expired.
         "viewer_cache_s": 60,

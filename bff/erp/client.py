@@ -257,6 +257,11 @@ class ErpClient:
     def pool_stats(self) -> PoolStats:
         return self._transport.slots.stats()
 
+    def pool_answered_within(self, seconds: float) -> bool:
+        """Whether this instance's pool had an HTTP answer from the ERP in the last ``seconds``
+        (then it is not wedged, and health need not ask)."""
+        return time.monotonic() - self._transport.last_answer < seconds
+
     async def pool_wedged(self, timeout_s: float) -> bool:
         """True when this instance cannot reach the ERP through its own pool while a fresh
         connection can: the instance, not the ERP, is broken. (Any HTTP answer to the base

@@ -245,6 +245,7 @@ class Transport:
         self._pool_wait_s = pool_wait_s
         self.slots = ConnectionSlots(pool_size)
         self._listeners: list[Listener] = []
+        self.last_answer = float("-inf")  # monotonic time of the pool's last HTTP answer (health reads it)
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -287,6 +288,7 @@ class Transport:
                 raise protocol.Transient(type(error).__name__) from error
             finally:
                 latency_ms = (time.monotonic() - t0) * 1000
+            self.last_answer = time.monotonic()
             _forget_cookies(self._http.cookies, response)
             return interpret(response)
         except BaseException as error:
