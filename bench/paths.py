@@ -11,13 +11,12 @@ for it, and how many of ``bff/erp``'s.
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
-
-import json
-import threading
 
 import httpx
 from common import MANIFEST, ROOT, bench_settings

@@ -183,8 +183,8 @@ class Services:
     def record_erp_call(self, call: ErpCall) -> None:
         """Every outbound ERP call goes to api_call_logs beside the inbound ones, and to the metrics."""
         self.telemetry.record_erp(call.endpoint, call.form_id, call.outcome, call.latency_ms)
-        if call.outcome in ("transient", "timeout"):
-            self.guesses.forget()  # the ERP had trouble (perhaps an upgrade): prove the guesses again
+        if call.outcome == "transient":
+            self.guesses.after_erp_error()  # not after a timeout: a slow answer says nothing of the protocol
         self.call_log.record(
             trace_id=current_trace_id() or None,
             endpoint=f"erp:{call.endpoint}",
