@@ -132,41 +132,33 @@ class CustomerOrders:
 
     async def _ids_matching(self, keyword: str) -> set[str]:
         """The customer's orders whose text matches, or which hold a material whose text matches.
-        Orders are searched scoped to the customer in the ERP request itself; lines are searched
-        among the customer's latest orders (``salesOrderId`` list, a guess) or, evidenced, over
-        the form and kept for those orders only. One search per request."""
+        Orders are searched scoped to the customer in the ERP request itself; lines over the whole
+        form (evidenced, no customer field), beside it, and kept for the customer's latest orders.
+        Only when that answer is cut short (more matches than a read holds) are the lines searched
+        among the customer's latest orders by the ``salesOrderId`` list (a guess, while it holds):
+        a round trip more, for a keyword common across customers. One search per request."""
         if self._searched:
             raise BffError(ErrorCode.BAD_USER_INPUT, "每次请求只能进行一次关键词搜索")
         if keyword_too_short(keyword):
             raise BffError(ErrorCode.BAD_USER_INPUT, f"搜索关键词至少 {MIN_KEYWORD_CHARS} 个字符（或 1 个汉字）")
         self._searched = True
         columns = queries.ORDER_COLUMNS_FOR_MATCH
-        line_guess = self._guesses.line_order_filter
-        unscoped_lines = None if line_guess.worth_trying else asyncio.ensure_future(
-            self._read(queries.lines_matching(keyword), keep=False))
-        try:
-            (_, by_text), (_, recent) = await asyncio.gather(
-                self._read(queries.orders_of_customer(
-                    self.customer_id, keyword=keyword, columns=columns, page_size=queries.MAX_ROWS), keep=False),
-                self._read(queries.orders_of_customer(self.customer_id, columns=columns, page_size=queries.SEARCH_SCOPE_ORDERS)),
-            )
-        except BaseException:
-            if unscoped_lines is not None:
-                unscoped_lines.cancel()
-            raise
+        (_, by_text), (_, recent), (count, lines) = await asyncio.gather(
+            self._read(queries.orders_of_customer(
+                self.customer_id, keyword=keyword, columns=columns, page_size=queries.MAX_ROWS), keep=False),
+            self._read(queries.orders_of_customer(self.customer_id, columns=columns, page_size=queries.SEARCH_SCOPE_ORDERS)),
+            self._read(queries.lines_matching(keyword), keep=False),
+        )
         mine = {r.id for r in recent if r.customerId == self.customer_id}
-        lines: list[OrderLineRecord] | None = None
-        if unscoped_lines is None and mine:
+        if count > len(lines) and mine:
             asked = sorted(mine)
-            lines = await guessed(
-            self._read,                 line_guess, queries.lines_of_orders(asked, keyword=keyword, columns=queries.LINE_COLUMNS_FOR_MATCH),
+            scoped = await guessed(
+                self._read, self._guesses.line_order_filter,
+                queries.lines_of_orders(asked, keyword=keyword, columns=queries.LINE_COLUMNS_FOR_MATCH),
                 lambda count, rows: _within(rows, asked, lambda r: r.salesOrderId), keep=False)
-            if lines is None:
-                unscoped_lines = asyncio.ensure_future(self._read(queries.lines_matching(keyword), keep=False))
-        if unscoped_lines is not None:
-            _, lines = await unscoped_lines
+            lines = scoped if scoped is not None else lines
         matched = {r.id for r in by_text if r.customerId == self.customer_id}
-        return matched | {line.salesOrderId for line in lines or () if line.salesOrderId in mine}
+        return matched | {line.salesOrderId for line in lines if line.salesOrderId in mine}
 
     async def orders_by_ids(self, ids: Sequence[str]) -> dict[str, Order]:
         wanted = sorted(set(ids)) or [NO_SUCH_ID]
