@@ -38,7 +38,7 @@ export const ORDER_DETAIL = `query OrderDetail($id: ID!) {
     deliveryText
     shippedRate
     producedRate
-    timeline { kind title at done current durationS detail }
+    timeline { kind title at done current inProgress durationS detail }
     materials {
       id
       name

@@ -21,8 +21,11 @@ function startDemo({ timeoutMs = 60000 } = {}) {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-bff-'))
   const child = spawn(findBff(), ['demo', '--port', '0', '--erp-port', '0', '--wechat-port', '0'], {
     cwd,
-    // A fast change watcher, so an order change becomes a notification within the test.
-    env: { ...process.env, PYTHONUNBUFFERED: '1', BFF_WATCH_INTERVAL_S: '1' },
+    // A fast change watcher, so an order change becomes a notification within the test; the
+    // platform's headers trusted (WeChat Cloud Run's callContainer, stood in by the wx shim).
+    // Every test file binds fresh users from the one loopback address: the per-address bind
+    // limit (20 per 10 minutes in production) would refuse the later ones.
+    env: { ...process.env, PYTHONUNBUFFERED: '1', BFF_WATCH_INTERVAL_S: '1', BFF_TRUST_WX_HEADERS: '1', BFF_BIND_MAX_ATTEMPTS_PER_IP: '500' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   return new Promise((resolve, reject) => {

@@ -10,7 +10,7 @@ import { request } from '../../lib/gql'
 import { appendPaths, Latest } from '../../lib/latest'
 import { switchColor, toast, toLogin } from '../../lib/page'
 import { subscriptionsSetting, switchedOff } from '../../lib/subscriptions'
-import { getToken } from '../../lib/session'
+import { hasSession } from '../../lib/session'
 
 interface Message { id: string; kind: string | null; title: string; summary: string | null; orderId: string | null; page: string | null; createdAt: string | null; read: boolean }
 interface Settings { enabledKinds: string[]; dndStart: string | null; dndEnd: string | null; followAll: boolean; timezone: string }
@@ -60,7 +60,7 @@ Component({
   },
   methods: {
     onLoad() {
-      if (!getToken()) return toLogin('login')
+      if (!hasSession()) return toLogin('login')
       this.setData({ switchColor: switchColor() })
       return this.load()
     },
