@@ -4,7 +4,7 @@ export const DOCUMENT_IDS: Record<string, string> = {
   BindCompany: 'sha256:6c300819ab580f5ab0ecb7fe2073911c4eb8e25bec5fd089cb93b944b2a69fcd',
   DeleteMyAccount: 'sha256:cae9621d656a7faa5c70f523cad2988235325f9d1c6c64d02cd08086e67d5302',
   FollowOrder: 'sha256:a30e8c86a956201b317b1f0645578ae9a8a6cabbfb19ad96dc17048135a842d9',
-  Home: 'sha256:88a965b0ef1be680b6f20da650d101f3e046b6305e7ab8b8bcd481efadbac699',
+  Home: 'sha256:b8e0dfc2a92b63bc2b09fbd52b5158fbc37521ba0654f8d8342f832fe73ce6f4',
   Logout: 'sha256:d33294c28ffdaff741dcadc2dba75b4013cdc29cd5f9e8f61d3ac85d57868a04',
   MarkMessageRead: 'sha256:dbd9d24d4f555d252d5b5a83aab5d80368bd7e57d1b179e2d9770ec5f7e22aed',
   MaterialProgress: 'sha256:1cd1e75d9b0dc58c9d74fb32db83fb52df98a20c0c18e9c67458982362544da8',

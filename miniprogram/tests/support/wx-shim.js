@@ -191,6 +191,8 @@ function installWx() {
       },
     }),
     showLoading: () => undefined,
+    setTabBarBadge: (o) => (state.badge = o.text, ok(o, {})),
+    removeTabBarBadge: (o) => (state.badge = '', ok(o, {})),
     hideLoading: () => undefined,
     cloud: {
       init: (o) => (state.cloudInit = o || {}),
@@ -272,7 +274,9 @@ async function openPage(simulate, name, query = {}) {
   const dist = path.resolve(__dirname, '../../dist')
   // A page's definition is registered once (its module runs once); each open renders anew.
   const options = { compiler: COMPILER, rootPath: dist, usingComponents: { ...componentIds(simulate, dist) } }
-  const id = loaded[name] || (loaded[name] = simulate.load(path.join(dist, 'pages', name, name), options))
+  // 'home' is pages/home/home; a path with a slash names a subpackage's page (packages/account/delete/delete).
+  const file = name.includes('/') ? path.join(dist, name) : path.join(dist, 'pages', name, name)
+  const id = loaded[name] || (loaded[name] = simulate.load(file, options))
   const comp = simulate.render(id)
   comp.attach(document.createElement('parent-wrapper'))
   await comp.instance.onLoad(query)

@@ -7,6 +7,7 @@
 // once while loading ("上次更新 …"), and a failed refresh never removes the list on screen.
 import { PAGE_SIZE } from '../../config'
 import { HOME, ORDERS } from '../../graphql/orders'
+import { showUnread } from '../../lib/badge'
 import { errorState } from '../../lib/errors'
 import { dateTime, STATUS_FILTERS, updatedAt } from '../../lib/format'
 import { request } from '../../lib/gql'
@@ -28,6 +29,7 @@ interface OrderPage {
 interface HomeData {
   orders: OrderPage
   systemStatus?: { erpState: string; banner: string | null; degraded: boolean } | null
+  messages?: { unread: number } | null
 }
 
 type Card = ReturnType<typeof card>
@@ -91,7 +93,8 @@ Component({
       if (this.data.keyword) vars.keyword = this.data.keyword
       if (this.data.status) vars.status = this.data.status
       try {
-        const { data, stale } = await request<HomeData>(HOME, vars, { optional: ['systemStatus'] })
+        const { data, stale } = await request<HomeData>(HOME, vars, { optional: ['systemStatus', 'messages'] })
+        if (data.messages) showUnread(data.messages.unread)
         if (!latest(this).isCurrent(ticket)) return undefined // a newer search or filter owns the list
         this.show(data, stale, query, Date.now(), false)
         if (name) keep(name, { data, stale })

@@ -139,7 +139,7 @@ Component({
       toLogin('login')
     },
     openDelete() {
-      wx.navigateTo({ url: '/pages/delete/delete' })
+      wx.navigateTo({ url: '/packages/account/delete/delete' }) // a subpackage: downloaded when first opened
     },
     openMonitor() {
       wx.navigateTo({ url: '/pages/monitor/monitor' })

@@ -1,10 +1,10 @@
 // 注销账号: deleteMyAccount removes everything the BFF keeps of the user (docs/privacy.md). The
 // page says what goes and what stays, asks for a tick and a final confirmation, then signs out.
-import { DELETE_MY_ACCOUNT } from '../../graphql/auth'
-import { errorState } from '../../lib/errors'
-import { request } from '../../lib/gql'
-import { toast, toLogin } from '../../lib/page'
-import { signOut } from '../../lib/session'
+import { DELETE_MY_ACCOUNT } from '../../../graphql/auth'
+import { errorState } from '../../../lib/errors'
+import { request } from '../../../lib/gql'
+import { toast, toLogin } from '../../../lib/page'
+import { hasSession, signOut } from '../../../lib/session'
 
 Component({
   data: {
@@ -13,6 +13,9 @@ Component({
     error: '',
   },
   methods: {
+    onLoad() {
+      if (!hasSession()) toLogin('login')
+    },
     toggle() {
       this.setData({ understood: !this.data.understood, error: '' })
     },
