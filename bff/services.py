@@ -11,6 +11,7 @@ from aiocache.base import BaseCache
 from bff.auth.avatars import AvatarService
 from bff.auth.binding import BindingService
 from bff.auth.companies import CompanyDirectory
+from bff.auth.deletion import AccountDeletion
 from bff.auth.sessions import SessionService
 from bff.auth.viewers import ViewerCache
 from bff.cache.caches import create_cache
@@ -58,6 +59,7 @@ class Services:
     limits: RateLimits
     notify: Notifications = field(init=False)  # subscription messages: outbox worker, change watcher, grants
     avatars: AvatarService = field(init=False)
+    accounts: AccountDeletion = field(init=False)  # deleteMyAccount
     guesses: Guesses = field(init=False)  # what this process learnt of the ERP's guessed shapes
     delivery_details: DeliveryDetails = field(init=False)
 
@@ -135,6 +137,7 @@ class Services:
             guesses=services.guesses)
         services.monitor.alerter.add_listener(services.notify.admin_alerts.send)
         services.avatars = AvatarService(db, limits, max_bytes=settings.avatar_max_bytes)
+        services.accounts = AccountDeletion(db, viewers)
         services._observe_state()
         return services
 

@@ -128,6 +128,8 @@ class TimelineStep:
     current: bool
     duration_s: float | None = strawberry.field(description="Seconds since the previous step with a time")
     detail: str | None
+    in_progress: bool = strawberry.field(
+        description="Under way but not the current step (生产中 54 % while a packed delivery waits): not a step to come")
 
 
 T = TypeVar("T")

@@ -293,3 +293,13 @@ async def other_company_ids(http: httpx.AsyncClient, stack: DemoStack) -> dict[s
         "attachment": attachment,
         "name": stack.demo["other_customer"]["name"],
     }
+
+
+def assert_truthful(steps: list[dict[str, Any]]) -> None:
+    """The rules every timeline keeps (also checked over the demo's orders and every dialect,
+    tests/test_erp_dialects.py): one current step, no finished step after it, a step under way
+    (in progress) is neither finished nor the current one."""
+    current = [i for i, s in enumerate(steps) if s["current"]]
+    assert len(current) == 1, steps
+    assert not any(s["done"] for s in steps[current[0] + 1:]), steps
+    assert not any(s.get("inProgress") and (s["done"] or s["current"]) for s in steps), steps
