@@ -153,7 +153,18 @@ test('an attachment on no network: 重试 offered, nothing opened; while it load
   expect(wxState.modals).toEqual([{ title: '附件打不开', content: '网络不可用，请检查网络后重试', confirmText: '重试' }])
 })
 
-// Last: after an outage the BFF's circuit breaker stays open a while.
+// After an outage the BFF's circuit breaker stays open a while: the test files that run next bind
+// users, so this one waits until the BFF says the ERP is up again (the event, not a time).
+async function erpBackUp() {
+  for (const start = Date.now(); Date.now() - start < 120000; ) {
+    const health = await httpJson('GET', `${wxState.info.base}/api/health/check`)
+    const erp = health.data && health.data.erp
+    if (erp && erp.state === 'UP' && erp.circuit === 'CLOSED') return
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error('the ERP did not come back up within 2 minutes')
+}
+
 test('an attachment while the ERP is down: the BFF’s own Chinese message, nothing opened', async () => {
   await loginAndBind('files-erp-down')
   const order = await orderWithAttachment()
@@ -166,6 +177,7 @@ test('an attachment while the ERP is down: the BFF’s own Chinese message, noth
     await until(() => wxState.modals.length)
   } finally {
     await httpJson('POST', `${wxState.info.erp}/__sim/faults/reset`, {})
+    await erpBackUp()
   }
   const download = wxState.requests.filter((r) => r.operation === 'downloadFile').pop()
   expect(download.status).toBe(503)
