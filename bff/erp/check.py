@@ -31,9 +31,8 @@ from bff.erp import protocol, queries
 from bff.erp.anomalies import Anomalies
 from bff.erp.client import ErpClient, ErpClientConfig
 from bff.erp.errors import INTERNAL_SIGNALS, ErpError, ErpRefused
-from bff.erp.fields import EPOCH_MS_FROM, is_empty, is_query_fragment
-from bff.erp.forms import CUSTOMERS, DELIVERIES, DELIVERY_LINES, ORDER_LINES, SALES_ORDERS, OrderStatusCode
 from bff.erp.models import (
+    EPOCH_MS_FROM,
     CustomerRecord,
     DeliveryLineRecord,
     DeliveryRecord,
@@ -41,9 +40,12 @@ from bff.erp.models import (
     ErpRecord,
     OrderLineRecord,
     SalesOrderRecord,
+    is_empty,
+    is_query_fragment,
+    read_rows,
 )
+from bff.erp.queries import CUSTOMERS, DELIVERIES, DELIVERY_LINES, ORDER_LINES, SALES_ORDERS, OrderStatusCode
 from bff.erp.reader import ErpReader
-from bff.erp.validation import read_rows
 
 # A guess (bff/erp/guesses.py) is "ignored" or "refused" rather than failed: the BFF has an
 # evidenced fallback for it, so neither fails the check; the finding names the setting that pins it.

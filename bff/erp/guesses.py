@@ -17,6 +17,7 @@ pins a guess (``on``: always tried, still checked; ``off``: never tried).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -25,6 +26,7 @@ logger = logging.getLogger("bff.erp")
 
 Setting = Literal["auto", "on", "off"]
 GUESS_NAMES = ("code_filter", "line_order_filter", "product_ids")
+RECHECK_AFTER_S = 300.0  # an ERP error makes the guesses be proven again, at most this often
 
 
 class GuessState(StrEnum):
@@ -70,6 +72,7 @@ class Guesses:
     code_filter: Guess = field(default_factory=lambda: Guess("code_filter"))
     line_order_filter: Guess = field(default_factory=lambda: Guess("line_order_filter"))
     product_ids: Guess = field(default_factory=lambda: Guess("product_ids"))
+    forgotten_at: float | None = None  # time.monotonic() of the last forget()
 
     @classmethod
     def pinned(cls, settings: dict[str, Setting]) -> Guesses:
@@ -88,9 +91,19 @@ class Guesses:
         return [self.by_name(name) for name in GUESS_NAMES]
 
     def forget(self) -> None:
-        """After an ERP error: each guess is checked again by the next read that tries it."""
+        """Each guess is checked again by the next read that tries it."""
         for guess in self.all():
             guess.forget()
+
+    def after_erp_error(self) -> None:
+        """The ERP failed (perhaps an upgrade): prove the guesses again, at most once per
+        :data:`RECHECK_AFTER_S`: re-checking an ignored guess reads a whole form, which an ERP
+        already in trouble should not be asked for again and again."""
+        now = time.monotonic()
+        if self.forgotten_at is not None and now - self.forgotten_at < RECHECK_AFTER_S:
+            return
+        self.forgotten_at = now
+        self.forget()
 
     def describe(self) -> dict[str, dict[str, str | int]]:
         return {g.name: {"setting": g.setting, "state": g.state.value, "tries": g.tries} for g in self.all()}

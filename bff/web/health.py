@@ -16,6 +16,7 @@ from bff.web.appstate import services_of
 
 CHECK_TIMEOUT_S = 2.0
 POOL_CHECK_S = 0.8  # each of the two ERP reachability tries (through the pool, then fresh)
+POOL_FRESH_S = 60.0  # a pool that had an ERP answer this recently is not wedged: no request to prove it
 
 
 class PoolWedged(Exception):
@@ -60,6 +61,8 @@ async def _degradable(check: Any) -> dict[str, Any]:
 
 
 async def _erp_pool(services: Services) -> None:
+    if services.erp.primary.pool_answered_within(POOL_FRESH_S):
+        return  # the probe (every BFF_ERP_PROBE_INTERVAL_S) and the traffic keep this fresh
     if await services.erp.primary.pool_wedged(POOL_CHECK_S):
         raise PoolWedged()
 
@@ -82,15 +85,39 @@ def _notifications(services: Services, outbox: dict[str, Any]) -> dict[str, Any]
     }
 
 
+class Readiness:
+    """Readiness as last worked out, shared by every probe for ``fresh_s`` (BFF_OPS_REFRESH_S) and
+    worked out by one of them at a time: a flood of probes costs one database ping and one cache
+    round trip a second, and no ERP request while the pool is in use (issue 19)."""
+
+    def __init__(self, fresh_s: float) -> None:
+        self.fresh_s = fresh_s
+        self._lock = asyncio.Lock()
+        self._body: dict[str, Any] | None = None
+        self._at = float("-inf")
+
+    async def get(self, services: Services) -> dict[str, Any]:
+        async with self._lock:
+            if self._body is None or time.monotonic() - self._at >= self.fresh_s:
+                self._body = await _readiness(services)
+                self._at = time.monotonic()
+            return self._body
+
+
 async def health_check(request: Request) -> JSONResponse:
     """Liveness: the process answers (``?probe=live``: nothing else is checked). Readiness:
     this instance's ERP connection pool; the database and the cache down are degradations. The ERP's own state is
     reported but never makes the BFF unready: it still serves stale data, and every instance
     would fail together behind the balancer. A pool that cannot reach an ERP which answers a
     fresh connection does: only a restart cures that instance."""
-    services = services_of(request)
     if request.query_params.get("probe") == "live":
         return JSONResponse({"status": "ok", "live": True})
+    readiness: Readiness = request.app.state.readiness
+    body = await readiness.get(services_of(request))
+    return JSONResponse(body, status_code=200 if body["ready"] else 503)
+
+
+async def _readiness(services: Services) -> dict[str, Any]:
     cache = services.cache
     checks = await asyncio.gather(
         _degradable(_timed("database", services.db.ping())),
@@ -109,7 +136,7 @@ async def health_check(request: Request) -> JSONResponse:
     healthy = all(c["status"] in ("up", "degraded") for c in checks)
     degraded = any(c["status"] == "degraded" for c in checks) or notifications["status"] != "ok"
     erp = erp_status(services.monitor.probe, services.erp)
-    body = {
+    return {
         "status": ("degraded" if degraded else "ok") if healthy else "unavailable",
         "live": True,
         "ready": healthy,
@@ -126,4 +153,3 @@ async def health_check(request: Request) -> JSONResponse:
         "database": services.db.dialect,
         "cache": cache_backend(services.cache),
     }
-    return JSONResponse(body, status_code=200 if healthy else 503)
