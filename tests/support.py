@@ -234,6 +234,13 @@ def make_settings(**overrides: Any) -> Settings:
         # Viewers kept a minute, not seconds: a change that forgets to say so (bff/auth/viewers.py)
         # fails the test that makes it, instead of passing because the kept viewer had expired.
         "viewer_cache_s": 60,
+        # The ERP's time limits with room for a busy machine (CI beside other work): a request held
+        # up by the CPU, not by the ERP, must not turn into ERP_UNAVAILABLE. Tests of the limits
+        # themselves set them (tests/test_erp_faults.py, tests/test_abuse.py, tests/erp).
+        "erp_timeout_s": 10.0,
+        "erp_deadline_s": 12.0,
+        "erp_request_budget_s": 15.0,
+        "erp_pool_wait_s": 5.0,
     }
     base.update(overrides)
     return Settings(**base)
