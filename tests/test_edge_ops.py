@@ -55,7 +55,10 @@ async def test_without_a_token_metrics_answer_loopback_clients_only() -> None:
 async def test_a_flood_of_probes_and_scrapes_costs_no_erp_request_and_few_renders() -> None:
     async with custom_stack(metrics_token=TOKEN, ops_refresh_s=1.0) as stack:
         pool_checks = _count_calls(stack.services.erp.primary, "pool_wedged")
-        async with httpx.AsyncClient(base_url=stack.url, timeout=30, limits=httpx.Limits(max_connections=100)) as http:
+        # Idle connections dropped after 1 s: never reused as uvicorn closes them (5 s keep-alive),
+        # a race a starved loop on a busy machine lost once (httpx.ReadError).
+        limits = httpx.Limits(max_connections=100, keepalive_expiry=1.0)
+        async with httpx.AsyncClient(base_url=stack.url, timeout=30, limits=limits) as http:
             purchaser = {"Authorization": f"Bearer {stack.token}"}
             assert (await http.post("/graphql", json={"query": HOME}, headers=purchaser)).status_code == 200
             erp_before = stack.erp_sim.total
