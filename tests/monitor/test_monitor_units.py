@@ -127,7 +127,8 @@ async def test_an_open_circuit_refuses_at_once_and_the_probe_still_goes_out() ->
     before, started = calls, time.monotonic()
     with pytest.raises(ErpCircuitOpen):
         await client.list(SALES_ORDERS, model=SalesOrderRecord, page=2)
-    assert calls == before and time.monotonic() - started < 0.05
+    # No call, and no wait for the deadline (a bound a busy machine's loop cannot miss; 0.05 s could).
+    assert calls == before and time.monotonic() - started < config.deadline_s
     with pytest.raises(ErpUnavailable):
         await client.probe()
     assert calls > before  # the probe bypasses the breaker: it must see the real ERP
