@@ -73,8 +73,8 @@ class Costing:
         return 1 + orders + 1
 
     def keyword_search(self) -> int:
-        """Orders matching the text, the customer's latest order ids, then matching lines (the
-        guessed ``salesOrderId`` list, and the evidenced unscoped read should the ERP ignore it)."""
+        """Orders and lines matching the text; when the lines' answer is cut short, the customer's
+        latest order ids and (the guess) their lines matching."""
         return 3 + (1 if self.guesses.line_order_filter.worth_trying else 0)
 
     def carrying(self, materials: int) -> int:

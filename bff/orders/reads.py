@@ -131,34 +131,35 @@ class CustomerOrders:
         return count, self._own_orders(records)
 
     async def _ids_matching(self, keyword: str) -> set[str]:
-        """The customer's orders whose text matches, or which hold a material whose text matches.
-        Orders are searched scoped to the customer in the ERP request itself; lines over the whole
-        form (evidenced, no customer field), beside it, and kept for the customer's latest orders.
-        Only when that answer is cut short (more matches than a read holds) are the lines searched
-        among the customer's latest orders by the ``salesOrderId`` list (a guess, while it holds):
-        a round trip more, for a keyword common across customers. One search per request."""
+        """Ids of orders whose text matches (the customer's: scoped in the ERP request itself), or
+        which hold a line whose text matches (over the whole form, evidenced: the form has no
+        customer field, so these may be anyone's: the page read that follows is filtered by the
+        customer and keeps the customer's only). Both reads side by side. Only when the lines'
+        answer is cut short (more matches than a read holds: a keyword common across customers)
+        are the lines searched among the customer's latest orders, by the ``salesOrderId`` list (a
+        guess, while it holds): two round trips more. One search per request."""
         if self._searched:
             raise BffError(ErrorCode.BAD_USER_INPUT, "每次请求只能进行一次关键词搜索")
         if keyword_too_short(keyword):
             raise BffError(ErrorCode.BAD_USER_INPUT, f"搜索关键词至少 {MIN_KEYWORD_CHARS} 个字符（或 1 个汉字）")
         self._searched = True
         columns = queries.ORDER_COLUMNS_FOR_MATCH
-        (_, by_text), (_, recent), (count, lines) = await asyncio.gather(
+        (_, by_text), (count, lines) = await asyncio.gather(
             self._read(queries.orders_of_customer(
                 self.customer_id, keyword=keyword, columns=columns, page_size=queries.MAX_ROWS), keep=False),
-            self._read(queries.orders_of_customer(self.customer_id, columns=columns, page_size=queries.SEARCH_SCOPE_ORDERS)),
             self._read(queries.lines_matching(keyword), keep=False),
         )
-        mine = {r.id for r in recent if r.customerId == self.customer_id}
-        if count > len(lines) and mine:
-            asked = sorted(mine)
+        holding = {line.salesOrderId for line in lines if line.salesOrderId}
+        if count > len(lines):
+            _, recent = await self._read(
+                queries.orders_of_customer(self.customer_id, columns=columns, page_size=queries.SEARCH_SCOPE_ORDERS))
+            asked = sorted({r.id for r in recent if r.customerId == self.customer_id})
             scoped = await guessed(
                 self._read, self._guesses.line_order_filter,
                 queries.lines_of_orders(asked, keyword=keyword, columns=queries.LINE_COLUMNS_FOR_MATCH),
-                lambda count, rows: _within(rows, asked, lambda r: r.salesOrderId), keep=False)
-            lines = scoped if scoped is not None else lines
-        matched = {r.id for r in by_text if r.customerId == self.customer_id}
-        return matched | {line.salesOrderId for line in lines if line.salesOrderId in mine}
+                lambda count, rows: _within(rows, asked, lambda r: r.salesOrderId), keep=False) if asked else None
+            holding |= {line.salesOrderId for line in scoped or ()}
+        return {r.id for r in by_text if r.customerId == self.customer_id} | holding
 
     async def orders_by_ids(self, ids: Sequence[str]) -> dict[str, Order]:
         wanted = sorted(set(ids)) or [NO_SUCH_ID]
