@@ -169,15 +169,21 @@ async def _shipment_details(sources: Sources, _: Loaders, shipment_ids: list[str
     return [found.get(i) for i in shipment_ids]
 
 
-async def _materials(sources: Sources, needs: Loaders, ids: list[str]) -> list[Material | None]:
+async def _material_lines(sources: Sources, _: Loaders, ids: list[str]) -> list[Material | None]:
+    found = await sources.reads.materials_by_ids(ids)
+    return [found.get(i) for i in ids]
+
+
+async def _materials(_: Sources, needs: Loaders, ids: list[str]) -> list[Material | None]:
     """Materials read alone (the material page): dispatched from the packed deliveries carrying each."""
-    found, carrying = await asyncio.gather(sources.reads.materials_by_ids(ids), needs["material_shipments"].load_many(ids))
-    return [dispatched([found[i]], shipments, whole_order=False)[0] if i in found else None
-            for i, shipments in zip(ids, carrying, strict=True)]
+    found, carrying = await asyncio.gather(needs["material_line"].load_many(ids), needs["material_shipments"].load_many(ids))
+    return [dispatched([material], shipments, whole_order=False)[0] if material is not None else None
+            for material, shipments in zip(found, carrying, strict=True)]
 
 
-async def _material_shipments(sources: Sources, _: Loaders, material_ids: list[str]) -> list[list[Shipment]]:
-    grouped = await sources.reads.shipments_by_material(material_ids)
+async def _material_shipments(sources: Sources, needs: Loaders, material_ids: list[str]) -> list[list[Shipment]]:
+    materials = [m for m in await needs["material_line"].load_many(material_ids) if m is not None]
+    grouped = await sources.reads.shipments_of_materials(materials)
     return [[replace(s, via_material_id=i) for s in grouped.get(i, [])] for i in material_ids]
 
 
@@ -210,11 +216,13 @@ READS: tuple[Declared, ...] = (
              lambda c, n: c.lines_of_deliveries(n) + 1, _shipment_lines, alongside="Query.shipment"),
     Declared("shipment_detail", "delivery id", "only deliveries already proven the customer's are read",
              lambda c, n: min(n, DETAIL_READS_PER_REQUEST), _shipment_details),
+    Declared("material_line", "order line id", "order lines whose order is proven the customer's", lambda c, n: 2,
+             _material_lines),
     Declared("material_shipments", "order line id", VIA_ORDERS + "; deliveries as order_shipments",
-             lambda c, n: 2 + c.deliveries_of_orders(n) + c.carrying(n), _material_shipments, ("recent_deliveries",),
-             alongside="Query.material"),
-    Declared("material", "order line id", "order lines whose order is proven the customer's",
-             lambda c, n: 2, _materials, ("material_shipments",)),
+             lambda c, n: c.deliveries_of_orders(n) + c.carrying(n), _material_shipments,
+             ("material_line", "recent_deliveries"), alongside="Query.material"),
+    Declared("material", "order line id", "made of material_line and material_shipments", lambda c, n: 0,
+             _materials, ("material_line", "material_shipments")),
 )
 DECLARED: dict[str, Declared] = {read.name: read for read in READS}
 

@@ -86,6 +86,7 @@ class CustomerOrders:
         self._orders: dict[str, Order] = {}  # proven this customer's
         self._recent: asyncio.Future[tuple[int, list[DeliveryRecord]]] | None = None
         self._deliveries: dict[str, DeliveryRecord] = {}  # proven this customer's
+        self._made: dict[str, asyncio.Future[tuple[int, list[Any]]]] = {}  # this request's reads, by shape
         self._detail_reads_left = DETAIL_READS_PER_REQUEST
         self._searched = False
         self.stale_as_of: datetime | None = None
@@ -93,10 +94,23 @@ class CustomerOrders:
     # --- the one way to read: scoped by the query, recorded for the fallback -----------------
 
     async def _read(self, read: queries.ListRead[R], *, keep: bool = True) -> tuple[int, list[R]]:
-        """``keep=False``: not remembered for the stale fallback (keyword searches: unbounded keys)."""
+        """One list read, made once per request however many of its reads ask it (the order's own
+        read and the ownership check of its lines started beside it, say): the ERP client merges
+        identical reads only while both are in flight, and a cache lookup in front of one of them
+        (the stale fallback's, on Redis) would let them drift apart. ``keep=False``: not remembered
+        for the stale fallback (keyword searches: unbounded keys)."""
         key = f"{self.customer_id}:{read.form_id}:" + jsoncodec.canonical(
             [read.condition, read.filters, read.columns, read.page, read.page_size, read.orderby]
         )
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = asyncio.ensure_future(self._read_through(read, key, keep))
+            quietly(made)
+        count, rows = await asyncio.shield(made)  # a caller cancelled leaves it to the others
+        return count, list(rows)
+
+    async def _read_through(self, read: queries.ListRead[R], key: str, keep: bool) -> tuple[int, list[R]]:
+        """The read through the stale fallback (:class:`LastGoodAnswers`): live, else kept."""
 
         def encode(page: ErpPage[R]) -> dict[str, Any]:
             rows = [r.model_dump(mode="json", by_alias=True, exclude_unset=True) for r in page.rows]
@@ -121,10 +135,8 @@ class CustomerOrders:
     ) -> tuple[int, list[Order]]:
         statuses = CODES_BY_STATUS[status] if status is not None else None
         ids: list[str] | None = None
-        if keyword:
-            ids = sorted(await self._ids_matching(keyword))
-            if not ids:
-                return 0, []
+        if keyword:  # the page read even when nothing matched: another company's order costs what a missing one does
+            ids = sorted(await self._ids_matching(keyword)) or [NO_SUCH_ID]
         count, records = await self._read(queries.orders_of_customer(
             self.customer_id, ids=ids, statuses=statuses, page=page - 1, page_size=page_size
         ), keep=not keyword)
@@ -226,17 +238,16 @@ class CustomerOrders:
             by_order[order_id] = shipments
         return by_order
 
-    async def shipments_by_material(self, material_ids: Sequence[str]) -> dict[str, list[Shipment]]:
-        """Each material's shipments: its order's shipments whose lines carry it. With the
-        ``product_ids`` guess proven, the deliveries carrying the material are asked directly
-        (checked: none outside the order's), and no delivery line is read."""
-        ids = sorted(set(material_ids))
-        materials = await self.materials_by_ids(ids)
-        by_order = await self.shipments_by_order(sorted({m.order_id for m in materials.values()}))
+    async def shipments_of_materials(self, materials: Sequence[Material]) -> dict[str, list[Shipment]]:
+        """Each material's shipments (materials read by :meth:`materials_by_ids`, so proven the
+        customer's): its order's shipments whose lines carry it. With the ``product_ids`` guess
+        proven, the deliveries carrying the material are asked directly (checked: none outside the
+        order's), and no delivery line is read."""
+        by_order = await self.shipments_by_order(sorted({m.order_id for m in materials}))
         result: dict[str, list[Shipment]] = {}
-        for material_id, material in materials.items():
+        for material in materials:
             of_order = by_order.get(material.order_id, [])
-            result[material_id] = await self._carrying(material, of_order) if of_order else []
+            result[material.id] = await self._carrying(material, of_order) if of_order else []
         return result
 
     async def _carrying(self, material: Material, of_order: list[Shipment]) -> list[Shipment]:
