@@ -29,9 +29,9 @@ def _compose() -> list[str]:
     """`docker compose` (the plugin) or Debian's `docker-compose` 1.29; either validates without an engine."""
     if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
         return ["docker", "compose"]
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    missing("docker-compose (apt-get install -y docker-compose)")
+    if not shutil.which("docker-compose"):
+        missing("docker-compose (apt-get install -y docker-compose)")
+    return ["docker-compose"]
 
 
 @pytest.fixture
