@@ -118,9 +118,11 @@ def create_app(
     # Admission control (issue 11): bounded requests at once, a short bounded queue, then 503.
     admission = Admission(settings.max_inflight, settings.max_queued, settings.queue_wait_s)
     services.telemetry.gauge(
-        "bff.admission", "Requests of this instance: in flight, queued, refused since start",
-        lambda: [(admission.in_flight, {"state": "in_flight"}), (admission.queued, {"state": "queued"}),
-                 (admission.rejected, {"state": "rejected"})],
+        "bff.admission", "Requests of this instance: in flight, queued",
+        lambda: [(admission.in_flight, {"state": "in_flight"}), (admission.queued, {"state": "queued"})],
+    )
+    services.telemetry.counter(
+        "bff.admission.rejected", "Requests this instance refused with 503 OVERLOADED", lambda: [(admission.rejected, {})],
     )
 
     @asynccontextmanager
