@@ -73,6 +73,7 @@ def test_the_image_command_migrates_serves_and_drains_on_sigterm(tmp_path: Path,
         BFF_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/image.sqlite3",  # a new database: --migrate builds it
         BFF_WX_BASE_URL=black_hole, BFF_ERP_BASE_URL=f"http://127.0.0.1:{_free_port()}",
         BFF_SHUTDOWN_GRACE_S=str(GRACE_S),
+        TINI_SUBREAPER="1",  # not PID 1 here: reap as a subreaper instead of warning about it
     )
     assert shutil.which("bff", path=env["PATH"])
     url = f"http://127.0.0.1:{port}"
@@ -108,6 +109,10 @@ def test_the_image_command_migrates_serves_and_drains_on_sigterm(tmp_path: Path,
     assert took <= GRACE_S + MARGIN_S, f"stopped {took:.1f} s after SIGTERM (grace {GRACE_S} s)"
     assert "Application shutdown complete" in log
     assert "database at revision" in log
+    # Plain JSON lines, no ANSI colour codes (issue 21: uvicorn's color_message came through).
+    lines = [line for line in log.splitlines() if line]
+    assert all(json.loads(line)["level"] for line in lines), lines
+    assert not [line for line in lines if "\x1b" in line or "\\u001b" in line]
 
 
 def _login_waiting_on_wechat(url: str) -> None:
