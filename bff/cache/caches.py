@@ -112,7 +112,7 @@ class ResilientCache(BaseCache):
 
     async def close(self, *args: Any, _conn: Any = None, **kwargs: Any) -> None:
         await self.local.close()
-        await self.redis.close()
+        await self.redis.client.aclose()  # redis-py's own (aiocache's close() calls the deprecated close())
 
 
 def degraded(cache: BaseCache) -> bool:
