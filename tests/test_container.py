@@ -118,3 +118,13 @@ def test_the_image_command_migrates_serves_and_drains_on_sigterm(tmp_path: Path,
 def _login_waiting_on_wechat(url: str) -> None:
     with contextlib.suppress(httpx.TransportError):  # the server closed it at shutdown: what a stuck request may get
         httpx.post(url + "/api/auth/wx-login", json={"code": "stuck"}, timeout=30)
+
+
+def test_cloud_run_keeps_an_instance_for_the_watcher_and_the_outbox() -> None:
+    """WeChat Cloud Run's service settings: scaled to zero, notifications stop (docs/deploy.md)."""
+    config = json.loads((ROOT / "container.config.json").read_text(encoding="utf-8"))
+    assert config["minNum"] >= 1
+    port = re.search(r"^ENV .*\bPORT=(\d+)", (ROOT / "Dockerfile").read_text(encoding="utf-8"), flags=re.M)
+    assert port and config["containerPort"] == int(port.group(1))
+    assert config["dockerfilePath"] == "Dockerfile"
+    assert not {k for k in config["envParams"] if "SECRET" in k or "KEY" in k or "PASSWORD" in k}  # secrets: console only
