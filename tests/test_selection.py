@@ -34,7 +34,7 @@ class Query:
         return Page()
 
 
-schema = strawberry.Schema(Query, extensions=[ParserCache(maxsize=16)])  # as the BFF: a text parsed once
+schema = strawberry.Schema(Query, extensions=[lambda: ParserCache(maxsize=16)])  # as the BFF: a text parsed once
 
 
 def names_of(document: str) -> tuple[set[str], set[str]]:
