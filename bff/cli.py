@@ -44,6 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from bff.core.gc_tuning import tune_for_serving
     from bff.monitor.logs import configure_logging
     from bff.web.app import create_app
+    from bff.web.edge import uvicorn_options
 
     settings = _settings()
     configure_logging("INFO")
@@ -62,8 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         app,
         host=args.host or settings.host,
         port=args.port or settings.port,
-        proxy_headers=True,
-        forwarded_allow_ips="*" if settings.wx_trust_headers else "127.0.0.1",
+        **uvicorn_options(settings),  # header deadline and size; X-Forwarded-For: BFF_TRUSTED_PROXIES, in the app
         log_level="info",
         log_config=None,  # keep the JSON formatter
         access_log=False,  # bff.access logs each request by route, never its query string (keywords)

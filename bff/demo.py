@@ -23,6 +23,7 @@ from bff.sim.wechat import WechatSim, WechatSimConfig
 from bff.sim.wechat import create_app as create_wechat_app
 from bff.store import migrate
 from bff.web.app import create_app
+from bff.web.edge import uvicorn_options
 from bff.web.serving import RunningServer, start_server
 
 DEMO_USER = "demo-purchaser"
@@ -103,7 +104,7 @@ async def start_demo_stack(
     )
     services = Services.create(settings, delivery_log=SimulatorDeliveryLog(wechat.url))  # exact reconciliation
     await migrate.upgrade(services.db)
-    bff = await start_server(create_app(settings, services), host=host, port=port)
+    bff = await start_server(create_app(settings, services), host=host, port=port, **uvicorn_options(settings))
     stack = DemoStack(settings, services, erp_sim, wechat_sim, erp, wechat, bff, demo)
     if seed_user:
         stack.token = await stack.login(DEMO_USER, demo["customer"]["invite_code"], DEMO_NICKNAME)

@@ -12,6 +12,7 @@ from aiocache.base import BaseCache
 from bff.auth.avatars import AvatarService
 from bff.auth.binding import BindingService
 from bff.auth.companies import CompanyDirectory
+from bff.auth.deletion import AccountDeletion
 from bff.auth.sessions import SessionService
 from bff.auth.viewers import ViewerCache
 from bff.cache.caches import create_cache
@@ -59,6 +60,7 @@ class Services:
     limits: RateLimits
     notify: Notifications = field(init=False)  # subscription messages: outbox worker, change watcher, grants
     avatars: AvatarService = field(init=False)
+    accounts: AccountDeletion = field(init=False)  # deleteMyAccount
     guesses: Guesses = field(init=False)  # what this process learnt of the ERP's guessed shapes
     delivery_details: DeliveryDetails = field(init=False)
 
@@ -129,6 +131,7 @@ class Services:
             "code_filter": settings.erp_guess_code_filter,
             "line_order_filter": settings.erp_guess_line_order_filter,
             "product_ids": settings.erp_guess_product_ids,
+            "customer_list": settings.erp_guess_customer_list,
         })
         services.delivery_details = DeliveryDetails(erp, cache, enabled=settings.erp_logistics_detail)
         services.notify = Notifications(
@@ -136,6 +139,7 @@ class Services:
             guesses=services.guesses)
         services.monitor.alerter.add_listener(services.notify.admin_alerts.send)
         services.avatars = AvatarService(db, limits, max_bytes=settings.avatar_max_bytes)
+        services.accounts = AccountDeletion(db, viewers)
         services._observe_state()
         return services
 
@@ -219,8 +223,8 @@ class Services:
     def record_erp_call(self, call: ErpCall) -> None:
         """Every outbound ERP call goes to api_call_logs beside the inbound ones, and to the metrics."""
         self.telemetry.record_erp(call.endpoint, call.form_id, call.outcome, call.latency_ms)
-        if call.outcome in ("transient", "timeout"):
-            self.guesses.forget()  # the ERP had trouble (perhaps an upgrade): prove the guesses again
+        if call.outcome == "transient":
+            self.guesses.after_erp_error()  # not after a timeout: a slow answer says nothing of the protocol
         self.call_log.record(
             trace_id=current_trace_id() or None,
             endpoint=f"erp:{call.endpoint}",

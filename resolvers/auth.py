@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import unicodedata
 
 from bff.core.domain import Binding, Company, LoginResult, Viewer
 from bff.core.security import mask_phone
 from bff.erp.errors import ErpFailure
+from bff.monitor.context import request_facts
 from bff.services import Services
 from resolvers.context import Info
 from resolvers.inputs import bad_input, https_url, text
@@ -23,6 +25,11 @@ async def checked_nickname(services: Services, openid: str, nickname: str | None
         return None
     if "<" in nickname or ">" in nickname:
         raise bad_input("昵称不能包含 < 或 >", "profile.nickname")
+    # Controls (Cc: newlines, tabs), format characters (Cf: bidi overrides such as U+202E that
+    # reverse how a name reads, invisible marks), separators of lines and paragraphs. The
+    # zero-width joiner stays: emoji sequences (👨‍👩‍👧) are made with it.
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c != "\u200d" for c in nickname):
+        raise bad_input("昵称不能包含换行或不可见的控制字符", "profile.nickname")
     verdict = await services.wechat.msg_sec_check(openid, nickname)
     if verdict == "risky":
         raise bad_input("昵称含有不当内容，请修改后再试", "profile.nickname")
@@ -79,6 +86,18 @@ async def bind_by_account(info: Info, username: str, password: str) -> Binding:
     if not password or len(password) > 128:
         raise bad_input("请填写ERP密码", "erpAccount.password")
     return await info.context.services.bindings.bind_by_account(viewer, username, password, info.context.client_ip)
+
+
+async def delete_my_account(info: Info) -> bool:
+    """Everything the BFF keeps of the caller removed (docs/privacy.md); the session ends with it."""
+    viewer = await info.context.require_viewer()
+    services = info.context.services
+    deleted = await services.accounts.delete(viewer.openid, (services.sessions.trusted_session_id(viewer.openid),))
+    facts = request_facts()
+    if facts is not None:
+        facts.session_id = None  # this request's own call log row is written after: it names no session either
+    log.info("account deleted rows=%s call_logs_anonymised=%d", sum(deleted.removed.values()), deleted.anonymised_logs)
+    return True
 
 
 async def unbind(info: Info) -> bool:

@@ -12,6 +12,7 @@ from bff.core.domain import Permission, Viewer
 from bff.core.errors import BffError, ErrorCode
 from bff.monitor.context import request_facts
 from bff.services import Services
+from resolvers.cost import Plan
 from resolvers.loaders import OrderLoaders
 
 _UNSET: Any = object()
@@ -38,6 +39,7 @@ class RequestContext:
     client_ip: str = ""  # per-IP limits (uvicorn resolves trusted proxies' X-Forwarded-For)
     developer: bool = False  # sent the developer key: may run unregistered documents in production
     _viewer: Any = field(default=_UNSET, repr=False)
+    plan: Plan = field(default_factory=Plan)  # the operation's declared reads (set before it runs)
     _order_loaders: OrderLoaders | None = field(default=None, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # sibling resolvers share one load
 
@@ -103,9 +105,10 @@ class RequestContext:
             )
         return self._order_loaders
 
-    @property
-    def made_order_loaders(self) -> OrderLoaders | None:
-        """This request's loaders if already made (so the viewer was allowed to read orders)."""
+    def order_loaders_made(self) -> OrderLoaders:
+        """The loaders a root field made (for fields answered from what it loaded)."""
+        if self._order_loaders is None:
+            raise RuntimeError("order fields resolved outside an order root field")
         return self._order_loaders
 
     def release(self) -> None:

@@ -1,25 +1,22 @@
-"""What each GraphQL field may cost in ERP reads, and the static estimate of a document.
+"""An operation's plan, from the read model (``resolvers/loaders.py``): which declared reads each
+root field needs, and the ERP calls the operation may cost at most (checked before any call).
 
-The table sits beside the resolvers it describes: when a resolver starts reading the ERP
-differently, its line here changes with it. Fields not listed cost nothing (database,
-cache or pure computation).
+Rules of the estimate (an upper bound):
 
-Rules of the estimate (an upper bound, checked before any ERP call):
-
-* Fields that share a dataloader (``loaders``) cost once per selection set, however many
-  aliases or sibling fields use it: the loader batches them into one read.
-* A field below a list is batched across the list's items by its dataloader, so it costs
-  once per list, not per item; a field marked ``batched=False`` is multiplied by the
-  list's size (its ``pageSize`` argument, else ``BFF_MAX_PAGE_SIZE``).
-* Root fields are not batched across aliases (each alias of ``orders`` is its own search):
-  every alias costs in full, with everything below it.
-* ``orders(keyword: ...)`` adds the reads of a keyword search when the keyword is given.
+* A read is batched across a page by its dataloader: it costs ``calls(costing, keys)`` once per
+  root field, ``keys`` being the items it is reached through (the product of the lists above it:
+  a ``pageSize`` argument, else ``BFF_MAX_PAGE_SIZE`` for lists of unknown length).
+* Reads count with the reads they are made from, each once per root field, however many fields
+  or aliases below need them.
+* Root fields are not batched across aliases (each alias of ``orders`` is its own search): every
+  alias costs in full, with everything below it.
+* ``orders(keyword: ...)`` adds the keyword search; ``order(code: ...)`` reads by number.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -38,66 +35,41 @@ from graphql import (
     VariableNode,
 )
 
-# The ERP reads behind each per-request dataloader (resolvers/loaders.py), for one batch.
-LOADER_READS: dict[str, int] = {
-    "order_lines": 2,  # the lines, and the ownership read of their orders
-    "order_shipments": 4,  # the lines and ownership (shared with order_lines), deliveries, carrier names
-    "material_shipments": 4,  # the material, its order, the deliveries carrying it, carrier names
-    "shipment_lines": 1,
-    "customer": 1,  # the company's details (cached base data)
-}
+from resolvers.loaders import DECLARED, FIELD_READS, Costing, with_needs
 
 
 @dataclass(frozen=True)
-class FieldCost:
-    reads: int = 0  # the field's own reads
-    loaders: tuple[str, ...] = ()  # fields sharing a loader share its reads
-    batched: bool = True
-    keyword_reads: int = 0  # extra reads when a non-empty ``keyword`` argument is given
+class Plan:
+    """``calls``: the estimate; ``reads``: per root field (by response key), the reads it needs."""
+
+    calls: int = 0
+    reads: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def of(self, root_key: str) -> frozenset[str]:
+        return self.reads.get(root_key, frozenset())
 
 
-ORDER_LINES = FieldCost(loaders=("order_lines",))
-
-COSTS: dict[str, FieldCost] = {
-    "Query.orders": FieldCost(1, keyword_reads=3),  # matching orders ∥ latest ids, then matching lines
-    "Query.order": FieldCost(1),
-    "Query.material": FieldCost(2),
-    "Order.materials": ORDER_LINES,
-    "Order.progress": ORDER_LINES,
-    "Order.deliveryStatus": ORDER_LINES,
-    "Order.shippedRate": ORDER_LINES,
-    "Order.shipments": FieldCost(loaders=("order_shipments",)),
-    "Order.timeline": FieldCost(loaders=("order_lines", "order_shipments")),
-    "Material.shipments": FieldCost(loaders=("material_shipments",)),
-    "Shipment.lines": FieldCost(loaders=("shipment_lines",)),
-    "Binding.company": FieldCost(loaders=("customer",)),
-    "BindPayload.companyInfo": FieldCost(loaders=("customer",)),
-    "Mutation.bindCompany": FieldCost(2),  # the customer lookup or the ERP login
-}
-
-ROOTS = ("Query", "Mutation")
-
-
-def estimate(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    operation_name: str | None,
-    variables: dict[str, Any] | None,
-    *,
-    max_list: int,
-) -> int:
-    """ERP reads the operation may cause at most (0 for a document with no such operation)."""
+def plan(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: dict[str, Any] | None,
+    costing: Costing,
+) -> Plan:
+    """The plan of the operation (an empty plan for a document with no such operation)."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
-    if not chosen:
-        return 0
-    operation = chosen[0]
-    root = schema.get_root_type(operation.operation)
+    root = schema.get_root_type(chosen[0].operation) if chosen else None
     if root is None:
-        return 0
-    walk = _Walk(schema, fragments, variables or {}, max_list)
-    return walk.selection(operation.selection_set, root, root_level=True)
+        return Plan()
+    walk = _Walk(fragments, variables or {}, costing.max_list)
+    calls = 0
+    reads: dict[str, frozenset[str]] = {}
+    for root_field in walk.fields(chosen[0].selection_set):
+        keys: dict[str, int] = {}
+        walk.field(root_field, root, None, 1, keys)
+        response_key = root_field.alias.value if root_field.alias else root_field.name.value
+        reads[response_key] = reads.get(response_key, frozenset()) | frozenset(keys)
+        calls += sum(DECLARED[name].calls(costing, count) for name, count in keys.items())
+    return Plan(calls, reads)
 
 
 def _named(type_: Any) -> tuple[Any, bool]:
@@ -111,7 +83,6 @@ def _named(type_: Any) -> tuple[Any, bool]:
 
 @dataclass
 class _Walk:
-    schema: GraphQLSchema
     fragments: dict[str, FragmentDefinitionNode]
     variables: dict[str, Any]
     max_list: int
@@ -127,8 +98,33 @@ class _Walk:
                 if fragment is not None:
                     yield from self.fields(fragment.selection_set, seen | {selection.name.value})
 
-    def argument(self, field: FieldNode, name: str) -> Any:
-        for argument in field.arguments or ():
+    def field(self, node: FieldNode, parent: GraphQLObjectType, reached_by: str | None, items: int,
+              keys: dict[str, int]) -> None:
+        """Adds the reads of ``node`` (reached ``items`` times over) and of its selection to ``keys``."""
+        definition = parent.fields.get(node.name.value)
+        if definition is None:
+            return  # __typename and friends: validation refuses unknown fields anyway
+        name = f"{parent.name}.{node.name.value}"
+        for read in with_needs(self.reads(node, name, reached_by)):
+            keys[read] = max(keys.get(read, 0), items)
+        child, is_list = _named(definition.type)
+        if node.selection_set is not None and isinstance(child, GraphQLObjectType):
+            below = items * (self.list_size(node) if is_list else 1)
+            for selected in self.fields(node.selection_set):
+                self.field(selected, child, name, below, keys)
+
+    def reads(self, node: FieldNode, name: str, reached_by: str | None) -> tuple[str, ...]:
+        declared = FIELD_READS.get(name)
+        if declared is None:
+            return ()
+        if name == "Query.order" and self.argument(node, "code") is not None:
+            return ("order_by_code",)
+        keyword = self.argument(node, "keyword") if name == "Query.orders" else None
+        extra = ("keyword_search",) if isinstance(keyword, str) and keyword.strip() else ()
+        return declared.under(reached_by) + extra
+
+    def argument(self, node: FieldNode, name: str) -> Any:
+        for argument in node.arguments or ():
             if argument.name.value == name:
                 value = argument.value
                 if isinstance(value, VariableNode):
@@ -138,35 +134,8 @@ class _Walk:
                 return getattr(value, "value", True)
         return None
 
-    def selection(
-        self, selection_set: SelectionSetNode, parent: GraphQLObjectType, *, root_level: bool = False, items: int = 1
-    ) -> int:
-        """Cost of a selection set reached ``items`` times over (the product of the lists above it)."""
-        total = 0
-        loaders: set[str] = set()
-        for field in self.fields(selection_set):
-            definition = parent.fields.get(field.name.value)
-            if definition is None:
-                continue  # __typename and friends: validation refuses unknown fields anyway
-            total += self.field_cost(field, parent.name, loaders, root_level, items)
-            child, is_list = _named(definition.type)
-            if field.selection_set is not None and isinstance(child, GraphQLObjectType):
-                total += self.selection(field.selection_set, child, items=items * (self.list_size(field) if is_list else 1))
-        return total
-
-    def field_cost(self, field: FieldNode, parent: str, loaders: set[str], root_level: bool, items: int) -> int:
-        cost = COSTS.get(f"{parent}.{field.name.value}")
-        if cost is None:
-            return 0
-        fresh = [name for name in cost.loaders if root_level or name not in loaders]
-        loaders.update(cost.loaders)
-        keyword = self.argument(field, "keyword")
-        reads = cost.reads + sum(LOADER_READS[name] for name in fresh)
-        reads += cost.keyword_reads if isinstance(keyword, str) and keyword.strip() else 0
-        return reads if cost.batched else reads * items
-
-    def list_size(self, field: FieldNode) -> int:
-        size = self.argument(field, "pageSize")
+    def list_size(self, node: FieldNode) -> int:
+        size = self.argument(node, "pageSize")
         try:
             return max(1, min(int(size), self.max_list)) if size is not None else self.max_list
         except (TypeError, ValueError):

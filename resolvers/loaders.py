@@ -1,167 +1,339 @@
-"""Per-request dataloaders: one ERP read per form per batch, whatever the page size.
+"""The read model: every read a purchaser's question can cause, declared once.
 
-A page of 20 orders asking for materials, progress and shipments costs: the orders, the
-lines of all 20 (one read, alongside the orders), and the deliveries carrying those lines
-(one read). Logistics names come from the cached dictionary. A shipment's lines are read
-only when asked (docs/erp-protocol.md: the evidenced shape is one read per delivery).
+Each :class:`Declared` read names its key, its scoped batch read (a method of
+:class:`bff.orders.reads.CustomerOrders`, whose call shapes come from ``bff/erp/queries.py``), how
+its answer is proven the customer's, the declared reads it is made from, and what one batch of it
+costs in ERP calls at most. Everything else comes from these declarations:
+
+* the request's dataloaders (:class:`OrderLoaders`), one per read, built from its batch function;
+* which reads each GraphQL field needs (:data:`FIELD_READS`), from which ``resolvers/cost.py``
+  estimates an operation's ERP calls and plans what each root field starts alongside its own
+  read (reads keyed by the customer, and reads keyed by the root's own id);
+* the order card: the read ``order_card``, which the root field that returned the orders loads
+  before answering, so that the card's fields are plain values.
+
+A page of 20 cards costs: the orders, the customer's newest deliveries (started beside the
+orders), and the lines of the 20 orders (one read, or one per order in the evidenced shape).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
-from functools import partial
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from strawberry.dataloader import DataLoader
 
 from bff.core.domain import Fulfilment, Material, Order, Shipment, ShipmentLine
+from bff.erp.guesses import Guesses
 from bff.notify.service import OrderNotes
+from bff.orders.details import DETAIL_READS_PER_REQUEST
 from bff.orders.progress import dispatched, fulfilment, material_summary
-from bff.orders.reads import CustomerOrders
+from bff.orders.reads import CustomerOrders, quietly
 
 NotesReader = Callable[[list[str]], Awaitable[dict[str, OrderNotes]]]
+Loaders = Mapping[str, DataLoader[Any, Any]]
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What batch functions read from: the customer's ERP reads and the BFF's own notes."""
+
+    reads: CustomerOrders
+    notes: NotesReader
+
+
+@dataclass(frozen=True)
+class Costing:
+    """What reads may cost now. A guessed shape worth trying costs its try and, should the ERP
+    ignore it in this very request, the evidenced shape as well; lists of unknown length (an
+    order's materials or shipments) count ``max_list`` items."""
+
+    guesses: Guesses
+    max_list: int
+    delivery_lines_listed: bool | None = None  # DeliveryLines.list_usable: proven, refuted, unknown
+
+    def lines_of_orders(self, orders: int) -> int:
+        """:func:`bff.orders.reads.read_lines`: one read per order, or the guessed list first."""
+        tried = orders > 1 and self.guesses.line_order_filter.worth_trying
+        return orders + (1 if tried else 0)
+
+    def orders_by_codes(self, codes: int) -> int:
+        return codes + (1 if self.guesses.code_filter.worth_trying else 0)
+
+    def lines_of_deliveries(self, deliveries: int) -> int:
+        """:class:`DeliveryLines`: one read per delivery, or the guessed parent list first."""
+        tried = deliveries > 1 and self.delivery_lines_listed is not False
+        return deliveries + (1 if tried else 0)
+
+    def deliveries_of_orders(self, orders: int) -> int:
+        """Ownership of the orders (read beside the page when not proven by it), one read by
+        number per order older than the customer's newest deliveries, the carriers' names."""
+        return 1 + orders + 1
+
+    def keyword_search(self) -> int:
+        """Orders and lines matching the text; when the lines' answer is cut short, the customer's
+        latest order ids and (the guess) their lines matching."""
+        return 3 + (1 if self.guesses.line_order_filter.worth_trying else 0)
+
+    def carrying(self, materials: int) -> int:
+        """A material's deliveries: the guessed ``salesOrderProductIds`` read per material, and
+        the lines of every delivery of its order."""
+        tried = materials if self.guesses.product_ids.worth_trying else 0
+        return tried + self.lines_of_deliveries(materials * self.max_list)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One purchaser read. ``calls(costing, keys)``: ERP calls of one batch of ``keys`` keys at
+    most, beside the reads it ``needs`` (declared and counted on their own)."""
+
+    name: str
+    key: str
+    owned: str
+    calls: Callable[[Costing, int], int]
+    batch: Callable[[Sources, Loaders, list[Any]], Awaitable[list[Any]]] | None = None
+    needs: tuple[str, ...] = ()
+    alongside: str | None = None  # a root field keyed like it: started beside that root's own read
+
+
+# --- batch functions: each sees the sources and the loaders it needs, nothing else -------------
+# (no loader refers back to its owner: the request's reads go when the answer is made, by
+# reference counting, not at the garbage collector's next run; issue 11)
+
+
+async def _notes(sources: Sources, _: Loaders, order_ids: list[str]) -> list[OrderNotes]:
+    found = await sources.notes(order_ids)
+    return [found[i] for i in order_ids]
+
+
+async def _orders(sources: Sources, _: Loaders, ids: list[str]) -> list[Order | None]:
+    found = await sources.reads.orders_by_ids(ids)
+    return [found.get(i) for i in ids]
+
+
+async def _orders_by_code(sources: Sources, _: Loaders, codes: list[str]) -> list[Order | None]:
+    found = await sources.reads.orders_by_codes(codes)
+    return [found.get(c) for c in codes]
+
+
+async def _order_lines(sources: Sources, _: Loaders, order_ids: list[str]) -> list[list[Material]]:
+    grouped = await sources.reads.materials_by_order(order_ids)  # each made for its order: via_order
+    return [grouped.get(i, []) for i in order_ids]
+
+
+async def _order_shipments(sources: Sources, _: Loaders, order_ids: list[str]) -> list[list[Shipment]]:
+    grouped = await sources.reads.shipments_by_order(order_ids)
+    return [[replace(s, via_order_id=i) for s in grouped.get(i, [])] for i in order_ids]
+
+
+async def _lines_and_shipments(needs: Loaders, order_ids: list[str]) -> tuple[list[list[Material]], list[list[Shipment]]]:
+    lines = needs["order_lines"].load_many(order_ids)  # both asked before either is awaited:
+    shipments = needs["order_shipments"].load_many(order_ids)  # one batch each, side by side
+    return await lines, await shipments
+
+
+async def _order_materials(_: Sources, needs: Loaders, order_ids: list[str]) -> list[list[Material]]:
+    """Each order's materials, ``shipped`` counting dispatched goods only (docs/delivery.md)."""
+    materials, shipments = await _lines_and_shipments(needs, order_ids)
+    return [dispatched(m, s) for m, s in zip(materials, shipments, strict=True)]
 
 
 @dataclass(frozen=True)
 class Card:
-    """What an order's card shows beside the order row, computed once per order per request."""
+    """What an order's card shows beside the order row."""
 
     fulfilment: Fulfilment
     material_summary: str | None
 
 
+async def _order_cards(_: Sources, needs: Loaders, order_ids: list[str]) -> list[Card]:
+    """Produced and dispatched shares by value, and the material summary: no delivery line read."""
+    materials, shipments = await _lines_and_shipments(needs, order_ids)
+    return [Card(fulfilment(m, s), material_summary(m)) for m, s in zip(materials, shipments, strict=True)]
+
+
+async def _shipments(sources: Sources, _: Loaders, ids: list[str]) -> list[Shipment | None]:
+    found = await sources.reads.shipments_by_ids(ids)
+    return [found.get(i) for i in ids]
+
+
+async def _shipment_lines(sources: Sources, _: Loaders, shipment_ids: list[str]) -> list[list[ShipmentLine]]:
+    grouped = await sources.reads.shipment_lines(shipment_ids)
+    return [grouped.get(i, []) for i in shipment_ids]
+
+
+async def _shipment_details(sources: Sources, _: Loaders, shipment_ids: list[str]) -> list[Shipment | None]:
+    found = await sources.reads.detailed(shipment_ids)
+    return [found.get(i) for i in shipment_ids]
+
+
+async def _materials(sources: Sources, needs: Loaders, ids: list[str]) -> list[Material | None]:
+    """Materials read alone (the material page): dispatched from the packed deliveries carrying each."""
+    found, carrying = await asyncio.gather(sources.reads.materials_by_ids(ids), needs["material_shipments"].load_many(ids))
+    return [dispatched([found[i]], shipments, whole_order=False)[0] if i in found else None
+            for i, shipments in zip(ids, carrying, strict=True)]
+
+
+async def _material_shipments(sources: Sources, _: Loaders, material_ids: list[str]) -> list[list[Shipment]]:
+    grouped = await sources.reads.shipments_by_material(material_ids)
+    return [[replace(s, via_material_id=i) for s in grouped.get(i, [])] for i in material_ids]
+
+
+SCOPED_ORDERS = "sales orders filtered by the customer, each row's customerId checked"
+VIA_ORDERS = "returned only for orders proven the customer's (read beside them when not yet proven)"
+SCOPED_DELIVERIES = "deliveries filtered by the customer, each row's customerOrSupplierId checked"
+
+# In dependency order: a read's needs come before it.
+READS: tuple[Declared, ...] = (
+    Declared("customer", "the binding's customer id", "the viewer's own binding", lambda c, n: 1),
+    Declared("bind", "an invite code or an ERP login", "the code or the login names the customer", lambda c, n: 2),
+    Declared("order_page", "page and status", SCOPED_ORDERS, lambda c, n: 1),
+    Declared("keyword_search", "keyword", SCOPED_ORDERS + "; matching lines kept for the customer's orders only",
+             lambda c, n: c.keyword_search()),
+    Declared("notes", "order id", "the viewer's own rows (database)", lambda c, n: 0, _notes),
+    Declared("recent_deliveries", "none (the customer)", SCOPED_DELIVERIES, lambda c, n: 1),
+    Declared("order", "order id", SCOPED_ORDERS, lambda c, n: 1, _orders),
+    Declared("order_by_code", "order number", SCOPED_ORDERS + ", and its code equal to the number asked",
+             lambda c, n: c.orders_by_codes(n), _orders_by_code),
+    Declared("order_lines", "order id", VIA_ORDERS, lambda c, n: c.lines_of_orders(n) + 1, _order_lines,
+             alongside="Query.order"),
+    Declared("order_shipments", "order id", SCOPED_DELIVERIES + ", matched to orders proven the customer's",
+             lambda c, n: c.deliveries_of_orders(n), _order_shipments, ("recent_deliveries",), alongside="Query.order"),
+    Declared("order_materials", "order id", "made of order_lines and order_shipments", lambda c, n: 0,
+             _order_materials, ("order_lines", "order_shipments")),
+    Declared("order_card", "order id", "made of order_lines and order_shipments", lambda c, n: 0,
+             _order_cards, ("order_lines", "order_shipments")),
+    Declared("shipment", "delivery id", SCOPED_DELIVERIES, lambda c, n: 2, _shipments),  # and the carriers' names
+    Declared("shipment_lines", "delivery id", SCOPED_DELIVERIES + ": lines read beside, returned once proven",
+             lambda c, n: c.lines_of_deliveries(n) + 1, _shipment_lines, alongside="Query.shipment"),
+    Declared("shipment_detail", "delivery id", "only deliveries already proven the customer's are read",
+             lambda c, n: min(n, DETAIL_READS_PER_REQUEST), _shipment_details),
+    Declared("material_shipments", "order line id", VIA_ORDERS + "; deliveries as order_shipments",
+             lambda c, n: 2 + c.deliveries_of_orders(n) + c.carrying(n), _material_shipments, ("recent_deliveries",),
+             alongside="Query.material"),
+    Declared("material", "order line id", "order lines whose order is proven the customer's",
+             lambda c, n: 2, _materials, ("material_shipments",)),
+)
+DECLARED: dict[str, Declared] = {read.name: read for read in READS}
+
+
+@dataclass(frozen=True)
+class FieldReads:
+    """The declared reads a field needs (``via``: instead, when reached through that field)."""
+
+    reads: tuple[str, ...]
+    via: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def under(self, parent_field: str | None) -> tuple[str, ...]:
+        return self.via.get(parent_field or "", self.reads)
+
+
+CARD = FieldReads(("order_card",))
+FIELD_READS: dict[str, FieldReads] = {
+    # the keyword adds ``keyword_search``, an order by number is ``order_by_code`` (resolvers/cost.py)
+    "Query.orders": FieldReads(("order_page",)),
+    "Query.order": FieldReads(("order",)),
+    "Query.material": FieldReads(("material",)),
+    "Query.shipment": FieldReads(("shipment",)),
+    "Order.materials": FieldReads(("order_materials",)),
+    "Order.progress": FieldReads(("order_materials",)),
+    "Order.shipments": FieldReads(("order_shipments",)),
+    "Order.timeline": FieldReads(("notes", "order_shipments", "order_card")),
+    "Order.followed": FieldReads(("notes",)),
+    "Order.deliveryStatus": CARD,
+    "Order.shippedRate": CARD,
+    "Order.deliveryText": CARD,
+    "Order.producedRate": CARD,
+    "Order.awaitingDispatchRate": CARD,
+    "Order.progressExact": CARD,
+    "Order.overdue": CARD,
+    "Order.materialSummary": CARD,
+    "Material.shipments": FieldReads(("material_shipments",), via={"Order.materials": ("order_shipments", "shipment_lines")}),
+    "Shipment.lines": FieldReads(("shipment_lines",)),  # through a material: it is loaded already
+    "Shipment.logisticsCompany": FieldReads(("shipment_detail",)),
+    "Shipment.attachments": FieldReads(("shipment_detail",)),
+    "Mutation.bindCompany": FieldReads(("bind",)),
+    "Mutation.followOrder": FieldReads(("order",)),
+    "Binding.company": FieldReads(("customer",)),
+    "BindPayload.companyInfo": FieldReads(("customer",)),
+}
+
+
+def with_needs(names: Sequence[str]) -> list[str]:
+    """These reads and every read they are made from, needs first."""
+    wanted: set[str] = set()
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name not in wanted:
+            wanted.add(name)
+            pending.extend(DECLARED[name].needs)
+    return [read.name for read in READS if read.name in wanted]
+
+
 class OrderLoaders:
-    """This request's loaders. No batch function refers back to this object (each is handed only
-    the reads and loaders it uses): a loader whose batch function was a method of its owner made
-    a reference cycle, and every record and domain object of the request then waited for the
-    garbage collector instead of going when the request did (issue 11)."""
+    """This request's loaders, one per declared read with a batch function."""
 
     def __init__(self, reads: CustomerOrders, notes: NotesReader) -> None:
         self.reads = reads
-        self.notes = DataLoader(partial(_notes, notes))  # the BFF's own facts: follows, observed changes
-        self.order = DataLoader(partial(_orders, reads))
-        self.order_by_code = DataLoader(partial(_orders_by_code, reads, self.order))
-        self.shipments_by_order = DataLoader(partial(_shipments_by_order, reads))
-        self.shipments_by_material = DataLoader(partial(_shipments_by_material, reads))
-        self.shipment_lines = DataLoader(partial(_shipment_lines, reads))
-        self.shipment_detail = DataLoader(partial(_shipment_details, reads))  # carrier and files, when unlisted
-        self.material = DataLoader(partial(_materials, reads, self.shipments_by_material))
-        self.erp_materials_by_order = DataLoader(partial(_erp_materials_by_order, reads))  # shipped = left the warehouse
-        self.materials_by_order = DataLoader(  # shipped = dispatched
-            partial(_dispatched_materials_by_order, self.erp_materials_by_order, self.shipments_by_order))
-        self._cards: dict[str, Card] = {}
+        sources = Sources(reads, notes)
+        self.loaders: dict[str, DataLoader[Any, Any]] = {}
+        for read in READS:
+            if read.batch is not None:
+                needs = {name: self.loaders[name] for name in read.needs if name in self.loaders}
+                self.loaders[read.name] = DataLoader(_bound(read.batch, sources, needs))
 
-    def remember(self, orders: Sequence[Order]) -> None:
-        for order in orders:
-            self.order.prime(order.id, order)
-            self.order_by_code.prime(order.code, order)
+    def __getitem__(self, name: str) -> DataLoader[Any, Any]:
+        return self.loaders[name]
 
-    async def fulfilment(self, order: Order) -> Fulfilment:
-        """Produced and dispatched shares of the order by value: no delivery line read. Computed
-        once per order per request, though a card asks five fields of it."""
-        materials = self.erp_materials_by_order.load(order.id)  # both asked before either is awaited:
-        shipments = self.shipments_by_order.load(order.id)  # one batch each, read side by side
-        return self._card(order.id, await materials, await shipments).fulfilment
+    def start(self, planned: frozenset[str], root: str, root_key: str | None = None) -> None:
+        """Start the planned reads that need nothing of the ``root`` field's answer: those keyed
+        by the customer, and those keyed like the root's own id (each proves ownership itself)."""
+        if "recent_deliveries" in planned:
+            self.reads.start_recent_deliveries()
+        if root_key is None:
+            return
+        for name in planned:
+            if DECLARED[name].alongside == root:
+                quietly(self.loaders[name].load(root_key))
 
-    async def know_cards(self, orders: Sequence[Order]) -> None:
-        """Every card fact of these orders (fulfilment, material summary) computed at once, from
-        one batch per form: afterwards the card fields answer without awaiting, and a page of 20
-        cards costs no asyncio task per field (the greater part of its CPU before)."""
-        ids = [order.id for order in orders]
-        materials = self.erp_materials_by_order.load_many(ids)  # both asked before either is awaited
-        shipments = self.shipments_by_order.load_many(ids)
-        for order_id, its_materials, its_shipments in zip(ids, await materials, await shipments, strict=True):
-            self._card(order_id, its_materials, its_shipments)
+    async def prepare(self, planned: frozenset[str], orders: Sequence[Order]) -> None:
+        """What the root answers before its orders go out: the cards, when a field shows them."""
+        if "order_card" in planned and orders:
+            await self.loaders["order_card"].load_many([order.id for order in orders])
 
-    def known_card(self, order_id: str) -> Card | None:
-        return self._cards.get(order_id)
-
-    def _card(self, order_id: str, materials: list[Material], shipments: list[Shipment]) -> Card:
-        """The order's card, made from its materials and shipments the first time it is asked."""
-        card = self._cards.get(order_id)
-        if card is None:
-            card = self._cards[order_id] = Card(fulfilment(materials, shipments), material_summary(materials))
+    def card(self, order: Order) -> Card:
+        """The order's card, loaded by its root field (:meth:`prepare`)."""
+        future = self.loaders["order_card"].cache_map.get(order.id)
+        if future is None or not future.done():
+            raise RuntimeError(f"order card of {order.id} not loaded: FIELD_READS misses a card field")
+        card: Card = future.result()
         return card
 
     async def lines_of(self, shipment: Shipment) -> list[ShipmentLine]:
         """The shipment's lines for the order (or material) it was reached through; else all.
         A delivery carries one customer's goods only, so a line without links is still theirs."""
-        lines = await self.shipment_lines.load(shipment.id)
+        lines = await self.loaders["shipment_lines"].load(shipment.id)
         if shipment.via_material_id is not None:
-            material = await self.material.load(shipment.via_material_id)
+            material = await self.loaders["material"].load(shipment.via_material_id)
             return [line for line in lines if material is not None and line.carries(material)]
         if shipment.via_order_id is not None:
             return [line for line in lines if line.order_id in (None, shipment.via_order_id)]
-        return lines
+        return list(lines)
 
     async def shipments_carrying(self, material: Material) -> list[Shipment]:
         """Of the material's order's shipments, those whose lines carry the material."""
-        shipments = await self.shipments_by_order.load(material.order_id)
-        lines = await self.shipment_lines.load_many([s.id for s in shipments])
+        shipments = await self.loaders["order_shipments"].load(material.order_id)
+        lines = await self.loaders["shipment_lines"].load_many([s.id for s in shipments])
         return [s for s, carried in zip(shipments, lines, strict=True) if any(line.carries(material) for line in carried)]
 
 
-# --- batch functions: each sees only the reads and loaders it uses ------------------------------
+def _bound(
+    batch: Callable[[Sources, Loaders, list[Any]], Awaitable[list[Any]]], sources: Sources, needs: Loaders,
+) -> Callable[[list[Any]], Awaitable[list[Any]]]:
+    async def load(keys: list[Any]) -> list[Any]:
+        return await batch(sources, needs, keys)
 
-
-async def _notes(read: NotesReader, order_ids: list[str]) -> list[OrderNotes]:
-    found = await read(order_ids)
-    return [found[i] for i in order_ids]
-
-
-async def _orders(reads: CustomerOrders, ids: list[str]) -> list[Order | None]:
-    found = await reads.orders_by_ids(ids)
-    return [found.get(i) for i in ids]
-
-
-async def _orders_by_code(reads: CustomerOrders, by_id: DataLoader[str, Order | None], codes: list[str]) -> list[Order | None]:
-    found = await reads.orders_by_codes(codes)
-    for order in found.values():
-        by_id.prime(order.id, order)
-    return [found.get(c) for c in codes]
-
-
-async def _materials(
-    reads: CustomerOrders, shipments_by_material: DataLoader[str, list[Shipment]], ids: list[str]
-) -> list[Material | None]:
-    """Materials read alone (the material page): dispatched from the packed deliveries carrying each."""
-    found, carrying = await asyncio.gather(reads.materials_by_ids(ids), shipments_by_material.load_many(ids))
-    return [dispatched([found[i]], shipments, whole_order=False)[0] if i in found else None
-            for i, shipments in zip(ids, carrying, strict=True)]
-
-
-async def _erp_materials_by_order(reads: CustomerOrders, order_ids: list[str]) -> list[list[Material]]:
-    grouped = await reads.materials_by_order(order_ids)  # each made for its order: via_order
-    return [grouped.get(i, []) for i in order_ids]
-
-
-async def _dispatched_materials_by_order(
-    erp_materials_by_order: DataLoader[str, list[Material]], shipments_by_order: DataLoader[str, list[Shipment]],
-    order_ids: list[str],
-) -> list[list[Material]]:
-    """Each order's materials, ``shipped`` counting dispatched goods only (docs/delivery.md)."""
-    materials, shipments = await asyncio.gather(
-        erp_materials_by_order.load_many(order_ids), shipments_by_order.load_many(order_ids)
-    )
-    return [dispatched(m, sh) for m, sh in zip(materials, shipments, strict=True)]
-
-
-async def _shipments_by_order(reads: CustomerOrders, order_ids: list[str]) -> list[list[Shipment]]:
-    grouped = await reads.shipments_by_order(order_ids)
-    return [[replace(s, via_order_id=i) for s in grouped.get(i, [])] for i in order_ids]
-
-
-async def _shipments_by_material(reads: CustomerOrders, material_ids: list[str]) -> list[list[Shipment]]:
-    grouped = await reads.shipments_by_material(material_ids)
-    return [[replace(s, via_material_id=i) for s in grouped.get(i, [])] for i in material_ids]
-
-
-async def _shipment_lines(reads: CustomerOrders, shipment_ids: list[str]) -> list[list[ShipmentLine]]:
-    grouped = await reads.shipment_lines(shipment_ids)
-    return [grouped.get(i, []) for i in shipment_ids]
-
-
-async def _shipment_details(reads: CustomerOrders, shipment_ids: list[str]) -> list[Shipment | None]:
-    found = await reads.detailed(shipment_ids)
-    return [found.get(i) for i in shipment_ids]
+    return load

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bff.core.domain import Permission, Viewer
+from bff.core.domain import Order, Permission, Viewer
 from bff.core.errors import BffError, ErrorCode
 from bff.core.security import same_secret
 from bff.notify.messages import Message, SendResult
@@ -115,7 +115,7 @@ async def follow_order(info: Info, order_id: str, follow: bool) -> bool:
     """订阅此订单: the watcher spends the caller's grants on this order's changes (their company's only)."""
     loaders = await info.context.order_loaders()  # a bound purchaser
     viewer = await info.context.require_viewer()
-    order = await loaders.order.load(order_id[:40])
+    order: Order | None = await loaders["order"].load(order_id[:40])
     if order is None:
         raise BffError(ErrorCode.NOT_FOUND, "未找到该订单，请确认单号是否属于贵司")
     return await info.context.services.notify.follows.change(viewer.openid, order.id, follow)

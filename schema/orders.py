@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -128,17 +128,19 @@ class TimelineStep:
     current: bool
     duration_s: float | None = strawberry.field(description="Seconds since the previous step with a time")
     detail: str | None
+    in_progress: bool = strawberry.field(
+        description="Under way but not the current step (生产中 54 % while a packed delivery waits): not a step to come")
 
 
 T = TypeVar("T")
 
 
 def _fulfilment_field(pick: Callable[[domain.Fulfilment], T], description: str) -> Any:
-    """A card fact of the order's fulfilment (``resolvers.orders.fulfilment_fact``): answered at
-    once when the page computed its cards, else awaited. Its GraphQL type is the annotation."""
+    """A card fact of the order's fulfilment, from the card its root field loaded
+    (``resolvers.orders.order_card``). Its GraphQL type is the annotation."""
 
-    def resolver(info: Info, order: Parent[domain.Order]) -> T | Awaitable[T]:
-        return resolve.fulfilment_fact(info, order, pick)
+    def resolver(info: Info, order: Parent[domain.Order]) -> T:
+        return pick(resolve.order_card(info, order).fulfilment)
 
     return strawberry.field(resolver=resolver, description=description)
 
@@ -185,12 +187,12 @@ class Order:
     progress_exact: bool = _fulfilment_field(
         lambda f: f.exact, "False when shippedRate is a lower bound (a packed delivery of several orders)")
 
-    @strawberry.field(graphql_type=bool, description="The delivery date has passed and not everything is dispatched")
-    def overdue(self, info: Info, order: Parent[domain.Order]) -> bool | Awaitable[bool]:
+    @strawberry.field(description="The delivery date has passed and not everything is dispatched")
+    def overdue(self, info: Info, order: Parent[domain.Order]) -> bool:
         return resolve.order_overdue(info, order)
 
-    @strawberry.field(graphql_type=str | None, description="The first material and how many there are: 内六角圆柱头螺钉 M10×40 等 6 项")
-    def material_summary(self, info: Info, order: Parent[domain.Order]) -> str | Awaitable[str | None] | None:
+    @strawberry.field(description="The first material and how many there are: 内六角圆柱头螺钉 M10×40 等 6 项")
+    def material_summary(self, info: Info, order: Parent[domain.Order]) -> str | None:
         return resolve.order_material_summary(info, order)
 
     @strawberry.field(description="Whether the caller follows this order (followOrder); see NotificationSettings.followAll")
@@ -234,3 +236,10 @@ class OrderQuery:
     @strawberry.field(description="One material (order line) of the caller's company", graphql_type=Material)
     async def material(self, info: Info, id: strawberry.ID) -> domain.Material:
         return await resolve.material(info, id)
+
+    @strawberry.field(
+        description="One shipment (delivery) of the caller's company, by id: what it carries costs one more ERP read",
+        graphql_type=Shipment,
+    )
+    async def shipment(self, info: Info, id: strawberry.ID) -> domain.Shipment:
+        return await resolve.shipment(info, id)

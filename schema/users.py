@@ -175,3 +175,9 @@ class UserMutation:
     @strawberry.mutation(description="End this session, or every session of the user")
     async def logout(self, info: Info, all_sessions: bool = False) -> bool:
         return await auth.logout(info, all_sessions)
+
+    @strawberry.mutation(description=(
+        "Delete the caller's account: user, sessions, bindings, follows, grants, settings, messages and avatar "
+        "removed; call logs anonymised (docs/privacy.md). The session ends; a new login starts afresh"))
+    async def delete_my_account(self, info: Info) -> bool:
+        return await auth.delete_my_account(info)

@@ -228,6 +228,9 @@ def make_settings(**overrides: Any) -> Settings:
         "erp_calls_per_user": "1000000/hour",
         # Tests fire up to 100 requests at once; shedding load is tests/test_overload.py's subject.
         "max_inflight": 200,
+        "max_inflight_per_user": 400,  # and one purchaser's share of them: tests/test_edge.py's subject
+        "max_inflight_per_ip": 400,
+        "ops_refresh_s": 0,  # health and /metrics as of now: tests read them right after what they check
         # Viewers kept a minute, not seconds: a change that forgets to say so (bff/auth/viewers.py)
         # fails the test that makes it, instead of passing because the kept viewer had expired.
         "viewer_cache_s": 60,
@@ -290,3 +293,13 @@ async def other_company_ids(http: httpx.AsyncClient, stack: DemoStack) -> dict[s
         "attachment": attachment,
         "name": stack.demo["other_customer"]["name"],
     }
+
+
+def assert_truthful(steps: list[dict[str, Any]]) -> None:
+    """The rules every timeline keeps (also checked over the demo's orders and every dialect,
+    tests/test_erp_dialects.py): one current step, no finished step after it, a step under way
+    (in progress) is neither finished nor the current one."""
+    current = [i for i, s in enumerate(steps) if s["current"]]
+    assert len(current) == 1, steps
+    assert not any(s["done"] for s in steps[current[0] + 1:]), steps
+    assert not any(s.get("inProgress") and (s["done"] or s["current"]) for s in steps), steps

@@ -22,6 +22,8 @@ async def test_isolation_matrix(http: httpx.AsyncClient, stack: DemoStack) -> No
         "material(id)": ("query($v: ID!) { material(id: $v) { id name } }", other["material_id"]),
         "material(id).shipments": ("query($v: ID!) { material(id: $v) { shipments { id } } }", other["material_id"]),
         "order(id).materials": ("query($v: ID!) { order(id: $v) { materials { id } shipments { id } } }", other["order_id"]),
+        "shipment(id)": ("query($v: ID!) { shipment(id: $v) { id code trackingNumber } }", other["shipment_id"]),
+        "shipment(id).lines": ("query($v: ID!) { shipment(id: $v) { lines { name quantity } } }", other["shipment_id"]),
     }
     for name, (query, value) in graphql_cases.items():
         payload = await mine(query, {"v": value})

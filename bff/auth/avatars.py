@@ -23,7 +23,13 @@ from bff.store.db import Database
 from bff.store.tables import AvatarImage
 
 MAX_SIDE = 256  # px: the profile shows the avatar at 60 px; 256 stays sharp on 3x screens
-MAX_PIXELS = 40_000_000  # refused before decoding: a small file must not unpack into gigabytes
+MAX_PIXELS = 24_000_000  # as the header declares them (a 24 MP photo; chooseAvatar's are far smaller)
+# What decoding may allocate, judged from the header before a pixel is decoded: width x height x
+# bands x bytes per band (x 2 for a progressive JPEG's coefficients); the work after it (RGBA,
+# RGB, thumbnail) is at most about three times that. One decode at a time per process
+# (AvatarService), so eight parallel uploads cost what one does: a 39 KB palette PNG of
+# 6324 x 6324 declared 390 MB once converted, and eight took a production instance to 2.4 GB.
+MAX_DECODED_BYTES = 16 * 1024 * 1024
 FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF"})
 CONTENT_TYPE = "image/jpeg"
 
@@ -32,12 +38,41 @@ def not_an_image() -> BffError:
     return BffError(ErrorCode.BAD_USER_INPUT, "请选择 JPG 或 PNG 格式的图片", field="file")
 
 
+def too_large_image() -> BffError:
+    return BffError(ErrorCode.BAD_USER_INPUT, "图片尺寸过大，请选择较小的图片或截图后重试", field="file")
+
+
+def decoded_bytes(image: Image.Image, full_size: tuple[int, int]) -> int:
+    """What decoding ``image`` allocates, from its header: its pixels at the size it will be
+    decoded to (a palette image as the RGBA it becomes), plus a progressive JPEG's coefficients,
+    kept at ``full_size`` whatever the draft scale (2 bytes a sample)."""
+    bands, per_band = len(image.getbands()), _bytes_per_band(image.mode)
+    if image.mode == "P":
+        bands, per_band = 4, 1
+    total = image.width * image.height * bands * per_band
+    if image.format == "JPEG" and (image.info.get("progressive") or image.info.get("progression")):
+        total += full_size[0] * full_size[1] * bands * 2
+    return total
+
+
+def _bytes_per_band(mode: str) -> int:
+    return 2 if ";16" in mode else 4 if mode in ("I", "F") else 1
+
+
 def reencode(data: bytes) -> bytes:
-    """A ``MAX_SIDE`` JPEG of ``data``, if ``data`` is an image of an accepted format."""
+    """A ``MAX_SIDE`` JPEG of ``data``, if ``data`` is an image of an accepted format that
+    decodes within ``MAX_DECODED_BYTES``; judged from its header before decoding."""
     try:
         with Image.open(BytesIO(data)) as image:
-            if image.format not in FORMATS or image.width * image.height > MAX_PIXELS:
+            if image.format not in FORMATS:
                 raise not_an_image()
+            if image.width * image.height > MAX_PIXELS:
+                raise too_large_image()
+            full_size = image.size
+            if image.format == "JPEG":
+                image.draft("RGB", (MAX_SIDE * 2, MAX_SIDE * 2))  # libjpeg decodes at 1/2..1/8 scale
+            if decoded_bytes(image, full_size) > MAX_DECODED_BYTES:
+                raise too_large_image()
             upright = ImageOps.exif_transpose(image)
             if upright.mode in ("RGBA", "LA", "P"):  # transparency onto white, not black
                 upright = upright.convert("RGBA")
@@ -58,6 +93,7 @@ class AvatarService:
         self._db = db
         self._limits = limits  # counts uploads per user and hour
         self.max_bytes = max_bytes
+        self._decoding = asyncio.Semaphore(1)  # one decode at a time: memory bounded by MAX_DECODED_BYTES
 
     async def store(self, openid: str, data: bytes) -> str:
         """Keep ``data`` as ``openid``'s avatar; returns its new id."""
@@ -66,7 +102,8 @@ class AvatarService:
             raise BffError(ErrorCode.PAYLOAD_TOO_LARGE, f"头像图片不能超过 {self.max_bytes // 1024} KB")
         if not data:
             raise not_an_image()
-        jpeg = await asyncio.to_thread(reencode, data)  # CPU work off the event loop
+        async with self._decoding:
+            jpeg = await asyncio.to_thread(reencode, data)  # CPU work off the event loop
         avatar_id = new_id()
         now = datetime.now(UTC)
         async with self._db.session() as s:

@@ -190,13 +190,17 @@ class SessionService:
             login_source=row.login_source,
         ), (renew_at - now).total_seconds()
 
+    def trusted_session_id(self, openid: str) -> str:
+        """The session id a trusted-header viewer is kept and logged under (no session row)."""
+        return "wxh-" + token_digest(openid, self._secret_key)[:60]
+
     async def viewer_for_trusted_openid(
         self, openid: str, unionid: str | None, binding_of: Callable[[str], Awaitable[Binding | None]]
     ) -> Viewer:
         """WeChat Cloud Run mode: the platform vouches for the openid; no BFF session row is
         needed. The viewer (user and binding) is kept like a session's, so a burst costs one
         user upsert and one binding read, not one of each per request."""
-        session_id = "wxh-" + token_digest(openid, self._secret_key)[:60]
+        session_id = self.trusted_session_id(openid)
         kept = await self.viewers.get(session_id)
         if kept is not None and (unionid is None or kept.unionid == unionid):
             return kept

@@ -31,6 +31,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from bff.cache.caches import REDIS_ERRORS, REDIS_OP_TIMEOUT_S
 from bff.core.errors import rate_limited
+from bff.core.security import client_key
 
 log = logging.getLogger("bff.ratelimit")
 
@@ -212,10 +213,27 @@ class RateLimits:
         await self.count(Count(self.request_user, (openid,)), Count(self.erp_user, (openid,), Op.CHECK))
 
     async def bind_attempt(self, openid: str, client_ip: str) -> None:
-        """One binding attempt, counted before it is verified: per user, per IP, then globally."""
+        """One binding attempt, counted before it is verified: per user, per address (an IPv6
+        /64), then globally. The global budget counts only what passed the per-actor limits, and
+        a user's first attempt of the window passes it untouched: one actor with many WeChat
+        identities cannot spend it for everyone (a newcomer's or an administrator's first try
+        still gets through; each identity's other tries still spend it)."""
         await self.hit(self.bind_user, openid)
-        await self.hit(self.bind_ip, client_ip)
-        await self.hit(self.bind_global)
+        await self.hit(self.bind_ip, client_key(client_ip))
+        if not await self._first_of_window(self.bind_user, openid):
+            await self.hit(self.bind_global)
+
+    async def _first_of_window(self, limit: Limit, *keys: str) -> bool:
+        """Whether the hit just counted was the only one in ``limit``'s moving window."""
+        storage: Storage = self._shared if self._shared is not None and self._redis_usable() else self._local
+        try:
+            stats = await MovingWindowRateLimiter(storage).get_window_stats(limit.rate, limit.name, *keys)
+        except Exception as error:  # Redis down: not known to be the first, so the global budget applies
+            if storage is self._local:
+                raise
+            self._redis_failed(error)
+            return False
+        return stats.remaining == limit.rate.amount - 1
 
     async def request(self, client_ip: str) -> None:
         """Any request: counted against its client IP's and the global limit (one round trip)."""

@@ -13,6 +13,8 @@ from limits import parse as parse_limit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bff.core.security import parse_networks
+
 # Development defaults: accepted outside production, refused in production.
 DEV_SECRET = "dev-only-secret-change-me"
 DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktY2hhbmdlLW1lLTMyYg=="  # base64 of 32 bytes, dev only
@@ -94,6 +96,7 @@ class Settings(BaseSettings):
     erp_guess_code_filter: Literal["auto", "on", "off"] = "auto"
     erp_guess_line_order_filter: Literal["auto", "on", "off"] = "auto"
     erp_guess_product_ids: Literal["auto", "on", "off"] = "auto"
+    erp_guess_customer_list: Literal["auto", "on", "off"] = "auto"
 
     # Monitoring
     call_log_enabled: bool = True
@@ -155,9 +158,9 @@ class Settings(BaseSettings):
     bind_max_attempts_global: int = 200
     rate_limit_user: str = "120/minute"
     rate_limit_ip: str = "600/minute"
-    rate_limit_global: str = "6000/minute"
+    rate_limit_global: str = "20000/minute"  # docs/capacity.md: 9,600 in the 9:00 minute at 20,000 purchasers
     erp_calls_per_user: str = "2000/hour"
-    erp_cost_budget: int = 60
+    erp_cost_budget: int = 150  # a worst case (resolvers/cost.py); the run-time cap bounds what happens
     erp_max_calls_per_request: int = 60
     trusted_documents_only: bool = False
     developer_key: SecretStr = SecretStr("")
@@ -170,6 +173,19 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = 10.0
     # --- end of issue 10 settings ---
 
+    # --- The edge against a hostile internet (issue 19) ---
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDRs); the
+    # client is the first untrusted hop from the right (bff/web/edge.py).
+    trusted_proxies: str = "127.0.0.1, ::1"
+    header_timeout_s: float = Field(10.0, gt=0)  # a request's headers must be in within this
+    max_header_bytes: int = Field(32 * 1024, ge=4096)
+    body_timeout_s: float = Field(30.0, gt=0)  # a request's body must be in within this (1 MB on 3G: ~20 s)
+    max_inflight_per_user: int = Field(6, ge=1)  # admitted or waiting, per bearer token / platform user
+    max_inflight_per_ip: int = Field(12, ge=1)  # the same for anonymous requests, per client address
+    metrics_token: SecretStr = SecretStr("")  # /metrics needs it as a bearer token; empty: loopback only
+    ops_refresh_s: float = Field(1.0, ge=0)  # /metrics rendered, readiness worked out, at most this often
+    # --- end of issue 19 settings ---
+
     @model_validator(mode="after")
     def _valid_rate_limits(self) -> Settings:
         for name in ("rate_limit_user", "rate_limit_ip", "rate_limit_global", "erp_calls_per_user"):
@@ -180,6 +196,15 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _valid_networks(self) -> Settings:
+        for name in ("trusted_proxies", "trusted_header_sources"):
+            try:
+                parse_networks(getattr(self, name))
+            except ValueError:
+                raise ValueError(f"BFF_{name.upper()} must be addresses or CIDRs separated by commas") from None
+        return self
+
+    @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Settings:
         if self.env != "production":
             return self
@@ -187,7 +212,7 @@ class Settings(BaseSettings):
         for name in ("secret_key", "data_key", "wx_secret"):
             if not strong_secret(getattr(self, name).get_secret_value()):
                 problems.append(f"BFF_{name.upper()}")
-        for name in ("admin_token", "service_key", "developer_key"):  # optional, but strong when set
+        for name in ("admin_token", "service_key", "developer_key", "metrics_token"):  # optional, but strong when set
             value = getattr(self, name).get_secret_value()
             if value and not strong_secret(value):
                 problems.append(f"BFF_{name.upper()}")

@@ -315,3 +315,4 @@ class TimelineStep:
     current: bool = False
     duration_s: float | None = None  # since the previous step with a time
     detail: str | None = None
+    in_progress: bool = False  # under way, not the current step (production while a delivery waits)

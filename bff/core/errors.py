@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     ERP_DATA_INVALID = "ERP_DATA_INVALID"
     ERP_REFUSED = "ERP_REFUSED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
     QUERY_TOO_EXPENSIVE = "QUERY_TOO_EXPENSIVE"
     PERSISTED_DOCUMENT_REQUIRED = "PERSISTED_DOCUMENT_REQUIRED"
     PERSISTED_DOCUMENT_NOT_FOUND = "PERSISTED_DOCUMENT_NOT_FOUND"
@@ -47,6 +48,7 @@ DEFAULT_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.ERP_DATA_INVALID: "订单数据暂时异常，我们已记录问题，请稍后重试",
     ErrorCode.ERP_REFUSED: "订单系统拒绝了本次请求，请联系您的销售代表",
     ErrorCode.PAYLOAD_TOO_LARGE: "请求内容过大",
+    ErrorCode.REQUEST_TIMEOUT: "网络较慢，请求未能及时发送完成，请检查网络后重试",
     ErrorCode.QUERY_TOO_EXPENSIVE: "一次查询的内容过多，请减少查询项后重试",
     ErrorCode.PERSISTED_DOCUMENT_REQUIRED: "请使用最新版小程序访问",
     ErrorCode.PERSISTED_DOCUMENT_NOT_FOUND: "小程序版本过旧，请重新进入小程序后再试",
@@ -68,6 +70,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ERP_DATA_INVALID: 502,
     ErrorCode.ERP_REFUSED: 502,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.REQUEST_TIMEOUT: 408,
     ErrorCode.QUERY_TOO_EXPENSIVE: 400,
     ErrorCode.PERSISTED_DOCUMENT_REQUIRED: 403,
     ErrorCode.PERSISTED_DOCUMENT_NOT_FOUND: 400,

@@ -97,3 +97,17 @@ def from_wechat_platform(
     except ValueError:
         return False
     return any(address in network for network in networks)
+
+
+def client_key(client_ip: str) -> str:
+    """What per-address limits count by: an IPv4 address, or an IPv6 address's /64 (one
+    subscriber's whole prefix: keyed per /128, one line holds 2**64 keys)."""
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return client_ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)

@@ -3,17 +3,6 @@
 from bff.erp import queries
 from bff.erp.calls import ErpCall, ErpCallStats, Outcome, current_erp_stats, erp_call_scope
 from bff.erp.client import ErpClient, ErpClientConfig
-from bff.erp.forms import (
-    CUSTOMERS,
-    DELIVERIES,
-    DELIVERY_LINES,
-    LOGISTICS,
-    ORDER_LINES,
-    ORDER_STATUS_NAMES,
-    SALES_ORDERS,
-    Datasource,
-    OrderStatusCode,
-)
 from bff.erp.models import (
     CustomerRecord,
     DeliveryLineRecord,
@@ -23,6 +12,17 @@ from bff.erp.models import (
     LogisticsCompanyRecord,
     OrderLineRecord,
     SalesOrderRecord,
+)
+from bff.erp.queries import (
+    CUSTOMERS,
+    DELIVERIES,
+    DELIVERY_LINES,
+    LOGISTICS,
+    ORDER_LINES,
+    ORDER_STATUS_NAMES,
+    SALES_ORDERS,
+    Datasource,
+    OrderStatusCode,
 )
 
 __all__ = [

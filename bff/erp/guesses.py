@@ -12,11 +12,13 @@ pins a guess (``on``: always tried, still checked; ``off``: never tried).
 | ``code_filter`` | 100001 ``filters {"code": [<codes>]}`` | ``systemFulltext`` per code, exact code kept |
 | ``line_order_filter`` | 100185 ``filters {"salesOrderId": [<ids>]}`` | ``condition {"form.id"}`` per order |
 | ``product_ids`` | 100039 ``condition {"salesOrderProductIds": [<line ids>]}`` | the order's deliveries, lines read |
+| ``customer_list`` | 100001 ``filters {"customerId": [<ids>]}`` (the watcher) | one read per customer |
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -24,7 +26,8 @@ from typing import Literal
 logger = logging.getLogger("bff.erp")
 
 Setting = Literal["auto", "on", "off"]
-GUESS_NAMES = ("code_filter", "line_order_filter", "product_ids")
+GUESS_NAMES = ("code_filter", "line_order_filter", "product_ids", "customer_list")
+RECHECK_AFTER_S = 300.0  # an ERP error makes the guesses be proven again, at most this often
 
 
 class GuessState(StrEnum):
@@ -70,6 +73,8 @@ class Guesses:
     code_filter: Guess = field(default_factory=lambda: Guess("code_filter"))
     line_order_filter: Guess = field(default_factory=lambda: Guess("line_order_filter"))
     product_ids: Guess = field(default_factory=lambda: Guess("product_ids"))
+    customer_list: Guess = field(default_factory=lambda: Guess("customer_list"))
+    forgotten_at: float | None = None  # time.monotonic() of the last forget()
 
     @classmethod
     def pinned(cls, settings: dict[str, Setting]) -> Guesses:
@@ -88,9 +93,19 @@ class Guesses:
         return [self.by_name(name) for name in GUESS_NAMES]
 
     def forget(self) -> None:
-        """After an ERP error: each guess is checked again by the next read that tries it."""
+        """Each guess is checked again by the next read that tries it."""
         for guess in self.all():
             guess.forget()
+
+    def after_erp_error(self) -> None:
+        """The ERP failed (perhaps an upgrade): prove the guesses again, at most once per
+        :data:`RECHECK_AFTER_S`: re-checking an ignored guess reads a whole form, which an ERP
+        already in trouble should not be asked for again and again."""
+        now = time.monotonic()
+        if self.forgotten_at is not None and now - self.forgotten_at < RECHECK_AFTER_S:
+            return
+        self.forgotten_at = now
+        self.forget()
 
     def describe(self) -> dict[str, dict[str, str | int]]:
         return {g.name: {"setting": g.setting, "state": g.state.value, "tries": g.tries} for g in self.all()}

@@ -7,12 +7,11 @@ from urllib.parse import quote
 
 from bff.core.domain import Attachment, Company, Material, Order, OrderStatus, Progress, Shipment, ShipmentLine
 from bff.core.security import mask_address, mask_phone
-from bff.erp.fields import FileRef
-from bff.erp.forms import ORDER_STATUS_NAMES, OrderStatusCode
-from bff.erp.models import CustomerRecord, DeliveryLineRecord, DeliveryRecord, OrderLineRecord, SalesOrderRecord
+from bff.erp.models import CustomerRecord, DeliveryLineRecord, DeliveryRecord, FileRef, OrderLineRecord, SalesOrderRecord
+from bff.erp.queries import ORDER_STATUS_NAMES, OrderStatusCode
 
 UNKNOWN_STATUS_NAME = "状态未知"
-# The ERP's codes and names (bff.erp.forms) onto the domain's states, which share their member names.
+# The ERP's codes and names (bff.erp.queries) onto the domain's states, which share their member names.
 STATUS_BY_CODE: dict[int, tuple[OrderStatus, str]] = {
     int(code): (OrderStatus[code.name], ORDER_STATUS_NAMES[code]) for code in OrderStatusCode
 }
@@ -97,7 +96,7 @@ def material_from_record(record: OrderLineRecord, *, via_order: bool = False) ->
 
 def attachments_of(record: DeliveryRecord) -> tuple[Attachment, ...]:
     """Links through the BFF (``/api/files/...``): the ERP's paths never reach a client. Names
-    are decoded (``bff.erp.fields``), so the client tells images by the name's extension."""
+    are decoded (``bff.erp.models``), so the client tells images by the name's extension."""
     return tuple(
         Attachment(name=ref.name, url=f"/api/files/{record.id}/{index}/{quote(ref.name, safe='')}", size=ref.size)
         for index, ref in enumerate(record.attachments)

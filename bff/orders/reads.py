@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -84,7 +84,6 @@ class CustomerOrders:
         self._details = details or DeliveryDetails(erp, None)
         self.customer_id = customer_id
         self._orders: dict[str, Order] = {}  # proven this customer's
-        self._line_reads: dict[str, asyncio.Future[dict[str, list[OrderLineRecord]]]] = {}
         self._recent: asyncio.Future[tuple[int, list[DeliveryRecord]]] | None = None
         self._deliveries: dict[str, DeliveryRecord] = {}  # proven this customer's
         self._detail_reads_left = DETAIL_READS_PER_REQUEST
@@ -132,42 +131,35 @@ class CustomerOrders:
         return count, self._own_orders(records)
 
     async def _ids_matching(self, keyword: str) -> set[str]:
-        """The customer's orders whose text matches, or which hold a material whose text matches.
-        Orders are searched scoped to the customer in the ERP request itself; lines are searched
-        among the customer's latest orders (``salesOrderId`` list, a guess) or, evidenced, over
-        the form and kept for those orders only. One search per request."""
+        """Ids of orders whose text matches (the customer's: scoped in the ERP request itself), or
+        which hold a line whose text matches (over the whole form, evidenced: the form has no
+        customer field, so these may be anyone's: the page read that follows is filtered by the
+        customer and keeps the customer's only). Both reads side by side. Only when the lines'
+        answer is cut short (more matches than a read holds: a keyword common across customers)
+        are the lines searched among the customer's latest orders, by the ``salesOrderId`` list (a
+        guess, while it holds): two round trips more. One search per request."""
         if self._searched:
             raise BffError(ErrorCode.BAD_USER_INPUT, "每次请求只能进行一次关键词搜索")
         if keyword_too_short(keyword):
             raise BffError(ErrorCode.BAD_USER_INPUT, f"搜索关键词至少 {MIN_KEYWORD_CHARS} 个字符（或 1 个汉字）")
         self._searched = True
         columns = queries.ORDER_COLUMNS_FOR_MATCH
-        line_guess = self._guesses.line_order_filter
-        unscoped_lines = None if line_guess.worth_trying else asyncio.ensure_future(
-            self._read(queries.lines_matching(keyword), keep=False))
-        try:
-            (_, by_text), (_, recent) = await asyncio.gather(
-                self._read(queries.orders_of_customer(
-                    self.customer_id, keyword=keyword, columns=columns, page_size=queries.MAX_ROWS), keep=False),
-                self._read(queries.orders_of_customer(self.customer_id, columns=columns, page_size=queries.SEARCH_SCOPE_ORDERS)),
-            )
-        except BaseException:
-            if unscoped_lines is not None:
-                unscoped_lines.cancel()
-            raise
-        mine = {r.id for r in recent if r.customerId == self.customer_id}
-        lines: list[OrderLineRecord] | None = None
-        if unscoped_lines is None and mine:
-            asked = sorted(mine)
-            lines = await guessed(
-            self._read,                 line_guess, queries.lines_of_orders(asked, keyword=keyword, columns=queries.LINE_COLUMNS_FOR_MATCH),
-                lambda count, rows: _within(rows, asked, lambda r: r.salesOrderId), keep=False)
-            if lines is None:
-                unscoped_lines = asyncio.ensure_future(self._read(queries.lines_matching(keyword), keep=False))
-        if unscoped_lines is not None:
-            _, lines = await unscoped_lines
-        matched = {r.id for r in by_text if r.customerId == self.customer_id}
-        return matched | {line.salesOrderId for line in lines or () if line.salesOrderId in mine}
+        (_, by_text), (count, lines) = await asyncio.gather(
+            self._read(queries.orders_of_customer(
+                self.customer_id, keyword=keyword, columns=columns, page_size=queries.MAX_ROWS), keep=False),
+            self._read(queries.lines_matching(keyword), keep=False),
+        )
+        holding = {line.salesOrderId for line in lines if line.salesOrderId}
+        if count > len(lines):
+            _, recent = await self._read(
+                queries.orders_of_customer(self.customer_id, columns=columns, page_size=queries.SEARCH_SCOPE_ORDERS))
+            asked = sorted({r.id for r in recent if r.customerId == self.customer_id})
+            scoped = await guessed(
+                self._read, self._guesses.line_order_filter,
+                queries.lines_of_orders(asked, keyword=keyword, columns=queries.LINE_COLUMNS_FOR_MATCH),
+                lambda count, rows: _within(rows, asked, lambda r: r.salesOrderId), keep=False) if asked else None
+            holding |= {line.salesOrderId for line in scoped or ()}
+        return {r.id for r in by_text if r.customerId == self.customer_id} | holding
 
     async def orders_by_ids(self, ids: Sequence[str]) -> dict[str, Order]:
         wanted = sorted(set(ids)) or [NO_SUCH_ID]
@@ -196,26 +188,11 @@ class CustomerOrders:
 
     # --- materials (order lines) --------------------------------------------------------------
 
-    async def _lines_of(self, order_ids: Sequence[str]) -> dict[str, list[OrderLineRecord]]:
-        """Order lines per order, read once per request whoever asks first (materials, shipments)."""
-        missing = sorted({i for i in order_ids if i not in self._line_reads})
-        if missing:
-            read = asyncio.ensure_future(self._read_lines(missing))
-            for order_id in missing:
-                self._line_reads[order_id] = read
-        grouped: dict[str, list[OrderLineRecord]] = {}
-        for answer in await asyncio.gather(*{self._line_reads[i] for i in order_ids}):
-            grouped.update(answer)
-        return {i: grouped.get(i, []) for i in order_ids}
-
-    async def _read_lines(self, order_ids: list[str]) -> dict[str, list[OrderLineRecord]]:
-        return await read_lines(self._read, self._guesses, order_ids)
-
     async def materials_by_order(self, order_ids: Sequence[str]) -> dict[str, list[Material]]:
         """Each order's materials, as reached through it (``via_order``)."""
         ids = sorted(set(order_ids))
-        lines, owned = await asyncio.gather(self._lines_of(ids), self.owned(ids))
-        return {i: [material_from_record(r, via_order=True) for r in lines[i]] for i in ids if i in owned}
+        lines, owned = await asyncio.gather(read_lines(self._read, self._guesses, ids), self.owned(ids))
+        return {i: [material_from_record(r, via_order=True) for r in lines.get(i, [])] for i in ids if i in owned}
 
     async def materials_by_ids(self, ids: Sequence[str]) -> dict[str, Material]:
         _, records = await self._read(queries.lines_by_ids(ids))
@@ -233,7 +210,7 @@ class CustomerOrders:
 
     def start_recent_deliveries(self) -> None:
         """Start the newest-deliveries read now, beside the orders' read: it needs nothing of them."""
-        _quietly(self._recent_deliveries())
+        quietly(self._recent_deliveries())
 
     async def shipments_by_order(self, order_ids: Sequence[str]) -> dict[str, list[Shipment]]:
         """Each order's shipments: from the customer's newest deliveries when the order is newer
@@ -314,9 +291,17 @@ class CustomerOrders:
         return {s.id: s for s in await self._shipments(completed)}
 
     async def shipment_lines(self, shipment_ids: Sequence[str]) -> dict[str, list[ShipmentLine]]:
-        """Lines of shipments already proven this customer's (others are not read)."""
-        ids = sorted(set(shipment_ids) & self._deliveries.keys())
-        return await self._delivery_lines.of(ids) if ids else {}
+        """Lines of the deliveries proven this customer's: those not yet proven are read beside
+        their proof (one round trip) and returned only once proven."""
+        ids = sorted(set(shipment_ids))
+        unproven = [i for i in ids if i not in self._deliveries]
+        if not ids:
+            return {}
+        if unproven:
+            lines, _ = await asyncio.gather(self._delivery_lines.of(ids), self.shipments_by_ids(unproven))
+        else:
+            lines = await self._delivery_lines.of(ids)
+        return {i: found for i, found in lines.items() if i in self._deliveries}
 
     async def delivery_record(self, shipment_id: str) -> DeliveryRecord | None:
         """The delivery as its detail has it (attachments' paths), if it is this customer's."""
@@ -415,75 +400,8 @@ def _within(rows: Iterable[R], asked: Iterable[str], key: Callable[[R], str | No
     return all(key(row) in allowed for row in rows)
 
 
-def _quietly(future: asyncio.Future[Any]) -> None:
-    """A read started ahead that nobody may await must not log an unretrieved error."""
+def quietly(future: Awaitable[Any]) -> None:
+    """A read started ahead that nobody may await (e.g. its order was not found) must not log an
+    unretrieved error; whoever awaits it still gets the error."""
+    assert isinstance(future, asyncio.Future)  # a task, or a dataloader's answer
     future.add_done_callback(lambda f: f.cancelled() or f.exception())
-
-
-# --- the change watcher's read across many customers ------------------------------------------
-
-async def orders_of_customers(
-    erp: ErpReader, customer_ids: Iterable[str], *, statuses: Sequence[int] | None = None, ids: Sequence[str] | None = None,
-    per_read: int = queries.CUSTOMERS_PER_READ,
-) -> list[SalesOrderRecord]:
-    """These customers' orders (in ``statuses``, or among ``ids``) in as few paged reads as the
-    list filter allows: ``per_read`` customers and :data:`queries.MAX_ROWS` rows a read. Rows of any other customer are dropped (the filter is a guess, never trusted).
-    Not remembered for the stale fallback: a failed read raises and the caller skips the cycle."""
-    customers = sorted(set(customer_ids))
-    id_chunks: list[list[str] | None] = [None] if ids is None else [
-        sorted(set(ids))[i:i + queries.MAX_ROWS] for i in range(0, len(set(ids)), queries.MAX_ROWS)]
-    found: list[SalesOrderRecord] = []
-    for start in range(0, len(customers), per_read):
-        chunk = customers[start:start + per_read]
-        allowed = set(chunk)
-        for id_chunk in id_chunks:
-            page = 0
-            while True:
-                answer = await erp.fetch(queries.orders_of_customers(chunk, ids=id_chunk, statuses=statuses, page=page))
-                found.extend(r for r in answer.rows if r.customerId in allowed)
-                page += 1
-                if len(answer.rows) < queries.MAX_ROWS or page * queries.MAX_ROWS >= answer.count:
-                    break
-    return found
-
-
-WATCH_CUSTOMERS_AT_ONCE = 4  # customers whose deliveries the watcher reads side by side
-
-
-async def details_of_customers(
-    erp: ErpReader, logistics: LogisticsNames, guesses: Guesses, records: Sequence[SalesOrderRecord],
-) -> tuple[dict[str, list[Material]], dict[str, list[Shipment]]]:
-    """Lines and shipments of these orders (rows of :func:`orders_of_customers`, so proven their
-    customers'), the change watcher's read: lines as a page reads them (:func:`read_lines`, 100
-    orders a read where the ERP keeps to the list), deliveries per customer from its newest ones
-    (:func:`deliveries_of_orders`). Never from the stale fallback: a failed read raises and the
-    caller skips the cycle."""
-
-    async def read(read: queries.ListRead[R], *, keep: bool = True) -> tuple[int, list[R]]:
-        page = await erp.fetch(read)
-        return page.count, list(page.rows)
-
-    ids = sorted({r.id for r in records})
-    step = queries.ORDERS_PER_DETAIL_READ
-    lines: dict[str, list[OrderLineRecord]] = {}
-    for start in range(0, len(ids), step):
-        lines.update(await read_lines(read, guesses, ids[start:start + step]))
-    by_customer: dict[str, list[Order]] = defaultdict(list)
-    for record in records:
-        by_customer[record.customerId].append(order_from_record(record))
-    names = await logistics.names() if by_customer else {}
-
-    async def shipments_of(customer_id: str, orders: list[Order]) -> dict[str, list[Shipment]]:
-        window = await read(queries.recent_deliveries(customer_id))
-        found = await deliveries_of_orders(read, customer_id, orders, window)
-        companies = await logistics.companies_of(found, names)
-        return carried_by(orders, [shipment_from_record(d, c) for d, c in zip(found, companies, strict=True)])
-
-    shipments: dict[str, list[Shipment]] = {}
-    customers = sorted(by_customer)
-    for start in range(0, len(customers), WATCH_CUSTOMERS_AT_ONCE):
-        chunk = customers[start:start + WATCH_CUSTOMERS_AT_ONCE]
-        for found in await asyncio.gather(*(shipments_of(c, by_customer[c]) for c in chunk)):
-            shipments.update(found)
-    materials = {i: [material_from_record(line) for line in lines.get(i, [])] for i in ids}
-    return materials, {i: shipments.get(i, []) for i in ids}

@@ -4,8 +4,11 @@ Steps: 已下单 → 生产 → each delivery (待发货 while packed, 已发货
 goods wait in the warehouse → 已完成 / 已取消, with the status changes the change watcher observed
 placed at their time. ``done`` marks what happened; ``current`` the one step the order is in now
 (production while producing, the packed delivery while it awaits dispatch…), never a future
-milestone. The ERP keeps no time for production or a status change: a step has a time only when
-the ERP or the watcher recorded one.
+milestone, and no finished step comes after it (a delivery dispatched while production goes on
+comes before 生产中). ``in_progress`` marks a step under way that is not the current one
+(production at 54 % while a packed delivery waits), so it is not drawn like a step not reached.
+The ERP keeps no time for production or a status change: a step has a time only when the ERP or
+the watcher recorded one.
 """
 
 from __future__ import annotations
@@ -44,9 +47,11 @@ def build_timeline(
     waiting = [s for s in dated if not s.shipped]  # the first one is current: where the goods are now
     steps = [TimelineStep("ORDERED", "已下单", order.date, True, detail=order.code)]
     production_title = "生产完成" if produced else "生产中" if started else "待生产"
+    producing = started and not produced and not final
     steps.append(TimelineStep(
         "PRODUCTION", production_title, seen_at.get("PRODUCTION"), produced,
-        current=started and not produced and not final and not waiting, detail=f"已生产 {percent(progress.produced_rate)}（按金额）",
+        current=producing and not waiting, in_progress=producing and bool(waiting),
+        detail=f"已生产 {percent(progress.produced_rate)}（按金额）",
     ))
     steps.extend(
         TimelineStep("STATUS_CHANGE", "状态变更", at, True, detail=change)
@@ -61,7 +66,7 @@ def build_timeline(
     else:
         done = status is OrderStatus.COMPLETED
         steps.append(TimelineStep("COMPLETED", "已完成" if done else "完成", seen_at.get("COMPLETED"), done, current=done))
-    steps = _in_time_order(steps)
+    steps = _current_after_finished(_in_time_order(steps))
     if not any(step.current for step in steps):  # not started, all dispatched but open, status unknown…
         last_done = max(i for i, step in enumerate(steps) if step.done)
         steps[last_done] = replace(steps[last_done], current=True)
@@ -89,11 +94,25 @@ def _in_time_order(steps: list[TimelineStep]) -> list[TimelineStep]:
     return [step for _, _, step in ordered] + [steps[-1]]
 
 
+def _current_after_finished(steps: list[TimelineStep]) -> list[TimelineStep]:
+    """The current step moved after the last finished one: what is under way now comes after
+    everything that already happened (a delivery dispatched while production goes on), even
+    when the current step began earlier (its time is when it began)."""
+    current = next((i for i, step in enumerate(steps) if step.current), None)
+    last_done = max((i for i, step in enumerate(steps) if step.done), default=-1)
+    if current is None or last_done <= current:
+        return steps
+    moved = steps[:current] + steps[current + 1:]
+    moved.insert(last_done, steps[current])  # last_done shifted down by one with the removal
+    return moved
+
+
 def _with_durations(steps: list[TimelineStep]) -> list[TimelineStep]:
     previous_at: datetime | None = None
     result = []
     for step in steps:
         duration = (step.at - previous_at).total_seconds() if step.at and previous_at and step.at >= previous_at else None
         result.append(replace(step, duration_s=duration))
-        previous_at = step.at or previous_at
+        if step.at and (previous_at is None or step.at > previous_at):
+            previous_at = step.at
     return result

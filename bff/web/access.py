@@ -16,6 +16,9 @@ from bff.monitor.metrics import current_trace_id
 
 log = logging.getLogger("bff.access")
 
+# Probes and scrapers: logged and measured, but no call-log row (a database write per probe).
+UNRECORDED_PATHS = ("/api/health/check", "/metrics")
+
 
 # (operation or route, status, latency ms, error code): e.g. the request-latency metric.
 RequestObserver = Callable[[str, int, float, str | None], None]
@@ -49,17 +52,18 @@ class AccessLogMiddleware:
                 endpoint = getattr(route, "path", None) or "unmatched"  # a raw path would be an unbounded label
                 trace_id = current_trace_id() or None
                 # The ERP calls this request cost, for performance(): no extra column, no migration.
-                self.writer.record(
-                    response_data=json.dumps({"erpCalls": erp.calls}),
-                    trace_id=trace_id,
-                    endpoint=endpoint,
-                    method=scope["method"],
-                    status=status,
-                    latency_ms=latency,
-                    operation=facts.operation,
-                    session_id=facts.session_id,
-                    error=facts.error_code,
-                )
+                if scope["path"] not in UNRECORDED_PATHS:
+                    self.writer.record(
+                        response_data=json.dumps({"erpCalls": erp.calls}),
+                        trace_id=trace_id,
+                        endpoint=endpoint,
+                        method=scope["method"],
+                        status=status,
+                        latency_ms=latency,
+                        operation=facts.operation,
+                        session_id=facts.session_id,
+                        error=facts.error_code,
+                    )
                 log.info(
                     "request",
                     extra={

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from strawberry.extensions import AddValidationRules
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bff.core.config import Settings
 from bff.core.security import parse_networks
@@ -22,20 +23,21 @@ from bff.notify.reconcile import DeliveryLog
 from bff.services import Services
 from bff.web import dashboard
 from bff.web.access import AccessLogMiddleware
-from bff.web.admission import Admission, AdmissionMiddleware
+from bff.web.admission import Admission, AdmissionMiddleware, Shares
 from bff.web.documents import DocumentRegistry
+from bff.web.edge import RequestBodyMiddleware
 from bff.web.gql import DOCUMENT_CACHES, BffSchema, ErpCallsExtension, GraphQLView, OperationNameExtension, StaleDataExtension
 from bff.web.gql_guards import ErpBudget, TrustedDocuments
 from bff.web.graphiql import graphiql_routes
-from bff.web.health import health_check
+from bff.web.health import Readiness, health_check
 from bff.web.http_guards import (
-    BodySizeLimitMiddleware,
     ErpBudgetMiddleware,
     RequestRateLimitMiddleware,
     StrayCancellationMiddleware,
     http_error,
     internal_error,
 )
+from bff.web.metrics_route import MetricsEndpoint
 from bff.web.requestid import RequestIdMiddleware
 from bff.web.rest import auth_routes, avatar_routes, files, message_routes, monitor_routes, order_routes
 from bff.web.rest.openapi import build_openapi
@@ -94,9 +96,10 @@ def create_app(
     async def openapi_json(request: Request) -> Response:
         return JSONResponse(openapi)
 
-    async def metrics(request: Request) -> Response:
-        # Prometheus text; operation names and counts only, no user data.
-        return Response(services.telemetry.prometheus_text(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    # Prometheus text; operation names and counts only, no user data.
+    metrics = MetricsEndpoint(
+        services.telemetry.prometheus_text, token=settings.metrics_token.get_secret_value(), fresh_s=settings.ops_refresh_s,
+    )
 
     async def root(request: Request) -> Response:
         return RedirectResponse("/graphql")
@@ -107,7 +110,7 @@ def create_app(
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/api/health/check", health_check),
         Route("/api/openapi.json", openapi_json),
-        Route("/metrics", metrics),
+        Route("/metrics", metrics.respond),
         *dashboard.routes(),
         *(make_route(shim, schema) for shim in shims),
         *files.routes(),
@@ -116,7 +119,10 @@ def create_app(
     ]
 
     # Admission control (issue 11): bounded requests at once, a short bounded queue, then 503.
-    admission = Admission(settings.max_inflight, settings.max_queued, settings.queue_wait_s)
+    admission = Admission(
+        settings.max_inflight, settings.max_queued, settings.queue_wait_s,
+        Shares(per_user=settings.max_inflight_per_user, per_ip=settings.max_inflight_per_ip),
+    )
     services.telemetry.gauge(
         "bff.admission", "Requests of this instance: in flight, queued",
         lambda: [(admission.in_flight, {"state": "in_flight"}), (admission.queued, {"state": "queued"})],
@@ -137,18 +143,22 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
+            # Issue 19: the client is the first untrusted hop from the right of X-Forwarded-For.
+            Middleware(ProxyHeadersMiddleware, trusted_hosts=[str(n) for n in parse_networks(settings.trusted_proxies)]),
             Middleware(RequestIdMiddleware),
             Middleware(StrayCancellationMiddleware),
             Middleware(TracingMiddleware, tracer=services.telemetry.tracer),
             Middleware(AccessLogMiddleware, writer=services.call_log, observer=services.telemetry.record_request),
-            Middleware(RequestRateLimitMiddleware, limits=services.limits),  # issue 10: per IP and global
-            Middleware(
-                BodySizeLimitMiddleware,
+            Middleware(  # the whole body in, within its size and time, before it may hold a place
+                RequestBodyMiddleware,
                 max_bytes=settings.max_body_bytes,
+                deadline_s=settings.body_timeout_s,
                 overrides={avatar_routes.UPLOAD_PATH: settings.avatar_max_bytes + avatar_routes.MULTIPART_SLACK},
             ),
             Middleware(ErpBudgetMiddleware, seconds=settings.erp_request_budget_s),
             Middleware(AdmissionMiddleware, admission=admission),  # inside the budget: queueing spends it
+            # Issue 20: after admission, so a request shed with 503 spends no rate limit.
+            Middleware(RequestRateLimitMiddleware, limits=services.limits),  # issue 10: per IP and global
         ],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
@@ -159,4 +169,6 @@ def create_app(
     app.state.shims = shims
     app.state.trusted_sources = parse_networks(settings.trusted_header_sources)
     app.state.admission = admission
+    app.state.readiness = Readiness(settings.ops_refresh_s)
+    app.state.metrics = metrics
     return app

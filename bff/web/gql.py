@@ -94,7 +94,8 @@ class BffSchema(strawberry.Schema):
 
 
 class ErpCallsExtension(SchemaExtension):
-    """Adds ``extensions.erp = {calls, ms}``: the ERP round trips this operation cost."""
+    """Adds ``extensions.erp = {calls, ms, estimate}`` (development): the ERP calls this operation
+    made, their time, and what its plan estimated before it ran (resolvers/cost.py)."""
 
     def on_operation(self) -> Iterator[None]:
         with erp_call_scope() as stats:
@@ -105,7 +106,9 @@ class ErpCallsExtension(SchemaExtension):
         stats = getattr(self, "_stats", None)
         if stats is None:
             return {}
-        return {"erp": {"calls": stats.calls, "ms": round(stats.ms, 1)}}
+        request = self.execution_context.context
+        estimate = request.plan.calls if isinstance(request, RequestContext) else None
+        return {"erp": {"calls": stats.calls, "ms": round(stats.ms, 1), "estimate": estimate}}
 
 
 class OperationNameExtension(SchemaExtension):

@@ -4,8 +4,8 @@
   registered (parsed and validated once) document to strawberry, and, when trusted
   documents are required (always in production), refuses any other document unless the
   caller is an administrator or holds the developer key: ``PERSISTED_DOCUMENT_REQUIRED``.
-* :class:`ErpBudget` estimates the operation's ERP reads from the document before it runs
-  (``resolvers/cost.py``) and refuses it over ``BFF_ERP_COST_BUDGET`` before any ERP call:
+* :class:`ErpBudget` plans the operation from the read model before it runs
+  (``resolvers/cost.py``: the declared reads of each root field, and its ERP calls at most) and refuses it over ``BFF_ERP_COST_BUDGET`` before any ERP call:
   ``QUERY_TOO_EXPENSIVE``. While it runs, at most ``BFF_ERP_MAX_CALLS_PER_REQUEST`` ERP
   attempts may start (``bff.erp.calls``); afterwards the calls it made are charged to the
   user's ERP allowance (``BFF_ERP_CALLS_PER_USER``). Neither refusal touches the breaker.
@@ -20,9 +20,11 @@ from strawberry.extensions import SchemaExtension
 from bff.core.domain import Permission
 from bff.core.errors import BffError, ErrorCode
 from bff.erp.calls import erp_call_scope
+from bff.erp.guesses import Guesses
 from bff.web.documents import DocumentRegistry, requested_id
 from resolvers.context import RequestContext
-from resolvers.cost import estimate
+from resolvers.cost import plan
+from resolvers.loaders import Costing
 
 
 async def may_send_any_document(context: object) -> bool:
@@ -69,15 +71,18 @@ class ErpBudget(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None
-        cost = estimate(
-            context.schema._schema, context.graphql_document, context.operation_name, context.variables,
-            max_list=self.max_list,
-        )
-        if cost > self.budget:
-            raise BffError(ErrorCode.QUERY_TOO_EXPENSIVE, cost=cost, budget=self.budget)
+        request = context.context
+        services = request.services if isinstance(request, RequestContext) else None
+        costing = Costing(services.guesses, self.max_list, services.delivery_lines.list_usable) if services else (
+            Costing(Guesses(), self.max_list))
+        the_plan = plan(
+            context.schema._schema, context.graphql_document, context.operation_name, context.variables, costing)
+        if isinstance(request, RequestContext):
+            request.plan = the_plan
+        if the_plan.calls > self.budget:
+            raise BffError(ErrorCode.QUERY_TOO_EXPENSIVE, cost=the_plan.calls, budget=self.budget)
         with erp_call_scope(limit=self.max_calls) as stats:
             yield
-        request = context.context
         viewer = request.loaded_viewer if isinstance(request, RequestContext) else None
         if viewer is not None and stats.calls:
             limits = request.services.limits

@@ -17,6 +17,7 @@ from bff.web.appstate import services_of
 
 CHECK_TIMEOUT_S = 2.0
 POOL_CHECK_S = 0.8  # each of the two ERP reachability tries (through the pool, then fresh)
+POOL_FRESH_S = 60.0  # a pool that had an ERP answer this recently is not wedged: no request to prove it
 
 
 class PoolWedged(Exception):
@@ -52,8 +53,29 @@ async def _redis(cache: ResilientCache) -> dict[str, Any]:
 
 
 async def _erp_pool(services: Services) -> None:
+    if services.erp.primary.pool_answered_within(POOL_FRESH_S):
+        return  # the probe (every BFF_ERP_PROBE_INTERVAL_S) and the traffic keep this fresh
     if await services.erp.primary.pool_wedged(POOL_CHECK_S):
         raise PoolWedged()
+
+
+class Readiness:
+    """Readiness as last worked out, shared by every probe for ``fresh_s`` (BFF_OPS_REFRESH_S) and
+    worked out by one of them at a time: a flood of probes costs one database ping and one cache
+    round trip a second, and no ERP request while the pool is in use (issue 19)."""
+
+    def __init__(self, fresh_s: float) -> None:
+        self.fresh_s = fresh_s
+        self._lock = asyncio.Lock()
+        self._body: dict[str, Any] | None = None
+        self._at = float("-inf")
+
+    async def get(self, services: Services) -> dict[str, Any]:
+        async with self._lock:
+            if self._body is None or time.monotonic() - self._at >= self.fresh_s:
+                self._body = await _readiness(services)
+                self._at = time.monotonic()
+            return self._body
 
 
 async def health_check(request: Request) -> JSONResponse:
@@ -63,9 +85,14 @@ async def health_check(request: Request) -> JSONResponse:
     reported but never makes the BFF unready: it still serves stale data, and every instance
     would fail together behind the balancer. A pool that cannot reach an ERP which answers a
     fresh connection does: only a restart cures that instance."""
-    services = services_of(request)
     if request.query_params.get("probe") == "live":
         return JSONResponse({"status": "ok", "live": True})
+    readiness: Readiness = request.app.state.readiness
+    body = await readiness.get(services_of(request))
+    return JSONResponse(body, status_code=200 if body["ready"] else 503)
+
+
+async def _readiness(services: Services) -> dict[str, Any]:
     cache = services.cache
     checks = await asyncio.gather(
         _timed("database", services.db.ping()),
@@ -81,7 +108,7 @@ async def health_check(request: Request) -> JSONResponse:
         outbox = {"error": type(exc).__name__}
     healthy = all(c["status"] in ("up", "degraded") for c in checks)
     erp = erp_status(services.monitor.probe, services.erp)
-    body = {
+    return {
         "status": ("degraded" if any(c["status"] == "degraded" for c in checks) else "ok") if healthy else "unavailable",
         "live": True,
         "ready": healthy,
@@ -97,4 +124,3 @@ async def health_check(request: Request) -> JSONResponse:
         "database": services.db.dialect,
         "cache": cache_backend(services.cache),
     }
-    return JSONResponse(body, status_code=200 if healthy else 503)

@@ -1,4 +1,5 @@
-"""HTTP-level guards: request body size, rate limits, and a JSON answer for anything unexpected."""
+"""HTTP-level guards: rate limits, the ERP budget, and a JSON answer for anything unexpected
+(the body's size and time: ``bff.web.edge``)."""
 
 from __future__ import annotations
 
@@ -12,49 +13,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bff.cache.ratelimit import RateLimits
 from bff.core.errors import BffError, ErrorCode
+from bff.core.security import client_key
 from bff.erp.transport import request_budget
 from bff.web.gql import error_response, format_bff_error
 
 log = logging.getLogger("bff.http")
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-class BodySizeLimitMiddleware:
-    """Refuses bodies over ``max_bytes`` (413) by Content-Length or while streaming;
-    ``overrides`` gives a path (an upload) its own limit."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.overrides = overrides or {}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        max_bytes = self.overrides.get(scope["path"], self.max_bytes)
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_bytes):
-            await error_response(ErrorCode.PAYLOAD_TOO_LARGE)(scope, receive, send)
-            return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > max_bytes:
-                    raise BodyTooLarge()
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except BodyTooLarge:
-            await error_response(ErrorCode.PAYLOAD_TOO_LARGE)(scope, receive, send)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -106,7 +69,7 @@ class RequestRateLimitMiddleware:
             return
         client = scope.get("client")
         try:
-            await self.limits.request(client[0] if client else "")
+            await self.limits.request(client_key(client[0] if client else ""))
         except BffError as error:
             retry = {"Retry-After": str(error.details.get("retryAfter", 1))}
             if scope["path"] == "/graphql":

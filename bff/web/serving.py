@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -42,13 +43,16 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 async def start_server(
-    app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"
+    app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning", **options: Any
 ) -> RunningServer:
+    """``options``: more of uvicorn's settings (the BFF's: ``bff.web.edge.uvicorn_options``).
+    uvicorn's own X-Forwarded-For handling is off unless asked: the BFF's app does its own."""
     sock = _bind(host, port)
     # Server.serve() runs in the caller's loop; only Server.run() would set one up (uvicorn < 0.36
     # through Config.setup_event_loop, later through get_loop_factory), so nothing to disable.
+    options.setdefault("proxy_headers", False)
     config = uvicorn.Config(
-        app, log_level=log_level, access_log=False, lifespan="on", timeout_graceful_shutdown=2
+        app, log_level=log_level, access_log=False, lifespan="on", timeout_graceful_shutdown=2, **options
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -41,7 +41,7 @@ function release(outDir) {
   fs.rmSync(outDir, { recursive: true, force: true })
   compile(pkg)
   // The same shape tsc gives src/build-config.ts, with the release values.
-  const build = { release: true, bffUrl: config.bffUrl, templates: config.templates }
+  const build = { release: true, transport: config.transport, bffUrl: config.bffUrl, container: config.container, templates: config.templates }
   fs.writeFileSync(path.join(pkg, 'build-config.js'), `"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nexports.BUILD = ${JSON.stringify(build, null, 2)};\n`)
   const project = JSON.parse(fs.readFileSync(path.join(root, 'project.config.json'), 'utf8'))
   project.appid = config.appid
@@ -49,7 +49,8 @@ function release(outDir) {
   project.setting = { ...project.setting, useCompilerPlugins: false, urlCheck: true, minified: true, minifyWXML: true, minifyWXSS: true }
   project.packOptions = { ignore: [], include: [] }
   fs.writeFileSync(path.join(outDir, 'project.config.json'), `${JSON.stringify(project, null, 2)}\n`)
-  console.log(`release build for ${config.appid} → ${path.relative(process.cwd(), outDir) || '.'} (BFF ${config.bffUrl})`)
+  const bff = config.transport === 'container' ? `callContainer ${config.container.env}/${config.container.service}` : config.bffUrl
+  console.log(`release build for ${config.appid} → ${path.relative(process.cwd(), outDir) || '.'} (BFF ${bff})`)
 }
 
 const args = process.argv.slice(2)

@@ -1,6 +1,7 @@
 // Draws the tab bar icons (our own simple SVG shapes) to 81×81 PNGs with the system's
-// headless Chromium: src/images/tab-*.png, grey and primary-blue variants. Run once
-// when the icons change; the PNGs are committed (WeChat's tab bar takes PNG only).
+// headless Chromium: src/images/tab-*.png, grey and primary-blue variants for each theme
+// (theme.json names them per theme: a tab bar icon is a picture, not tinted by WeChat). Run
+// once when the icons change; the PNGs are committed (WeChat's tab bar takes PNG only).
 const path = require('path')
 const { chromium } = require('playwright-core')
 
@@ -10,7 +11,8 @@ const SHAPES = {
   messages: '<rect x="12" y="18" width="56" height="40" rx="8" /><path d="M14 22 L40 42 L66 22" />',
   profile: '<circle cx="40" cy="28" r="13" /><path d="M14 66 C16 50 28 44 40 44 C52 44 64 50 66 66" />',
 }
-const COLORS = { '': '#6B6B6B', '-active': '#0958D9' } // theme.json's tabColor and tabSelected (light)
+// theme.json's tabColor and tabSelected, light then dark (tests/layout.test.js checks the contrast).
+const COLORS = { '': '#6B6B6B', '-active': '#0958D9', '-dark': '#A6A6A6', '-dark-active': '#3C9AE8' }
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync']
 
 async function main() {
@@ -29,7 +31,11 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(e)
-  process.exit(1)
-})
+module.exports = { COLORS, SHAPES }
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e)
+    process.exit(1)
+  })
+}

@@ -62,9 +62,52 @@ function contrastInPage() {
   return out
 }
 
+// Runs in the page, WeChat's font size setting (字体大小) imitated: every text's size times
+// `scale` (line heights given in px stay, so a box too small clips). Answers what a user would
+// see go wrong on a 375 px screen: tappable boxes under 44×44 px (at scale 1), the page wider
+// than the screen, text overflowing its box or clipped by it, one-line labels wrapping.
+function layoutInPage(scale) {
+  const all = Array.from(document.querySelectorAll('.wx-page *'))
+  if (scale !== 1) {
+    const sizes = all.map((el) => parseFloat(getComputedStyle(el).fontSize))
+    all.forEach((el, i) => (el.style.fontSize = `${sizes[i] * scale}px`))
+  }
+  const shown = (el) => {
+    const r = el.getBoundingClientRect()
+    return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden'
+  }
+  const name = (el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${String(el.className).split(' ').filter(Boolean).join('.')} “${el.textContent.trim().slice(0, 12)}”`
+  const out = { pageWidth: document.documentElement.scrollWidth, small: [], overflow: [], wrapped: [], tappables: 0 }
+  if (scale === 1) {
+    for (const el of document.querySelectorAll('.wx-page wx-button, .wx-page .tap, .wx-page .filter')) {
+      if (!shown(el)) continue
+      out.tappables += 1
+      const r = el.getBoundingClientRect()
+      if (r.height < 43.5 || r.width < 43.5) out.small.push(`${name(el)} ${Math.round(r.width)}×${Math.round(r.height)}`)
+    }
+  }
+  for (const el of all) {
+    if (!shown(el) || el.closest('[data-scroll]') || el.tagName === 'IMG') continue
+    if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1) out.overflow.push(`${name(el)} ${el.scrollWidth}>${el.clientWidth}`)
+    else if (el.tagName === 'WX-INPUT' && el.scrollHeight > el.clientHeight + 1) out.overflow.push(`${name(el)} clipped ${el.scrollHeight}>${el.clientHeight}`)
+  }
+  for (const el of document.querySelectorAll('.wx-page .tag, .wx-page .bar-label, .wx-page .bar-pct, .wx-page .filter, .wx-page .tab, .wx-page .state-tag')) {
+    if (!shown(el)) continue
+    const line = parseFloat(getComputedStyle(el).lineHeight) || parseFloat(getComputedStyle(el).fontSize) * 1.5
+    const text = Array.from(el.childNodes).filter((n) => n.nodeType === 3 && n.textContent.trim())
+    const range = document.createRange()
+    const lines = text.reduce((n, t) => {
+      range.selectNodeContents(t)
+      return Math.max(n, new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top))).size)
+    }, 1)
+    if (lines > 1 && line > 0) out.wrapped.push(name(el))
+  }
+  return out
+}
+
 async function main(dir, buttons) {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
-  const result = { widths: {}, contrast: {} }
+  const result = { widths: {}, contrast: {}, layout: {} }
   try {
     for (const scheme of ['light', 'dark']) {
       const page = await browser.newPage({ viewport: { width: 375, height: 812 }, colorScheme: scheme })
@@ -72,6 +115,12 @@ async function main(dir, buttons) {
         await page.goto(`file://${path.join(dir, `${name}.html`)}`)
         result.contrast[`${name}/${scheme}`] = await page.evaluate(contrastInPage)
         if (scheme === 'light' && buttons[name]) result.widths[name] = await page.evaluate(widthsInPage, buttons[name])
+        if (scheme === 'light') {
+          for (const scale of [1, 1.3, 1.5]) {
+            if (scale !== 1) await page.goto(`file://${path.join(dir, `${name}.html`)}`) // sizes afresh
+            result.layout[`${name}@${scale}`] = await page.evaluate(layoutInPage, scale)
+          }
+        }
       }
       await page.close()
     }

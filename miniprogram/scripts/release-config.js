@@ -1,7 +1,9 @@
-// The values a release build injects: the mini program's appid, the BFF's https address and
+// The values a release build injects: the mini program's appid, how it reaches the BFF (its
+// https address, or WeChat Cloud Run's environment and service for wx.cloud.callContainer) and
 // the subscription template ids from the WeChat console. One file (release.config.json, not
-// committed; see release.config.example.json) or the environment (MP_APPID, MP_BFF_URL,
-// MP_TPL_ORDER_STATUS, MP_TPL_PRODUCTION_DONE, MP_TPL_ORDER_SHIPPED), the environment winning.
+// committed; see release.config.example.json) or the environment (MP_APPID, MP_TRANSPORT,
+// MP_BFF_URL, MP_CLOUD_ENV, MP_CLOUD_SERVICE, MP_TPL_ORDER_STATUS, MP_TPL_PRODUCTION_DONE,
+// MP_TPL_ORDER_SHIPPED), the environment winning.
 // A release with a placeholder left in is refused, with every problem named.
 const fs = require('fs')
 const path = require('path')
@@ -21,9 +23,12 @@ function load(env = process.env) {
   const fromFile = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {}
   const templates = { ...(fromFile.templates || {}) }
   for (const kind of TEMPLATE_KINDS) if (env[`MP_TPL_${kind}`]) templates[kind] = env[`MP_TPL_${kind}`]
+  const container = fromFile.container || {}
   return {
     appid: env.MP_APPID || fromFile.appid || '',
+    transport: env.MP_TRANSPORT || fromFile.transport || 'https',
     bffUrl: (env.MP_BFF_URL || fromFile.bffUrl || '').replace(/\/+$/, ''),
+    container: { env: env.MP_CLOUD_ENV || container.env || '', service: env.MP_CLOUD_SERVICE || container.service || '' },
     templates,
   }
 }
@@ -34,9 +39,17 @@ const PLACEHOLDER_HOST = /(^|\.)(example\.(com|cn|org|net)|localhost|test|invali
 function problems(config) {
   const found = []
   if (!/^wx[0-9a-f]{16}$/.test(config.appid)) found.push(`appid "${config.appid}" is not a real mini program appid (wx + 16 hex digits)`)
+  if (config.transport !== 'https' && config.transport !== 'container') found.push(`transport "${config.transport}" is neither https nor container`)
+  const viaContainer = config.transport === 'container'
+  if (viaContainer) {
+    // WeChat Cloud Run: the environment id (云托管 → 环境) and the service name (服务列表).
+    if (!/^[a-z0-9][a-z0-9-]{2,63}$/.test(config.container.env)) found.push(`container.env "${config.container.env}" is not a WeChat Cloud Run environment id`)
+    if (!/^[a-z][a-z0-9-]{0,39}$/.test(config.container.service)) found.push(`container.service "${config.container.service}" is not a service name`)
+  }
   let url = null
   try {
-    url = new URL(config.bffUrl)
+    // Over callContainer no domain is needed for requests; a bffUrl given is still checked.
+    if (!viaContainer || config.bffUrl) url = new URL(config.bffUrl)
   } catch (_e) {
     found.push(`bffUrl "${config.bffUrl}" is not an address`)
   }

@@ -1,5 +1,6 @@
 // The app itself holds no state: pages read the session from storage (lib/session),
 // so each page can be loaded on its own (tests, deep links from notifications).
+import { container } from './config'
 import { needAuthorization, PrivacyEvent } from './lib/privacy'
 
 type PrivacyResolve = (answer: { event: PrivacyEvent; buttonId?: string }) => void
@@ -10,6 +11,9 @@ App({
     // answers in place (lib/privacy), so the user stays where they were.
     const w = wx as unknown as { onNeedPrivacyAuthorization?: (cb: (resolve: PrivacyResolve) => void) => void }
     if (w.onNeedPrivacyAuthorization) w.onNeedPrivacyAuthorization((resolve) => needAuthorization(resolve))
+    // WeChat Cloud Run: callContainer needs wx.cloud initialised once (each call names its env).
+    const target = container()
+    if (target && wx.cloud) wx.cloud.init({ env: target.env })
     this.watchForUpdates()
   },
   /** A new version downloaded while this one runs: offer to restart into it. */

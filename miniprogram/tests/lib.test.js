@@ -77,18 +77,32 @@ test('overdue cards are marked', () => {
   expect(c).toMatchObject({ overdue: true, po: '', amount: '', summary: '' })
 })
 
-// The timeline as the page draws it: one current step (the one in progress), done steps, the rest to come.
+// The timeline as the page draws it: one current step, done steps, a step under way that is not
+// the current one (active: 生产中 while a delivery waits, not grey), the rest to come.
 const TIMELINES = [
   ['producing 32 %', [['已下单', true, false], ['生产中', false, true], ['完成', false, false]], ['done', 'current', 'todo']],
-  ['packed, not dispatched', [['已下单', true, false], ['生产中', false, false], ['第1批 待发货', false, true], ['完成', false, false]], ['done', 'todo', 'current', 'todo']],
+  ['packed, not dispatched', [['已下单', true, false], ['生产中', false, false, true], ['第1批 待发货', false, true], ['完成', false, false]], ['done', 'active', 'current', 'todo']],
   ['completed', [['已下单', true, false], ['生产完成', true, false], ['第1批 已发货', true, false], ['已完成', true, true]], ['done', 'done', 'done', 'current']],
   ['cancelled', [['已下单', true, false], ['生产中', false, false], ['已取消', true, true]], ['done', 'todo', 'current']],
 ]
 
 test.each(TIMELINES)('timeline: %s', (_name, steps, states) => {
-  const rows = orders.timeline(steps.map(([title, done, current], i) => ({ kind: 'X', title, done, current, at: i ? null : '2026-11-20T01:00:00Z', durationS: null, detail: null })))
+  const rows = orders.timeline(steps.map(([title, done, current, inProgress], i) => ({ kind: 'X', title, done, current, inProgress: Boolean(inProgress), at: i ? null : '2026-11-20T01:00:00Z', durationS: null, detail: null })))
   expect(rows.map((r) => r.state)).toEqual(states)
   expect(rows.filter((r) => r.state === 'current')).toHaveLength(1)
+  // A finished step the ERP kept no time for says so; a step to come shows no time.
+  rows.forEach((r, i) => expect(r.at).toBe(i === 0 ? '2026-11-20 09:00' : steps[i][1] ? '时间未记录' : ''))
+})
+
+test('a current step with a time says when it began', () => {
+  const [row] = orders.timeline([{ kind: 'PRODUCTION', title: '生产中', done: false, current: true, inProgress: false, at: '2026-11-20T01:00:00Z', durationS: null, detail: null }])
+  expect(row.at).toBe('始于 2026-11-20 09:00')
+})
+
+test('the age of data kept on the device, in Beijing time', () => {
+  const now = Date.parse('2026-11-25T02:00:00Z') // 10:00 in Beijing
+  expect(format.updatedAt(Date.parse('2026-11-25T01:30:00Z'), now)).toBe('今天 09:30')
+  expect(format.updatedAt(Date.parse('2026-11-24T15:59:00Z'), now)).toBe('11-24 23:59')
 })
 
 test('shipments: packed is 待发货 without a carrier; dispatched shows what it carries', () => {

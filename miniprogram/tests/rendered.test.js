@@ -31,6 +31,8 @@ beforeAll(async () => {
   extra('login-bind', pages.login, 'login', '登录')
   // A control the check must fail: the old hint grey on the page background (3.1:1).
   fs.writeFileSync(path.join(dir, 'control.html'), '<body style="background:#F5F5F5"><p style="color:#8C8C8C;font-size:12px">交货日期 2026-12-01</p></body>')
+  // A layout control: a 32 px button, a percentage in a box too narrow at 1.5×, a page too wide.
+  fs.writeFileSync(path.join(dir, 'control-layout.html'), '<body style="margin:0"><div class="wx-page"><wx-button style="display:block;height:32px;width:120px">重试</wx-button><div style="display:flex;width:200px"><span class="bar-pct" style="width:30px;white-space:nowrap;flex-shrink:0">100%</span></div><div style="width:425px;height:10px"></div></div></body>')
   const run = spawnSync(process.execPath, [path.resolve(__dirname, '../scripts/measure-rendered.js'), dir, JSON.stringify(BUTTONS)], { encoding: 'utf8', timeout: 90000 })
   if (run.status !== 0) throw new Error(`measuring in Chromium failed: ${run.stderr}`)
   measured = JSON.parse(run.stdout)
@@ -75,8 +77,28 @@ test.each(MEASURED.flatMap((p) => [[p, 'light'], [p, 'dark']]))('%s (%s): every 
   expect(texts.filter((t) => t.ratio < t.need)).toEqual([])
 })
 
+// Measured, not assumed (issue 22): every tappable element is at least 44×44 px, and at WeChat's
+// font sizes 1.3× and 1.5× nothing is clipped, overflows or wraps, and no page is wider than the phone.
+test.each(MEASURED)('%s: every tappable ≥ 44×44 px', (name) => {
+  const at1 = measured.layout[`${name}@1`]
+  expect(at1.small).toEqual([])
+  expect(at1.tappables).toBeGreaterThan(0)
+})
+
+test.each(MEASURED.flatMap((p) => [[p, 1], [p, 1.3], [p, 1.5]]))('%s at font scale %s: no overflow, clipping or wrapped label', (name, scale) => {
+  const m = measured.layout[`${name}@${scale}`]
+  expect({ pageWidth: m.pageWidth, overflow: m.overflow, wrapped: m.wrapped }).toEqual({ pageWidth: 375, overflow: [], wrapped: [] })
+})
+
+test('the layout check fails on a failing page', () => {
+  const m = measured.layout['control-layout@1.5']
+  expect(m.small.length + m.overflow.length + m.wrapped.length).toBeGreaterThan(0)
+  expect(measured.layout['control-layout@1'].small.length).toBe(1)
+  expect(m.pageWidth).toBeGreaterThan(375)
+})
+
 test('contrast figures', () => {
-  const lowest = Object.entries(measured.contrast).filter(([k]) => !k.startsWith('control/')).map(([k, texts]) => {
+  const lowest = Object.entries(measured.contrast).filter(([k]) => !k.startsWith('control')).map(([k, texts]) => {
     const t = texts.reduce((m, x) => (x.ratio < m.ratio ? x : m))
     return `${k} ${t.ratio}:1 (${t.text})`
   })

@@ -122,6 +122,18 @@ describe('release build and code quality', () => {
     expect(http.stderr).toMatch(/must be https/)
   })
 
+  test('a WeChat Cloud Run release: environment and service injected, no domain needed; placeholders refused', () => {
+    const CLOUD = { ...RELEASE_ENV, MP_TRANSPORT: 'container', MP_BFF_URL: '', MP_CLOUD_ENV: 'prod-3g5k7x9a1b2c', MP_CLOUD_SERVICE: 'huicai-bff' }
+    const dir = path.join(out, 'cloud')
+    const run = node(['scripts/build.js', '--release', '--out', dir], CLOUD)
+    expect(run.status).toBe(0)
+    const injected = require(path.join(dir, 'miniprogram', 'build-config.js')).BUILD
+    expect(injected).toMatchObject({ transport: 'container', bffUrl: '', container: { env: CLOUD.MP_CLOUD_ENV, service: CLOUD.MP_CLOUD_SERVICE } })
+    const refused = node(['scripts/build.js', '--release', '--out', path.join(out, 'cloud-refused')], { ...CLOUD, MP_CLOUD_ENV: '', MP_TRANSPORT: 'container' })
+    expect(refused.status).not.toBe(0)
+    expect(refused.stderr).toMatch(/container\.env "" is not a WeChat Cloud Run environment id/)
+  })
+
   test('injects the release values, minifies, and passes WeChat’s code-quality check', () => {
     const dir = path.join(out, 'ok')
     const run = node(['scripts/build.js', '--release', '--out', dir], RELEASE_ENV)
@@ -131,7 +143,7 @@ describe('release build and code quality', () => {
     expect(project.setting).toMatchObject({ minified: true, minifyWXML: true, minifyWXSS: true, urlCheck: true })
     expect(schemaValidate('projectconfig', project).error).toEqual([])
     const injected = require(path.join(dir, 'miniprogram', 'build-config.js')).BUILD
-    expect(injected).toEqual({ release: true, bffUrl: RELEASE_ENV.MP_BFF_URL, templates: { ORDER_STATUS: RELEASE_ENV.MP_TPL_ORDER_STATUS, PRODUCTION_DONE: RELEASE_ENV.MP_TPL_PRODUCTION_DONE, ORDER_SHIPPED: RELEASE_ENV.MP_TPL_ORDER_SHIPPED } })
+    expect(injected).toEqual({ release: true, transport: 'https', bffUrl: RELEASE_ENV.MP_BFF_URL, container: { env: '', service: '' }, templates: { ORDER_STATUS: RELEASE_ENV.MP_TPL_ORDER_STATUS, PRODUCTION_DONE: RELEASE_ENV.MP_TPL_PRODUCTION_DONE, ORDER_SHIPPED: RELEASE_ENV.MP_TPL_ORDER_SHIPPED } })
     const quality = node(['scripts/code-quality.js', dir])
     const results = JSON.parse(quality.stdout)
     console.log(`code quality: ${results.map((r) => `${r.name} ${r.success ? 'ok' : 'FAILED'}`).join(', ')}; main package ${results[0].detail.__APP__} bytes`)

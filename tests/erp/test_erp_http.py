@@ -1,4 +1,4 @@
-"""The ERP's HTTP client (bff/erp/http.py) against real loopback sockets: each way a call can
+"""The ERP's HTTP client (bff/erp/transport.py) against real loopback sockets: each way a call can
 fail reads as what happened (never as the BFF's own slowness), and no cookie is kept."""
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import pytest
 import pytest_asyncio
 
 from bff.erp.errors import Transient
-from bff.erp.http import make_erp_http
-from bff.erp.transport import Deadline, Transport, erp_at_fault
+from bff.erp.transport import Deadline, Transport, erp_at_fault, make_erp_http
 from tests.support import read_request_head
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]

@@ -21,9 +21,8 @@ from bff.erp import (
     SalesOrderRecord,
 )
 from bff.erp.anomalies import RECORD, Anomalies
-from bff.erp.fields import FileRef
-from bff.erp.forms import DELIVERIES, LOGISTICS, ORDER_STATUS_NAMES, SALES_ORDERS, OrderStatusCode
-from bff.erp.validation import read_record, read_rows
+from bff.erp.models import FileRef, read_record, read_rows
+from bff.erp.queries import DELIVERIES, LOGISTICS, ORDER_STATUS_NAMES, SALES_ORDERS, OrderStatusCode
 
 SHANGHAI = timezone(timedelta(hours=8))
 EVIDENCED_PATH = "35/693ce2cba75b1057af4975bb/f8a9cb6bdeef473b9e14fd0538349154"

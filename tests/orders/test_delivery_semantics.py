@@ -12,6 +12,7 @@ import pytest
 from bff.core.domain import DeliveryStatus, Material, Order, OrderStatus, Progress, Shipment, ShipmentLine
 from bff.orders.progress import dispatched, fulfilment
 from bff.orders.timeline import build_timeline, is_overdue
+from tests.support import assert_truthful
 
 DAY = timedelta(days=1)
 T0 = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -140,6 +141,7 @@ def test_overdue_is_a_passed_delivery_date_with_goods_not_all_dispatched() -> No
 # --- the timeline, table-driven ----------------------------------------------------------------
 
 Step = tuple[str, str, bool, bool]  # kind, title, done, current
+
 TIMELINES: dict[str, tuple[str | None, list[Step]]] = {
     # situation of SITUATIONS (or its own) -> the expected steps
     "not started": (None, [
@@ -157,9 +159,9 @@ TIMELINES: dict[str, tuple[str | None, list[Step]]] = {
     "one dispatched, one packed": (None, [
         ("ORDERED", "已下单", True, False), ("PRODUCTION", "生产完成", True, False),
         ("SHIPMENT", "第1批 已发货", True, False), ("SHIPMENT", "第2批 待发货", False, True), ("COMPLETED", "完成", False, False)]),
-    "partly dispatched": (None, [
-        ("ORDERED", "已下单", True, False), ("PRODUCTION", "生产中", False, True),
-        ("SHIPMENT", "第1批 已发货", True, False), ("COMPLETED", "完成", False, False)]),
+    "partly dispatched": (None, [  # dispatched while production goes on: 生产中 comes after it
+        ("ORDERED", "已下单", True, False), ("SHIPMENT", "第1批 已发货", True, False),
+        ("PRODUCTION", "生产中", False, True), ("COMPLETED", "完成", False, False)]),
     "fully dispatched": (None, [
         ("ORDERED", "已下单", True, False), ("PRODUCTION", "生产完成", True, False),
         ("SHIPMENT", "第1批 已发货", True, False), ("SHIPMENT", "第2批 已发货", True, True), ("COMPLETED", "完成", False, False)]),
@@ -184,9 +186,32 @@ def test_timeline(name: str) -> None:
     order, materials, shipments, _ = make(lines, deliveries, status)
     steps = build_timeline(order, shipments, fulfilment(materials, shipments))
     assert [(s.kind, s.title, s.done, s.current) for s in steps] == TIMELINES[name][1]
-    assert sum(s.current for s in steps) == 1
-    times = [s.at for s in steps if s.at is not None]
+    assert_truthful([{"done": s.done, "current": s.current, "inProgress": s.in_progress} for s in steps])
+    times = [s.at for s in steps if s.at is not None and s.done]
     assert times == sorted(times)
+    # Production under way (the order open) while a delivery waits is in progress, not a step to come.
+    producing = [s for s in steps if s.kind == "PRODUCTION" and s.title == "生产中" and status is not OrderStatus.CANCELLED]
+    assert all(s.current or s.in_progress for s in producing)
+
+
+def test_production_seen_starting_stays_after_a_later_dispatch_with_its_own_time() -> None:
+    """A delivery dispatched on day 5 while production (seen starting on day 2) goes on: the
+    timeline says dispatched, then 生产中 (current, since day 2); no negative duration."""
+    order, materials, shipments, _ = make([Line(100, produced=60, shipped=30)], [Delivery({0: 30}, True, day=5)])
+    observed = [(T0 + 2 * DAY, OrderStatus.IN_PROGRESS, "未开始 → 进行中")]
+    steps = build_timeline(order, shipments, fulfilment(materials, shipments), observed)
+    assert [(s.kind, s.at, s.current) for s in steps] == [
+        ("ORDERED", T0, False), ("SHIPMENT", T0 + 5 * DAY, False), ("PRODUCTION", T0 + 2 * DAY, True), ("COMPLETED", None, False)]
+    assert [s.duration_s for s in steps] == [None, 5 * 86400, None, None]
+
+
+def test_a_packed_delivery_dated_before_a_dispatched_one_is_current_after_it() -> None:
+    order, materials, shipments, _ = make(
+        [Line(100, produced=100, shipped=80)], [Delivery({0: 30}, False, day=2), Delivery({0: 50}, True, day=6)])
+    steps = build_timeline(order, shipments, fulfilment(materials, shipments))
+    assert [(s.title, s.done, s.current) for s in steps] == [
+        ("已下单", True, False), ("生产完成", True, False), ("第2批 已发货", True, False),
+        ("第1批 待发货", False, True), ("完成", False, False)]
 
 
 def test_observed_changes_sit_at_their_time_and_date_the_steps_they_mean() -> None:

@@ -43,3 +43,7 @@ export const UNBIND_COMPANY = `mutation UnbindCompany {
 export const LOGOUT = `mutation Logout {
   logout
 }`
+
+export const DELETE_MY_ACCOUNT = `mutation DeleteMyAccount {
+  deleteMyAccount
+}`

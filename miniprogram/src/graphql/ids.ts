@@ -2,8 +2,9 @@
 // Operation name -> the id the BFF registered its document under (bff/web/persisted-documents.json).
 export const DOCUMENT_IDS: Record<string, string> = {
   BindCompany: 'sha256:6c300819ab580f5ab0ecb7fe2073911c4eb8e25bec5fd089cb93b944b2a69fcd',
+  DeleteMyAccount: 'sha256:cae9621d656a7faa5c70f523cad2988235325f9d1c6c64d02cd08086e67d5302',
   FollowOrder: 'sha256:a30e8c86a956201b317b1f0645578ae9a8a6cabbfb19ad96dc17048135a842d9',
-  Home: 'sha256:88a965b0ef1be680b6f20da650d101f3e046b6305e7ab8b8bcd481efadbac699',
+  Home: 'sha256:b8e0dfc2a92b63bc2b09fbd52b5158fbc37521ba0654f8d8342f832fe73ce6f4',
   Logout: 'sha256:d33294c28ffdaff741dcadc2dba75b4013cdc29cd5f9e8f61d3ac85d57868a04',
   MarkMessageRead: 'sha256:dbd9d24d4f555d252d5b5a83aab5d80368bd7e57d1b179e2d9770ec5f7e22aed',
   MaterialProgress: 'sha256:1cd1e75d9b0dc58c9d74fb32db83fb52df98a20c0c18e9c67458982362544da8',
@@ -11,10 +12,10 @@ export const DOCUMENT_IDS: Record<string, string> = {
   Messages: 'sha256:0c4f83cfd1ee2e1ea35a2a92c85c6355e093b276dda15b9ab4d36b531cd04118',
   Monitoring: 'sha256:3fd9fb5cf7259df6af305d189d069b7f514f358095c11d25b950327b3fb7c957',
   NotificationSettings: 'sha256:57f8fc6939ecb9b0023eb9f9709c8ee3670f34a49825b66190d20c72dd947880',
-  OrderDetail: 'sha256:8d8ea830667c3ac9015e621700e297848d53a6ee4a5574697e1bac8b255449e3',
+  OrderDetail: 'sha256:12e20d8ab1d783c1f7f11eac54d48d24fc52a26634237cf0b51f9fcd6f7c688e',
   Orders: 'sha256:2d1cb26f46eefc97bf19d815c7f8381ed3c8a7972e05a51f75e5e3553cf4dae3',
   RecordSubscriptions: 'sha256:55cc6303af75848e4aeac605b4ac3770a1e1918f1609d9eca04d66fecce87ad0',
-  ShipmentLines: 'sha256:0b8d596fc72f5be0a6d4e0bfaf08791d4ac2e17881597e0ebff1e39df80c4689',
+  ShipmentLines: 'sha256:fe928508f82fc5aec92c7d25ccb9e4d3d91e8419aa1e2ce24b6c8d5ce665d4ca',
   SystemStatus: 'sha256:b917f6a07bfcbe5fcc5f8e25d6803a9f9a2ea6a9808847993d3aae093dc2aae4',
   UnbindCompany: 'sha256:18c5a06d460c2b5424963622a6deed387e49ba974bda192735a463eda25d81cd',
   UpdateNotificationSettings: 'sha256:b5f4dce94694982b899afac000b5fa6f88e2edb052c27a066d3ae7cde9d20205',

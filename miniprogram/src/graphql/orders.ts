@@ -38,7 +38,7 @@ export const ORDER_DETAIL = `query OrderDetail($id: ID!) {
     deliveryText
     shippedRate
     producedRate
-    timeline { kind title at done current durationS detail }
+    timeline { kind title at done current inProgress durationS detail }
     materials {
       id
       name
@@ -64,12 +64,12 @@ export const ORDER_DETAIL = `query OrderDetail($id: ID!) {
   }
 }`
 
-// What each shipment carries: asked after the detail is shown (one ERP read per delivery in
-// the evidenced protocol, so the first screen stays within its budget).
+// What one shipment carries: asked after the detail is shown, one request per shipment (one
+// ERP read each in the evidenced protocol), so the first screen stays within its budget.
 export const SHIPMENT_LINES = `query ShipmentLines($id: ID!) {
-  order(id: $id) {
+  shipment(id: $id) {
     id
-    shipments { id lines { name spec quantity productCode } }
+    lines { name spec quantity productCode }
   }
 }`
 
@@ -97,12 +97,13 @@ export const MATERIAL = `query MaterialProgress($id: ID!) {
   }
 }`
 
-// The home page's first screen in one request: the first page of orders and the ERP
-// banner together (systemStatus is optional: a failure there must not hide the orders).
+// The home page's first screen in one request: the first page of orders, the ERP banner and
+// the unread count of the 消息 tab's badge (both optional: a failure there must not hide the orders).
 export const HOME = `query Home($keyword: String, $status: OrderStatus, $pageSize: Int!) {
   orders(keyword: $keyword, status: $status, page: 1, pageSize: $pageSize) {
     ...OrderCards
   }
   systemStatus { erpState banner degraded }
+  messages(page: 1, pageSize: 1) { unread }
 }
 ${ORDER_CARDS}`

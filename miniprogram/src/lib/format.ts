@@ -23,6 +23,15 @@ export function dateTime(iso: string | null | undefined): string {
   return d ? `${date(iso)} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}` : '—'
 }
 
+/** When data shown was answered: "今天 09:30", "11-24 09:30" (Beijing time, like every time shown). */
+export function updatedAt(ms: number, nowMs = Date.now()): string {
+  const d = new Date(ms + BEIJING_OFFSET_MS)
+  const now = new Date(nowMs + BEIJING_OFFSET_MS)
+  const hm = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`
+  const sameDay = d.getUTCFullYear() === now.getUTCFullYear() && d.getUTCMonth() === now.getUTCMonth() && d.getUTCDate() === now.getUTCDate()
+  return sameDay ? `今天 ${hm}` : `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${hm}`
+}
+
 /** A share as the BFF words it: rounded down (99.6 % is not yet 100 %), 0..100. */
 export function percent(ratio: number | null | undefined): number {
   const r = typeof ratio === 'number' && isFinite(ratio) ? ratio : 0

@@ -1,9 +1,11 @@
-// One POST of a GraphQL document over wx.request. No auth logic here: see gql.ts.
-// Trial and release builds send only the registered document's id (the BFF refuses other
-// documents in production); the developer build sends the text, for a local `bff demo`.
-import { baseUrl, envVersion } from '../config'
+// One POST of a GraphQL document (lib/transport: wx.request or callContainer). No auth logic
+// here: see gql.ts. Trial and release builds send only the registered document's id (the BFF
+// refuses other documents in production); the developer build sends the text, for a local
+// `bff demo`. A query (never a mutation) that timed out is sent once more: reads are idempotent.
+import { envVersion } from '../config'
 import { DOCUMENT_IDS } from '../graphql/ids'
 import { GqlError } from './errors'
+import { NetworkError, send } from './transport'
 
 export interface GqlErrorBody {
   message: string
@@ -23,27 +25,23 @@ export function requestBody(query: string, variables: Record<string, unknown>): 
   return id ? { documentId: id, variables } : { query, variables }
 }
 
-export function post<T>(query: string, variables: Record<string, unknown>, token?: string): Promise<GqlBody<T>> {
+async function postOnce<T>(query: string, variables: Record<string, unknown>, token?: string): Promise<GqlBody<T>> {
   const header: Record<string, string> = { 'content-type': 'application/json' }
   if (token) header.Authorization = `Bearer ${token}`
-  return new Promise((resolve, reject) => {
-    wx.request({
-      url: `${baseUrl()}/graphql`,
-      method: 'POST',
-      header,
-      data: requestBody(query, variables),
-      timeout: 10000,
-      success(res) {
-        // The BFF answers GraphQL errors with a JSON body even on 4xx/5xx: read it whenever present.
-        const body = res.data as GqlBody<T> | string
-        if (body && typeof body === 'object' && ('data' in body || 'errors' in body)) resolve(body)
-        else reject(new GqlError(res.statusCode >= 500 ? 'INTERNAL' : 'NETWORK', ''))
-      },
-      fail() {
-        reject(new GqlError('NETWORK', ''))
-      },
-    })
-  })
+  const res = await send({ path: '/graphql', method: 'POST', header, data: requestBody(query, variables) })
+  // The BFF answers GraphQL errors with a JSON body even on 4xx/5xx: read it whenever present.
+  const body = res.data as GqlBody<T> | string
+  if (body && typeof body === 'object' && ('data' in body || 'errors' in body)) return body
+  throw new GqlError(res.statusCode >= 500 ? 'INTERNAL' : 'NETWORK', '')
+}
+
+export async function post<T>(query: string, variables: Record<string, unknown>, token?: string): Promise<GqlBody<T>> {
+  try {
+    return await postOnce<T>(query, variables, token)
+  } catch (e) {
+    if (e instanceof NetworkError && e.timedOut && /^\s*query\b/.test(query)) return postOnce<T>(query, variables, token)
+    throw e
+  }
 }
 
 export function firstError(body: GqlBody<unknown>): GqlError | null {

@@ -40,16 +40,22 @@ export function card(o: OrderCard) {
   }
 }
 
-export interface Step { kind: string; title: string; at: string | null; done: boolean; current: boolean; durationS: number | null; detail: string | null }
+export interface Step {
+  kind: string; title: string; at: string | null; done: boolean; current: boolean; inProgress: boolean
+  durationS: number | null; detail: string | null
+}
 
+// The BFF orders the steps (no finished step after the current one); the page draws four states:
+// done, current (highlighted), active (under way, e.g. 生产中 54 % while a delivery waits: not
+// grey), todo. A finished step the ERP kept no time for says so instead of showing nothing.
 export function timeline(steps: Step[]) {
-  return steps.map((s) => ({
-    title: s.title,
-    at: s.at ? dateTime(s.at) : '',
-    took: s.durationS ? `用时 ${duration(s.durationS)}` : '',
-    detail: s.detail || '',
-    state: s.current ? 'current' : s.done ? 'done' : 'todo',
-  }))
+  return steps.map((s) => {
+    const state = s.current ? 'current' : s.done ? 'done' : s.inProgress ? 'active' : 'todo'
+    let at = ''
+    if (s.at) at = state === 'current' && !s.done ? `始于 ${dateTime(s.at)}` : dateTime(s.at)
+    else if (s.done) at = '时间未记录'
+    return { title: s.title, at, took: s.durationS ? `用时 ${duration(s.durationS)}` : '', detail: s.detail || '', state }
+  })
 }
 
 export interface MaterialRow {

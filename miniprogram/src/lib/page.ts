@@ -1,8 +1,16 @@
 // Small helpers shared by pages: where to send a user without a session, toasts.
 
-export function toLogin(mode: 'login' | 'bind' = 'login'): void {
+/** To the login (or binding) page; `next` is where to land after it (a notification's order page). */
+export function toLogin(mode: 'login' | 'bind' = 'login', next = ''): void {
+  const then = next.indexOf('/pages/') === 0 ? `&next=${encodeURIComponent(next)}` : ''
   // reLaunch: the login page must not sit above a tab page the user can go back to.
-  wx.reLaunch({ url: `/pages/login/login?mode=${mode}` })
+  wx.reLaunch({ url: `/pages/login/login?mode=${mode}${then}` })
+}
+
+/** Where a page opened with `query` can be found again (for toLogin's `next`). */
+export function here(route: string, query: Record<string, string | undefined>): string {
+  const q = Object.keys(query).filter((k) => query[k]).map((k) => `${k}=${encodeURIComponent(String(query[k]))}`).join('&')
+  return q ? `${route}?${q}` : route
 }
 
 export function toast(title: string): void {

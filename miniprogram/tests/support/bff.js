@@ -6,6 +6,8 @@ const path = require('path')
 const { spawn } = require('child_process')
 
 const REPO = path.resolve(__dirname, '../../..')
+// What a server-to-server caller sends (X-Service-Key) to queue a message in the tests.
+const SERVICE_KEY = 'mp-tests-service-key-0123456789abcdef'
 
 function findBff() {
   const candidates = [path.join(REPO, '.venv/bin/bff')]
@@ -21,8 +23,11 @@ function startDemo({ timeoutMs = 60000 } = {}) {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-bff-'))
   const child = spawn(findBff(), ['demo', '--port', '0', '--erp-port', '0', '--wechat-port', '0'], {
     cwd,
-    // A fast change watcher, so an order change becomes a notification within the test.
-    env: { ...process.env, PYTHONUNBUFFERED: '1', BFF_WATCH_INTERVAL_S: '1' },
+    // A fast change watcher, so an order change becomes a notification within the test; the
+    // platform's headers trusted (WeChat Cloud Run's callContainer, stood in by the wx shim).
+    // Every test file binds fresh users from the one loopback address: the per-address bind
+    // limit (20 per 10 minutes in production) would refuse the later ones.
+    env: { ...process.env, PYTHONUNBUFFERED: '1', BFF_WATCH_INTERVAL_S: '1', BFF_TRUST_WX_HEADERS: '1', BFF_BIND_MAX_ATTEMPTS_PER_IP: '500', BFF_SERVICE_KEY: SERVICE_KEY },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   return new Promise((resolve, reject) => {
@@ -54,4 +59,4 @@ function startDemo({ timeoutMs = 60000 } = {}) {
   })
 }
 
-module.exports = { startDemo, findBff }
+module.exports = { startDemo, findBff, SERVICE_KEY }

@@ -80,6 +80,11 @@ function installWx() {
     // wx.getSetting's subscriptionsSetting: what the user switched on or off in WeChat.
     subscriptionsSetting: { mainSwitch: true, itemSettings: {} },
     opened: [], // files opened by wx.openDocument / wx.previewImage: { how, path, bytes }
+    modals: [], // wx.showModal: { title, content, confirmText }
+    // A weak network: wx.request / downloadFile / callContainer calls for which this answers an
+    // errMsg fail as on a phone ('request:fail timeout', 'request:fail ...'), never reaching the BFF.
+    failRequests: () => null,
+    cloudInit: null, // what wx.cloud.init was given
   }
   const ok = (o, res) => {
     if (o && o.success) o.success(res)
@@ -87,13 +92,20 @@ function installWx() {
   }
   const shim = {
     getAccountInfoSync: () => ({ miniProgram: { envVersion: 'develop', appId: 'wx-demo-appid' } }),
-    getStorageSync: (k) => (storage.has(k) ? storage.get(k) : ''),
-    setStorageSync: (k, v) => storage.set(k, v),
+    getStorageSync: (k) => (storage.has(k) ? JSON.parse(storage.get(k)) : ''),
+    // WeChat stores a copy (serialised), never the caller's object.
+    setStorageSync: (k, v) => storage.set(k, JSON.stringify(v)),
     removeStorageSync: (k) => storage.delete(k),
     request(o) {
       const op = ((o.data && o.data.query) || '').match(/(?:query|mutation)\s+(\w+)/)
       const entry = { url: o.url, operation: op ? op[1] : '?', variables: o.data && o.data.variables }
       state.requests.push(entry)
+      const failure = state.failRequests(entry)
+      if (failure) {
+        entry.failed = failure
+        setTimeout(() => o.fail && o.fail({ errMsg: failure }), 0)
+        return { abort() {} }
+      }
       const delay = state.delayReply(entry)
       state.inFlight += 1
       const settle = () => (state.inFlight -= 1)
@@ -131,7 +143,7 @@ function installWx() {
     reLaunch: (o) => (state.nav.push({ kind: 'reLaunch', url: o.url }), ok(o, {})),
     switchTab: (o) => (state.nav.push({ kind: 'switchTab', url: o.url }), ok(o, {})),
     showToast: (o) => (state.toasts.push(o.title), ok(o, {})),
-    showModal: (o) => ok(o, { confirm: state.modalConfirm, cancel: !state.modalConfirm }),
+    showModal: (o) => (state.modals.push({ title: o.title, content: o.content, confirmText: o.confirmText }), ok(o, { confirm: state.modalConfirm, cancel: !state.modalConfirm })),
     setClipboardData: (o) => (state.clipboard.push(o.data), ok(o, {})),
     scanCode: (o) => ok(o, { result: state.scanResult, scanType: 'QR_CODE' }),
     requestSubscribeMessage(o) {
@@ -146,25 +158,96 @@ function installWx() {
     getSetting: (o) => ok(o, { authSetting: {}, ...(o.withSubscriptions ? { subscriptionsSetting: state.subscriptionsSetting } : {}) }),
     openSetting: (o) => ok(o, { authSetting: {}, subscriptionsSetting: state.subscriptionsSetting }),
     downloadFile(o) {
-      // As on a phone: the file is fetched (with the page's headers) into a temporary path.
-      httpRaw('GET', o.url, null, o.header).then(
+      // As on a phone: the file is fetched (with the page's headers) into a temporary path,
+      // whatever the status (an error answer is saved too); progress is reported on the task.
+      const entry = { url: o.url, operation: 'downloadFile', header: o.header }
+      state.requests.push(entry)
+      const listeners = []
+      const failure = state.failRequests(entry)
+      if (failure) setTimeout(() => o.fail && o.fail({ errMsg: failure.replace(/^request/, 'downloadFile') }), 0)
+      else httpRaw('GET', o.url, null, o.header).then(
         (res) => {
+          entry.status = res.statusCode
           const tempFilePath = `wxfile://tmp/download-${state.tempFiles.size}`
           state.tempFiles.set(tempFilePath, res.body)
+          listeners.forEach((l) => l({ progress: 100, totalBytesWritten: res.body.length, totalBytesExpectedToWrite: res.body.length }))
           ok(o, { statusCode: res.statusCode, tempFilePath, errMsg: 'downloadFile:ok' })
         },
         (err) => o.fail && o.fail({ errMsg: `downloadFile:fail ${err.message}` }),
       )
-      return { abort() {} }
+      return { abort() {}, onProgressUpdate: (l) => listeners.push(l) }
     },
-    openDocument: (o) => (state.opened.push({ how: 'openDocument', path: o.filePath, bytes: state.tempFiles.get(o.filePath) }), ok(o, {})),
+    openDocument: (o) => (state.opened.push({ how: 'openDocument', path: o.filePath, fileType: o.fileType, bytes: state.tempFiles.get(o.filePath) }), ok(o, {})),
     previewImage: (o) => (state.opened.push({ how: 'previewImage', path: o.urls[0], bytes: state.tempFiles.get(o.urls[0]) }), ok(o, {})),
+    env: { USER_DATA_PATH: 'wxfile://usr' },
+    getFileSystemManager: () => ({
+      readFileSync(path, encoding) {
+        const bytes = state.tempFiles.get(path)
+        if (!bytes) throw new Error(`readFileSync:fail no such file ${path}`)
+        return encoding ? bytes.toString(encoding === 'utf-8' ? 'utf8' : encoding) : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)
+      },
+      writeFileSync(path, data) {
+        state.tempFiles.set(path, typeof data === 'string' ? Buffer.from(data) : Buffer.from(new Uint8Array(data)))
+      },
+    }),
+    showLoading: () => undefined,
+    setTabBarBadge: (o) => (state.badge = o.text, ok(o, {})),
+    removeTabBarBadge: (o) => (state.badge = '', ok(o, {})),
+    hideLoading: () => undefined,
+    cloud: {
+      init: (o) => (state.cloudInit = o || {}),
+      callContainer: (o) => callContainer(o),
+    },
     stopPullDownRefresh: () => undefined,
     setNavigationBarTitle: () => undefined,
   }
+  // WeChat Cloud Run's gateway, stood in: it answers only our environment and service, drops
+  // X-WX-SERVICE, and adds the headers the platform vouches with (X-WX-SOURCE, X-WX-APPID and the
+  // user's X-WX-OPENID, asked of the WeChat simulator for the current user), then forwards.
+  function callContainer(o) {
+    const header = { ...(o.header || {}) }
+    const service = header['X-WX-SERVICE']
+    delete header['X-WX-SERVICE']
+    const isQuery = o.data && typeof o.data === 'object' && !(o.data instanceof ArrayBuffer)
+    const op = ((isQuery && o.data.query) || '').match(/(?:query|mutation)\s+(\w+)/)
+    const entry = { via: 'container', path: o.path, operation: op ? op[1] : o.path, variables: isQuery ? o.data.variables : undefined, header: o.header }
+    state.requests.push(entry)
+    const target = state.container || {}
+    const fail = (errMsg) => setTimeout(() => o.fail && o.fail({ errMsg }), 0)
+    if (!state.cloudInit) return fail('cloud.callContainer:fail Cloud API isn\'t enabled, please call wx.cloud.init first')
+    if (!o.config || o.config.env !== target.env || service !== target.service) return fail('cloud.callContainer:fail -501000 environment or service not found')
+    const failure = state.failRequests(entry)
+    if (failure) return fail(failure.replace(/^request/, 'cloud.callContainer'))
+    httpJson('POST', `${info.wechat}/__sim/wx-login`, { user: state.user })
+      .then(({ data }) => {
+        const headers = { ...header, 'x-wx-source': 'wx_client', 'x-wx-appid': 'wx-demo-appid', 'x-wx-openid': data.openid }
+        const body = o.data instanceof ArrayBuffer ? Buffer.from(new Uint8Array(o.data)) : o.data === undefined ? null : Buffer.from(JSON.stringify(o.data))
+        if (body && !headers['content-type']) headers['content-type'] = 'application/json'
+        return httpRaw(o.method || 'GET', info.base + o.path, body, headers)
+      })
+      .then(
+        (res) => {
+          entry.status = res.statusCode
+          let data = res.body.buffer.slice(res.body.byteOffset, res.body.byteOffset + res.body.length)
+          if (o.responseType !== 'arraybuffer') {
+            data = res.data
+            if ((o.dataType || 'json') === 'json') {
+              try {
+                data = JSON.parse(res.data)
+              } catch (_e) {
+                // not JSON: the text, as the SDK hands it over
+              }
+            }
+            entry.codes = ((data && data.errors) || []).map((e) => e.extensions && e.extensions.code)
+          }
+          ok(o, { statusCode: res.statusCode, data, header: {}, callID: 'stand-in', errMsg: 'cloud.callContainer:ok' })
+        },
+        (err) => o.fail && o.fail({ errMsg: `cloud.callContainer:fail ${err.message}` }),
+      )
+  }
   Object.assign(global.wx, shim)
   // The client reads the BFF address from this developer override (see src/config.ts).
-  storage.set('bff.baseUrl', info.base)
+  storage.set('bff.baseUrl', JSON.stringify(info.base))
   return state
 }
 
@@ -191,7 +274,9 @@ async function openPage(simulate, name, query = {}) {
   const dist = path.resolve(__dirname, '../../dist')
   // A page's definition is registered once (its module runs once); each open renders anew.
   const options = { compiler: COMPILER, rootPath: dist, usingComponents: { ...componentIds(simulate, dist) } }
-  const id = loaded[name] || (loaded[name] = simulate.load(path.join(dist, 'pages', name, name), options))
+  // 'home' is pages/home/home; a path with a slash names a subpackage's page (packages/account/delete/delete).
+  const file = name.includes('/') ? path.join(dist, name) : path.join(dist, 'pages', name, name)
+  const id = loaded[name] || (loaded[name] = simulate.load(file, options))
   const comp = simulate.render(id)
   comp.attach(document.createElement('parent-wrapper'))
   await comp.instance.onLoad(query)

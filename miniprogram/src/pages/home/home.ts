@@ -3,15 +3,19 @@
 // Every list request takes a ticket (lib/latest): a reply that is no longer the newest
 // (a filter tapped again meanwhile) is dropped. Next pages are appended by path
 // (`items[20]`, …), so setData sends only the new cards.
+// On a weak network: the first page of each filter is kept on the device (lib/keep), shown at
+// once while loading ("上次更新 …"), and a failed refresh never removes the list on screen.
 import { PAGE_SIZE } from '../../config'
 import { HOME, ORDERS } from '../../graphql/orders'
+import { showUnread } from '../../lib/badge'
 import { errorState } from '../../lib/errors'
-import { dateTime, STATUS_FILTERS } from '../../lib/format'
+import { dateTime, STATUS_FILTERS, updatedAt } from '../../lib/format'
 import { request } from '../../lib/gql'
+import { keep, kept } from '../../lib/keep'
 import { appendPaths, Latest } from '../../lib/latest'
 import { card, OrderCard } from '../../lib/orders'
 import { toLogin } from '../../lib/page'
-import { getToken } from '../../lib/session'
+import { hasSession } from '../../lib/session'
 
 interface OrderPage {
   items: OrderCard[]
@@ -25,6 +29,7 @@ interface OrderPage {
 interface HomeData {
   orders: OrderPage
   systemStatus?: { erpState: string; banner: string | null; degraded: boolean } | null
+  messages?: { unread: number } | null
 }
 
 type Card = ReturnType<typeof card>
@@ -50,10 +55,17 @@ Component({
     status: '',
     filters: STATUS_FILTERS,
     banner: '',
+    /** Which query the list on screen answers (status and keyword), and when it was answered. */
+    shownFor: '',
+    shownAt: 0,
+    /** The list shown is the device's copy: when it was answered ("今天 09:30"), else ''. */
+    keptAt: '',
+    /** Why the last refresh failed while the list on screen stays. */
+    offline: '',
   },
   methods: {
     onLoad() {
-      if (!getToken()) return toLogin('login')
+      if (!hasSession()) return toLogin('login')
       return this.reload()
     },
     async onPullDownRefresh() {
@@ -64,32 +76,53 @@ Component({
       return this.loadMore()
     },
 
-    /** First page (with the banner); keeps the list on screen while refreshing. */
+    /** First page (with the banner). What is on screen for the same query stays while
+     *  refreshing; else the device's copy for it, if any, is shown at once. */
     async reload(refreshing = false) {
       const ticket = latest(this).next()
-      this.setData({ loading: !refreshing || this.data.items.length === 0, loadingMore: false, error: null })
+      const query = `${this.data.status}|${this.data.keyword}`
+      // Searches are not kept: only each filter's first page.
+      const name = this.data.keyword ? '' : `home:${this.data.status}`
+      if (this.data.shownFor !== query || this.data.items.length === 0) {
+        const copy = name ? kept<{ data: HomeData; stale: boolean }>(name) : null
+        if (copy) this.show(copy.data.data, copy.data.stale, query, copy.at, true)
+        else this.setData({ items: [], shownFor: '', keptAt: '' })
+      }
+      this.setData({ loading: !refreshing && this.data.items.length === 0, loadingMore: false, error: null })
       const vars: Record<string, unknown> = { pageSize: PAGE_SIZE }
       if (this.data.keyword) vars.keyword = this.data.keyword
       if (this.data.status) vars.status = this.data.status
       try {
-        const { data, stale } = await request<HomeData>(HOME, vars, { optional: ['systemStatus'] })
+        const { data, stale } = await request<HomeData>(HOME, vars, { optional: ['systemStatus', 'messages'] })
+        if (data.messages) showUnread(data.messages.unread)
         if (!latest(this).isCurrent(ticket)) return undefined // a newer search or filter owns the list
-        const p = data.orders
-        this.setData({
-          loading: false,
-          items: p.items.map(card),
-          total: p.total,
-          page: 1,
-          hasMore: p.items.length < p.total,
-          banner: this.bannerText(p, stale, data.systemStatus),
-        })
+        this.show(data, stale, query, Date.now(), false)
+        if (name) keep(name, { data, stale })
       } catch (e) {
         if (!latest(this).isCurrent(ticket)) return undefined
         const s = errorState(e)
         if (s.code === 'NOT_BOUND') return toLogin('bind')
-        this.setData({ loading: false, error: s, items: [], banner: '' })
+        // A failed refresh never removes what is shown: the list stays, with its age.
+        if (this.data.items.length) this.setData({ loading: false, keptAt: updatedAt(this.data.shownAt), offline: s.message })
+        else this.setData({ loading: false, error: s, items: [], banner: '', offline: '' })
       }
       return undefined
+    },
+
+    show(data: HomeData, stale: boolean, query: string, at: number, fromDevice: boolean) {
+      const p = data.orders
+      this.setData({
+        loading: false,
+        items: p.items.map(card),
+        total: p.total,
+        page: 1,
+        hasMore: p.items.length < p.total,
+        banner: this.bannerText(p, stale, data.systemStatus),
+        shownFor: query,
+        shownAt: at,
+        keptAt: fromDevice ? updatedAt(at) : '',
+        offline: '',
+      })
     },
 
     async loadMore() {

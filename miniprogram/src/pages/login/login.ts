@@ -31,10 +31,18 @@ Component({
     inviteCode: '',
     username: '',
     password: '',
+    /** Where to land once signed in (an order opened from a notification), else the home tab. */
+    next: '',
   },
   methods: {
     onLoad(query: Record<string, string | undefined>) {
+      const next = decodeURIComponent(query.next || '')
+      if (next.indexOf('/pages/') === 0) this.setData({ next })
       if (query.mode === 'bind') this.setData({ step: 'bind', agreed: true })
+    },
+    enter() {
+      if (this.data.next) wx.reLaunch({ url: this.data.next })
+      else wx.switchTab({ url: '/pages/home/home' })
     },
     toggleAgree() {
       this.setData({ agreed: !this.data.agreed })
@@ -49,7 +57,7 @@ Component({
       try {
         const result = await login()
         if (result.user.bound) {
-          wx.switchTab({ url: '/pages/home/home' })
+          this.enter()
           this.setData({ busy: false })
         } else {
           this.setData({ busy: false, step: 'bind' })
@@ -88,7 +96,7 @@ Component({
         await request(BIND_COMPANY, { input })
         // The password is not kept anywhere once used.
         this.setData({ busy: false, password: '' })
-        wx.switchTab({ url: '/pages/home/home' })
+        this.enter()
       } catch (e) {
         this.setData({ busy: false, error: errorState(e).message })
       }

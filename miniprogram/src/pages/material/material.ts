@@ -4,7 +4,7 @@ import { errorState } from '../../lib/errors'
 import { date, percent, quantity, SHIPMENT_STATES, STAGE_NAMES } from '../../lib/format'
 import { request } from '../../lib/gql'
 import { toLogin } from '../../lib/page'
-import { getToken } from '../../lib/session'
+import { hasSession } from '../../lib/session'
 
 interface P { ordered: number; producing: number; produced: number; unproduced: number; awaitingDispatch: number; shipped: number; returned: number; producedRatio: number; shippedRatio: number; stage: string }
 interface M {
@@ -50,7 +50,7 @@ Component({
   },
   methods: {
     onLoad(query: Record<string, string | undefined>) {
-      if (!getToken()) return toLogin('login')
+      if (!hasSession()) return toLogin('login')
       this.setData({ id: query.id || '' })
       return this.load()
     },

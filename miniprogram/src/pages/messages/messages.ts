@@ -4,13 +4,14 @@
 // template switched off for good in WeChat (wx.getSetting), a do-not-disturb window.
 import { ORDER_TEMPLATES, PAGE_SIZE } from '../../config'
 import { MARK_MESSAGE_READ, MESSAGES, NOTIFICATION_SETTINGS, RECORD_SUBSCRIPTIONS, UPDATE_NOTIFICATION_SETTINGS } from '../../graphql/messages'
+import { showUnread } from '../../lib/badge'
 import { errorState } from '../../lib/errors'
 import { dateTime } from '../../lib/format'
 import { request } from '../../lib/gql'
 import { appendPaths, Latest } from '../../lib/latest'
 import { switchColor, toast, toLogin } from '../../lib/page'
 import { subscriptionsSetting, switchedOff } from '../../lib/subscriptions'
-import { getToken } from '../../lib/session'
+import { hasSession } from '../../lib/session'
 
 interface Message { id: string; kind: string | null; title: string; summary: string | null; orderId: string | null; page: string | null; createdAt: string | null; read: boolean }
 interface Settings { enabledKinds: string[]; dndStart: string | null; dndEnd: string | null; followAll: boolean; timezone: string }
@@ -60,7 +61,7 @@ Component({
   },
   methods: {
     onLoad() {
-      if (!getToken()) return toLogin('login')
+      if (!hasSession()) return toLogin('login')
       this.setData({ switchColor: switchColor() })
       return this.load()
     },
@@ -92,11 +93,16 @@ Component({
           total: data.messages.total,
           page,
         })
+        showUnread(data.messages.unread)
       } catch (e) {
         if (!latest(this).isCurrent(ticket)) return undefined
         const s = errorState(e)
         if (s.code === 'NOT_BOUND') return toLogin('bind')
-        if (!quiet) this.setData({ loading: false, error: s })
+        // The messages on screen stay when a refresh fails; only an empty page shows the error.
+        if (this.data.items.length) {
+          this.setData({ loading: false })
+          if (!quiet) toast(s.message)
+        } else if (!quiet) this.setData({ loading: false, error: s })
       }
       return undefined
     },
@@ -107,11 +113,14 @@ Component({
       return undefined
     },
     async openMessage(e: WechatMiniprogram.TouchEvent) {
-      const m = this.data.items[Number(e.currentTarget.dataset.index)]
+      const index = Number(e.currentTarget.dataset.index)
+      const m = this.data.items[index]
       if (!m) return
       if (!m.read) {
-        const items = this.data.items.map((x) => (x.id === m.id ? { ...x, read: true } : x))
-        this.setData({ items, unread: Math.max(0, this.data.unread - 1) })
+        // Only that row changes (by path): the list is not sent to the view again.
+        const unread = Math.max(0, this.data.unread - 1)
+        this.setData({ [`items[${index}].read`]: true, unread })
+        showUnread(unread)
         request(MARK_MESSAGE_READ, { id: m.id }).catch(() => undefined)
       }
       // The BFF names the page the message opens (with msg=<id>); older messages only an order.

@@ -5,7 +5,7 @@ import { errorState } from '../../lib/errors'
 import { dateTime } from '../../lib/format'
 import { request } from '../../lib/gql'
 import { toLogin } from '../../lib/page'
-import { getToken } from '../../lib/session'
+import { hasSession } from '../../lib/session'
 
 interface Detail { latencyP50Ms: number | null; latencyP95Ms: number | null; consecutiveFailures: number; circuitState: string; backupConfigured: boolean; backupInUse: boolean; lastGoodDataAt: string | null; lastError: string | null }
 interface Perf { windowS: number; count: number; errors: number; errorRate: number; p95Ms: number | null; operations: { operation: string; count: number; errorRate: number; p95Ms: number | null }[] }
@@ -24,7 +24,7 @@ Component({
   },
   methods: {
     onLoad() {
-      if (!getToken()) return toLogin('login')
+      if (!hasSession()) return toLogin('login')
       return this.load()
     },
     async onPullDownRefresh() {

@@ -6,8 +6,9 @@ import { SYSTEM_STATUS } from '../../graphql/monitoring'
 import { errorState } from '../../lib/errors'
 import { date, dateTime } from '../../lib/format'
 import { request } from '../../lib/gql'
+import { forgetAll } from '../../lib/keep'
 import { toast, toLogin } from '../../lib/page'
-import { getToken, setToken } from '../../lib/session'
+import { hasSession, signOut } from '../../lib/session'
 import { uploadAvatar } from '../../lib/upload'
 
 interface Me {
@@ -41,11 +42,20 @@ Component({
   },
   methods: {
     onLoad() {
-      if (!getToken()) return toLogin('login')
+      if (!hasSession()) return toLogin('login')
       return this.load()
     },
     async load() {
       this.setData({ loading: true, error: null })
+      // Both requests together; the status is secondary: its failure must not blank the page.
+      const status = request<{ systemStatus: Status }>(SYSTEM_STATUS).then(
+        ({ data }) => {
+          const s = data.systemStatus
+          const st = ERP_STATES[s.erpState] || ERP_STATES.UNKNOWN
+          return { text: st.text, cls: st.cls, checkedAt: dateTime(s.lastCheckAt), banner: s.banner || '' }
+        },
+        () => ({ text: '暂不可用', cls: 'muted', checkedAt: '—', banner: '' }),
+      )
       try {
         const { data } = await request<{ me: Me }>(ME)
         const me = data.me
@@ -65,15 +75,7 @@ Component({
         this.setData({ loading: false, error: errorState(e) })
         return
       }
-      // Status is secondary: its failure must not blank the page.
-      try {
-        const { data } = await request<{ systemStatus: Status }>(SYSTEM_STATUS)
-        const s = data.systemStatus
-        const st = ERP_STATES[s.erpState] || ERP_STATES.UNKNOWN
-        this.setData({ status: { text: st.text, cls: st.cls, checkedAt: dateTime(s.lastCheckAt), banner: s.banner || '' } })
-      } catch (_e) {
-        this.setData({ status: { text: '暂不可用', cls: 'muted', checkedAt: '—', banner: '' } })
-      }
+      this.setData({ status: await status })
     },
     /** chooseAvatar gives a temporary local file: shown at once, uploaded, then the kept https URL. */
     async onChooseAvatar(e: WechatMiniprogram.CustomEvent<{ avatarUrl: string }>) {
@@ -119,6 +121,7 @@ Component({
           if (!r.confirm) return
           try {
             await request(UNBIND_COMPANY)
+            forgetAll() // the company's orders kept on the device go with the binding
             toLogin('bind')
           } catch (e) {
             toast(errorState(e).message)
@@ -132,8 +135,11 @@ Component({
       } catch (_e) {
         // Signing out locally is what the user asked for, whatever the server says.
       }
-      setToken('')
+      signOut()
       toLogin('login')
+    },
+    openDelete() {
+      wx.navigateTo({ url: '/packages/account/delete/delete' }) // a subpackage: downloaded when first opened
     },
     openMonitor() {
       wx.navigateTo({ url: '/pages/monitor/monitor' })

@@ -1,0 +1,115 @@
+"""Issue 19, fair shares: one purchaser's burst, one actor's many identities; issue 20, a rush
+shed with 503 spends no rate limit."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from bff.cache.ratelimit import RateLimitConfig, RateLimits
+from bff.core.errors import BffError
+from bff.core.security import client_key
+from tests.edge_support import client_from
+from tests.monitor.helpers import custom_stack
+from tests.support import GraphQLClient, error_code, unique_user
+
+HOME = "{ orders(pageSize: 20) { total stale items { id code status } } }"
+BIND = """mutation($input: BindCompanyInput!) { bindCompany(input: $input) { bindStatus permissions } }"""
+
+
+def _clean(answer: httpx.Response) -> bool:
+    return answer.status_code == 200 and "errors" not in answer.json() and not answer.json()["data"]["orders"]["stale"]
+
+
+async def test_one_purchasers_burst_leaves_another_companys_purchaser_served() -> None:
+    async with custom_stack(max_inflight=4, max_queued=4, max_inflight_per_user=2) as stack:
+        stack.erp_sim.set_faults(latency_ms=100)
+        other = await stack.login(unique_user("bystander"), stack.demo["other_customer"]["invite_code"])
+        async with httpx.AsyncClient(base_url=stack.url, timeout=30, limits=httpx.Limits(max_connections=100)) as http:
+
+            async def home(token: str) -> httpx.Response:
+                return await http.post("/graphql", json={"query": HOME}, headers={"Authorization": f"Bearer {token}"})
+
+            async def bystander() -> list[httpx.Response]:
+                return [await home(other) for _ in range(5)]
+
+            burst, served = await asyncio.gather(asyncio.gather(*(home(stack.token) for _ in range(40))), bystander())
+    assert all(_clean(a) for a in served), [a.text[:200] for a in served]
+    shed = [a for a in burst if a.status_code == 503]
+    assert shed and all(a.json()["error"]["code"] == "OVERLOADED" and a.headers["Retry-After"] for a in shed)
+    assert all(_clean(a) for a in burst if a.status_code != 503)
+
+
+async def test_a_rush_shed_with_503_spends_no_rate_limit() -> None:
+    """Four times the instance's places at once, then ordinary traffic: the global and per-address
+    limits count only what was admitted, so the rush leaves no 429 behind it."""
+    async with custom_stack(
+        max_inflight=2, max_queued=2, rate_limit_global="60/minute", rate_limit_ip="60/minute",
+    ) as stack:
+        stack.erp_sim.set_faults(latency_ms=50)
+        async with httpx.AsyncClient(base_url=stack.url, timeout=30, limits=httpx.Limits(max_connections=200)) as http:
+            headers = {"Authorization": f"Bearer {stack.token}"}
+
+            async def home() -> httpx.Response:
+                return await http.post("/graphql", json={"query": HOME}, headers=headers)
+
+            rush = await asyncio.gather(*(home() for _ in range(120)))
+            after = [await home() for _ in range(5)]
+    statuses = [a.status_code for a in rush]
+    # More came than the limits allow in a minute; fewer were admitted: every 429 would be unearned.
+    assert statuses.count(200) + 5 < 60 < len(statuses) and statuses.count(503) > 0, statuses
+    assert 429 not in statuses
+    assert all(_clean(a) for a in after), [a.text[:200] for a in after]
+
+
+async def test_many_identities_from_many_addresses_leave_newcomers_and_administrators_able_to_bind() -> None:
+    """The attack of the issue, scaled down: 8 WeChat identities from 4 addresses guess invite
+    codes until every limit refuses them. A newcomer with the right code and an administrator
+    with the ERP account, each from an address of their own, still bind."""
+    async with custom_stack(bind_max_attempts=5, bind_max_attempts_per_ip=10, bind_max_attempts_global=20) as stack:
+        attackers = [(await stack.login(unique_user("attacker")), f"127.0.0.{11 + i % 4}") for i in range(8)]
+
+        async def guess(token: str, address: str, n: int) -> str | None:
+            async with client_from(address, stack.url) as http:
+                return error_code(await GraphQLClient(http, token)(BIND, {"input": {"inviteCode": f"GUESS{n:05d}"}}))
+
+        codes = [await guess(token, address, n) for n in range(6) for token, address in attackers]
+        newcomer = await stack.login(unique_user("newcomer"))
+        admin = await stack.login(unique_user("admin"))
+        async with client_from("127.0.0.20", stack.url) as http:
+            joined = await GraphQLClient(http, newcomer)(BIND, {"input": {"inviteCode": stack.demo["customer"]["invite_code"]}})
+        account = stack.demo["admin"]
+        async with client_from("127.0.0.21", stack.url) as http:
+            credentials = {"username": account["account"], "password": account["password"]}
+            administrator = await GraphQLClient(http, admin)(BIND, {"input": {"erpAccount": credentials}})
+    assert codes.count("BIND_FAILED") <= 4 * 10  # per address
+    assert "RATE_LIMITED" in codes
+    assert _bound(joined), joined
+    assert _bound(administrator) and "USERS_MANAGE" in administrator["data"]["bindCompany"]["permissions"], administrator
+
+
+def _bound(answer: dict[str, Any]) -> bool:
+    return bool(answer.get("data") and answer["data"]["bindCompany"]["bindStatus"] is True)
+
+
+def test_ipv6_clients_are_counted_per_64() -> None:
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("::ffff:10.1.2.3") == "10.1.2.3" and client_key("10.1.2.3") == "10.1.2.3"
+
+
+async def test_one_ipv6_subscriber_is_one_binding_bucket() -> None:
+    limits = RateLimits(RateLimitConfig(
+        bind_window_s=600, bind_max_attempts=5, bind_max_attempts_per_ip=3, bind_max_attempts_global=1000,
+        rate_limit_user="100/minute", rate_limit_ip="100/minute", rate_limit_global="100/minute",
+        erp_calls_per_user="100/hour", avatar_uploads_per_hour=5, redis_url="", redis_max_connections=4, redis_retry_s=5,
+    ))
+    refused = 0
+    for i in range(6):  # six users, six addresses of one /64
+        try:
+            await limits.bind_attempt(f"user-{i}", f"2001:db8:7:7::{i + 1:x}")
+        except BffError:
+            refused += 1
+    assert refused == 3
