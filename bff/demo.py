@@ -7,6 +7,7 @@ exactly what a newcomer runs.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import signal
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,6 +121,8 @@ async def run_demo(host: str, port: int, erp_port: int, wechat_port: int) -> Non
     settings = Settings()
     if settings.database_url == Settings.model_fields["database_url"].default:
         settings = settings.model_copy(update={"database_url": "sqlite+aiosqlite:///./var/demo.sqlite3"})
+    if not settings.admin_token.get_secret_value():  # a way into /admin for this run (printed below)
+        settings = settings.model_copy(update={"admin_token": _secret(secrets.token_urlsafe(24))})
     stack = await start_demo_stack(
         host=host, port=port, erp_port=erp_port, wechat_port=wechat_port, base_settings=settings
     )
@@ -130,6 +133,8 @@ async def run_demo(host: str, port: int, erp_port: int, wechat_port: int) -> Non
     print(f"REST (OpenAPI)    {stack.url}/api/openapi.json", flush=True)
     print(f"Demo user         {DEMO_NICKNAME}", flush=True)
     print(f"Demo company      {customer['name']} (invite code {customer['invite_code']})", flush=True)
+    print(f"Admin dashboard   {stack.url}/admin (paste ADMIN_TOKEN into its form)", flush=True)
+    print(f"ADMIN_TOKEN={settings.admin_token.get_secret_value()}", flush=True)
     print("Send the token as: Authorization: Bearer <token>", flush=True)
     print(f"DEMO_TOKEN={stack.token}", flush=True)
     stop = asyncio.Event()

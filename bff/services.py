@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -29,7 +30,7 @@ from bff.notify.outbox import OutboxConfig
 from bff.notify.reconcile import DeliveryLog
 from bff.notify.service import Notifications, NotifyConfig
 from bff.notify.templates import TemplateIds
-from bff.notify.watcher import WatcherConfig
+from bff.notify.watcher import CycleStats, WatcherConfig
 from bff.orders.details import DeliveryDetails
 from bff.orders.fallback import LastGoodAnswers
 from bff.orders.logistics import LogisticsNames
@@ -173,15 +174,50 @@ class Services:
         )
         outbox = self.notify.outbox
         self.telemetry.gauge(
-            "bff.outbox.depth", "Subscription messages waiting, by state (refreshed by the worker)",
+            "bff.outbox.depth", "Subscription messages waiting, by state (database-wide; refreshed by the worker)",
             lambda: [
                 (outbox.last_backlog.queued, {"state": "queued"}),
                 (outbox.last_backlog.sending, {"state": "sending"}),
             ],
         )
         self.telemetry.gauge(
-            "bff.outbox.lag", "Seconds the most overdue queued message has waited",
-            lambda: [(outbox.last_backlog.lag_s, {})],
+            "bff.outbox.oldest_age", "Seconds the most overdue queued message has waited",
+            lambda: [(outbox.last_backlog.lag_s, {})], unit="s",
+        )
+        self.telemetry.counter(
+            "bff.outbox.messages", "Messages this instance settled: sent, failed, skipped (no grant), unknown, retry",
+            lambda: [(outbox.settled[state], {"outcome": "retry" if state == "queued" else state})
+                     for state in ("sent", "failed", "skipped", "unknown", "queued")],  # each from 0: rate() sees the first
+        )
+        self._observe_watcher()
+
+    def _observe_watcher(self) -> None:
+        watcher = self.notify.watcher
+        record_cycle = self.telemetry.histogram("bff.watcher.cycle.duration", "Change-watcher cycles of this instance")
+        totals = {"changes": 0, "customers": 0, "finished_at": 0.0}
+
+        def on_cycle(stats: CycleStats) -> None:
+            record_cycle(stats.seconds, {})
+            totals["changes"] += stats.events
+            totals["customers"] = stats.customers
+            totals["finished_at"] = time.time()
+
+        watcher.add_cycle_listener(on_cycle)
+        self.telemetry.counter(
+            "bff.watcher.changes", "Order changes the watcher found (events, before fan-out to followers)",
+            lambda: [(totals["changes"], {})],
+        )
+        self.telemetry.gauge(
+            "bff.watcher.customers", "Customers this instance compared in its last cycle",
+            lambda: [(totals["customers"], {})],
+        )
+        self.telemetry.gauge(
+            "bff.watcher.partitions_held", "Watcher partitions this instance holds (all instances: BFF_WATCH_PARTITIONS)",
+            lambda: [(len(watcher.partitions.holds()), {})],
+        )
+        self.telemetry.gauge(
+            "bff.watcher.last_cycle_timestamp", "Unix time this instance last finished a watcher cycle (0: none yet)",
+            lambda: [(totals["finished_at"], {})], unit="s",
         )
 
     def record_erp_call(self, call: ErpCall) -> None:

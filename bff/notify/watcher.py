@@ -24,7 +24,9 @@ import hashlib
 import json
 import logging
 import math
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -84,6 +86,8 @@ class CycleStats:
     customers: int = 0
     orders: int = 0  # order rows read
     detailed: set[str] = field(default_factory=set)  # orders whose lines and deliveries were read
+    events: int = 0  # changes found (events emitted)
+    seconds: float = 0.0  # how long the cycle took
 
 
 @dataclass
@@ -148,6 +152,7 @@ class Watcher:
         self.heartbeat_s = config.lease_ttl_s / 4  # a lease is renewed 3 times before it could expire
         self._last_watched: dict[int, float] = {}  # partition -> loop time of its last watch here
         self.last_cycle = CycleStats()
+        self._cycle_listeners: list[Callable[[CycleStats], None]] = []  # e.g. the metrics
         self._task: asyncio.Task[None] | None = None
         self._watching = asyncio.Lock()  # the loop and a caller of run_cycle never watch at once
 
@@ -178,9 +183,19 @@ class Watcher:
             self._last_watched[partition] = now
         return await self._watch(due)
 
+    def add_cycle_listener(self, listener: Callable[[CycleStats], None]) -> None:
+        """Called with each finished cycle's stats (duration, customers, changes found)."""
+        self._cycle_listeners.append(listener)
+
     async def _watch(self, partitions: set[int]) -> int:
         async with self._watching:
-            return await self._watch_partitions(partitions)
+            started = time.perf_counter()
+            emitted = await self._watch_partitions(partitions)
+            stats = self.last_cycle
+            stats.events, stats.seconds = emitted, time.perf_counter() - started
+            for listener in self._cycle_listeners:
+                listener(stats)
+            return emitted
 
     async def _watch_partitions(self, partitions: set[int]) -> int:
         stats = self.last_cycle = CycleStats(partitions=set(partitions))

@@ -124,9 +124,11 @@ def create_app(
         Shares(per_user=settings.max_inflight_per_user, per_ip=settings.max_inflight_per_ip),
     )
     services.telemetry.gauge(
-        "bff.admission", "Requests of this instance: in flight, queued, refused since start",
-        lambda: [(admission.in_flight, {"state": "in_flight"}), (admission.queued, {"state": "queued"}),
-                 (admission.rejected, {"state": "rejected"})],
+        "bff.admission", "Requests of this instance: in flight, queued",
+        lambda: [(admission.in_flight, {"state": "in_flight"}), (admission.queued, {"state": "queued"})],
+    )
+    services.telemetry.counter(
+        "bff.admission.rejected", "Requests this instance refused with 503 OVERLOADED", lambda: [(admission.rejected, {})],
     )
 
     @asynccontextmanager

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 from bff.cache.caches import ResilientCache, cache_backend
 from bff.monitor.status import erp_status
 from bff.services import Services
+from bff.store.migrate import schema_ready
 from bff.web.appstate import services_of
 
 CHECK_TIMEOUT_S = 2.0
@@ -79,7 +80,8 @@ class Readiness:
 
 async def health_check(request: Request) -> JSONResponse:
     """Liveness: the process answers (``?probe=live``: nothing else is checked). Readiness:
-    database, cache, and this instance's ERP connection pool. The ERP's own state is
+    database (migrated to this code's head: unready until `bff migrate` ran), cache, and this
+    instance's ERP connection pool. The ERP's own state is
     reported but never makes the BFF unready: it still serves stale data, and every instance
     would fail together behind the balancer. A pool that cannot reach an ERP which answers a
     fresh connection does: only a restart cures that instance."""
@@ -94,6 +96,7 @@ async def _readiness(services: Services) -> dict[str, Any]:
     cache = services.cache
     checks = await asyncio.gather(
         _timed("database", services.db.ping()),
+        _timed("schema", schema_ready(services.db)),
         # Redis behind a fallback: its ping says up or degraded (a round trip could straddle the switch).
         _redis(cache) if isinstance(cache, ResilientCache) else _timed("cache", _cache_roundtrip(services)),
         _timed("erpPool", _erp_pool(services)),

@@ -22,8 +22,6 @@ from bff.sim.erp import ErpSim, create_app
 from bff.sim.erp.dialect import ALLOWED
 from bff.web.serving import RunningServer, start_server
 
-pytestmark = pytest.mark.asyncio
-
 DETECTED = {  # each dialect key the check can observe, and values to try beside the default
     "login_reply": ["json-other", "empty", "html"],
     "expiry": ["redirect", "success-false", "html"],
