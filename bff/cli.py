@@ -107,7 +107,11 @@ def cmd_sim(args: argparse.Namespace) -> None:
             sys.exit(f"bff sim erp: {error}")
         app = create_erp_app(config=ErpSimConfig(dialect=dialect))
     elif args.dialect:
-        sys.exit("bff sim wechat: --dialect is for the ERP simulator")
+        sys.exit(f"bff sim {args.which}: --dialect is for the ERP simulator")
+    elif args.which == "tracking":
+        from bff.sim.tracking import create_app as create_tracking_app
+
+        app = create_tracking_app()
     else:
         from bff.sim.wechat import create_app as create_wechat_app
 
@@ -132,7 +136,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from bff.monitor.logs import configure_logging
 
     configure_logging("WARNING")
-    asyncio.run(run_demo(args.host, args.port, args.erp_port, args.wechat_port))
+    asyncio.run(run_demo(args.host, args.port, args.erp_port, args.wechat_port, args.tracking_port))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -163,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     docs.set_defaults(func=cmd_documents)
 
     sim = sub.add_parser("sim", help="run a simulator alone")
-    sim.add_argument("which", choices=["erp", "wechat"])
+    sim.add_argument("which", choices=["erp", "wechat", "tracking"])
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8101)
     sim.add_argument(
@@ -186,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--erp-port", type=int, default=8101)
     demo.add_argument("--wechat-port", type=int, default=8102)
+    demo.add_argument("--tracking-port", type=int, default=8103)
     demo.set_defaults(func=cmd_demo)
 
     args = parser.parse_args(argv)

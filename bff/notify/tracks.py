@@ -294,7 +294,7 @@ class Parcels:
         now = self.clock()
         self._purged_at = now
         async with self._db.session() as s:
-            result = await s.exec(delete(ParcelTrack).where(col(ParcelTrack.expires_at) < now))  # type: ignore[call-overload]
+            result = await s.exec(delete(ParcelTrack).where(col(ParcelTrack.expires_at) < now))
             return int(result.rowcount or 0)
 
     # --- pushes ------------------------------------------------------------------------------------
@@ -432,7 +432,7 @@ class Parcels:
         since = now - timedelta(seconds=self.config.query_every_s)
         try:
             async with self._db.session() as s:
-                result = await s.exec(update(ParcelTrack).where(  # type: ignore[call-overload]
+                result = await s.exec(update(ParcelTrack).where(
                     col(ParcelTrack.number) == ask.number, col(ParcelTrack.customer_id) == customer_id,
                     or_(col(ParcelTrack.queried_at).is_(None), col(ParcelTrack.queried_at) < since),
                 ).values(queried_at=now))
