@@ -115,6 +115,14 @@ def ask_of(shipment: Shipment, carrier: str | None, *, live: bool) -> Ask | None
                shipment.order_codes[0] if shipment.order_codes else "", shipment.phone_tail, live)
 
 
+def unsupported(ask: Ask, kept: Kept | None) -> bool:
+    """A carrier the tracking service does not follow for us (a freight line, an unknown name, or
+    none in the ERP): 暂不支持自动查询."""
+    if kept is not None and kept.com is not None:
+        return False
+    return carrier_of(ask.carrier) is None and (kept is None or kept.state in (TrackingState.UNKNOWN, TrackingState.UNSUPPORTED))
+
+
 def _events_json(track: Track) -> str:
     return json.dumps([[p.time.isoformat() if p.time else None, p.text, p.location] for p in track.points], ensure_ascii=False)
 
