@@ -132,6 +132,7 @@ class Services:
             "code_filter": settings.erp_guess_code_filter,
             "line_order_filter": settings.erp_guess_line_order_filter,
             "product_ids": settings.erp_guess_product_ids,
+            "customer_list": settings.erp_guess_customer_list,
         })
         services.delivery_details = DeliveryDetails(erp, cache, enabled=settings.erp_logistics_detail)
         services.notify = Notifications(

@@ -76,9 +76,9 @@ class Costing:
         return 1 + orders + 1
 
     def keyword_search(self) -> int:
-        """Orders matching the text, the customer's latest order ids, deliveries whose numbers
-        match (a keyword shaped like one), then matching lines (the guessed ``salesOrderId`` list,
-        and the evidenced unscoped read should the ERP ignore it)."""
+        """Orders, lines and (a keyword shaped like a tracking or delivery-note number) deliveries
+        matching the text; when the lines' answer is cut short, the customer's latest order ids and
+        (the guess) their lines matching."""
         return 4 + (1 if self.guesses.line_order_filter.worth_trying else 0)
 
     def carrying(self, materials: int) -> int:

@@ -46,9 +46,9 @@ from bff.notify.partitions import Partitions, partition_of
 from bff.notify.prefs import Preferences, PreferenceStore
 from bff.notify.templates import EventKind, Templates
 from bff.notify.tracks import Ask, Parcels
+from bff.notify.watch_reads import details_of_customers, orders_of_customers
 from bff.orders.logistics import LogisticsNames
 from bff.orders.progress import fulfilment, material_summary
-from bff.orders.reads import details_of_customers, orders_of_customers
 from bff.store.db import Database
 from bff.store.tables import ErpBinding, OrderEvent, OrderSnapshot
 
@@ -231,10 +231,10 @@ class Watcher:
         async with self._db.session() as s:
             snapshots = list((await s.exec(select(OrderSnapshot).where(col(OrderSnapshot.customer_id).in_(chunk)))).all())
         per_read = self._config.customers_per_read
-        records = await orders_of_customers(self._erp, chunk, statuses=OPEN_CODES, per_read=per_read)
+        records = await orders_of_customers(self._erp, chunk, self._guesses, statuses=OPEN_CODES, per_read=per_read)
         gone = {row.order_id for row in snapshots} - {r.id for r in records}
         if gone:  # became final (or vanished) since the last cycle: one read to learn how they ended
-            records += await orders_of_customers(self._erp, chunk, ids=sorted(gone), per_read=per_read)
+            records += await orders_of_customers(self._erp, chunk, self._guesses, ids=sorted(gone), per_read=per_read)
         stats.orders += len(records)
         before = {row.order_id: row for row in snapshots}
         due = [r for r in records if needs_detail(before.get(r.id), digest(r))]

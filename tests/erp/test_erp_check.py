@@ -40,7 +40,7 @@ DETECTED = {  # each dialect key the check can observe, and values to try beside
     "code_filter": ["honoured"],
     "line_order_filter": ["honoured"],
 }
-GUESS_STATES = {"ignored": "ignored", "honoured": "holds", "refused": "refused"}  # dialect value -> the check's verdict
+GUESS_STATES = {"ignored": "ignored", "honoured": "holds", "refused": "refused", "any-of": "holds", "nothing": "ignored"}  # dialect value -> verdict
 
 
 @dataclass
@@ -84,7 +84,7 @@ async def test_check_reports_the_dialect_spoken(running: Running, key: str, valu
     files_in_list = found.get("attachments_in_list") == "yes"
     assert ("BFF_ERP_LOGISTICS_DETAIL=true" in report.settings()) == (spoken["logistics_in_list"] == "no" or not files_in_list)
     # The watcher's batched read: a customerId list the ERP does not honour means one read per customer.
-    assert ("BFF_WATCH_CUSTOMERS_PER_READ=1" in report.settings()) == (spoken["customer_list"] != "any-of")
+    assert ("BFF_ERP_GUESS_CUSTOMER_LIST=off" in report.settings()) == (spoken["customer_list"] != "any-of")
     findings = {f.name: f.result for f in report.findings}
     assert findings["sales orders: producedRate and shippedRate follow the lines (the watcher's digest)"] == "holds"
 
