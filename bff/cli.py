@@ -115,12 +115,16 @@ def cmd_sim(args: argparse.Namespace) -> None:
             sys.exit(f"bff sim erp: {error}")
         app = create_erp_app(config=ErpSimConfig(dialect=dialect))
     elif args.dialect:
-        sys.exit("bff sim wechat: --dialect is for the ERP simulator")
+        sys.exit(f"bff sim {args.which}: --dialect is for the ERP simulator")
+    elif args.which == "tracking":
+        from bff.sim.tracking import create_app as create_tracking_app
+
+        app = create_tracking_app()
     else:
         from bff.sim.wechat import create_app as create_wechat_app
 
         app = create_wechat_app()
-    port = args.port or (8101 if args.which == "erp" else 8102)
+    port = args.port or {"erp": 8101, "wechat": 8102, "tracking": 8103}[args.which]
     uvicorn.run(app, host=args.host, port=port, log_level="info")
 
 
@@ -141,7 +145,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from bff.monitor.logs import configure_logging
 
     configure_logging("WARNING")
-    asyncio.run(run_demo(args.host, args.port, args.erp_port, args.wechat_port))
+    asyncio.run(run_demo(args.host, args.port, args.erp_port, args.wechat_port, args.tracking_port))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -176,9 +180,10 @@ def main(argv: list[str] | None = None) -> None:
     docs.set_defaults(func=cmd_documents)
 
     sim = sub.add_parser("sim", help="run a simulator alone")
-    sim.add_argument("which", choices=["erp", "wechat"], help="which simulator")
+    sim.add_argument("which", choices=["erp", "wechat", "tracking"], help="which simulator")
     sim.add_argument("--host", default="127.0.0.1", help="listening address (default: %(default)s)")
-    sim.add_argument("--port", type=int, help="listening port (default: 8101 for erp, 8102 for wechat, as in the demo)")
+    sim.add_argument("--port", type=int,
+                     help="listening port (default: 8101 for erp, 8102 for wechat, 8103 for tracking, as in the demo)")
     sim.add_argument(
         "--dialect", action="append", default=[], metavar="KEY=VALUE",
         help="ERP protocol dialect, repeatable (e.g. attachments=string); see docs/simulators-erp.md",
@@ -195,10 +200,12 @@ def main(argv: list[str] | None = None) -> None:
     erp_check.set_defaults(func=cmd_erp_check)
 
     demo = sub.add_parser("demo", help="simulators + BFF on loopback, seeded, with a demo token")
-    demo.add_argument("--host", default="127.0.0.1", help="listening address of all three (default: %(default)s)")
+    demo.add_argument("--host", default="127.0.0.1", help="listening address of all four (default: %(default)s)")
     demo.add_argument("--port", type=int, default=8000, help="the BFF's port (default: %(default)s)")
     demo.add_argument("--erp-port", type=int, default=8101, help="the ERP simulator's port (default: %(default)s)")
     demo.add_argument("--wechat-port", type=int, default=8102, help="the WeChat simulator's port (default: %(default)s)")
+    demo.add_argument("--tracking-port", type=int, default=8103,
+                      help="the parcel-tracking simulator's port (default: %(default)s)")
     demo.set_defaults(func=cmd_demo)
 
     args = parser.parse_args(argv)

@@ -30,6 +30,7 @@ from bff.notify.outbox import OutboxConfig
 from bff.notify.reconcile import DeliveryLog
 from bff.notify.service import Notifications, NotifyConfig
 from bff.notify.templates import TemplateIds
+from bff.notify.tracks import TracksConfig
 from bff.notify.watcher import CycleStats, WatcherConfig
 from bff.orders.details import DeliveryDetails
 from bff.orders.fallback import LastGoodAnswers
@@ -37,6 +38,7 @@ from bff.orders.logistics import LogisticsNames
 from bff.orders.reads import CustomerOrders
 from bff.orders.shipment_lines import DeliveryLines
 from bff.store.db import Database
+from bff.tracking import TrackingClient, TrackingConfig
 from bff.wechat import WechatClient
 
 
@@ -136,7 +138,7 @@ class Services:
         services.delivery_details = DeliveryDetails(erp, cache, enabled=settings.erp_logistics_detail)
         services.notify = Notifications(
             notify_config(settings), db, erp, services.wechat, services.logistics, delivery_log=delivery_log,
-            guesses=services.guesses)
+            guesses=services.guesses, tracking=tracking_client(settings))
         services.monitor.alerter.add_listener(services.notify.admin_alerts.send)
         services.avatars = AvatarService(db, limits, max_bytes=settings.avatar_max_bytes)
         services.accounts = AccountDeletion(db, viewers)
@@ -248,6 +250,8 @@ class Services:
         await self.call_log.stop()
         await self.erp.aclose()
         await self.wechat_http.aclose()
+        if self.notify.parcels.client is not None:
+            await self.notify.parcels.client.aclose()
         await self.cache.close()
         await self.limits.close()
         await self.db.dispose()
@@ -328,7 +332,22 @@ def notify_config(settings: Settings) -> NotifyConfig:
         templates=template_ids(settings),
         outbox=outbox_config(settings),
         watcher=watcher_config(settings),
+        tracks=TracksConfig(
+            callback_url=settings.callback_url, query_every_s=settings.tracking_query_every_s,
+            stale_s=settings.tracking_stale_s, keep_days=settings.tracking_keep_days,
+            keep_signed_days=settings.tracking_keep_signed_days,
+        ),
     )
+
+
+def tracking_client(settings: Settings) -> TrackingClient | None:
+    """快递100's client (BFF_TRACKING_*), or None: no account, no tracking."""
+    if not settings.tracking_customer:
+        return None
+    return TrackingClient(TrackingConfig(
+        base_url=settings.tracking_url, customer=settings.tracking_customer,
+        key=settings.tracking_key.get_secret_value(), salt=settings.tracking_salt.get_secret_value(),
+    ))
 
 
 def erp_config(settings: Settings, base_url: str) -> ErpClientConfig:

@@ -101,7 +101,8 @@ class RequestContext:
             assert viewer.customer_id is not None
             notify, openid = self.services.notify, viewer.openid
             self._order_loaders = OrderLoaders(
-                self.services.customer_orders(viewer.customer_id), lambda ids: notify.order_notes(openid, ids)
+                self.services.customer_orders(viewer.customer_id), lambda ids: notify.order_notes(openid, ids),
+                notify.parcels,
             )
         return self._order_loaders
 

@@ -25,9 +25,10 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from bff.core.domain import Fulfilment, Material, Order, Shipment, ShipmentLine
+from bff.core.domain import Fulfilment, Material, Order, Shipment, ShipmentLine, Tracking, TrackingState
 from bff.erp.guesses import Guesses
 from bff.notify.service import OrderNotes
+from bff.notify.tracks import Ask, Kept, Parcels, ask_of, unsupported
 from bff.orders.details import DETAIL_READS_PER_REQUEST
 from bff.orders.progress import dispatched, fulfilment, material_summary
 from bff.orders.reads import CustomerOrders, quietly
@@ -38,10 +39,12 @@ Loaders = Mapping[str, DataLoader[Any, Any]]
 
 @dataclass(frozen=True)
 class Sources:
-    """What batch functions read from: the customer's ERP reads and the BFF's own notes."""
+    """What batch functions read from: the customer's ERP reads, the BFF's own notes, and the
+    parcel tracks (stored, or asked of the tracking service: never an ERP call)."""
 
     reads: CustomerOrders
     notes: NotesReader
+    parcels: Parcels | None = None
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,10 @@ class Costing:
         return 1 + orders + 1
 
     def keyword_search(self) -> int:
-        """Orders and lines matching the text; when the lines' answer is cut short, the customer's
-        latest order ids and (the guess) their lines matching."""
-        return 3 + (1 if self.guesses.line_order_filter.worth_trying else 0)
+        """Orders, lines and (a keyword shaped like a tracking or delivery-note number) deliveries
+        matching the text; when the lines' answer is cut short, the customer's latest order ids and
+        (the guess) their lines matching."""
+        return 4 + (1 if self.guesses.line_order_filter.worth_trying else 0)
 
     def carrying(self, materials: int) -> int:
         """A material's deliveries: the guessed ``salesOrderProductIds`` read per material, and
@@ -169,6 +173,60 @@ async def _shipment_details(sources: Sources, _: Loaders, shipment_ids: list[str
     return [found.get(i) for i in shipment_ids]
 
 
+async def _tracks(sources: Sources, _: Loaders, numbers: list[str]) -> list[Kept | None]:
+    found = await sources.parcels.kept(sources.reads.customer_id, numbers) if sources.parcels else {}
+    return [found.get(n) for n in numbers]
+
+
+TRACK_QUERIES_PER_REQUEST = 5  # real-time queries one request may cause (each number at most once per few minutes)
+
+
+async def _shipment_tracking(sources: Sources, needs: Loaders, asks: list[Ask]) -> list[Tracking]:
+    """Each shipment's track as stored; for a shipment opened (``Ask.live``) whose track is
+    missing or stale, the tracking service's real-time query first (bff/notify/tracks.py)."""
+    kept: list[Kept | None] = await needs["tracks"].load_many([a.number for a in asks])
+    parcels = sources.parcels
+    if parcels is not None:
+        due = [i for i, (ask, k) in enumerate(zip(asks, kept, strict=True))
+               if ask.live and not unsupported(ask, k) and parcels.due(k)][:TRACK_QUERIES_PER_REQUEST]
+        fresh = await asyncio.gather(*(parcels.refresh(sources.reads.customer_id, asks[i], kept[i]) for i in due))
+        for i, found in zip(due, fresh, strict=True):
+            kept[i] = found or kept[i]
+    return [_tracking(ask, k) for ask, k in zip(asks, kept, strict=True)]
+
+
+def _tracking(ask: Ask, kept: Kept | None) -> Tracking:
+    if unsupported(ask, kept):
+        return Tracking(TrackingState.UNSUPPORTED, None, (), ask.carrier)
+    if kept is None:
+        return Tracking(TrackingState.UNKNOWN, None, (), ask.carrier)
+    return replace(kept.tracking(), carrier=ask.carrier or kept.carrier)
+
+
+def newest_dispatched(shipments: Sequence[Shipment]) -> Shipment | None:
+    """The order's newest dispatched shipment with a tracking number (what its card follows)."""
+    tracked = [s for s in shipments if ask_of(s, None, live=False) is not None]
+    return max(tracked, key=lambda s: (s.ship_date is not None, s.ship_date or 0, s.id), default=None)
+
+
+async def _order_tracking(_: Sources, needs: Loaders, order_ids: list[str]) -> list[TrackingState | None]:
+    """The card's parcel state: its newest shipment's stored track (never a query)."""
+    shipments = await needs["order_shipments"].load_many(order_ids)
+    newest = [newest_dispatched(s) for s in shipments]
+    asks = [ask_of(s, s.logistics_company, live=False) if s is not None else None for s in newest]
+    kept = await needs["tracks"].load_many([a.number for a in asks if a is not None])
+    by_number = {a.number: k for a, k in zip([a for a in asks if a is not None], kept, strict=True)}
+    states: list[TrackingState | None] = []
+    for shipment, ask in zip(newest, asks, strict=True):
+        if shipment is None or ask is None:
+            states.append(None)
+        elif shipment.carrier_in_detail and by_number.get(ask.number) is None:
+            states.append(TrackingState.UNKNOWN)  # its carrier is read when the order is opened
+        else:
+            states.append(_tracking(ask, by_number.get(ask.number)).state)
+    return states
+
+
 async def _material_lines(sources: Sources, _: Loaders, ids: list[str]) -> list[Material | None]:
     found = await sources.reads.materials_by_ids(ids)
     return [found.get(i) for i in ids]
@@ -190,6 +248,7 @@ async def _material_shipments(sources: Sources, needs: Loaders, material_ids: li
 SCOPED_ORDERS = "sales orders filtered by the customer, each row's customerId checked"
 VIA_ORDERS = "returned only for orders proven the customer's (read beside them when not yet proven)"
 SCOPED_DELIVERIES = "deliveries filtered by the customer, each row's customerOrSupplierId checked"
+TRACKED = "numbers of shipments already proven the customer's; a stored track of another customer is never returned"
 
 # In dependency order: a read's needs come before it.
 READS: tuple[Declared, ...] = (
@@ -223,6 +282,13 @@ READS: tuple[Declared, ...] = (
              ("material_line", "recent_deliveries"), alongside="Query.material"),
     Declared("material", "order line id", "made of material_line and material_shipments", lambda c, n: 0,
              _materials, ("material_line", "material_shipments")),
+    # Parcel tracks: the BFF's store and the tracking service, no ERP call (docs/tracking.md).
+    Declared("tracks", "tracking number", TRACKED + " (database)", lambda c, n: 0, _tracks),
+    Declared("shipment_tracking", "a dispatched shipment (Ask)", TRACKED + "; the real-time query only for an "
+             "opened shipment, at most 5 a request and once per number per BFF_TRACKING_QUERY_EVERY_S",
+             lambda c, n: 0, _shipment_tracking, ("tracks",)),
+    Declared("order_tracking", "order id", "made of order_shipments and tracks", lambda c, n: 0,
+             _order_tracking, ("order_shipments", "tracks")),
 )
 DECLARED: dict[str, Declared] = {read.name: read for read in READS}
 
@@ -262,6 +328,8 @@ FIELD_READS: dict[str, FieldReads] = {
     "Shipment.lines": FieldReads(("shipment_lines",)),  # through a material: it is loaded already
     "Shipment.logisticsCompany": FieldReads(("shipment_detail",)),
     "Shipment.attachments": FieldReads(("shipment_detail",)),
+    "Shipment.tracking": FieldReads(("shipment_tracking", "shipment_detail")),  # the carrier may be in the detail
+    "Order.trackingState": FieldReads(("order_tracking",)),
     "Mutation.bindCompany": FieldReads(("bind",)),
     "Mutation.followOrder": FieldReads(("order",)),
     "Binding.company": FieldReads(("customer",)),
@@ -284,9 +352,9 @@ def with_needs(names: Sequence[str]) -> list[str]:
 class OrderLoaders:
     """This request's loaders, one per declared read with a batch function."""
 
-    def __init__(self, reads: CustomerOrders, notes: NotesReader) -> None:
+    def __init__(self, reads: CustomerOrders, notes: NotesReader, parcels: Parcels | None = None) -> None:
         self.reads = reads
-        sources = Sources(reads, notes)
+        sources = Sources(reads, notes, parcels)
         self.loaders: dict[str, DataLoader[Any, Any]] = {}
         for read in READS:
             if read.batch is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -48,6 +49,7 @@ from bff.orders.shipment_lines import DeliveryLines
 
 NO_SUCH_ID = "0"  # read in place of a missing record's order, so missing and foreign cost the same
 MIN_KEYWORD_CHARS = 2  # or one CJK character: shorter keywords match nearly everything
+LOOKS_LIKE_NUMBER = re.compile(r"[A-Za-z0-9-]{6,40}")  # a delivery-note (XSCK…) or tracking number
 
 
 def keyword_too_short(keyword: str) -> bool:
@@ -156,10 +158,11 @@ class CustomerOrders:
             raise BffError(ErrorCode.BAD_USER_INPUT, f"搜索关键词至少 {MIN_KEYWORD_CHARS} 个字符（或 1 个汉字）")
         self._searched = True
         columns = queries.ORDER_COLUMNS_FOR_MATCH
-        (_, by_text), (count, lines) = await asyncio.gather(
+        (_, by_text), (count, lines), shipped = await asyncio.gather(
             self._read(queries.orders_of_customer(
                 self.customer_id, keyword=keyword, columns=columns, page_size=queries.MAX_ROWS), keep=False),
             self._read(queries.lines_matching(keyword), keep=False),
+            self._orders_shipped_as(keyword),
         )
         holding = {line.salesOrderId for line in lines if line.salesOrderId}
         if count > len(lines):
@@ -171,7 +174,16 @@ class CustomerOrders:
                 queries.lines_of_orders(asked, keyword=keyword, columns=queries.LINE_COLUMNS_FOR_MATCH),
                 lambda count, rows: _within(rows, asked, lambda r: r.salesOrderId), keep=False) if asked else None
             holding |= {line.salesOrderId for line in scoped or ()}
-        return {r.id for r in by_text if r.customerId == self.customer_id} | holding
+        return {r.id for r in by_text if r.customerId == self.customer_id} | holding | shipped
+
+    async def _orders_shipped_as(self, keyword: str) -> set[str]:
+        """Orders of the customer's deliveries whose delivery-note or tracking number holds the
+        keyword (a keyword that looks like one: letters and digits, 6 or more). The orders are then
+        read scoped to the customer, as every keyword match is."""
+        if not LOOKS_LIKE_NUMBER.fullmatch(keyword):
+            return set()
+        _, found = await self._read(queries.deliveries_matching(self.customer_id, keyword), keep=False)
+        return {order_id for d in found if d.customerOrSupplierId == self.customer_id for order_id in d.order_ids()}
 
     async def orders_by_ids(self, ids: Sequence[str]) -> dict[str, Order]:
         wanted = sorted(set(ids)) or [NO_SUCH_ID]
