@@ -18,7 +18,7 @@ from bff.auth.viewers import ViewerCache
 from bff.cache.caches import create_cache
 from bff.cache.ratelimit import RateLimitConfig, RateLimits
 from bff.core.config import Settings
-from bff.core.security import DataCipher
+from bff.core.security import DataCipher, SecretKeys
 from bff.erp import ErpCall, ErpClient, ErpClientConfig
 from bff.erp.breaker import CircuitBreaker
 from bff.erp.failover import FailoverErp
@@ -87,11 +87,12 @@ class Services:
             token_cache=create_cache(settings.redis_url, namespace="bff-wx", max_connections=4, retry_s=settings.redis_retry_s),
         )
         viewers = ViewerCache(cache, max_age_s=settings.viewer_cache_s)
+        secret_keys = SecretKeys(settings.secret_key.get_secret_value(), settings.secret_key_previous.get_secret_value())
         sessions = SessionService(
             db,
-            DataCipher(settings.data_key.get_secret_value()),
+            DataCipher(settings.data_key.get_secret_value(), settings.data_key_previous.get_secret_value()),
             viewers,
-            secret_key=settings.secret_key.get_secret_value(),
+            secret_keys=secret_keys,
             ttl=timedelta(hours=settings.session_ttl_hours),
             max_age=timedelta(hours=settings.session_max_hours),
         )
@@ -111,7 +112,7 @@ class Services:
             viewers,
             admin_accounts=settings.admin_account_set,
             wholesaler_name=settings.wholesaler_name,
-            secret_key=settings.secret_key.get_secret_value(),
+            secret_keys=secret_keys,
             rotation_ends_bindings=settings.invite_code_rotation_ends_bindings,
             review_code=settings.review_invite_code,
             review_company_id=settings.review_company_id,

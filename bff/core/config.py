@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # Secrets: from the environment, never the repo
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
+    # During a rotation only: the keys being replaced, still accepted for reading (docs/deploy.md).
+    secret_key_previous: SecretStr = SecretStr("")
+    data_key_previous: SecretStr = SecretStr("")
     admin_token: SecretStr = SecretStr("")
     service_key: SecretStr = SecretStr("")
 
@@ -224,7 +227,8 @@ class Settings(BaseSettings):
         for name in ("secret_key", "data_key", "wx_secret"):
             if not strong_secret(getattr(self, name).get_secret_value()):
                 problems.append(f"BFF_{name.upper()}")
-        for name in ("admin_token", "service_key", "developer_key", "metrics_token"):  # optional, but strong when set
+        for name in ("admin_token", "service_key", "developer_key", "metrics_token",  # optional, but strong when set
+                     "secret_key_previous", "data_key_previous"):
             value = getattr(self, name).get_secret_value()
             if value and not strong_secret(value):
                 problems.append(f"BFF_{name.upper()}")
