@@ -210,20 +210,18 @@ def newest_dispatched(shipments: Sequence[Shipment]) -> Shipment | None:
 
 
 async def _order_tracking(_: Sources, needs: Loaders, order_ids: list[str]) -> list[TrackingState | None]:
-    """The card's parcel state: its newest shipment's stored track (never a query)."""
+    """The card's parcel state: its newest shipment's stored track (never a query); None when no
+    track moves (no shipment tracked, a carrier not followed, or not known yet): the same answer
+    whether or not the list rows name the carrier, and whatever was opened before."""
     shipments = await needs["order_shipments"].load_many(order_ids)
     newest = [newest_dispatched(s) for s in shipments]
     asks = [ask_of(s, s.logistics_company, live=False) if s is not None else None for s in newest]
     kept = await needs["tracks"].load_many([a.number for a in asks if a is not None])
     by_number = {a.number: k for a, k in zip([a for a in asks if a is not None], kept, strict=True)}
     states: list[TrackingState | None] = []
-    for shipment, ask in zip(newest, asks, strict=True):
-        if shipment is None or ask is None:
-            states.append(None)
-        elif shipment.carrier_in_detail and by_number.get(ask.number) is None:
-            states.append(TrackingState.UNKNOWN)  # its carrier is read when the order is opened
-        else:
-            states.append(_tracking(ask, by_number.get(ask.number)).state)
+    for ask in asks:
+        state = _tracking(ask, by_number.get(ask.number)).state if ask is not None else None
+        states.append(None if state in (None, TrackingState.UNKNOWN, TrackingState.UNSUPPORTED) else state)
     return states
 
 

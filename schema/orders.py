@@ -221,8 +221,8 @@ class Order:
     def material_summary(self, info: Info, order: Parent[domain.Order]) -> str | None:
         return resolve.order_material_summary(info, order)
 
-    @strawberry.field(description="The parcel state of the order's newest dispatched shipment with a tracking number "
-                      "(null: none), as stored: the card's 运输中 / 派送中 / 已签收 / 运输异常")
+    @strawberry.field(description="The parcel state of the order's newest dispatched shipment with a tracking number, "
+                      "as stored: the card's 运输中 / 派送中 / 已签收 / 运输异常 / 已退回 (null: no moving track)")
     async def tracking_state(self, info: Info, order: Parent[domain.Order]) -> TrackingState | None:
         return await resolve.order_tracking_state(info, order)
 
