@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest_asyncio
 from sqlmodel import select
 
 from bff.core.domain import TrackingState
-from bff.demo import DemoStack, start_demo_stack
+from bff.demo import DemoStack
 from bff.erp.mapping import phone_tail
 from bff.sim.erp.data import LOGISTICS
 from bff.sim.tracking import TrackingSim, TrackingSimConfig
@@ -31,15 +30,9 @@ from bff.tracking.protocol import newer, push_of, push_sign, query_sign, state_o
 from bff.web.serving import start_server
 from tests.notify.helpers import FOLLOW_ALL, GRANT, openid_of
 from tests.support import (
-    MYSQL_URL,
-    REDIS_URL,
     GraphQLClient,
-    create_mysql_database,
-    drop_mysql_database,
+    backend_stack,
     eventually,
-    flush_redis,
-    make_settings,
-    require_service,
     unique_user,
 )
 
@@ -150,27 +143,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptio
 
 @pytest_asyncio.fixture(scope="module", params=["sqlite", "mariadb"])
 async def stack(request: pytest.FixtureRequest) -> AsyncIterator[DemoStack]:
-    handle = None
-    if request.param == "mariadb":
-        require_service(MYSQL_URL, 3306, "MariaDB")
-        require_service(REDIS_URL, 6379, "Redis")
-        await flush_redis()
-        url, handle = await create_mysql_database()
-        settings = make_settings(database_url=url, redis_url=REDIS_URL)
-    else:
-        settings = make_settings()
-    demo = await start_demo_stack(base_settings=settings, with_tracking=True, tracking_config=SIM)
-    try:
+    async with backend_stack(request.param, with_tracking=True, tracking_config=SIM) as demo:
         yield demo
-    finally:
-        await demo.stop()
-        if handle is not None:
-            await drop_mysql_database(handle)
-        elif settings.database_url.startswith("sqlite"):
-            path = settings.database_url.split("///", 1)[1]
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(path + suffix):
-                    os.remove(path + suffix)
 
 
 @pytest_asyncio.fixture
