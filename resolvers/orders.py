@@ -147,8 +147,9 @@ async def order_shipments(info: Info, order: Order) -> list[Shipment]:
 
 async def order_timeline(info: Info, order: Order) -> list[TimelineStep]:
     loaders = await info.context.order_loaders()
-    notes, shipments = await asyncio.gather(loaders["notes"].load(order.id), order_shipments(info, order))
-    return build_timeline(order, shipments, order_card(info, order).fulfilment, notes.status_changes)
+    notes, shipments, signed = await asyncio.gather(
+        loaders["notes"].load(order.id), order_shipments(info, order), loaders["order_signed"].load(order.id))
+    return build_timeline(order, shipments, order_card(info, order).fulfilment, notes.status_changes, signed)
 
 
 async def material_shipments(info: Info, material: Material) -> list[Shipment]:

@@ -242,6 +242,15 @@ async def test_pushes_repeat_and_arrive_late_and_signed_is_notified_once(stack: 
     assert answer.status_code == 200 and answer.json() == {"result": True, "returnCode": "200", "message": "成功"}
     assert len(await signed_messages()) == 1
 
+    # The order's timeline says when the parcel was signed for (the track's time, never a query).
+    order_id = json.loads(final.order_ids)[0]
+    timeline = (await gql("query($id: ID!) { order(id: $id) { timeline { kind title at done detail } } }",
+                          {"id": order_id}))["data"]["order"]["timeline"]
+    step = next(s for s in timeline if s["kind"] == "SIGNED" and s["detail"] == number)
+    assert step["done"] and "已签收" in step["title"] and step["at"] is not None
+    kinds = [s["kind"] for s in timeline]
+    assert kinds.index("SIGNED") > kinds.index("SHIPMENT")  # after the batch left
+
 
 async def test_a_push_not_signed_with_our_salt_is_refused(stack: DemoStack, http: httpx.AsyncClient) -> None:
     tracks = await followed(stack)
