@@ -1,6 +1,7 @@
 # Two commands for a newcomer: `make demo` and `make test`. Everything installs into .venv
 # (Python) and bff/web/web_assets/node_modules (GraphiQL's browser assets).
 PYTHON ?= python3
+SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -11,13 +12,35 @@ TEST_WORKERS ?= 4
 WEB_ASSETS := bff/web/web_assets
 WEB_STAMP := $(WEB_ASSETS)/node_modules/.installed
 
-.PHONY: demo test install schema clean test-miniprogram miniprogram-screenshots screenshots
+# The locks: every distribution pinned with its hashes (requirements.lock: what the image runs;
+# requirements-dev.lock: that plus the tools and test libraries, at the same versions).
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --custom-compile-command "make lock" --quiet
 
-$(STAMP): pyproject.toml
+.PHONY: demo test install schema clean test-miniprogram miniprogram-screenshots screenshots lock lock-check
+
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# After a change to the dependencies in pyproject.toml: re-resolve, keeping every pin that still
+# fits. `make lock LOCK_UPGRADE=--upgrade` moves everything to the newest releases that fit.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) $(LOCK_UPGRADE) -o requirements-dev.lock
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -c requirements-dev.lock -o requirements.lock
+
+# CI: the committed locks are what `make lock` would write now (pins compared, not the hash
+# lists, which grow when a project uploads a wheel for a new platform later).
+lock-check: $(STAMP)
+	@tmp=$$(mktemp -d) && cp requirements.lock requirements-dev.lock $$tmp/ && \
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o $$tmp/requirements-dev.lock && \
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -c $$tmp/requirements-dev.lock -o $$tmp/requirements.lock && \
+	for lock in requirements.lock requirements-dev.lock; do \
+		diff <(grep -E '^[A-Za-z0-9]' $$lock) <(grep -E '^[A-Za-z0-9]' $$tmp/$$lock) \
+			|| { echo "make: $$lock is stale: run make lock" >&2; rm -rf $$tmp; exit 1; }; \
+	done; rm -rf $$tmp; echo "locks match pyproject.toml"
 
 # Without npm the BFF still serves GraphiQL, its assets from unpkg.com (online only).
 $(WEB_STAMP): $(WEB_ASSETS)/package-lock.json

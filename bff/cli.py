@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 
 from pydantic import ValidationError
@@ -21,6 +22,22 @@ def _settings() -> Settings:
         sys.exit(f"bff: refusing to start: {messages}")
 
 
+def _migrate(settings: Settings, revision: str) -> str | None:
+    """Upgrade the database (under a lock on MySQL: replicas may start together); its revision."""
+    from bff.store import migrate
+    from bff.store.db import Database
+
+    async def run() -> str | None:
+        db = Database(settings.database_url)
+        try:
+            await migrate.upgrade(db, revision)
+            return await migrate.current_revision(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -30,6 +47,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from bff.web.edge import uvicorn_options
 
     settings = _settings()
+    configure_logging("INFO")
+    if args.migrate:  # the image's command: one process, so SIGTERM reaches the server (PID 1 is tini)
+        logging.getLogger("bff.migrate").info("database at revision %s", _migrate(settings, "head"))
     delivery_log = None
     if args.wechat_sim:
         if settings.is_production:
@@ -37,7 +57,6 @@ def cmd_serve(args: argparse.Namespace) -> None:
         from bff.notify.reconcile import SimulatorDeliveryLog
 
         delivery_log = SimulatorDeliveryLog(settings.wx_base_url)
-    configure_logging("INFO")
     app = create_app(settings, delivery_log=delivery_log)
     tune_for_serving(settings.gc_young_threshold)  # after the app is built: its objects are frozen
     uvicorn.run(
@@ -55,18 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    from bff.store import migrate
-    from bff.store.db import Database
-
-    async def run() -> str | None:
-        db = Database(_settings().database_url)
-        try:
-            await migrate.upgrade(db, args.revision)
-            return await migrate.current_revision(db)
-        finally:
-            await db.dispose()
-
-    print(f"database at revision {asyncio.run(run())}")
+    print(f"database at revision {_migrate(_settings(), args.revision)}")
 
 
 def cmd_export_schema(args: argparse.Namespace) -> None:
@@ -107,12 +115,17 @@ def cmd_sim(args: argparse.Namespace) -> None:
             sys.exit(f"bff sim erp: {error}")
         app = create_erp_app(config=ErpSimConfig(dialect=dialect))
     elif args.dialect:
-        sys.exit("bff sim wechat: --dialect is for the ERP simulator")
+        sys.exit(f"bff sim {args.which}: --dialect is for the ERP simulator")
+    elif args.which == "tracking":
+        from bff.sim.tracking import create_app as create_tracking_app
+
+        app = create_tracking_app()
     else:
         from bff.sim.wechat import create_app as create_wechat_app
 
         app = create_wechat_app()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    port = args.port or {"erp": 8101, "wechat": 8102, "tracking": 8103}[args.which]
+    uvicorn.run(app, host=args.host, port=port, log_level="info")
 
 
 def cmd_erp_check(args: argparse.Namespace) -> None:
@@ -132,7 +145,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from bff.monitor.logs import configure_logging
 
     configure_logging("WARNING")
-    asyncio.run(run_demo(args.host, args.port, args.erp_port, args.wechat_port))
+    asyncio.run(run_demo(args.host, args.port, args.erp_port, args.wechat_port, args.tracking_port))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -140,8 +153,12 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the BFF (settings from the environment)")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve.add_argument("--host", help="listening address (default: BFF_HOST)")
+    serve.add_argument("--port", type=int, help="listening port (default: PORT)")
+    serve.add_argument(
+        "--migrate", action="store_true",
+        help="apply the database migrations first (bff migrate; under a lock on MySQL, so replicas may start together)",
+    )
     serve.add_argument(
         "--wechat-sim", action="store_true",
         help="BFF_WX_BASE_URL is the WeChat simulator: a message interrupted mid-send is settled from its "
@@ -150,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.set_defaults(func=cmd_serve)
 
     mig = sub.add_parser("migrate", help="apply database migrations")
-    mig.add_argument("--revision", default="head")
+    mig.add_argument("--revision", default="head", help="alembic revision to upgrade to (default: head)")
     mig.set_defaults(func=cmd_migrate)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
@@ -163,9 +180,10 @@ def main(argv: list[str] | None = None) -> None:
     docs.set_defaults(func=cmd_documents)
 
     sim = sub.add_parser("sim", help="run a simulator alone")
-    sim.add_argument("which", choices=["erp", "wechat"])
-    sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--port", type=int, default=8101)
+    sim.add_argument("which", choices=["erp", "wechat", "tracking"], help="which simulator")
+    sim.add_argument("--host", default="127.0.0.1", help="listening address (default: %(default)s)")
+    sim.add_argument("--port", type=int,
+                     help="listening port (default: 8101 for erp, 8102 for wechat, 8103 for tracking, as in the demo)")
     sim.add_argument(
         "--dialect", action="append", default=[], metavar="KEY=VALUE",
         help="ERP protocol dialect, repeatable (e.g. attachments=string); see docs/simulators-erp.md",
@@ -182,10 +200,12 @@ def main(argv: list[str] | None = None) -> None:
     erp_check.set_defaults(func=cmd_erp_check)
 
     demo = sub.add_parser("demo", help="simulators + BFF on loopback, seeded, with a demo token")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--erp-port", type=int, default=8101)
-    demo.add_argument("--wechat-port", type=int, default=8102)
+    demo.add_argument("--host", default="127.0.0.1", help="listening address of all four (default: %(default)s)")
+    demo.add_argument("--port", type=int, default=8000, help="the BFF's port (default: %(default)s)")
+    demo.add_argument("--erp-port", type=int, default=8101, help="the ERP simulator's port (default: %(default)s)")
+    demo.add_argument("--wechat-port", type=int, default=8102, help="the WeChat simulator's port (default: %(default)s)")
+    demo.add_argument("--tracking-port", type=int, default=8103,
+                      help="the parcel-tracking simulator's port (default: %(default)s)")
     demo.set_defaults(func=cmd_demo)
 
     args = parser.parse_args(argv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ from bff.auth.viewers import ViewerCache
 from bff.cache.caches import create_cache
 from bff.cache.ratelimit import RateLimitConfig, RateLimits
 from bff.core.config import Settings
-from bff.core.security import DataCipher
+from bff.core.security import DataCipher, SecretKeys
 from bff.erp import ErpCall, ErpClient, ErpClientConfig
 from bff.erp.breaker import CircuitBreaker
 from bff.erp.failover import FailoverErp
@@ -29,13 +30,15 @@ from bff.notify.outbox import OutboxConfig
 from bff.notify.reconcile import DeliveryLog
 from bff.notify.service import Notifications, NotifyConfig
 from bff.notify.templates import TemplateIds
-from bff.notify.watcher import WatcherConfig
+from bff.notify.tracks import TracksConfig
+from bff.notify.watcher import CycleStats, WatcherConfig
 from bff.orders.details import DeliveryDetails
 from bff.orders.fallback import LastGoodAnswers
 from bff.orders.logistics import LogisticsNames
 from bff.orders.reads import CustomerOrders
 from bff.orders.shipment_lines import DeliveryLines
 from bff.store.db import Database
+from bff.tracking import TrackingClient, TrackingConfig
 from bff.wechat import WechatClient
 
 
@@ -84,11 +87,12 @@ class Services:
             token_cache=create_cache(settings.redis_url, namespace="bff-wx", max_connections=4, retry_s=settings.redis_retry_s),
         )
         viewers = ViewerCache(cache, max_age_s=settings.viewer_cache_s, remember_s=settings.viewer_remember_s)
+        secret_keys = SecretKeys(settings.secret_key.get_secret_value(), settings.secret_key_previous.get_secret_value())
         sessions = SessionService(
             db,
-            DataCipher(settings.data_key.get_secret_value()),
+            DataCipher(settings.data_key.get_secret_value(), settings.data_key_previous.get_secret_value()),
             viewers,
-            secret_key=settings.secret_key.get_secret_value(),
+            secret_keys=secret_keys,
             ttl=timedelta(hours=settings.session_ttl_hours),
             max_age=timedelta(hours=settings.session_max_hours),
         )
@@ -108,7 +112,7 @@ class Services:
             viewers,
             admin_accounts=settings.admin_account_set,
             wholesaler_name=settings.wholesaler_name,
-            secret_key=settings.secret_key.get_secret_value(),
+            secret_keys=secret_keys,
             rotation_ends_bindings=settings.invite_code_rotation_ends_bindings,
             review_code=settings.review_invite_code,
             review_company_id=settings.review_company_id,
@@ -130,11 +134,12 @@ class Services:
             "code_filter": settings.erp_guess_code_filter,
             "line_order_filter": settings.erp_guess_line_order_filter,
             "product_ids": settings.erp_guess_product_ids,
+            "customer_list": settings.erp_guess_customer_list,
         })
         services.delivery_details = DeliveryDetails(erp, cache, enabled=settings.erp_logistics_detail)
         services.notify = Notifications(
             notify_config(settings), db, erp, services.wechat, services.logistics, delivery_log=delivery_log,
-            guesses=services.guesses)
+            guesses=services.guesses, tracking=tracking_client(settings))
         services.monitor.alerter.add_listener(services.notify.admin_alerts.send)
         services.monitor.outbox_wait = lambda: services.notify.outbox.last_backlog.oldest_s
         services.avatars = AvatarService(db, limits, max_bytes=settings.avatar_max_bytes)
@@ -173,15 +178,50 @@ class Services:
         )
         outbox = self.notify.outbox
         self.telemetry.gauge(
-            "bff.outbox.depth", "Subscription messages waiting, by state (refreshed by the worker)",
+            "bff.outbox.depth", "Subscription messages waiting, by state (database-wide; refreshed by the worker)",
             lambda: [
                 (outbox.last_backlog.queued, {"state": "queued"}),
                 (outbox.last_backlog.sending, {"state": "sending"}),
             ],
         )
         self.telemetry.gauge(
-            "bff.outbox.lag", "Seconds the most overdue queued message has waited",
-            lambda: [(outbox.last_backlog.lag_s, {})],
+            "bff.outbox.oldest_age", "Seconds the most overdue queued message has waited",
+            lambda: [(outbox.last_backlog.lag_s, {})], unit="s",
+        )
+        self.telemetry.counter(
+            "bff.outbox.messages", "Messages this instance settled: sent, failed, skipped (no grant), unknown, retry",
+            lambda: [(outbox.settled[state], {"outcome": "retry" if state == "queued" else state})
+                     for state in ("sent", "failed", "skipped", "unknown", "queued")],  # each from 0: rate() sees the first
+        )
+        self._observe_watcher()
+
+    def _observe_watcher(self) -> None:
+        watcher = self.notify.watcher
+        record_cycle = self.telemetry.histogram("bff.watcher.cycle.duration", "Change-watcher cycles of this instance")
+        totals = {"changes": 0, "customers": 0, "finished_at": 0.0}
+
+        def on_cycle(stats: CycleStats) -> None:
+            record_cycle(stats.seconds, {})
+            totals["changes"] += stats.events
+            totals["customers"] = stats.customers
+            totals["finished_at"] = time.time()
+
+        watcher.add_cycle_listener(on_cycle)
+        self.telemetry.counter(
+            "bff.watcher.changes", "Order changes the watcher found (events, before fan-out to followers)",
+            lambda: [(totals["changes"], {})],
+        )
+        self.telemetry.gauge(
+            "bff.watcher.customers", "Customers this instance compared in its last cycle",
+            lambda: [(totals["customers"], {})],
+        )
+        self.telemetry.gauge(
+            "bff.watcher.partitions_held", "Watcher partitions this instance holds (all instances: BFF_WATCH_PARTITIONS)",
+            lambda: [(len(watcher.partitions.holds()), {})],
+        )
+        self.telemetry.gauge(
+            "bff.watcher.last_cycle_timestamp", "Unix time this instance last finished a watcher cycle (0: none yet)",
+            lambda: [(totals["finished_at"], {})], unit="s",
         )
 
     def record_erp_call(self, call: ErpCall) -> None:
@@ -212,6 +252,8 @@ class Services:
         await self.call_log.stop()
         await self.erp.aclose()
         await self.wechat_http.aclose()
+        if self.notify.parcels.client is not None:
+            await self.notify.parcels.client.aclose()
         await self.cache.close()
         await self.limits.close()
         await self.db.dispose()
@@ -293,7 +335,22 @@ def notify_config(settings: Settings) -> NotifyConfig:
         templates=template_ids(settings),
         outbox=outbox_config(settings),
         watcher=watcher_config(settings),
+        tracks=TracksConfig(
+            callback_url=settings.callback_url, query_every_s=settings.tracking_query_every_s,
+            stale_s=settings.tracking_stale_s, keep_days=settings.tracking_keep_days,
+            keep_signed_days=settings.tracking_keep_signed_days,
+        ),
     )
+
+
+def tracking_client(settings: Settings) -> TrackingClient | None:
+    """快递100's client (BFF_TRACKING_*), or None: no account, no tracking."""
+    if not settings.tracking_customer:
+        return None
+    return TrackingClient(TrackingConfig(
+        base_url=settings.tracking_url, customer=settings.tracking_customer,
+        key=settings.tracking_key.get_secret_value(), salt=settings.tracking_salt.get_secret_value(),
+    ))
 
 
 def erp_config(settings: Settings, base_url: str) -> ErpClientConfig:

@@ -25,6 +25,9 @@ ENDED_MESSAGES = {
 }
 
 
+NOT_LOGGED_IN = "尚未登录，请先登录"
+
+
 @dataclass
 class RequestContext:
     services: Services
@@ -74,7 +77,9 @@ class RequestContext:
     async def require_viewer(self) -> Viewer:
         viewer = await self.viewer()
         if viewer is None:
-            raise BffError(ErrorCode.UNAUTHENTICATED)
+            # No credential at all is not an expired one (issue 21: both said 登录已失效).
+            sent = self.bearer_token or self.trusted_openid
+            raise BffError(ErrorCode.UNAUTHENTICATED, None if sent else NOT_LOGGED_IN)
         return viewer
 
     async def require(self, permission: Permission) -> Viewer:
@@ -96,7 +101,8 @@ class RequestContext:
             assert viewer.customer_id is not None
             notify, openid = self.services.notify, viewer.openid
             self._order_loaders = OrderLoaders(
-                self.services.customer_orders(viewer.customer_id), lambda ids: notify.order_notes(openid, ids)
+                self.services.customer_orders(viewer.customer_id), lambda ids: notify.order_notes(openid, ids),
+                notify.parcels,
             )
         return self._order_loaders
 

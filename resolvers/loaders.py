@@ -21,13 +21,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from bff.core.domain import Fulfilment, Material, Order, Shipment, ShipmentLine
+from bff.core.domain import Fulfilment, Material, Order, Shipment, ShipmentLine, Tracking, TrackingState
 from bff.erp.guesses import Guesses
 from bff.notify.service import OrderNotes
+from bff.notify.tracks import Ask, Kept, Parcels, ask_of, unsupported
 from bff.orders.details import DETAIL_READS_PER_REQUEST
 from bff.orders.progress import dispatched, fulfilment, material_summary
 from bff.orders.reads import CustomerOrders, quietly
@@ -38,10 +40,12 @@ Loaders = Mapping[str, DataLoader[Any, Any]]
 
 @dataclass(frozen=True)
 class Sources:
-    """What batch functions read from: the customer's ERP reads and the BFF's own notes."""
+    """What batch functions read from: the customer's ERP reads, the BFF's own notes, and the
+    parcel tracks (stored, or asked of the tracking service: never an ERP call)."""
 
     reads: CustomerOrders
     notes: NotesReader
+    parcels: Parcels | None = None
 
 
 @dataclass(frozen=True)
@@ -73,9 +77,10 @@ class Costing:
         return 1 + orders + 1
 
     def keyword_search(self) -> int:
-        """Orders matching the text, the customer's latest order ids, then matching lines (the
-        guessed ``salesOrderId`` list, and the evidenced unscoped read should the ERP ignore it)."""
-        return 3 + (1 if self.guesses.line_order_filter.worth_trying else 0)
+        """Orders, lines and (a keyword shaped like a tracking or delivery-note number) deliveries
+        matching the text; when the lines' answer is cut short, the customer's latest order ids and
+        (the guess) their lines matching."""
+        return 4 + (1 if self.guesses.line_order_filter.worth_trying else 0)
 
     def carrying(self, materials: int) -> int:
         """A material's deliveries: the guessed ``salesOrderProductIds`` read per material, and
@@ -169,21 +174,94 @@ async def _shipment_details(sources: Sources, _: Loaders, shipment_ids: list[str
     return [found.get(i) for i in shipment_ids]
 
 
-async def _materials(sources: Sources, needs: Loaders, ids: list[str]) -> list[Material | None]:
+async def _tracks(sources: Sources, _: Loaders, numbers: list[str]) -> list[Kept | None]:
+    found = await sources.parcels.kept(sources.reads.customer_id, numbers) if sources.parcels else {}
+    return [found.get(n) for n in numbers]
+
+
+TRACK_QUERIES_PER_REQUEST = 5  # real-time queries one request may cause (each number at most once per few minutes)
+
+
+async def _shipment_tracking(sources: Sources, needs: Loaders, asks: list[Ask]) -> list[Tracking]:
+    """Each shipment's track as stored; for a shipment opened (``Ask.live``) whose track is
+    missing or stale, the tracking service's real-time query first (bff/notify/tracks.py)."""
+    kept: list[Kept | None] = await needs["tracks"].load_many([a.number for a in asks])
+    parcels = sources.parcels
+    if parcels is not None:
+        due = [i for i, (ask, k) in enumerate(zip(asks, kept, strict=True))
+               if ask.live and not unsupported(ask, k) and parcels.due(k)][:TRACK_QUERIES_PER_REQUEST]
+        fresh = await asyncio.gather(*(parcels.refresh(sources.reads.customer_id, asks[i], kept[i]) for i in due))
+        for i, found in zip(due, fresh, strict=True):
+            kept[i] = found or kept[i]
+    return [_tracking(ask, k) for ask, k in zip(asks, kept, strict=True)]
+
+
+def _tracking(ask: Ask, kept: Kept | None) -> Tracking:
+    if unsupported(ask, kept):
+        return Tracking(TrackingState.UNSUPPORTED, None, (), ask.carrier)
+    if kept is None:
+        return Tracking(TrackingState.UNKNOWN, None, (), ask.carrier)
+    return replace(kept.tracking(), carrier=ask.carrier or kept.carrier)
+
+
+def newest_dispatched(shipments: Sequence[Shipment]) -> Shipment | None:
+    """The order's newest dispatched shipment with a tracking number (what its card follows)."""
+    tracked = [s for s in shipments if ask_of(s, None, live=False) is not None]
+    return max(tracked, key=lambda s: (s.ship_date is not None, s.ship_date or 0, s.id), default=None)
+
+
+async def _order_tracking(_: Sources, needs: Loaders, order_ids: list[str]) -> list[TrackingState | None]:
+    """The card's parcel state: its newest shipment's stored track (never a query); None when no
+    track moves (no shipment tracked, a carrier not followed, or not known yet): the same answer
+    whether or not the list rows name the carrier, and whatever was opened before."""
+    shipments = await needs["order_shipments"].load_many(order_ids)
+    newest = [newest_dispatched(s) for s in shipments]
+    asks = [ask_of(s, s.logistics_company, live=False) if s is not None else None for s in newest]
+    kept = await needs["tracks"].load_many([a.number for a in asks if a is not None])
+    by_number = {a.number: k for a, k in zip([a for a in asks if a is not None], kept, strict=True)}
+    states: list[TrackingState | None] = []
+    for ask in asks:
+        state = _tracking(ask, by_number.get(ask.number)).state if ask is not None else None
+        states.append(None if state in (None, TrackingState.UNKNOWN, TrackingState.UNSUPPORTED) else state)
+    return states
+
+
+async def _order_signed(_: Sources, needs: Loaders, order_ids: list[str]) -> list[dict[str, datetime | None]]:
+    """Each order's shipments signed for, and when (the newest event of their stored tracks:
+    never a query), for the timeline's 已签收 steps."""
+    shipments: list[list[Shipment]] = await needs["order_shipments"].load_many(order_ids)
+    asks = [a for of_order in shipments for s in of_order if (a := ask_of(s, s.logistics_company, live=False))]
+    kept: list[Kept | None] = await needs["tracks"].load_many([a.number for a in asks])
+    signed_at: dict[str, datetime | None] = {}
+    for ask, track in zip(asks, kept, strict=True):
+        if track is not None and track.state is TrackingState.SIGNED:
+            newest = track.events[0].time if track.events else None
+            signed_at[ask.shipment_id] = newest or track.updated_at
+    return [{s.id: signed_at[s.id] for s in of_order if s.id in signed_at} for of_order in shipments]
+
+
+async def _material_lines(sources: Sources, _: Loaders, ids: list[str]) -> list[Material | None]:
+    found = await sources.reads.materials_by_ids(ids)
+    return [found.get(i) for i in ids]
+
+
+async def _materials(_: Sources, needs: Loaders, ids: list[str]) -> list[Material | None]:
     """Materials read alone (the material page): dispatched from the packed deliveries carrying each."""
-    found, carrying = await asyncio.gather(sources.reads.materials_by_ids(ids), needs["material_shipments"].load_many(ids))
-    return [dispatched([found[i]], shipments, whole_order=False)[0] if i in found else None
-            for i, shipments in zip(ids, carrying, strict=True)]
+    found, carrying = await asyncio.gather(needs["material_line"].load_many(ids), needs["material_shipments"].load_many(ids))
+    return [dispatched([material], shipments, whole_order=False)[0] if material is not None else None
+            for material, shipments in zip(found, carrying, strict=True)]
 
 
-async def _material_shipments(sources: Sources, _: Loaders, material_ids: list[str]) -> list[list[Shipment]]:
-    grouped = await sources.reads.shipments_by_material(material_ids)
+async def _material_shipments(sources: Sources, needs: Loaders, material_ids: list[str]) -> list[list[Shipment]]:
+    materials = [m for m in await needs["material_line"].load_many(material_ids) if m is not None]
+    grouped = await sources.reads.shipments_of_materials(materials)
     return [[replace(s, via_material_id=i) for s in grouped.get(i, [])] for i in material_ids]
 
 
 SCOPED_ORDERS = "sales orders filtered by the customer, each row's customerId checked"
 VIA_ORDERS = "returned only for orders proven the customer's (read beside them when not yet proven)"
 SCOPED_DELIVERIES = "deliveries filtered by the customer, each row's customerOrSupplierId checked"
+TRACKED = "numbers of shipments already proven the customer's; a stored track of another customer is never returned"
 
 # In dependency order: a read's needs come before it.
 READS: tuple[Declared, ...] = (
@@ -210,11 +288,22 @@ READS: tuple[Declared, ...] = (
              lambda c, n: c.lines_of_deliveries(n) + 1, _shipment_lines, alongside="Query.shipment"),
     Declared("shipment_detail", "delivery id", "only deliveries already proven the customer's are read",
              lambda c, n: min(n, DETAIL_READS_PER_REQUEST), _shipment_details),
+    Declared("material_line", "order line id", "order lines whose order is proven the customer's", lambda c, n: 2,
+             _material_lines),
     Declared("material_shipments", "order line id", VIA_ORDERS + "; deliveries as order_shipments",
-             lambda c, n: 2 + c.deliveries_of_orders(n) + c.carrying(n), _material_shipments, ("recent_deliveries",),
-             alongside="Query.material"),
-    Declared("material", "order line id", "order lines whose order is proven the customer's",
-             lambda c, n: 2, _materials, ("material_shipments",)),
+             lambda c, n: c.deliveries_of_orders(n) + c.carrying(n), _material_shipments,
+             ("material_line", "recent_deliveries"), alongside="Query.material"),
+    Declared("material", "order line id", "made of material_line and material_shipments", lambda c, n: 0,
+             _materials, ("material_line", "material_shipments")),
+    # Parcel tracks: the BFF's store and the tracking service, no ERP call (docs/tracking.md).
+    Declared("tracks", "tracking number", TRACKED + " (database)", lambda c, n: 0, _tracks),
+    Declared("shipment_tracking", "a dispatched shipment (Ask)", TRACKED + "; the real-time query only for an "
+             "opened shipment, at most 5 a request and once per number per BFF_TRACKING_QUERY_EVERY_S",
+             lambda c, n: 0, _shipment_tracking, ("tracks",)),
+    Declared("order_tracking", "order id", "made of order_shipments and tracks", lambda c, n: 0,
+             _order_tracking, ("order_shipments", "tracks")),
+    Declared("order_signed", "order id", "made of order_shipments and tracks", lambda c, n: 0,
+             _order_signed, ("order_shipments", "tracks")),
 )
 DECLARED: dict[str, Declared] = {read.name: read for read in READS}
 
@@ -240,7 +329,7 @@ FIELD_READS: dict[str, FieldReads] = {
     "Order.materials": FieldReads(("order_materials",)),
     "Order.progress": FieldReads(("order_materials",)),
     "Order.shipments": FieldReads(("order_shipments",)),
-    "Order.timeline": FieldReads(("notes", "order_shipments", "order_card")),
+    "Order.timeline": FieldReads(("notes", "order_shipments", "order_card", "order_signed")),
     "Order.followed": FieldReads(("notes",)),
     "Order.deliveryStatus": CARD,
     "Order.shippedRate": CARD,
@@ -254,6 +343,8 @@ FIELD_READS: dict[str, FieldReads] = {
     "Shipment.lines": FieldReads(("shipment_lines",)),  # through a material: it is loaded already
     "Shipment.logisticsCompany": FieldReads(("shipment_detail",)),
     "Shipment.attachments": FieldReads(("shipment_detail",)),
+    "Shipment.tracking": FieldReads(("shipment_tracking", "shipment_detail")),  # the carrier may be in the detail
+    "Order.trackingState": FieldReads(("order_tracking",)),
     "Mutation.bindCompany": FieldReads(("bind",)),
     "Mutation.followOrder": FieldReads(("order",)),
     "Binding.company": FieldReads(("customer",)),
@@ -276,9 +367,9 @@ def with_needs(names: Sequence[str]) -> list[str]:
 class OrderLoaders:
     """This request's loaders, one per declared read with a batch function."""
 
-    def __init__(self, reads: CustomerOrders, notes: NotesReader) -> None:
+    def __init__(self, reads: CustomerOrders, notes: NotesReader, parcels: Parcels | None = None) -> None:
         self.reads = reads
-        sources = Sources(reads, notes)
+        sources = Sources(reads, notes, parcels)
         self.loaders: dict[str, DataLoader[Any, Any]] = {}
         for read in READS:
             if read.batch is not None:

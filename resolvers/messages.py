@@ -12,6 +12,7 @@ from bff.notify.prefs import Preferences, valid_hhmm
 from bff.notify.templates import USER_KINDS, EventKind
 from resolvers.context import Info
 from resolvers.inputs import bad_input
+from resolvers.monitoring import is_admin_token
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,10 @@ async def follow_order(info: Info, order_id: str, follow: bool) -> bool:
 
 
 async def _may_send(info: Info) -> str | None:
-    """Administrators (bound admin session) or a caller presenting BFF_SERVICE_KEY."""
+    """Administrators (bound admin session or BFF_ADMIN_TOKEN, as the README says of admin APIs)
+    or a caller presenting BFF_SERVICE_KEY."""
+    if is_admin_token(info.context):
+        return None
     expected = info.context.services.settings.service_key.get_secret_value()
     given = info.context.service_key
     if given is not None:

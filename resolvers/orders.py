@@ -6,9 +6,21 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bff.core.domain import Attachment, Material, Order, OrderStatus, Progress, Shipment, ShipmentLine, TimelineStep
+from bff.core.domain import (
+    Attachment,
+    Material,
+    Order,
+    OrderStatus,
+    Progress,
+    Shipment,
+    ShipmentLine,
+    TimelineStep,
+    Tracking,
+    TrackingState,
+)
 from bff.core.errors import BffError, ErrorCode
 from bff.notify.service import OrderNotes
+from bff.notify.tracks import ask_of
 from bff.orders.progress import total_progress
 from bff.orders.timeline import build_timeline, is_overdue
 from resolvers.context import Info
@@ -135,8 +147,9 @@ async def order_shipments(info: Info, order: Order) -> list[Shipment]:
 
 async def order_timeline(info: Info, order: Order) -> list[TimelineStep]:
     loaders = await info.context.order_loaders()
-    notes, shipments = await asyncio.gather(loaders["notes"].load(order.id), order_shipments(info, order))
-    return build_timeline(order, shipments, order_card(info, order).fulfilment, notes.status_changes)
+    notes, shipments, signed = await asyncio.gather(
+        loaders["notes"].load(order.id), order_shipments(info, order), loaders["order_signed"].load(order.id))
+    return build_timeline(order, shipments, order_card(info, order).fulfilment, notes.status_changes, signed)
 
 
 async def material_shipments(info: Info, material: Material) -> list[Shipment]:
@@ -168,3 +181,37 @@ async def _completed(info: Info, shipment: Shipment) -> Shipment:
 async def shipment_lines(info: Info, shipment: Shipment) -> list[ShipmentLine]:
     loaders = await info.context.order_loaders()
     return await loaders.lines_of(shipment)
+
+
+OPENING_ROOTS = frozenset({"order", "shipment"})  # a purchaser opened the order or the shipment: not a list
+
+
+def _root_field(info: Info) -> str | None:
+    """The name of the root field this field was reached through (aliases resolved)."""
+    path = info.path
+    while path.prev is not None:
+        path = path.prev
+    for selection in info.operation.selection_set.selections:
+        name = getattr(selection, "name", None)
+        alias = getattr(selection, "alias", None)
+        if name is not None and (alias.value if alias else name.value) == path.key:
+            return str(name.value)
+    return None
+
+
+async def shipment_tracking(info: Info, shipment: Shipment) -> Tracking | None:
+    """The parcel's track (None: not dispatched, or no tracking number). Opening an order or a
+    shipment may cause the tracking service's real-time query; a list never does."""
+    if ask_of(shipment, None, live=False) is None:
+        return None
+    loaders = await info.context.order_loaders()
+    carrier = await shipment_carrier(info, shipment)
+    ask = ask_of(shipment, carrier, live=_root_field(info) in OPENING_ROOTS)
+    tracking: Tracking = await loaders["shipment_tracking"].load(ask)
+    return tracking
+
+
+async def order_tracking_state(info: Info, order: Order) -> TrackingState | None:
+    loaders = await info.context.order_loaders()
+    state: TrackingState | None = await loaders["order_tracking"].load(order.id)
+    return state

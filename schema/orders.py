@@ -23,6 +23,9 @@ OrderStatus = Annotated[domain.OrderStatus, strawberry.enum(
 ProgressStage = Annotated[domain.ProgressStage, strawberry.enum(name="ProgressStage")]
 DeliveryStatus = Annotated[domain.DeliveryStatus, strawberry.enum(
     name="DeliveryStatus", description="An order's delivery (docs/delivery.md): only dispatched goods count as shipped")]
+TrackingState = Annotated[domain.TrackingState, strawberry.enum(
+    name="TrackingState", description="A parcel's track (docs/tracking.md): UNSUPPORTED: 暂不支持自动查询 "
+    "(a carrier the tracking service does not follow for us); UNKNOWN: no track known yet")]
 ShipmentState = Annotated[domain.ShipmentState, strawberry.enum(
     name="ShipmentState", description="One delivery: PACKED (not dispatched), DISPATCHED (是否发货), SIGNED (received)")]
 
@@ -64,6 +67,21 @@ class ShipmentLine:
     order_id: strawberry.ID | None
 
 
+@strawberry.type
+class TrackEvent:
+    time: datetime | None
+    text: str
+    location: str | None
+
+
+@strawberry.type(description="A parcel's track from the tracking service, newest event first")
+class Tracking:
+    state: TrackingState
+    updated_at: datetime | None = strawberry.field(description="When the BFF last learnt of the track (push or query)")
+    events: list[TrackEvent]
+    carrier: str | None = strawberry.field(description="The carrier as the ERP names it")
+
+
 @strawberry.type(description="One delivery (销售出库单); it may carry several orders")
 class Shipment:
     id: strawberry.ID
@@ -95,6 +113,14 @@ class Shipment:
     )
     async def lines(self, info: Info, shipment: Parent[domain.Shipment]) -> list[domain.ShipmentLine]:
         return await resolve.shipment_lines(info, shipment)
+
+    @strawberry.field(
+        description="The parcel's track (null: not dispatched, or no tracking number). Opening one order or "
+        "shipment may ask the tracking service when the track is missing or stale; lists show what is stored",
+        graphql_type=Tracking | None,
+    )
+    async def tracking(self, info: Info, shipment: Parent[domain.Shipment]) -> domain.Tracking | None:
+        return await resolve.shipment_tracking(info, shipment)
 
 
 @strawberry.type
@@ -194,6 +220,11 @@ class Order:
     @strawberry.field(description="The first material and how many there are: 内六角圆柱头螺钉 M10×40 等 6 项")
     def material_summary(self, info: Info, order: Parent[domain.Order]) -> str | None:
         return resolve.order_material_summary(info, order)
+
+    @strawberry.field(description="The parcel state of the order's newest dispatched shipment with a tracking number, "
+                      "as stored: the card's 运输中 / 派送中 / 已签收 / 运输异常 / 已退回 (null: no moving track)")
+    async def tracking_state(self, info: Info, order: Parent[domain.Order]) -> TrackingState | None:
+        return await resolve.order_tracking_state(info, order)
 
     @strawberry.field(description="Whether the caller follows this order (followOrder); see NotificationSettings.followAll")
     async def followed(self, info: Info, order: Parent[domain.Order]) -> bool:

@@ -28,18 +28,12 @@ if os.path.isdir("/etc/ssl/certs"):
     os.environ.pop("SSL_CERT_FILE", None)
     os.environ["SSL_CERT_DIR"] = "/etc/ssl/certs"
 
-from bff.demo import DemoStack, start_demo_stack
+from bff.demo import DemoStack
 from tests.private_redis import redis_server  # noqa: F401 - a fixture: a redis-server a test may kill
 from tests.support import (
-    MYSQL_URL,
-    REDIS_URL,
     GraphQLClient,
     Sim,
-    create_mysql_database,
-    drop_mysql_database,
-    flush_redis,
-    make_settings,
-    require_service,
+    backend_stack,
 )
 
 BACKENDS = ("sqlite", "mariadb")
@@ -91,29 +85,10 @@ def _own_stack(metafunc: pytest.Metafunc) -> bool:
 @pytest_asyncio.fixture(scope="session")
 async def stack(request: pytest.FixtureRequest) -> AsyncIterator[DemoStack]:
     """The whole system on loopback: ERP sim, WeChat sim, BFF; a bound demo user."""
-    handle = None
     backend = getattr(request, "param", "sqlite")
     assert backend in BACKENDS, backend
-    if backend == "mariadb":
-        require_service(MYSQL_URL, 3306, "MariaDB")
-        require_service(REDIS_URL, 6379, "Redis")
-        await flush_redis()
-        url, handle = await create_mysql_database()
-        settings = make_settings(database_url=url, redis_url=REDIS_URL)
-    else:
-        settings = make_settings()
-    demo = await start_demo_stack(base_settings=settings)
-    try:
+    async with backend_stack(backend) as demo:
         yield demo
-    finally:
-        await demo.stop()
-        if handle is not None:
-            await drop_mysql_database(handle)
-        elif settings.database_url.startswith("sqlite"):
-            path = settings.database_url.split("///", 1)[1]
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(path + suffix):
-                    os.remove(path + suffix)
 
 
 @pytest_asyncio.fixture

@@ -8,6 +8,8 @@ import os
 import secrets
 import shutil
 import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -244,6 +246,48 @@ def make_settings(**overrides: Any) -> Settings:
     }
     base.update(overrides)
     return Settings(**base)
+
+@asynccontextmanager
+async def backend_stack(backend: str, **stack_options: Any) -> AsyncIterator[DemoStack]:
+    """A demo stack on ``backend`` ("sqlite": a throwaway file and the memory cache; "mariadb": a
+    throwaway MariaDB database and Redis), removed afterwards; ``stack_options`` go to
+    ``start_demo_stack`` (its simulators' configuration)."""
+    from bff.demo import start_demo_stack
+
+    handle = None
+    if backend == "mariadb":
+        require_service(MYSQL_URL, 3306, "MariaDB")
+        require_service(REDIS_URL, 6379, "Redis")
+        await flush_redis()
+        url, handle = await create_mysql_database()
+        settings = make_settings(database_url=url, redis_url=REDIS_URL)
+    else:
+        settings = make_settings()
+    demo = await start_demo_stack(base_settings=settings, **stack_options)
+    try:
+        yield demo
+    finally:
+        await demo.stop()
+        if handle is not None:
+            await drop_mysql_database(handle)
+        elif settings.database_url.startswith("sqlite"):
+            path = settings.database_url.split("///", 1)[1]
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    """Until ``bff serve`` at ``url`` answers its liveness probe (fails if it exits or takes longer)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert process.poll() is None and time.monotonic() < deadline, "bff serve did not come up"
+        try:
+            if httpx.get(url + "/api/health/check", params={"probe": "live"}, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)  # not listening yet: poll again until the deadline
+
 
 
 async def read_request_head(reader: asyncio.StreamReader) -> bytes:

@@ -83,9 +83,11 @@ async def test_missing_code_is_bad_input(http: httpx.AsyncClient) -> None:
 
 
 async def test_no_token_and_bad_token_are_unauthenticated(http: httpx.AsyncClient) -> None:
-    assert (await http.get("/api/user/profile")).json()["error"]["code"] == "UNAUTHENTICATED"
+    none = (await http.get("/api/user/profile")).json()["error"]
+    assert none["code"] == "UNAUTHENTICATED" and none["message"] == "尚未登录，请先登录"  # nothing sent: not "expired"
     bad = await http.get("/api/user/profile", headers={"Authorization": "Bearer forged"})
     assert bad.status_code == 401 and bad.json()["error"]["code"] == "UNAUTHENTICATED"
+    assert bad.json()["error"]["message"] == "登录已失效，请重新登录"
     payload = await GraphQLClient(http, "forged")(ME)
     assert error_code(payload) == "UNAUTHENTICATED" and payload["data"] is None
 

@@ -50,6 +50,12 @@ def test_bff_demo_prints_a_token_that_names_the_demo_user_and_company(tmp_path: 
         company = re.search(r"Demo company\s+(\S+)", output)
         assert company and me["binding"]["company"]["name"] == company.group(1)
         assert os.path.exists(os.path.join(str(tmp_path), "var", "demo.sqlite3"))
+        # The way into /admin (issue 21: the demo printed none): the printed token signs in.
+        admin = re.search(r"Admin dashboard\s+(http://\S+/admin)", output)
+        admin_token = [line.strip().split("=", 1)[1] for line in lines if line.startswith("ADMIN_TOKEN=")]
+        assert admin and admin_token, output
+        signed_in = httpx.post(admin.group(1) + "/login", data={"token": admin_token[0]}, timeout=10)
+        assert signed_in.status_code == 303 and "bff_admin=" in signed_in.headers["set-cookie"]
     finally:
         process.send_signal(signal.SIGTERM)
         try:

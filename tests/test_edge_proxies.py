@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 
 from tests.edge_support import PROXY_ADDRESS, client_from, reverse_proxy
 from tests.monitor.helpers import custom_stack
-from tests.support import free_port
+from tests.support import free_port, wait_until_serving
 
 ME = "{ me { openid } }"
 PLATFORM = "127.0.0.3"  # WeChat's gateway in these tests (BFF_TRUSTED_HEADER_SOURCES)
@@ -116,14 +115,7 @@ def test_bff_serve_in_trusted_header_mode_ignores_a_forged_forwarded_for(tmp_pat
     process = subprocess.Popen([sys.executable, "-m", "bff.cli", "serve", "--port", str(port)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None and time.monotonic() < deadline, "bff serve did not come up"
-            try:
-                if httpx.get(url + "/api/health/check", params={"probe": "live"}, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)  # not listening yet: poll again until the deadline
+        wait_until_serving(url, process)
         appid = "wx-demo-appid"
 
         def ask(source: str, headers: dict[str, str]) -> Any:

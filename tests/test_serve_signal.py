@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import wait_until_serving
+
 GRACE_S = 1.0
 MARGIN_S = 3.0  # interpreter exit, lifespan shutdown (closing pools) on a busy 2-core machine
 
@@ -49,14 +51,7 @@ def test_bff_serve_stops_on_the_first_sigterm_within_its_grace_period(tmp_path: 
     process = subprocess.Popen([sys.executable, "-m", "bff.cli", "serve", "--port", str(port)], env=env,
                                stdout=log_file, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None and time.monotonic() < deadline, "bff serve did not come up"
-            try:
-                if httpx.get(url + "/api/health/check", params={"probe": "live"}, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)  # not listening yet: poll again until the deadline
+        wait_until_serving(url, process)
 
         stuck = threading.Thread(target=_login_waiting_on_wechat, args=(url,), daemon=True)
         stuck.start()

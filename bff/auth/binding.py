@@ -25,7 +25,7 @@ from bff.auth.viewers import ViewerCache
 from bff.cache.ratelimit import RateLimits
 from bff.core.domain import Binding, Company, Role, Viewer
 from bff.core.errors import BffError, ErrorCode
-from bff.core.security import new_id, token_digest
+from bff.core.security import SecretKeys, new_id
 from bff.erp.errors import ErpFailure
 from bff.erp.reader import ErpReader
 from bff.store.db import Database
@@ -61,7 +61,7 @@ class BindingService:
         *,
         admin_accounts: frozenset[str],
         wholesaler_name: str,
-        secret_key: str,
+        secret_keys: SecretKeys,
         rotation_ends_bindings: bool = False,
         review_code: str = "",
         review_company_id: str = "",
@@ -71,7 +71,7 @@ class BindingService:
         self._companies = companies
         self._limits = limits
         self._viewers = viewers
-        self._secret_key = secret_key
+        self._keys = secret_keys
         self._rotation_ends_bindings = rotation_ends_bindings
         self._admin_accounts = admin_accounts
         self._wholesaler = Company(id=None, name=wholesaler_name)
@@ -96,7 +96,7 @@ class BindingService:
             return list(rows.all())
 
     def _invite_digest(self, code: str) -> str:
-        return token_digest("invite:" + normalize_invite_code(code), self._secret_key)
+        return self._keys.digest("invite:" + normalize_invite_code(code))
 
     async def bind_by_invite_code(self, viewer: Viewer, raw_code: str, client_ip: str) -> Binding:
         await self._limits.bind_attempt(viewer.openid, client_ip)
@@ -194,15 +194,20 @@ class BindingService:
             reason = "company_missing"
         elif company.disabled:
             reason = "company_disabled"
-        elif (
-            self._rotation_ends_bindings
-            and binding.invite_code_digest is not None
-            and binding.invite_code_digest != self._invite_digest(invite_code or "")
-        ):
-            reason = "invite_code_changed"
+        elif self._rotation_ends_bindings and binding.invite_code_digest is not None:
+            current = self._invite_digest(invite_code or "")
+            if binding.invite_code_digest == self._keys.earlier_digest("invite:" + normalize_invite_code(invite_code or "")):
+                await self._redigest(binding, current)  # BFF_SECRET_KEY rotated: the same code, re-made
+            elif binding.invite_code_digest != current:
+                reason = "invite_code_changed"
         if reason is not None:
             await self.end(ErpBinding.binding_id == binding.binding_id, reason=reason)
         return reason
+
+    async def _redigest(self, binding: Binding, digest: str) -> None:
+        async with self._db.session() as s:
+            await s.exec(update(ErpBinding).where(col(ErpBinding.binding_id) == binding.binding_id)
+                         .values(invite_code_digest=digest))
 
     async def company_users(self, company_id: str) -> list[ErpBinding]:
         """The valid bindings to a company, newest first (the administrators' user list)."""

@@ -19,7 +19,7 @@ from bff.auth.binding import binding_from_row
 from bff.auth.viewers import ViewerCache
 from bff.core.clock import aware
 from bff.core.domain import Binding, LoginResult, Viewer
-from bff.core.security import DataCipher, new_token, token_digest
+from bff.core.security import DataCipher, SecretKeys, new_token
 from bff.store.db import Database, DatabaseUnavailable
 from bff.store.tables import ErpBinding, UserSession, WxUser
 
@@ -35,7 +35,7 @@ class SessionService:
         cipher: DataCipher,
         viewers: ViewerCache,
         *,
-        secret_key: str,
+        secret_keys: SecretKeys,
         ttl: timedelta,
         max_age: timedelta | None = None,
     ) -> None:
@@ -45,12 +45,12 @@ class SessionService:
         # program opening sends several requests at once, and one read serves them all.
         self._reading: dict[str, tuple[object, asyncio.Task[Viewer | None]]] = {}
         self._cipher = cipher
-        self._secret_key = secret_key
+        self._keys = secret_keys
         self._ttl = ttl
         self._max_age = max_age or ttl * 4  # absolute lifetime: renewals never go past it
 
     def session_id_for(self, token: str) -> str:
-        return token_digest(token, self._secret_key)
+        return self._keys.digest(token)
 
     async def upsert_user(
         self, openid: str, unionid: str | None, nickname: str | None = None, avatar_url: str | None = None
@@ -135,10 +135,24 @@ class SessionService:
         try:
             found = await asyncio.shield(reading)  # a request cancelled while waiting leaves it to the others
         except DatabaseUnavailable:
-            found = await self.viewers.recall(session_id)  # seen in the last minutes: reads from the ERP go on
-            if found is None:
+            recalled = await self.viewers.recall(session_id)  # seen in the last minutes: reads from the ERP go on
+            if recalled is None:
                 raise
+            return recalled
+        if found is None and await self._rekeyed(token):
+            return await self.authenticate(token)
         return None if found is None else replace(found)  # each request may set its own binding
+
+    async def _rekeyed(self, token: str) -> bool:
+        """During a rotation of BFF_SECRET_KEY: a session stored under the previous key's digest
+        is moved to the current one (once), so nobody is logged out by the rotation."""
+        earlier = self._keys.earlier_digest(token)
+        if earlier is None:
+            return False
+        async with self._db.session() as s:
+            moved = await s.exec(
+                update(UserSession).where(col(UserSession.session_id) == earlier).values(session_id=self.session_id_for(token)))
+        return bool(moved.rowcount)
 
     def _read_done(self, session_id: str, done: asyncio.Task[Viewer | None]) -> None:
         if self._reading.get(session_id, (None, None))[1] is done:
@@ -197,7 +211,7 @@ class SessionService:
 
     def trusted_session_id(self, openid: str) -> str:
         """The session id a trusted-header viewer is kept and logged under (no session row)."""
-        return "wxh-" + token_digest(openid, self._secret_key)[:60]
+        return "wxh-" + self._keys.digest(openid)[:60]
 
     async def viewer_for_trusted_openid(
         self, openid: str, unionid: str | None, binding_of: Callable[[str], Awaitable[Binding | None]]

@@ -13,12 +13,11 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlparse
 
 from aiocache import RedisCache, SimpleMemoryCache
 from aiocache.base import BaseCache
 from aiocache.serializers import JsonSerializer
-from redis.asyncio import BlockingConnectionPool
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 log = logging.getLogger("bff.cache")
@@ -30,22 +29,21 @@ REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 def create_cache(redis_url: str = "", namespace: str = "bff", *, max_connections: int = 32, retry_s: float = 5.0) -> BaseCache:
     if not redis_url:
         return SimpleMemoryCache(serializer=JsonSerializer(), namespace=namespace)
-    url = urlparse(redis_url)
-    redis = RedisCache(
-        serializer=JsonSerializer(),
-        namespace=namespace,
-        endpoint=url.hostname or "127.0.0.1",
-        port=url.port or 6379,
-        db=int(url.path.lstrip("/") or 0),
-        password=url.password,
-        timeout=REDIS_OP_TIMEOUT_S,
-        create_connection_timeout=REDIS_OP_TIMEOUT_S,
-        # Sized from the admission limit; a full pool makes callers wait (briefly), never fail.
-        pool_max_size=max_connections,
-        connection_pool_class=BlockingConnectionPool,
-        connection_pool_kwargs={"timeout": REDIS_OP_TIMEOUT_S},
-    )
+    redis = RedisCache(serializer=JsonSerializer(), namespace=namespace, timeout=REDIS_OP_TIMEOUT_S)
+    # aiocache builds its pool from host, port, db and password only: the client is redis-py's own,
+    # from the whole URL (rediss:// for TLS, a username for Redis ACLs, ?ssl_cert_reqs=..., /db).
+    redis.client = redis_client(redis_url, max_connections=max_connections)
     return ResilientCache(redis, retry_s=retry_s)
+
+
+def redis_client(redis_url: str, *, max_connections: int) -> Redis:
+    """A client of ``redis_url`` as redis-py reads it. Pool sized from the admission limit: a full
+    pool makes callers wait (briefly), never fail."""
+    pool = BlockingConnectionPool.from_url(
+        redis_url, max_connections=max_connections, timeout=REDIS_OP_TIMEOUT_S,
+        socket_connect_timeout=REDIS_OP_TIMEOUT_S, decode_responses=False,  # aiocache's serializer decodes
+    )
+    return Redis.from_pool(pool)  # the client owns the pool: closing it closes the connections
 
 
 class ResilientCache(BaseCache):
@@ -114,7 +112,7 @@ class ResilientCache(BaseCache):
 
     async def close(self, *args: Any, _conn: Any = None, **kwargs: Any) -> None:
         await self.local.close()
-        await self.redis.close()
+        await self.redis.client.aclose()  # redis-py's own (aiocache's close() calls the deprecated close())
 
 
 def degraded(cache: BaseCache) -> bool:

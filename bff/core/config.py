@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # Secrets: from the environment, never the repo
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
+    # During a rotation only: the keys being replaced, still accepted for reading (docs/deploy.md).
+    secret_key_previous: SecretStr = SecretStr("")
+    data_key_previous: SecretStr = SecretStr("")
     admin_token: SecretStr = SecretStr("")
     service_key: SecretStr = SecretStr("")
 
@@ -97,6 +100,7 @@ class Settings(BaseSettings):
     erp_guess_code_filter: Literal["auto", "on", "off"] = "auto"
     erp_guess_line_order_filter: Literal["auto", "on", "off"] = "auto"
     erp_guess_product_ids: Literal["auto", "on", "off"] = "auto"
+    erp_guess_customer_list: Literal["auto", "on", "off"] = "auto"
 
     # Monitoring
     call_log_enabled: bool = True
@@ -187,6 +191,18 @@ class Settings(BaseSettings):
     ops_refresh_s: float = Field(1.0, ge=0)  # /metrics rendered, readiness worked out, at most this often
     # --- end of issue 19 settings ---
 
+    # --- Parcel tracking (issue 22; docs/tracking.md) ---
+    tracking_url: str = "https://poll.kuaidi100.com"  # 快递100 (the simulator in the demo)
+    tracking_customer: str = ""  # the 快递100 account (customer); empty: no tracking
+    tracking_key: SecretStr = SecretStr("")  # its authorisation key
+    tracking_salt: SecretStr = SecretStr("")  # our secret: pushes are signed MD5(param + salt)
+    tracking_callback_url: str = ""  # empty: BFF_PUBLIC_URL + /api/tracking/callback
+    tracking_query_every_s: float = Field(300.0, ge=60)  # at most one real-time query per number this often
+    tracking_stale_s: float = Field(1800.0, ge=60)  # an opened track older than this (not final) is queried
+    tracking_keep_days: int = Field(90, ge=1)  # a track is deleted this long after its last change
+    tracking_keep_signed_days: int = Field(30, ge=1)  # ... or after it was signed for
+    # --- end of tracking settings ---
+
     @model_validator(mode="after")
     def _valid_rate_limits(self) -> Settings:
         for name in ("rate_limit_user", "rate_limit_ip", "rate_limit_global", "erp_calls_per_user"):
@@ -213,7 +229,8 @@ class Settings(BaseSettings):
         for name in ("secret_key", "data_key", "wx_secret"):
             if not strong_secret(getattr(self, name).get_secret_value()):
                 problems.append(f"BFF_{name.upper()}")
-        for name in ("admin_token", "service_key", "developer_key", "metrics_token"):  # optional, but strong when set
+        for name in ("admin_token", "service_key", "developer_key", "metrics_token",  # optional, but strong when set
+                     "secret_key_previous", "data_key_previous"):
             value = getattr(self, name).get_secret_value()
             if value and not strong_secret(value):
                 problems.append(f"BFF_{name.upper()}")
@@ -227,6 +244,13 @@ class Settings(BaseSettings):
             problems.append("BFF_PUBLIC_URL")  # avatar links must be https for the mini program
         if self.review_invite_code and not self.review_company_id:
             problems.append("BFF_REVIEW_COMPANY_ID")
+        if self.tracking_customer:  # tracking on: pushes must be signed, and reach us over https
+            if not self.tracking_key.get_secret_value():
+                problems.append("BFF_TRACKING_KEY")
+            if not strong_secret(self.tracking_salt.get_secret_value()):
+                problems.append("BFF_TRACKING_SALT")
+            if not self.callback_url.startswith("https://"):
+                problems.append("BFF_TRACKING_CALLBACK_URL")
         if problems:
             # Names only, never a value: this message reaches logs and terminals.
             raise ProductionConfigError(
@@ -238,6 +262,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def callback_url(self) -> str:
+        """Where the tracking service pushes (bff/web/rest/tracking_routes.py)."""
+        return self.tracking_callback_url or (self.public_url.rstrip("/") + "/api/tracking/callback" if self.public_url else "")
 
     @property
     def trusted_documents_required(self) -> bool:

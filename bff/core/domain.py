@@ -277,10 +277,43 @@ class Shipment:
     # What the list row lacked and the delivery's detail has (bff/orders/details.py):
     carrier_in_detail: bool = False  # on its way, carrier not known otherwise
     files_in_detail: bool = False  # the attachments
+    # The last four digits of the contact's phone: only ever sent to the tracking service, for
+    # carriers that answer only with them (顺丰); never exposed (docs/privacy.md).
+    phone_tail: str | None = field(default=None, repr=False)
 
     @property
     def state(self) -> ShipmentState:
         return ShipmentState.DISPATCHED if self.shipped else ShipmentState.PACKED
+
+
+class TrackingState(StrEnum):
+    """A parcel's track (docs/tracking.md): UNSUPPORTED when its carrier is not followed
+    (a freight line, an unknown name: 暂不支持自动查询), UNKNOWN when no track is known yet."""
+
+    IN_TRANSIT = "IN_TRANSIT"
+    OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY"
+    SIGNED = "SIGNED"
+    PROBLEM = "PROBLEM"
+    RETURNED = "RETURNED"
+    UNSUPPORTED = "UNSUPPORTED"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True)
+class TrackEvent:
+    time: datetime | None
+    text: str
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """One shipment's parcel track, newest event first."""
+
+    state: TrackingState
+    updated_at: datetime | None  # when the BFF last learnt of it (a push or a query)
+    events: tuple[TrackEvent, ...] = ()
+    carrier: str | None = None  # the carrier as followed (顺丰速运), or the ERP's name
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ import hmac
 import ipaddress
 import re
 import secrets
+from dataclasses import dataclass
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
 def new_token() -> str:
@@ -26,12 +27,33 @@ def token_digest(token: str, secret_key: str) -> str:
     return hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
-class DataCipher:
-    """Authenticated encryption (Fernet) for small values kept at rest, e.g. WeChat's session_key."""
+@dataclass(frozen=True)
+class SecretKeys:
+    """The HMAC key of session tokens and invite codes (``BFF_SECRET_KEY``) and, while a rotation
+    is under way, the key before it (``BFF_SECRET_KEY_PREVIOUS``): digests are made with the
+    current key; one made with the previous key is still recognised, and re-made with the current."""
 
-    def __init__(self, data_key: str) -> None:
-        derived = hashlib.sha256(data_key.encode()).digest()
-        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+    current: str
+    previous: str = ""
+
+    def digest(self, value: str) -> str:
+        return token_digest(value, self.current)
+
+    def earlier_digest(self, value: str) -> str | None:
+        return token_digest(value, self.previous) if self.previous else None
+
+
+def _fernet(data_key: str) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(data_key.encode()).digest()))
+
+
+class DataCipher:
+    """Authenticated encryption (Fernet) for small values kept at rest, e.g. WeChat's session_key.
+    With a ``previous`` key (``BFF_DATA_KEY_PREVIOUS``, a rotation under way): encrypts with the
+    current key, decrypts what either made (cryptography's MultiFernet)."""
+
+    def __init__(self, data_key: str, previous: str = "") -> None:
+        self._fernet = MultiFernet([_fernet(key) for key in (data_key, previous) if key])
 
     def encrypt(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode()).decode()

@@ -12,6 +12,7 @@ pins a guess (``on``: always tried, still checked; ``off``: never tried).
 | ``code_filter`` | 100001 ``filters {"code": [<codes>]}`` | ``systemFulltext`` per code, exact code kept |
 | ``line_order_filter`` | 100185 ``filters {"salesOrderId": [<ids>]}`` | ``condition {"form.id"}`` per order |
 | ``product_ids`` | 100039 ``condition {"salesOrderProductIds": [<line ids>]}`` | the order's deliveries, lines read |
+| ``customer_list`` | 100001 ``filters {"customerId": [<ids>]}`` (the watcher) | one read per customer |
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Literal
 logger = logging.getLogger("bff.erp")
 
 Setting = Literal["auto", "on", "off"]
-GUESS_NAMES = ("code_filter", "line_order_filter", "product_ids")
+GUESS_NAMES = ("code_filter", "line_order_filter", "product_ids", "customer_list")
 RECHECK_AFTER_S = 300.0  # an ERP error makes the guesses be proven again, at most this often
 
 
@@ -72,6 +73,7 @@ class Guesses:
     code_filter: Guess = field(default_factory=lambda: Guess("code_filter"))
     line_order_filter: Guess = field(default_factory=lambda: Guess("line_order_filter"))
     product_ids: Guess = field(default_factory=lambda: Guess("product_ids"))
+    customer_list: Guess = field(default_factory=lambda: Guess("customer_list"))
     forgotten_at: float | None = None  # time.monotonic() of the last forget()
 
     @classmethod

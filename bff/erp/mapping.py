@@ -131,7 +131,14 @@ def shipment_from_record(record: DeliveryRecord, logistics_company: str | None) 
         mobile=mask_phone(record.mobile or record.tel),
         attachments=attachments_of(record),
         amount=record.amount if record.amount is not None else record.rmbAmount,
+        phone_tail=phone_tail(record.mobile or record.tel),
     )
+
+
+def phone_tail(phone: str | None) -> str | None:
+    """The last four digits of a phone number (what 顺丰's track asks for), if it has them."""
+    digits = "".join(char for char in phone or "" if char.isascii() and char.isdigit())
+    return digits[-4:] if len(digits) >= 7 else None
 
 
 def shipment_line_from_record(record: DeliveryLineRecord, shipment_id: str, index: int) -> ShipmentLine:

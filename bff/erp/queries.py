@@ -257,6 +257,20 @@ def deliveries_of_order(customer_id: str, order_code: str) -> ListRead[DeliveryR
     )
 
 
+DELIVERY_COLUMNS_FOR_MATCH = ("id", "customerOrSupplierId", "salesOrderId", "salesOrderIds", "orderCodes")
+DELIVERIES_MATCHED = 100  # a number names one delivery; a prefix (XSCK202611) its latest hundred
+
+
+def deliveries_matching(customer_id: str, number: str) -> ListRead[DeliveryRecord]:
+    """The customer's deliveries whose text holds ``number`` (a delivery-note number XSCK…, a
+    tracking number): the evidenced shape of :func:`deliveries_of_order` (``systemFulltext``
+    scoped by ``customerOrSupplierId``), only the columns that lead to the orders."""
+    return ListRead(
+        DELIVERIES, DeliveryRecord, filters={"customerOrSupplierId": customer_id, "systemFulltext": number},
+        columns=DELIVERY_COLUMNS_FOR_MATCH, page_size=DELIVERIES_MATCHED, orderby=NEWEST_FIRST,
+    )
+
+
 def deliveries_carrying(customer_id: str, order_line_ids: Sequence[str]) -> ListRead[DeliveryRecord]:
     """Guess (``product_ids``, bff/erp/guesses.py): the customer's deliveries that carry any of
     these order lines, with ``condition {"salesOrderProductIds": [<order line ids>]}``. The public

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -11,7 +12,9 @@ from bff.monitor.calllog import mask_and_truncate
 from bff.monitor.context import current_request_id
 from bff.monitor.metrics import current_trace_id
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# color_message: uvicorn's copy of its message with ANSI colour codes, for terminals only.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # a library's colours never reach a JSON line
 MAX_TRACEBACK = 8000
 TRACEBACK_HEAD = 2000  # the outermost frames: which request or task it was; the rest goes to the tail
 
@@ -33,7 +36,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": mask_and_truncate(record.getMessage(), max_len=4000),
+            "message": mask_and_truncate(_ANSI.sub("", record.getMessage()), max_len=4000),
         }
         request_id = current_request_id()
         if request_id:

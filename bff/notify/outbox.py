@@ -178,6 +178,7 @@ class Outbox:
         self._stopping = False
         self.last_backlog = Backlog(0, 0, 0.0)  # refreshed by backlog(); read by the metrics gauge
         self.wechat = WechatReach()  # read by the health check
+        self.settled: Counter[str] = Counter()  # outcomes this process recorded (sent, failed...): a metric
 
     # --- queueing ---------------------------------------------------------------------------
 
@@ -331,6 +332,7 @@ class Outbox:
 
     async def _record(self, results: list[tuple[MessageLog, Outcome]]) -> None:
         now = self.clock()
+        settled: list[MessageState] = []
         async with self._db.session() as s:
             for row, outcome in results:
                 values: dict[str, Any] = {"msg_status": outcome.state, "wx_errcode": outcome.errcode,
@@ -347,10 +349,12 @@ class Outbox:
                 )
                 if not recorded.rowcount:
                     continue
+                settled.append(outcome.state)
                 if outcome.state == MessageState.SENT:
                     await grants.spend(s, row.openid or "", row.template_id, self.clock)
                 elif outcome.state == MessageState.SKIPPED:
                     await grants.zero(s, row.openid or "", row.template_id, self.clock)
+        self.settled.update(state.value for state in settled)  # once committed
 
     async def backlog(self) -> Backlog:
         """What waits: queued and sending rows, and how late the most overdue queued one is."""

@@ -56,6 +56,8 @@ def render(spec: TemplateSpec, facts: Mapping[str, object], now: datetime) -> di
     return {key: fit_value(kind, facts.get(spec.fields[key]), now) for key, kind in spec.key_types().items()}
 
 
-def order_page(order_id: str, msg_id: str) -> str:
-    """The order page a message opens; ``msg`` lets the page mark the message read."""
-    return f"{ORDER_PAGE}?id={order_id}&msg={msg_id}"
+def order_page(order_id: str, msg_id: str, shipment_id: str | None = None) -> str:
+    """The order page a message opens; ``msg`` lets the page mark the message read; ``shipment``
+    opens that shipment's parcel track."""
+    page = f"{ORDER_PAGE}?id={order_id}&msg={msg_id}"
+    return f"{page}&shipment={shipment_id}" if shipment_id else page

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -23,10 +23,12 @@ from bff.notify.outbox import Outbox, OutboxConfig
 from bff.notify.prefs import PreferenceStore
 from bff.notify.reconcile import DeliveryLog
 from bff.notify.templates import EventKind, TemplateIds, Templates
+from bff.notify.tracks import Parcels, TracksConfig
 from bff.notify.watcher import Watcher, WatcherConfig
 from bff.orders.logistics import LogisticsNames
 from bff.store.db import Database
 from bff.store.tables import MessageLog, OrderEvent
+from bff.tracking import TrackingClient
 from bff.wechat import WechatClient
 
 # Built once: making an IN clause of ORM columns costs more CPU than running the query.
@@ -46,13 +48,14 @@ class NotifyConfig:
     templates: TemplateIds
     outbox: OutboxConfig
     watcher: WatcherConfig
+    tracks: TracksConfig = field(default_factory=lambda: TracksConfig(callback_url=""))
 
 
 class Notifications:
     def __init__(
         self, config: NotifyConfig, db: Database, erp: ErpReader, wechat: WechatClient,
         logistics: LogisticsNames, clock: Clock = utc_now, delivery_log: DeliveryLog | None = None,
-        guesses: Guesses | None = None,
+        guesses: Guesses | None = None, tracking: TrackingClient | None = None,
     ) -> None:
         self._db = db
         self.config = config
@@ -64,6 +67,9 @@ class Notifications:
         self.outbox = Outbox(db, wechat, config.outbox, delivery_log=delivery_log)
         self.watcher = Watcher(db, erp, logistics, self.outbox, self.prefs, self.templates, config.watcher,
                                guesses=guesses)
+        # Parcel tracks: followed from the watcher, pushed to /api/tracking/callback (bff/notify/tracks.py).
+        self.parcels = Parcels(db, tracking, config.tracks, erp, logistics, self.templates, self.outbox, self.prefs, clock)
+        self.watcher.parcels = self.parcels
         self.admin_alerts = AdminAlerts(db, self.templates, self.grants, self.outbox, clock)
         self.manual = ManualSender(self.templates, self.outbox)
         self.set_clock(clock)
@@ -72,7 +78,7 @@ class Notifications:
     def set_clock(self, clock: Clock) -> None:
         """Tests move time (do-not-disturb windows, retries) through here."""
         self.clock = clock
-        for part in (self.grants, self.prefs, self.follows, self.outbox, self.watcher, self.admin_alerts):
+        for part in (self.grants, self.prefs, self.follows, self.outbox, self.watcher, self.admin_alerts, self.parcels):
             part.clock = clock
 
     def start(self) -> None:

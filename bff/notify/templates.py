@@ -19,10 +19,20 @@ class EventKind(StrEnum):
     ORDER_SHIPPED = "order_shipped"
     ADMIN_ALERT = "admin_alert"
     PROGRESS = "progress"  # partial production/shipping: timeline only, never sent
+    PARCEL_SIGNED = "parcel_signed"  # the parcel's track says 已签收 (bff/notify/tracks.py)
+    PARCEL_PROBLEM = "parcel_problem"  # 运输异常: the track says 疑难, refused, returned
 
 
 # Kinds a purchaser may switch off in their settings.
 USER_KINDS = (EventKind.ORDER_STATUS, EventKind.PRODUCTION_DONE, EventKind.ORDER_SHIPPED)
+# A parcel's news is an order status update to a purchaser: sent with that template (their
+# "订单状态更新" grants), switched off with it.
+SENT_AS: dict[EventKind, EventKind] = {EventKind.PARCEL_SIGNED: EventKind.ORDER_STATUS, EventKind.PARCEL_PROBLEM: EventKind.ORDER_STATUS}
+
+
+def switched_by(kind: EventKind) -> EventKind:
+    """The kind whose setting allows or silences ``kind``."""
+    return SENT_AS.get(kind, kind)
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,14 @@ _FIELDS: dict[EventKind, tuple[str, dict[str, str]]] = {
     EventKind.ORDER_SHIPPED: ("订单已发货", {
         "character_string1": "order_code", "thing2": "summary", "thing3": "logistics_company",
         "character_string4": "tracking_number", "time5": "time",
+    }),
+    EventKind.PARCEL_SIGNED: ("物流已签收", {
+        "character_string1": "order_code", "thing2": "summary", "phrase3": "status",
+        "time4": "time", "thing5": "remark",
+    }),
+    EventKind.PARCEL_PROBLEM: ("物流运输异常", {
+        "character_string1": "order_code", "thing2": "summary", "phrase3": "status",
+        "time4": "time", "thing5": "remark",
     }),
     EventKind.ADMIN_ALERT: ("系统告警", {
         "thing1": "content", "phrase2": "level", "time3": "time", "thing4": "advice",
@@ -81,8 +99,9 @@ class Templates:
             for key in fields:
                 if key_type(key) is None:
                     raise ValueError(f"template keyword {key!r} does not name a WeChat value type")
-            self.by_kind[kind] = TemplateSpec(kind, ids[kind], title, dict(fields))
-        self.by_id = {spec.template_id: spec for spec in self.by_kind.values()}
+            self.by_kind[kind] = TemplateSpec(kind, ids[SENT_AS.get(kind, kind)], title, dict(fields))
+        # A template id names the kind it was chosen for (the parcel kinds borrow ORDER_STATUS's).
+        self.by_id = {spec.template_id: spec for spec in self.by_kind.values() if spec.kind not in SENT_AS}
 
     def for_kind(self, kind: EventKind | str) -> TemplateSpec | None:
         return self.by_kind.get(EventKind(kind)) if kind in EventKind._value2member_map_ else None

@@ -24,12 +24,14 @@ import hashlib
 import json
 import logging
 import math
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete
 from sqlmodel import col, select
 
 from bff.core.clock import Clock, utc_now
@@ -40,17 +42,17 @@ from bff.erp.mapping import CODES_BY_STATUS, FINAL_STATUSES, order_from_record, 
 from bff.erp.models import SalesOrderRecord
 from bff.erp.queries import WATCH_COLUMNS
 from bff.erp.reader import ErpReader
-from bff.notify.follows import followers
+from bff.notify.fanout import Event, fan_out
 from bff.notify.outbox import MessageState, NewMessage, Outbox
 from bff.notify.partitions import Partitions, partition_of
 from bff.notify.prefs import Preferences, PreferenceStore
-from bff.notify.render import order_page, render
 from bff.notify.templates import EventKind, Templates
+from bff.notify.tracks import Ask, Parcels
+from bff.notify.watch_reads import details_of_customers, orders_of_customers
 from bff.orders.logistics import LogisticsNames
 from bff.orders.progress import fulfilment, material_summary
-from bff.orders.reads import details_of_customers, orders_of_customers
 from bff.store.db import Database, DatabaseUnavailable
-from bff.store.tables import ErpBinding, MessageLog, OrderEvent, OrderSnapshot, SubscriptionGrant
+from bff.store.tables import ErpBinding, OrderEvent, OrderSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,8 @@ class CycleStats:
     customers: int = 0
     orders: int = 0  # order rows read
     detailed: set[str] = field(default_factory=set)  # orders whose lines and deliveries were read
+    events: int = 0  # changes found (events emitted)
+    seconds: float = 0.0  # how long the cycle took
 
 
 @dataclass
@@ -100,13 +104,15 @@ class Seen:
     by_id: dict[str, Shipment] = field(default_factory=dict)
 
 
-@dataclass
-class Event:
-    row: OrderEvent
-    kind: EventKind
-    facts: dict[str, Any]
-    summary: str
-    title: str  # names the order and what changed: "SO2026112001 已发货 · 圆通速递 YT…"
+def _first_dispatched(seen: dict[str, Seen], snapshots: dict[str, OrderSnapshot]) -> list[Shipment]:
+    """Shipments dispatched since the order's last snapshot (all dispatched ones of an order seen
+    for the first time, or of one that just became final)."""
+    found: list[Shipment] = []
+    for order_id, new in seen.items():
+        old = snapshots.get(order_id)
+        before: dict[str, bool] = json.loads(old.shipments or "{}") if old is not None else {}
+        found.extend(s for shipment_id, s in sorted(new.by_id.items()) if s.shipped and not before.get(shipment_id, False))
+    return found
 
 
 def _summary(materials: list[Material]) -> str:
@@ -148,7 +154,9 @@ class Watcher:
         self.heartbeat_s = config.lease_ttl_s / 4  # a lease is renewed 3 times before it could expire
         self._last_watched: dict[int, float] = {}  # partition -> loop time of its last watch here
         self.last_cycle = CycleStats()
+        self._cycle_listeners: list[Callable[[CycleStats], None]] = []  # e.g. the metrics
         self._task: asyncio.Task[None] | None = None
+        self.parcels: Parcels | None = None  # dispatched shipments' tracks are followed (bff/notify/tracks.py)
         self._watching = asyncio.Lock()  # the loop and a caller of run_cycle never watch at once
 
     # --- one cycle ----------------------------------------------------------------------------
@@ -178,9 +186,19 @@ class Watcher:
             self._last_watched[partition] = now
         return await self._watch(due)
 
+    def add_cycle_listener(self, listener: Callable[[CycleStats], None]) -> None:
+        """Called with each finished cycle's stats (duration, customers, changes found)."""
+        self._cycle_listeners.append(listener)
+
     async def _watch(self, partitions: set[int]) -> int:
         async with self._watching:
-            return await self._watch_partitions(partitions)
+            started = time.perf_counter()
+            emitted = await self._watch_partitions(partitions)
+            stats = self.last_cycle
+            stats.events, stats.seconds = emitted, time.perf_counter() - started
+            for listener in self._cycle_listeners:
+                listener(stats)
+            return emitted
 
     async def _watch_partitions(self, partitions: set[int]) -> int:
         stats = self.last_cycle = CycleStats(partitions=set(partitions))
@@ -239,10 +257,10 @@ class Watcher:
         async with self._db.session() as s:
             snapshots = list((await s.exec(select(OrderSnapshot).where(col(OrderSnapshot.customer_id).in_(chunk)))).all())
         per_read = self._config.customers_per_read
-        records = await orders_of_customers(self._erp, chunk, statuses=OPEN_CODES, per_read=per_read)
+        records = await orders_of_customers(self._erp, chunk, self._guesses, statuses=OPEN_CODES, per_read=per_read)
         gone = {row.order_id for row in snapshots} - {r.id for r in records}
         if gone:  # became final (or vanished) since the last cycle: one read to learn how they ended
-            records += await orders_of_customers(self._erp, chunk, ids=sorted(gone), per_read=per_read)
+            records += await orders_of_customers(self._erp, chunk, self._guesses, ids=sorted(gone), per_read=per_read)
         stats.orders += len(records)
         before = {row.order_id: row for row in snapshots}
         due = [r for r in records if needs_detail(before.get(r.id), digest(r))]
@@ -340,6 +358,7 @@ class Watcher:
                 events.extend(self._events(snapshots[order_id], new, now))
         prefs = await self._prefs.get_many(openids)
         messages: list[NewMessage] = []
+        follow: list[Ask] = []
         async with self._db.session() as s:
             for order_id, new in seen.items():
                 old = snapshots.get(order_id)
@@ -362,53 +381,18 @@ class Watcher:
             messages = await self._fan_out(s, events, openids, prefs, now)
             if messages:
                 await self._outbox.add_in(s, messages)
+            if self.parcels is not None:  # in this transaction: a number is followed once, whatever happens next
+                follow = await self.parcels.note(s, customer_id, _first_dispatched(seen, snapshots))
         if any(m.state == MessageState.QUEUED for m in messages):
             self._outbox.wake()
+        if follow and self.parcels is not None:
+            await self.parcels.subscribe(follow)
         return len(events)
 
     async def _fan_out(
         self, s: Any, events: list[Event], openids: list[str], prefs: dict[str, Preferences], now: datetime
     ) -> list[NewMessage]:
-        """One message per (event, user following its order): queued when the user holds a grant and
-        allows the kind, else recorded as skipped with the reason. A user who follows neither the
-        order nor every order gets nothing, and spends nothing. Grants claimed by queued messages count."""
-        if not events:
-            return []
-        following = await followers(await s.connection(), openids, {e.row.order_id for e in events})
-        grants = {(g.openid, g.template_id): g.remaining for g in (await s.exec(
-            select(SubscriptionGrant).where(col(SubscriptionGrant.openid).in_(openids)))).all()}
-        pending = await s.exec(
-            select(MessageLog.openid, MessageLog.template_id, func.count()).where(
-                col(MessageLog.openid).in_(openids), col(MessageLog.msg_status).in_([MessageState.QUEUED, MessageState.SENDING])
-            ).group_by(MessageLog.openid, MessageLog.template_id)
-        )
-        for openid, template_id, count in pending.all():
-            grants[(openid, template_id)] = grants.get((openid, template_id), 0) - int(count)
-        messages = []
-        for event in events:
-            spec = self._templates.for_kind(event.kind)
-            if spec is None:
-                continue  # timeline-only kind
-            for openid in sorted(set(openids)):
-                user = prefs.get(openid, Preferences())
-                if not user.follow_all and (openid, event.row.order_id) not in following:
-                    continue
-                message = NewMessage(
-                    openid=openid, template_id=spec.template_id, data={}, dedupe_key=f"{event.row.event_id}:{openid}",
-                    kind=event.kind.value, order_id=event.row.order_id, title=event.title, summary=event.summary,
-                )
-                message.page = order_page(event.row.order_id, message.msg_id)
-                message.data = render(spec, event.facts, now)
-                if not user.allows(event.kind):
-                    message.state, message.error_detail = MessageState.SKIPPED, "skipped: the user switched this kind off"
-                elif grants.get((openid, spec.template_id), 0) <= 0:
-                    message.state, message.error_detail = MessageState.SKIPPED, "skipped: no subscription grant for this template"
-                else:
-                    grants[(openid, spec.template_id)] -= 1
-                    quiet_until = user.quiet_until(now)
-                    message.not_before = quiet_until.astimezone(UTC) if quiet_until else None
-                messages.append(message)
-        return messages
+        return await fan_out(s, self._templates, events, openids, prefs, now)
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -438,6 +422,8 @@ class Watcher:
             try:
                 await self.tick(first=first)
                 first = False
+                if self.parcels is not None:
+                    await self.parcels.retry()  # subscriptions that failed; expired tracks
             except DatabaseUnavailable:  # logged once per outage by the database: the next cycle tries again
                 pass
             except Exception:  # one bad cycle must not stop the watcher

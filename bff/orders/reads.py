@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -48,6 +49,7 @@ from bff.orders.shipment_lines import DeliveryLines
 
 NO_SUCH_ID = "0"  # read in place of a missing record's order, so missing and foreign cost the same
 MIN_KEYWORD_CHARS = 2  # or one CJK character: shorter keywords match nearly everything
+LOOKS_LIKE_NUMBER = re.compile(r"[A-Za-z0-9-]{6,40}")  # a delivery-note (XSCK…) or tracking number
 
 
 def keyword_too_short(keyword: str) -> bool:
@@ -86,6 +88,7 @@ class CustomerOrders:
         self._orders: dict[str, Order] = {}  # proven this customer's
         self._recent: asyncio.Future[tuple[int, list[DeliveryRecord]]] | None = None
         self._deliveries: dict[str, DeliveryRecord] = {}  # proven this customer's
+        self._made: dict[str, asyncio.Future[tuple[int, list[Any]]]] = {}  # this request's reads, by shape
         self._detail_reads_left = DETAIL_READS_PER_REQUEST
         self._searched = False
         self.stale_as_of: datetime | None = None
@@ -93,10 +96,23 @@ class CustomerOrders:
     # --- the one way to read: scoped by the query, recorded for the fallback -----------------
 
     async def _read(self, read: queries.ListRead[R], *, keep: bool = True) -> tuple[int, list[R]]:
-        """``keep=False``: not remembered for the stale fallback (keyword searches: unbounded keys)."""
+        """One list read, made once per request however many of its reads ask it (the order's own
+        read and the ownership check of its lines started beside it, say): the ERP client merges
+        identical reads only while both are in flight, and a cache lookup in front of one of them
+        (the stale fallback's, on Redis) would let them drift apart. ``keep=False``: not remembered
+        for the stale fallback (keyword searches: unbounded keys)."""
         key = f"{self.customer_id}:{read.form_id}:" + jsoncodec.canonical(
             [read.condition, read.filters, read.columns, read.page, read.page_size, read.orderby]
         )
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = asyncio.ensure_future(self._read_through(read, key, keep))
+            quietly(made)
+        count, rows = await asyncio.shield(made)  # a caller cancelled leaves it to the others
+        return count, list(rows)
+
+    async def _read_through(self, read: queries.ListRead[R], key: str, keep: bool) -> tuple[int, list[R]]:
+        """The read through the stale fallback (:class:`LastGoodAnswers`): live, else kept."""
 
         def encode(page: ErpPage[R]) -> dict[str, Any]:
             rows = [r.model_dump(mode="json", by_alias=True, exclude_unset=True) for r in page.rows]
@@ -121,44 +137,53 @@ class CustomerOrders:
     ) -> tuple[int, list[Order]]:
         statuses = CODES_BY_STATUS[status] if status is not None else None
         ids: list[str] | None = None
-        if keyword:
-            ids = sorted(await self._ids_matching(keyword))
-            if not ids:
-                return 0, []
+        if keyword:  # the page read even when nothing matched: another company's order costs what a missing one does
+            ids = sorted(await self._ids_matching(keyword)) or [NO_SUCH_ID]
         count, records = await self._read(queries.orders_of_customer(
             self.customer_id, ids=ids, statuses=statuses, page=page - 1, page_size=page_size
         ), keep=not keyword)
         return count, self._own_orders(records)
 
     async def _ids_matching(self, keyword: str) -> set[str]:
-        """The customer's orders whose text matches, or which hold a material whose text matches.
-        Orders are searched scoped to the customer in the ERP request itself; lines over the whole
-        form (evidenced, no customer field), beside it, and kept for the customer's latest orders.
-        Only when that answer is cut short (more matches than a read holds) are the lines searched
-        among the customer's latest orders by the ``salesOrderId`` list (a guess, while it holds):
-        a round trip more, for a keyword common across customers. One search per request."""
+        """Ids of orders whose text matches (the customer's: scoped in the ERP request itself), or
+        which hold a line whose text matches (over the whole form, evidenced: the form has no
+        customer field, so these may be anyone's: the page read that follows is filtered by the
+        customer and keeps the customer's only). Both reads side by side. Only when the lines'
+        answer is cut short (more matches than a read holds: a keyword common across customers)
+        are the lines searched among the customer's latest orders, by the ``salesOrderId`` list (a
+        guess, while it holds): two round trips more. One search per request."""
         if self._searched:
             raise BffError(ErrorCode.BAD_USER_INPUT, "每次请求只能进行一次关键词搜索")
         if keyword_too_short(keyword):
             raise BffError(ErrorCode.BAD_USER_INPUT, f"搜索关键词至少 {MIN_KEYWORD_CHARS} 个字符（或 1 个汉字）")
         self._searched = True
         columns = queries.ORDER_COLUMNS_FOR_MATCH
-        (_, by_text), (_, recent), (count, lines) = await asyncio.gather(
+        (_, by_text), (count, lines), shipped = await asyncio.gather(
             self._read(queries.orders_of_customer(
                 self.customer_id, keyword=keyword, columns=columns, page_size=queries.MAX_ROWS), keep=False),
-            self._read(queries.orders_of_customer(self.customer_id, columns=columns, page_size=queries.SEARCH_SCOPE_ORDERS)),
             self._read(queries.lines_matching(keyword), keep=False),
+            self._orders_shipped_as(keyword),
         )
-        mine = {r.id for r in recent if r.customerId == self.customer_id}
-        if count > len(lines) and mine:
-            asked = sorted(mine)
+        holding = {line.salesOrderId for line in lines if line.salesOrderId}
+        if count > len(lines):
+            _, recent = await self._read(
+                queries.orders_of_customer(self.customer_id, columns=columns, page_size=queries.SEARCH_SCOPE_ORDERS))
+            asked = sorted({r.id for r in recent if r.customerId == self.customer_id})
             scoped = await guessed(
                 self._read, self._guesses.line_order_filter,
                 queries.lines_of_orders(asked, keyword=keyword, columns=queries.LINE_COLUMNS_FOR_MATCH),
-                lambda count, rows: _within(rows, asked, lambda r: r.salesOrderId), keep=False)
-            lines = scoped if scoped is not None else lines
-        matched = {r.id for r in by_text if r.customerId == self.customer_id}
-        return matched | {line.salesOrderId for line in lines if line.salesOrderId in mine}
+                lambda count, rows: _within(rows, asked, lambda r: r.salesOrderId), keep=False) if asked else None
+            holding |= {line.salesOrderId for line in scoped or ()}
+        return {r.id for r in by_text if r.customerId == self.customer_id} | holding | shipped
+
+    async def _orders_shipped_as(self, keyword: str) -> set[str]:
+        """Orders of the customer's deliveries whose delivery-note or tracking number holds the
+        keyword (a keyword that looks like one: letters and digits, 6 or more). The orders are then
+        read scoped to the customer, as every keyword match is."""
+        if not LOOKS_LIKE_NUMBER.fullmatch(keyword):
+            return set()
+        _, found = await self._read(queries.deliveries_matching(self.customer_id, keyword), keep=False)
+        return {order_id for d in found if d.customerOrSupplierId == self.customer_id for order_id in d.order_ids()}
 
     async def orders_by_ids(self, ids: Sequence[str]) -> dict[str, Order]:
         wanted = sorted(set(ids)) or [NO_SUCH_ID]
@@ -225,17 +250,16 @@ class CustomerOrders:
             by_order[order_id] = shipments
         return by_order
 
-    async def shipments_by_material(self, material_ids: Sequence[str]) -> dict[str, list[Shipment]]:
-        """Each material's shipments: its order's shipments whose lines carry it. With the
-        ``product_ids`` guess proven, the deliveries carrying the material are asked directly
-        (checked: none outside the order's), and no delivery line is read."""
-        ids = sorted(set(material_ids))
-        materials = await self.materials_by_ids(ids)
-        by_order = await self.shipments_by_order(sorted({m.order_id for m in materials.values()}))
+    async def shipments_of_materials(self, materials: Sequence[Material]) -> dict[str, list[Shipment]]:
+        """Each material's shipments (materials read by :meth:`materials_by_ids`, so proven the
+        customer's): its order's shipments whose lines carry it. With the ``product_ids`` guess
+        proven, the deliveries carrying the material are asked directly (checked: none outside the
+        order's), and no delivery line is read."""
+        by_order = await self.shipments_by_order(sorted({m.order_id for m in materials}))
         result: dict[str, list[Shipment]] = {}
-        for material_id, material in materials.items():
+        for material in materials:
             of_order = by_order.get(material.order_id, [])
-            result[material_id] = await self._carrying(material, of_order) if of_order else []
+            result[material.id] = await self._carrying(material, of_order) if of_order else []
         return result
 
     async def _carrying(self, material: Material, of_order: list[Shipment]) -> list[Shipment]:
@@ -404,72 +428,3 @@ def quietly(future: Awaitable[Any]) -> None:
     unretrieved error; whoever awaits it still gets the error."""
     assert isinstance(future, asyncio.Future)  # a task, or a dataloader's answer
     future.add_done_callback(lambda f: f.cancelled() or f.exception())
-
-
-# --- the change watcher's read across many customers ------------------------------------------
-
-async def orders_of_customers(
-    erp: ErpReader, customer_ids: Iterable[str], *, statuses: Sequence[int] | None = None, ids: Sequence[str] | None = None,
-    per_read: int = queries.CUSTOMERS_PER_READ,
-) -> list[SalesOrderRecord]:
-    """These customers' orders (in ``statuses``, or among ``ids``) in as few paged reads as the
-    list filter allows: ``per_read`` customers and :data:`queries.MAX_ROWS` rows a read. Rows of any other customer are dropped (the filter is a guess, never trusted).
-    Not remembered for the stale fallback: a failed read raises and the caller skips the cycle."""
-    customers = sorted(set(customer_ids))
-    id_chunks: list[list[str] | None] = [None] if ids is None else [
-        sorted(set(ids))[i:i + queries.MAX_ROWS] for i in range(0, len(set(ids)), queries.MAX_ROWS)]
-    found: list[SalesOrderRecord] = []
-    for start in range(0, len(customers), per_read):
-        chunk = customers[start:start + per_read]
-        allowed = set(chunk)
-        for id_chunk in id_chunks:
-            page = 0
-            while True:
-                answer = await erp.fetch(queries.orders_of_customers(chunk, ids=id_chunk, statuses=statuses, page=page))
-                found.extend(r for r in answer.rows if r.customerId in allowed)
-                page += 1
-                if len(answer.rows) < queries.MAX_ROWS or page * queries.MAX_ROWS >= answer.count:
-                    break
-    return found
-
-
-WATCH_CUSTOMERS_AT_ONCE = 4  # customers whose deliveries the watcher reads side by side
-
-
-async def details_of_customers(
-    erp: ErpReader, logistics: LogisticsNames, guesses: Guesses, records: Sequence[SalesOrderRecord],
-) -> tuple[dict[str, list[Material]], dict[str, list[Shipment]]]:
-    """Lines and shipments of these orders (rows of :func:`orders_of_customers`, so proven their
-    customers'), the change watcher's read: lines as a page reads them (:func:`read_lines`, 100
-    orders a read where the ERP keeps to the list), deliveries per customer from its newest ones
-    (:func:`deliveries_of_orders`). Never from the stale fallback: a failed read raises and the
-    caller skips the cycle."""
-
-    async def read(read: queries.ListRead[R], *, keep: bool = True) -> tuple[int, list[R]]:
-        page = await erp.fetch(read)
-        return page.count, list(page.rows)
-
-    ids = sorted({r.id for r in records})
-    step = queries.ORDERS_PER_DETAIL_READ
-    lines: dict[str, list[OrderLineRecord]] = {}
-    for start in range(0, len(ids), step):
-        lines.update(await read_lines(read, guesses, ids[start:start + step]))
-    by_customer: dict[str, list[Order]] = defaultdict(list)
-    for record in records:
-        by_customer[record.customerId].append(order_from_record(record))
-    names = await logistics.names() if by_customer else {}
-
-    async def shipments_of(customer_id: str, orders: list[Order]) -> dict[str, list[Shipment]]:
-        window = await read(queries.recent_deliveries(customer_id))
-        found = await deliveries_of_orders(read, customer_id, orders, window)
-        companies = await logistics.companies_of(found, names)
-        return carried_by(orders, [shipment_from_record(d, c) for d, c in zip(found, companies, strict=True)])
-
-    shipments: dict[str, list[Shipment]] = {}
-    customers = sorted(by_customer)
-    for start in range(0, len(customers), WATCH_CUSTOMERS_AT_ONCE):
-        chunk = customers[start:start + WATCH_CUSTOMERS_AT_ONCE]
-        for found in await asyncio.gather(*(shipments_of(c, by_customer[c]) for c in chunk)):
-            shipments.update(found)
-    materials = {i: [material_from_record(line) for line in lines.get(i, [])] for i in ids}
-    return materials, {i: shipments.get(i, []) for i in ids}

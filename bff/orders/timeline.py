@@ -1,6 +1,7 @@
 """An order's status timeline, in time order, that says only what happened.
 
-Steps: 已下单 → 生产 → each delivery (待发货 while packed, 已发货 once dispatched) → 待出库 while
+Steps: 已下单 → 生产 → each delivery (待发货 while packed, 已发货 once dispatched, 已签收 when its
+parcel track says so, at the track's time) → 待出库 while
 goods wait in the warehouse → 已完成 / 已取消, with the status changes the change watcher observed
 placed at their time. ``done`` marks what happened; ``current`` the one step the order is in now
 (production while producing, the packed delivery while it awaits dispatch…), never a future
@@ -13,7 +14,7 @@ the watcher recorded one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -34,8 +35,10 @@ def build_timeline(
     shipments: Sequence[Shipment],
     progress: Fulfilment,
     observed: Sequence[tuple[datetime, OrderStatus, str]] = (),
+    signed: Mapping[str, datetime | None] | None = None,
 ) -> list[TimelineStep]:
-    """``observed``: (time, new status, "未开始 → 进行中") changes the watcher saw, oldest first."""
+    """``observed``: (time, new status, "未开始 → 进行中") changes the watcher saw, oldest first;
+    ``signed``: shipments signed for (their parcel tracks), by id, with when."""
     status = order.status
     final = status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED)
     all_dispatched = progress.shipped_rate >= 1.0
@@ -59,6 +62,9 @@ def build_timeline(
     )
     for number, shipment in enumerate(dated, start=1):
         steps.append(_shipment_step(number, shipment, current=not final and bool(waiting) and shipment is waiting[0]))
+        if shipment.shipped and signed and shipment.id in signed:
+            steps.append(TimelineStep("SIGNED", f"第{number}批 已签收", signed[shipment.id], True,
+                                      detail=shipment.tracking_number))
     if not final and produced and not waiting and not all_dispatched:
         steps.append(TimelineStep("AWAITING_SHIPMENT", "待出库", None, False, current=True, detail="已生产，等待出库发货"))
     if status is OrderStatus.CANCELLED:

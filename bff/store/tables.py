@@ -208,3 +208,33 @@ class AvatarImage(SQLModel, table=True):
     data: bytes = Field(sa_type=ImageBytes)
     size: int
     created_at: datetime
+
+
+class ParcelTrack(SQLModel, table=True):
+    """A parcel's track from the tracking service, per tracking number (migration 0007): logistics
+    data the BFF keeps, bounded (``events``: at most 100 points) and deleted at ``expires_at``
+    (BFF_TRACKING_KEEP_DAYS after its last change, BFF_TRACKING_KEEP_SIGNED_DAYS after signing).
+    Which orders it ships, so that a push reaches their followers. No phone number is kept."""
+
+    __tablename__ = "parcel_tracks"
+
+    number: str = Field(primary_key=True, max_length=40)
+    com: str | None = Field(default=None, max_length=30)  # None: a carrier not followed (UNSUPPORTED)
+    carrier: str | None = Field(default=None, max_length=50)  # the ERP's name of the carrier
+    customer_id: str = Field(index=True, max_length=50)
+    shipment_id: str = Field(max_length=50)
+    order_ids: str = Field(default="[]", max_length=500)  # JSON list, the orders the shipment carries
+    order_code: str = Field(default="", max_length=64)  # the first order's number, for messages
+    state: str = Field(default="UNKNOWN", max_length=20)  # domain.TrackingState
+    raw_state: str = Field(default="", max_length=8)
+    final: bool = False
+    events: str = Field(default="[]", sa_type=Text)  # JSON [[time iso | null, text, location | null]], newest first
+    newest_at: datetime | None = None  # time of the newest point: orders pushes that arrive late
+    updated_at: datetime | None = None  # when a push or a query last changed it
+    subscribed_at: datetime | None = None
+    subscribe_note: str | None = Field(default=None, max_length=100)  # why not subscribed (return code)
+    subscribe_attempts: int = 0
+    queried_at: datetime | None = None  # the last real-time query (at most one per BFF_TRACKING_QUERY_EVERY_S)
+    notified: str = Field(default="", max_length=40)  # states already notified: "SIGNED,PROBLEM"
+    created_at: datetime
+    expires_at: datetime = Field(index=True)

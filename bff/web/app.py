@@ -39,7 +39,7 @@ from bff.web.http_guards import (
 )
 from bff.web.metrics_route import MetricsEndpoint
 from bff.web.requestid import RequestIdMiddleware
-from bff.web.rest import auth_routes, avatar_routes, files, message_routes, monitor_routes, order_routes
+from bff.web.rest import auth_routes, avatar_routes, files, message_routes, monitor_routes, order_routes, tracking_routes
 from bff.web.rest.openapi import build_openapi
 from bff.web.rest.shim import Shim, make_route
 from bff.web.tracing import TracingMiddleware
@@ -115,6 +115,7 @@ def create_app(
         *(make_route(shim, schema) for shim in shims),
         *files.routes(),
         *avatar_routes.routes(),
+        *tracking_routes.routes(),  # the tracking service's pushes
         *([] if settings.is_production else graphiql_routes()),  # GraphiQL's local assets
     ]
 
@@ -124,9 +125,11 @@ def create_app(
         Shares(per_user=settings.max_inflight_per_user, per_ip=settings.max_inflight_per_ip),
     )
     services.telemetry.gauge(
-        "bff.admission", "Requests of this instance: in flight, queued, refused since start",
-        lambda: [(admission.in_flight, {"state": "in_flight"}), (admission.queued, {"state": "queued"}),
-                 (admission.rejected, {"state": "rejected"})],
+        "bff.admission", "Requests of this instance: in flight, queued",
+        lambda: [(admission.in_flight, {"state": "in_flight"}), (admission.queued, {"state": "queued"})],
+    )
+    services.telemetry.counter(
+        "bff.admission.rejected", "Requests this instance refused with 503 OVERLOADED", lambda: [(admission.rejected, {})],
     )
 
     @asynccontextmanager
@@ -151,7 +154,8 @@ def create_app(
                 RequestBodyMiddleware,
                 max_bytes=settings.max_body_bytes,
                 deadline_s=settings.body_timeout_s,
-                overrides={avatar_routes.UPLOAD_PATH: settings.avatar_max_bytes + avatar_routes.MULTIPART_SLACK},
+                overrides={avatar_routes.UPLOAD_PATH: settings.avatar_max_bytes + avatar_routes.MULTIPART_SLACK,
+                           tracking_routes.CALLBACK_PATH: tracking_routes.MAX_PUSH_BYTES},
             ),
             Middleware(ErpBudgetMiddleware, seconds=settings.erp_request_budget_s),
             Middleware(AdmissionMiddleware, admission=admission),  # inside the budget: queueing spends it

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 from bff.cache.caches import ResilientCache, cache_backend
 from bff.monitor.status import erp_status
 from bff.services import Services
+from bff.store.migrate import SchemaBehind, schema_ready
 from bff.web.appstate import services_of
 
 CHECK_TIMEOUT_S = 2.0
@@ -56,6 +57,15 @@ async def _degradable(check: Any) -> dict[str, Any]:
     and what needs the database answers DATABASE_UNAVAILABLE (every instance would fail together)."""
     result: dict[str, Any] = await check
     if result["status"] == "down":
+        result["status"] = "degraded"
+    return result
+
+
+async def _schema(services: Services) -> dict[str, Any]:
+    """Behind this code's head: unready (run `bff migrate`). Cannot be asked (the database out of
+    reach): a degradation, as the database check says."""
+    result = await _timed("schema", schema_ready(services.db))
+    if result["status"] == "down" and result.get("error") != SchemaBehind.__name__:
         result["status"] = "degraded"
     return result
 
@@ -106,7 +116,8 @@ class Readiness:
 
 async def health_check(request: Request) -> JSONResponse:
     """Liveness: the process answers (``?probe=live``: nothing else is checked). Readiness:
-    this instance's ERP connection pool; the database and the cache down are degradations. The ERP's own state is
+    database (migrated to this code's head: unready until `bff migrate` ran) and this instance's ERP
+    connection pool; the database out of reach and the cache down are degradations. The ERP's own state is
     reported but never makes the BFF unready: it still serves stale data, and every instance
     would fail together behind the balancer. A pool that cannot reach an ERP which answers a
     fresh connection does: only a restart cures that instance."""
@@ -121,6 +132,7 @@ async def _readiness(services: Services) -> dict[str, Any]:
     cache = services.cache
     checks = await asyncio.gather(
         _degradable(_timed("database", services.db.ping())),
+        _schema(services),
         # Redis behind a fallback: its ping says up or degraded (a round trip could straddle the switch).
         _redis(cache) if isinstance(cache, ResilientCache) else _timed("cache", _cache_roundtrip(services)),
         _timed("erpPool", _erp_pool(services)),

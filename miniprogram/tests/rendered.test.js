@@ -7,7 +7,8 @@ const fs = require('fs')
 const os = require('os')
 const path = require('path')
 const { spawnSync } = require('child_process')
-const { installWx } = require('./support/wx-shim')
+const simulate = require('miniprogram-simulate')
+const { installWx, openPage, until, httpJson } = require('./support/wx-shim')
 const { PAGES, renderScreens } = require('./support/screens')
 const { pageHtml } = require('./support/to-html')
 
@@ -21,7 +22,8 @@ let dir, pages, measured
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-rendered-'))
-  pages = await renderScreens(installWx(), dir)
+  const wxState = installWx()
+  pages = await renderScreens(wxState, dir)
   // States the screenshots do not show: the ERP-down banner (the most important warning),
   // binding with its inputs and contact button (the notification settings are one of PAGES).
   const extra = (name, page, folder, title) => fs.writeFileSync(path.join(dir, `${name}.html`), pageHtml(page, folder, title))
@@ -29,6 +31,18 @@ beforeAll(async () => {
   extra('home-banner', pages.home, 'home', '我的订单')
   pages.login.setData({ step: 'bind', error: '邀请码无效，请核对后重试或联系您的销售代表' })
   extra('login-bind', pages.login, 'login', '登录')
+  // The monitoring page as an administrator sees it (the audit found it 425 px wide at 1.5×).
+  const demo = (await httpJson('GET', `${wxState.info.erp}/__sim/demo`)).data
+  wxState.user = `shot-admin-${Date.now().toString(36)}`
+  wx.removeStorageSync('bff.token')
+  const login = await openPage(simulate, 'login')
+  login.setData({ agreed: true })
+  await login.instance.onLogin()
+  login.setData({ method: 'account', username: demo.admin.account, password: demo.admin.password })
+  await login.instance.onBind()
+  pages.monitor = await openPage(simulate, 'monitor')
+  await until(() => !pages.monitor.data.loading)
+  extra('monitor', pages.monitor, 'monitor', '系统监控')
   // A control the check must fail: the old hint grey on the page background (3.1:1).
   fs.writeFileSync(path.join(dir, 'control.html'), '<body style="background:#F5F5F5"><p style="color:#8C8C8C;font-size:12px">交货日期 2026-12-01</p></body>')
   // A layout control: a 32 px button, a percentage in a box too narrow at 1.5×, a page too wide.
@@ -42,6 +56,8 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 test('the pages rendered what the data says', () => {
   expect(pages.home.data.items.length).toBeGreaterThan(0)
+  expect(pages.monitor.data.error).toBeNull()
+  expect(pages.monitor.data.erp.length).toBeGreaterThan(3)
   expect(pages.messages.data.items.length).toBeGreaterThan(0)
   expect(pages.profile.data.nickname).toBe('王采购')
 })
@@ -71,7 +87,7 @@ test('the contrast check fails on a failing text', () => {
   expect(measured.contrast['control/light']).toEqual([expect.objectContaining({ ratio: 3.08, need: 4.5 })])
 })
 
-test.each(MEASURED.flatMap((p) => [[p, 'light'], [p, 'dark']]))('%s (%s): every text meets WCAG AA contrast', (name, scheme) => {
+test.each([...MEASURED, 'monitor'].flatMap((p) => [[p, 'light'], [p, 'dark']]))('%s (%s): every text meets WCAG AA contrast', (name, scheme) => {
   const texts = measured.contrast[`${name}/${scheme}`]
   expect(texts.length).toBeGreaterThan(3)
   expect(texts.filter((t) => t.ratio < t.need)).toEqual([])
@@ -85,7 +101,8 @@ test.each(MEASURED)('%s: every tappable ≥ 44×44 px', (name) => {
   expect(at1.tappables).toBeGreaterThan(0)
 })
 
-test.each(MEASURED.flatMap((p) => [[p, 1], [p, 1.3], [p, 1.5]]))('%s at font scale %s: no overflow, clipping or wrapped label', (name, scale) => {
+// The monitoring page has nothing to tap once loaded: it is measured for contrast and text size.
+test.each([...MEASURED, 'monitor'].flatMap((p) => [[p, 1], [p, 1.3], [p, 1.5]]))('%s at font scale %s: no overflow, clipping or wrapped label', (name, scale) => {
   const m = measured.layout[`${name}@${scale}`]
   expect({ pageWidth: m.pageWidth, overflow: m.overflow, wrapped: m.wrapped }).toEqual({ pageWidth: 375, overflow: [], wrapped: [] })
 })
@@ -103,5 +120,5 @@ test('contrast figures', () => {
     return `${k} ${t.ratio}:1 (${t.text})`
   })
   console.log(`lowest contrast per page: ${lowest.join('; ')}`)
-  expect(lowest).toHaveLength(MEASURED.length * 2)
+  expect(lowest).toHaveLength((MEASURED.length + 1) * 2) // and the monitoring page
 })

@@ -22,8 +22,6 @@ from bff.sim.erp import ErpSim, create_app
 from bff.sim.erp.dialect import ALLOWED
 from bff.web.serving import RunningServer, start_server
 
-pytestmark = pytest.mark.asyncio
-
 DETECTED = {  # each dialect key the check can observe, and values to try beside the default
     "login_reply": ["json-other", "empty", "html"],
     "expiry": ["redirect", "success-false", "html"],
@@ -40,7 +38,7 @@ DETECTED = {  # each dialect key the check can observe, and values to try beside
     "code_filter": ["honoured"],
     "line_order_filter": ["honoured"],
 }
-GUESS_STATES = {"ignored": "ignored", "honoured": "holds", "refused": "refused"}  # dialect value -> the check's verdict
+GUESS_STATES = {"ignored": "ignored", "honoured": "holds", "refused": "refused", "any-of": "holds", "nothing": "ignored"}  # dialect value -> verdict
 
 
 @dataclass
@@ -84,7 +82,7 @@ async def test_check_reports_the_dialect_spoken(running: Running, key: str, valu
     files_in_list = found.get("attachments_in_list") == "yes"
     assert ("BFF_ERP_LOGISTICS_DETAIL=true" in report.settings()) == (spoken["logistics_in_list"] == "no" or not files_in_list)
     # The watcher's batched read: a customerId list the ERP does not honour means one read per customer.
-    assert ("BFF_WATCH_CUSTOMERS_PER_READ=1" in report.settings()) == (spoken["customer_list"] != "any-of")
+    assert ("BFF_ERP_GUESS_CUSTOMER_LIST=off" in report.settings()) == (spoken["customer_list"] != "any-of")
     findings = {f.name: f.result for f in report.findings}
     assert findings["sales orders: producedRate and shippedRate follow the lines (the watcher's digest)"] == "holds"
 

@@ -146,17 +146,17 @@ async def test_dashboard_login_sets_a_strict_cookie_and_revokes_users(http: http
     assert login.status_code == 303
     cookie = login.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/admin" in cookie
-    jar = {"bff_admin": token}
+    jar = {"Cookie": f"bff_admin={token}"}  # the browser's cookie (httpx deprecates per-request cookies=)
     victim = await stack.login(unique_user("dash-victim"), stack.demo["other_customer"]["invite_code"])
     company = str(stack.demo["other_customer"]["id"])
-    listing = await http.get("/admin", params={"company": company}, cookies=jar)
+    listing = await http.get("/admin", params={"company": company}, headers=jar)
     assert listing.status_code == 200 and 'id="company-users"' in listing.text
     openid = (await GraphQLClient(http, victim)("{ me { openid } }"))["data"]["me"]["openid"]
     assert openid in listing.text
     foreign = await http.post(
-        "/admin/revoke", data={"kind": "sessions", "id": openid}, cookies=jar, headers={"Origin": "https://evil.example"}
+        "/admin/revoke", data={"kind": "sessions", "id": openid}, headers={**jar, "Origin": "https://evil.example"}
     )
     assert foreign.status_code == 403
-    done = await http.post("/admin/revoke", data={"kind": "sessions", "id": openid, "company": company}, cookies=jar)
+    done = await http.post("/admin/revoke", data={"kind": "sessions", "id": openid, "company": company}, headers=jar)
     assert done.status_code == 303
     assert error_code(await GraphQLClient(http, victim)("{ me { openid } }")) == "UNAUTHENTICATED"

@@ -161,7 +161,12 @@ async def test_following_order_a_not_b_messages_a_only_and_spends_no_grant_on_b(
     assert sent[0]["page"].startswith(f"pages/order/order?id={a['id']}&msg=")
     titles = [m["title"] for m in (await gql(MESSAGES))["data"]["messages"]["items"]]
     assert titles == [f"{a['code']} 进行中（原未开始）"]
-    remaining = {g["templateId"]: g["remaining"] for g in (await gql("{ subscriptionGrants { templateId remaining } }"))["data"]["subscriptionGrants"]}
+    # WeChat has the message before the outbox records it sent and spends the grant (one
+    # transaction): wait for that record, not for a guess of how long it takes.
+    grants = await eventually(lambda: gql("{ subscriptionGrants { templateId remaining } }"),
+                              lambda answer: {g["templateId"]: g["remaining"] for g in answer["data"]["subscriptionGrants"]}
+                              ["TPL_ORDER_STATUS"] != 2, 30)
+    remaining = {g["templateId"]: g["remaining"] for g in grants["data"]["subscriptionGrants"]}
     assert remaining["TPL_ORDER_STATUS"] == 1
 
     await gql(FOLLOW, {"id": a["id"], "on": False})  # unfollowed: nothing more

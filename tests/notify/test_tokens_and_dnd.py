@@ -20,12 +20,14 @@ from tests.notify.helpers import GRANT, change_order, open_order, openid_of, sim
 from tests.support import REDIS_URL, GraphQLClient, make_settings, require_service, unique_user
 
 SERVICE_KEY = "svc-" + secrets.token_hex(8)
+ADMIN_TOKEN = "adm-" + secrets.token_hex(8)
 DATA = {"thing1": {"value": "ERP 同步延迟超过阈值"}, "phrase2": {"value": "严重"},
         "time3": {"value": "2026-11-26 15:01"}, "thing4": {"value": "请检查网络"}}
 
 
 async def test_40001_refreshes_once_and_the_message_still_goes() -> None:
-    stack = await start_demo_stack(base_settings=make_settings(service_key=SecretStr(SERVICE_KEY)))
+    stack = await start_demo_stack(base_settings=make_settings(service_key=SecretStr(SERVICE_KEY),
+                                                               admin_token=SecretStr(ADMIN_TOKEN)))
     try:
         async with httpx.AsyncClient(base_url=stack.url, timeout=10) as http:
             openid = await openid_of(GraphQLClient(http, await stack.login(unique_user("tok"))))
@@ -43,6 +45,10 @@ async def test_40001_refreshes_once_and_the_message_still_goes() -> None:
             assert refused.status_code == 401
             anonymous = await http.post("/api/wechat/template-msg", json=body)
             assert anonymous.status_code == 401
+            # BFF_ADMIN_TOKEN, "the token for admin pages and APIs" (README), sends too (issue 21).
+            stack.wechat_sim.grant(openid, "TPL_ADMIN_ALERT", 1)
+            by_admin = await http.post("/api/wechat/template-msg", json=body, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+            assert by_admin.status_code == 200 and by_admin.json()["status"] == "sent", by_admin.text
     finally:
         await stack.stop()
 

@@ -28,6 +28,7 @@ from sqlmodel import col, select
 
 from bff.core.clock import aware
 from bff.demo import DemoStack, start_demo_stack
+from bff.erp.guesses import GuessState
 from bff.notify.partitions import PREFIX, partition_of
 from bff.notify.watcher import Watcher
 from bff.services import watcher_config
@@ -149,32 +150,38 @@ async def test_orders_that_leave_the_open_set_cost_one_read_and_end_their_snapsh
         assert await s.get(OrderSnapshot, done["id"]) is None  # final: no longer watched
 
 
-async def test_one_read_per_customer_when_the_erp_ignores_a_customer_list(stack: DemoStack, sim: Sim) -> None:
-    """``customer_list=nothing``: the guess fails, ``BFF_WATCH_CUSTOMERS_PER_READ=1`` (what ``bff erp
-    check`` then advises) still sees changes; and the failing guess itself loses no snapshot."""
+@pytest.mark.parametrize("answer", ["ignored", "nothing"])
+async def test_one_read_per_customer_once_the_erp_is_seen_ignoring_a_customer_list(
+    stack: DemoStack, sim: Sim, answer: str,
+) -> None:
+    """The ``customer_list`` guess (bff/notify/watch_reads.py): where the ERP answers a customerId
+    list with every customer's orders (``ignored``) or with nothing although one customer asked
+    alone has orders (``nothing``), the watcher learns it in the cycle it happens, reads one
+    customer at a time from then on, sees the change, and loses no snapshot on the way."""
     watcher = stack.services.notify.watcher
+    guess = stack.services.guesses.customer_list
+    await stack.login(unique_user("other-company"), stack.demo["other_customer"]["invite_code"])
     customers = await bound_customers(stack)
+    assert len(customers) == 2
     await watcher.run_cycle()
+    assert guess.state is GuessState.HOLDS  # the default dialect keeps to the list
     async with stack.services.db.session() as s:
-        kept = len((await s.exec(select(OrderSnapshot))).all())
-    await sim.dialect(customer_list="nothing")
+        kept = {row.order_id for row in (await s.exec(select(OrderSnapshot))).all()}
+    await sim.dialect(customer_list=answer)
     try:
-        if len(customers) > 1:
-            await watcher.run_cycle()  # every order looks gone: kept, not forgotten
-            async with stack.services.db.session() as s:
-                assert len((await s.exec(select(OrderSnapshot))).all()) == kept
-        config = watcher._config
-        watcher._config = dataclasses.replace(config, customers_per_read=1)
         forms = stack.erp_sim.forms[int(ORDERS)]
         changed = next(o for o in forms.values() if str(o["customerId"]) in customers and o["status"] == 1)
         (await sim.client.post(f"/__sim/orders/{changed['id']}", json={"status": 2})).raise_for_status()
+        assert await watcher.run_cycle() >= 1  # seen in the very cycle the list failed
+        assert guess.state is GuessState.IGNORED
+        async with stack.services.db.session() as s:
+            assert {row.order_id for row in (await s.exec(select(OrderSnapshot))).all()} >= kept - {changed["id"]}
         before = await form_calls(sim)
-        assert await watcher.run_cycle() >= 1
-        assert changed["id"] in watcher.last_cycle.detailed
-        assert delta(await form_calls(sim), before).get(ORDERS) == len(customers)  # one read per customer
+        await watcher.run_cycle()
+        assert delta(await form_calls(sim), before).get(ORDERS) == len(customers)  # one read per customer, no list
     finally:
-        watcher._config = config
         await sim.reset_dialect()
+        stack.services.guesses.forget()
 
 
 # --- partitioned leases -----------------------------------------------------------------------

@@ -35,9 +35,23 @@ async def test_counters_count_protocol_calls_only(raw: httpx.AsyncClient, call: 
     stats = (await raw.get("/__sim/stats")).json()
     assert stats["total"] == 5 and stats["endpoints"][LIST] == 1 and stats["endpoints"]["/business/getBusiness"] == 1
     assert stats["forms"] == {"100001": 1, "100185": 1}
-    assert stats["calls"][-1] == {"endpoint": "/business/getBusiness", "formId": 100185}
+    last = stats["calls"][-1]
+    assert (last["endpoint"], last["formId"]) == ("/business/getBusiness", 100185)
     reset = (await raw.post("/__sim/stats/reset")).json()
     assert reset["total"] == 0 and reset["calls"] == []
+
+
+async def test_each_call_says_when_it_started_and_was_answered(raw: httpx.AsyncClient, call: Post) -> None:
+    """The timeline bench/roundtrips.py counts sequential round trips on: a call made after another
+    was answered starts after that one's end; two calls sent together overlap."""
+    await faults(raw, latency_ms=50)
+    await raw.post("/__sim/stats/reset")
+    await call("getBusinessPageList", formId=100001, page=0, pageSize=1)
+    await asyncio.gather(*(call("getBusinessPageList", formId=100185, page=0, pageSize=1) for _ in range(2)))
+    first, *together = (await raw.get("/__sim/stats")).json()["calls"]
+    assert all(c["start"] < c["end"] for c in (first, *together))
+    assert all(first["end"] <= c["start"] for c in together)
+    assert together[0]["start"] < together[1]["end"] and together[1]["start"] < together[0]["end"]
 
 
 async def test_demo_facts(raw: httpx.AsyncClient, sim: ErpSim, erp_login: Login) -> None:

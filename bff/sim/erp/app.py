@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
@@ -49,7 +50,13 @@ def protocol(endpoint: str, *, business: bool = True) -> Callable[[Handler], End
             sim = _sim(request)
             body = await _body(request) if request.method == "POST" else {}
             form_id = body.get("formId") if isinstance(body, dict) else None
-            sim.record_call(endpoint, form_id)
+            call = sim.record_call(endpoint, form_id)
+            try:
+                return await answer(sim, request, body)
+            finally:
+                call["end"] = time.monotonic()
+
+        async def answer(sim: ErpSim, request: Request, body: Any) -> Response:
             faults = sim.faults
             if faults.applies_to(request.url.path):
                 if faults.outage:

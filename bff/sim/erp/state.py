@@ -188,14 +188,18 @@ class ErpSim:
         self.calls: deque[dict[str, Any]] = deque(maxlen=500)
         self.bytes_sent = 0  # HTTP body bytes of business answers and file downloads
 
-    def record_call(self, endpoint: str, form_id: Any = None) -> None:
+    def record_call(self, endpoint: str, form_id: Any = None) -> dict[str, Any]:
+        """Counts the call; its record gets ``start`` now and ``end`` when answered (seconds of
+        the simulator's monotonic clock): which calls waited on which (bench/roundtrips.py)."""
         self.total += 1
         self.endpoints[endpoint] += 1
         if endpoint == "/apps/service/login":
             self.logins += 1
         if form_id is not None:
             self.form_calls[query.text(form_id)] += 1
-        self.calls.append({"endpoint": endpoint, "formId": form_id})
+        call = {"endpoint": endpoint, "formId": form_id, "start": time.monotonic(), "end": None}
+        self.calls.append(call)
+        return call
 
     def stats_snapshot(self) -> Answer:
         return {

@@ -46,6 +46,11 @@ ERROR_RESPONSES = _error_responses()
 HEALTH_SCHEMA = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
 
 
+PUSH_ANSWER_SCHEMA = {  # the answer 快递100 expects (bff/tracking/protocol.py)
+    "type": "object", "required": ["result", "returnCode", "message"],
+    "properties": {"result": {"type": "boolean"}, "returnCode": {"type": "string"}, "message": {"type": "string"}},
+}
+
 EXTRA_PATHS: dict[str, dict[str, Any]] = {
     "/api/health/check": {
         "get": {
@@ -104,6 +109,22 @@ EXTRA_PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/openapi.json": {
         "get": {"tags": ["meta"], "summary": "This document", "responses": {"200": {"description": "OpenAPI"}}}
+    },
+    "/api/tracking/callback": {
+        "post": {
+            "tags": ["tracking"],
+            "summary": "快递100's push of a followed parcel's track (docs/tracking.md): signed MD5(param + BFF_TRACKING_SALT); "
+                       "idempotent. 404 while tracking is off (no BFF_TRACKING_CUSTOMER)",
+            "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object", "required": ["param"],
+                "properties": {"param": {"type": "string"}, "sign": {"type": "string"}},
+            }}}},
+            "responses": {**ERROR_RESPONSES, **{
+                status: {"description": what, "content": {"application/json": {"schema": {"anyOf": [PUSH_ANSWER_SCHEMA, ERROR_SCHEMA]}}}}
+                for status, what in (("200", "stored, or nothing new: 快递100 stops pushing it"), ("400", "not a form"),
+                                     ("401", "not signed with our salt"), ("404", "tracking off"))
+            }},
+        }
     },
 }
 

@@ -18,8 +18,9 @@ MATERIAL = f"id orderId orderCode productCode name spec brand image quantity uni
 ORDER = (
     "id code customerName customerOrderCode date deliveryDate status statusCode statusName amount rmbAmount "
     "currency quantity remark deliveryStatus deliveryText shippedRate producedRate awaitingDispatchRate progressExact "
-    f"overdue materialSummary progress {{ {PROGRESS} }}"
+    f"overdue materialSummary trackingState progress {{ {PROGRESS} }}"
 )
+TRACKING = "tracking { state updatedAt carrier events { time text location } }"
 
 SEARCH_PAGE_FIELDS = ["total", "page", "pageSize", "queryTime", "cacheHit", "stale", "asOf"]
 SEARCH = f"""
@@ -32,7 +33,7 @@ query RestOrderSearch($keyword: String, $status: OrderStatus, $page: Int!, $page
 
 STATUS = f"""
 query RestOrderStatus($id: ID, $code: String) {{
-  order(id: $id, code: $code) {{ {ORDER} timeline {{ kind title at done current durationS detail }} shipments {{ {SHIPMENT} }} }}
+  order(id: $id, code: $code) {{ {ORDER} timeline {{ kind title at done current durationS detail }} shipments {{ {SHIPMENT} {TRACKING} }} }}
 }}"""
 
 MATERIALS = f"""

@@ -9,7 +9,7 @@ const ORDER_CARDS = `fragment OrderCards on OrderPage {
   asOf
   items {
     id code customerOrderCode status statusName date deliveryDate
-    deliveryStatus deliveryText shippedRate producedRate overdue amount currency materialSummary
+    deliveryStatus deliveryText shippedRate producedRate overdue amount currency materialSummary trackingState
   }
 }`
 
@@ -60,6 +60,7 @@ export const ORDER_DETAIL = `query OrderDetail($id: ID!) {
       contact
       mobile
       attachments { name url }
+      tracking { state updatedAt carrier events { time text location } }
     }
   }
 }`

@@ -19,6 +19,12 @@ export interface OrderCard {
   amount: number | null
   currency: string | null
   materialSummary: string | null
+  trackingState?: string | null
+}
+
+// A parcel's state in the purchaser's words (Shipment.tracking, Order.trackingState).
+const PARCEL: Record<string, string> = {
+  IN_TRANSIT: '运输中', OUT_FOR_DELIVERY: '派送中', SIGNED: '已签收', PROBLEM: '运输异常', RETURNED: '已退回',
 }
 
 export function card(o: OrderCard) {
@@ -37,6 +43,26 @@ export function card(o: OrderCard) {
     awaiting: o.deliveryStatus === 'AWAITING_DISPATCH',
     producedPct: percent(o.producedRate),
     shippedPct: percent(o.shippedRate),
+    // The newest shipment's parcel, when the tracking service has told: 运输中 / 已签收 …
+    parcel: PARCEL[o.trackingState || ''] || '',
+    parcelState: o.trackingState || '',
+  }
+}
+
+export interface Tracking {
+  state: string; updatedAt: string | null; carrier: string | null
+  events: { time: string | null; text: string; location: string | null }[]
+}
+
+/** The track as the order page draws it: newest first, the newest one current. */
+export function track(t: Tracking | null | undefined) {
+  if (!t) return null
+  return {
+    state: t.state,
+    label: PARCEL[t.state] || (t.state === 'UNSUPPORTED' ? '暂不支持自动查询' : '暂无物流信息'),
+    unsupported: t.state === 'UNSUPPORTED',
+    updatedAt: t.updatedAt ? `更新于 ${dateTime(t.updatedAt)}` : '',
+    events: t.events.map((e, i) => ({ time: dateTime(e.time), text: e.text, current: i === 0 })),
   }
 }
 
@@ -81,6 +107,7 @@ export function material(m: MaterialRow) {
 export interface ShipmentRow {
   id: string; code: string; state: string; shipDate: string | null; logisticsCompany: string | null; trackingNumber: string | null
   remark: string | null; address: string | null; contact: string | null; mobile: string | null; attachments: { name: string; url: string }[]
+  tracking?: Tracking | null
 }
 
 export function shipment(s: ShipmentRow) {
@@ -98,6 +125,7 @@ export function shipment(s: ShipmentRow) {
     address: s.address || '',
     contact: [s.contact, s.mobile].filter(Boolean).join(' '),
     attachments: s.attachments,
+    track: track(s.tracking),
     lines: [] as { name: string; spec: string; quantity: string }[],
     linesLoaded: false,
   }

@@ -21,7 +21,7 @@ function findBff() {
 function startDemo({ timeoutMs = 60000 } = {}) {
   // Its own working directory: the demo's SQLite file must not collide with a developer's.
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-bff-'))
-  const child = spawn(findBff(), ['demo', '--port', '0', '--erp-port', '0', '--wechat-port', '0'], {
+  const child = spawn(findBff(), ['demo', '--port', '0', '--erp-port', '0', '--wechat-port', '0', '--tracking-port', '0'], {
     cwd,
     // A fast change watcher, so an order change becomes a notification within the test; the
     // platform's headers trusted (WeChat Cloud Run's callContainer, stood in by the wx shim).
@@ -45,8 +45,9 @@ function startDemo({ timeoutMs = 60000 } = {}) {
       info.graphql = grab(/GraphiQL\s+(http:\/\/\S+)/)
       info.wechat = grab(/WeChat simulator\s+(http:\/\/\S+)/)
       info.erp = grab(/ERP simulator\s+(http:\/\/\S+)/)
+      info.tracking = grab(/Tracking sim\s+(http:\/\/\S+)/)
       info.token = grab(/DEMO_TOKEN=(\S+)/)
-      if (info.graphql && info.wechat && info.erp && info.token) {
+      if (info.graphql && info.wechat && info.erp && info.tracking && info.token) {
         clearTimeout(timer)
         info.base = info.graphql.replace(/\/graphql$/, '')
         resolve({ child, info })

@@ -71,6 +71,7 @@ function installWx() {
     nav: [],
     toasts: [],
     clipboard: [],
+    scrolls: [],
     subscribeAnswer: 'accept',
     tempFiles: new Map(), // temporary local paths (http://tmp/…, wxfile://…) → bytes, as chooseAvatar leaves them
     delayReply: () => 0, // ms before a wx.request reply is delivered (a slow network for one request)
@@ -145,6 +146,7 @@ function installWx() {
     showToast: (o) => (state.toasts.push(o.title), ok(o, {})),
     showModal: (o) => (state.modals.push({ title: o.title, content: o.content, confirmText: o.confirmText }), ok(o, { confirm: state.modalConfirm, cancel: !state.modalConfirm })),
     setClipboardData: (o) => (state.clipboard.push(o.data), ok(o, {})),
+    pageScrollTo: (o) => (state.scrolls.push(o.selector), ok(o, {})),
     scanCode: (o) => ok(o, { result: state.scanResult, scanType: 'QR_CODE' }),
     requestSubscribeMessage(o) {
       // As on a phone: WeChat's server records each accept (one send), then the page is told.

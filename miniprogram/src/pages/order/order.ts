@@ -86,6 +86,8 @@ Component({
     offline: '',
     subscribing: false,
     subscribed: '',
+    /** The shipment whose track a notification opened (its id), scrolled to once shown. */
+    focus: '',
     /** The attachment being fetched (its url) and how far (0..100). */
     opening: '',
     progress: 0,
@@ -93,7 +95,7 @@ Component({
   methods: {
     onLoad(query: Record<string, string | undefined>) {
       // A notification tapped while signed out: after login the user lands here, not on the list.
-      this.setData({ id: query.id || '', self: here('/pages/order/order', query) })
+      this.setData({ id: query.id || '', self: here('/pages/order/order', query), focus: query.shipment || '' })
       if (!hasSession()) return toLogin('login', this.data.self)
       // Opened from a notification: the message carries its id so it can be marked read.
       if (query.msg) request(MARK_MESSAGE_READ, { id: query.msg }).catch(() => undefined)
@@ -115,6 +117,7 @@ Component({
         this.setData({ loading: false, order: view(data.order), stale, keptAt: '', offline: '', shownAt: Date.now() })
         keep<KeptOrder>(name, { order: data.order })
         wx.setNavigationBarTitle({ title: data.order.code })
+        if (this.data.focus) wx.pageScrollTo({ selector: `#ship-${this.data.focus}`, duration: 0 })
         if (data.order.shipments.length) await this.loadLines()
       } catch (e) {
         const s = errorState(e)
@@ -135,6 +138,10 @@ Component({
       this.setData({ order: v, keptAt: updatedAt(at), shownAt: at })
     },
     onRetry() {
+      return this.load()
+    },
+    /** 刷新 of a track: the order again (the BFF asks the tracking service when the track is stale). */
+    onRefreshTrack() {
       return this.load()
     },
     /** What each shipment carries, once the detail is on screen: one small request per shipment
