@@ -47,11 +47,11 @@ class TemplateSpec:
 
 
 # Keyword -> fact, per kind (the simulator's templates mirror WeChat's library entries).
+_STATUS_FIELDS = {  # the order-status template: parcel messages are sent with it too
+    "character_string1": "order_code", "thing2": "summary", "phrase3": "status", "time4": "time", "thing5": "remark",
+}
 _FIELDS: dict[EventKind, tuple[str, dict[str, str]]] = {
-    EventKind.ORDER_STATUS: ("订单状态更新", {
-        "character_string1": "order_code", "thing2": "summary", "phrase3": "status",
-        "time4": "time", "thing5": "remark",
-    }),
+    EventKind.ORDER_STATUS: ("订单状态更新", _STATUS_FIELDS),
     EventKind.PRODUCTION_DONE: ("订单生产完成", {
         "character_string1": "order_code", "thing2": "product", "number3": "quantity",
         "time4": "time", "thing5": "remark",
@@ -60,14 +60,8 @@ _FIELDS: dict[EventKind, tuple[str, dict[str, str]]] = {
         "character_string1": "order_code", "thing2": "summary", "thing3": "logistics_company",
         "character_string4": "tracking_number", "time5": "time",
     }),
-    EventKind.PARCEL_SIGNED: ("物流已签收", {
-        "character_string1": "order_code", "thing2": "summary", "phrase3": "status",
-        "time4": "time", "thing5": "remark",
-    }),
-    EventKind.PARCEL_PROBLEM: ("物流运输异常", {
-        "character_string1": "order_code", "thing2": "summary", "phrase3": "status",
-        "time4": "time", "thing5": "remark",
-    }),
+    EventKind.PARCEL_SIGNED: ("物流已签收", _STATUS_FIELDS),
+    EventKind.PARCEL_PROBLEM: ("物流运输异常", _STATUS_FIELDS),
     EventKind.ADMIN_ALERT: ("系统告警", {
         "thing1": "content", "phrase2": "level", "time3": "time", "thing4": "advice",
     }),

@@ -124,34 +124,28 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A unit of work: commit on success, roll back on any error (no partial writes)."""
-        try:
-            async with self._sessions() as session, session.begin():
-                yield session
-        except (DBAPIError, PoolTimeout) as error:
-            if not is_unreachable(error):
-                raise
-            raise self._unavailable(error) from error
-        self.reach.answered()
+        async with self._reaching(), self._sessions() as session, session.begin():
+            yield session
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A plain connection for reads that need no unit of work (no ORM objects): about half
         the CPU of a session, for reads made on every view of a page."""
-        try:
-            async with self.engine.connect() as conn:
-                yield conn
-        except (DBAPIError, PoolTimeout) as error:
-            if not is_unreachable(error):
-                raise
-            raise self._unavailable(error) from error
-        self.reach.answered()
+        async with self._reaching(), self.engine.connect() as conn:
+            yield conn
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """A connection in one transaction, for Core statements (batched inserts)."""
+        async with self._reaching(), self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _reaching(self) -> AsyncIterator[None]:
+        """Whether the database answered: a connection failure becomes DatabaseUnavailable (and
+        the outage is noted once); anything else the work raises passes as it is."""
         try:
-            async with self.engine.begin() as conn:
-                yield conn
+            yield
         except (DBAPIError, PoolTimeout) as error:
             if not is_unreachable(error):
                 raise
