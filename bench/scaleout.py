@@ -106,13 +106,18 @@ async def load(ports: list[int], script: Path, connections: int, duration: int,
                sum(p[3] for p in parsed), sum(p[4] for p in parsed), cpu)
 
 
-async def main(latency_ms: float, duration: int, connections: int, users: int) -> None:
+async def main(latency_ms: float, duration: int, connections: int, users: int, instances: int, as_deployed: bool,
+               erp_pool_size: int | None) -> None:
     sims = await Simulators.start()
     sims.erp_sim.set_faults(latency_ms=latency_ms)
     db_name, db_url = await fresh_database()
     redis = aioredis.from_url(REDIS)
     await redis.flushdb()
     env = sims.bff_env(db_url, REDIS)
+    if as_deployed:  # the change watcher and the outbox running beside the requests, as in production
+        env["BFF_NOTIFY_ENABLED"] = "true"
+    if erp_pool_size is not None:
+        env["BFF_ERP_POOL_SIZE"] = str(erp_pool_size)
     bff_bin = str(Path(sys.executable).parent / "bff")
     subprocess.run([bff_bin, "migrate"], env=env, check=True, capture_output=True)
     ports = [free_port(), free_port()]
@@ -128,20 +133,22 @@ async def main(latency_ms: float, duration: int, connections: int, users: int) -
         script.write_text(LUA % {"tokens": ", ".join(f'"{t}"' for t in tokens), "body": body})
         pids = {"BFF 1": servers[0].pid, "BFF 2": servers[1].pid, "simulators (this process)": os.getpid()}
         runs = []
-        for count in (1, 2):
+        for count in range(1, instances + 1):
             await load(ports[:count], script, connections, 3, pids)  # warm-up: caches, pools, sessions
             runs.append(await load(ports[:count], script, connections, duration, pids))
         print(f"Scale-out, home screen (trusted `Home`, 20 orders): {users} purchasers of 2 companies, wrk with "
               f"{connections} connections per instance for {duration} s, ERP simulator at {latency_ms:.0f} ms, "
-              f"production mode on MariaDB + Redis, {os.cpu_count()} cores\n")
+              f"production mode on MariaDB + Redis{', notifications on' if as_deployed else ''}"
+              f"{f', ERP pool {erp_pool_size}' if erp_pool_size else ''}, {os.cpu_count()} cores\n")
         print("| instances | clean answers/s | per BFF CPU-second | p50 ms | p99 ms | not clean 200 | stale | CPU (share of one core) |")
         print("|---|---|---|---|---|---|---|---|")
         for run in runs:
             cpu = ", ".join(f"{name} {share:.2f}" for name, share in run.cpu.items())
             print(f"| {run.instances} | {run.rps:.1f} | {run.per_bff_cpu_s:.0f} | {run.p50_ms:.0f} | {run.p99_ms:.0f} "
                   f"| {run.bad} | {run.stale} | {cpu} |")
-        print(f"\nscale-out: {runs[1].rps / runs[0].rps:.2f}× one instance; answers per BFF CPU-second "
-              f"{runs[1].per_bff_cpu_s / runs[0].per_bff_cpu_s:.2f}× (1.00: the instances share nothing that costs CPU)")
+        if len(runs) > 1:
+            print(f"\nscale-out: {runs[1].rps / runs[0].rps:.2f}× one instance; answers per BFF CPU-second "
+                  f"{runs[1].per_bff_cpu_s / runs[0].per_bff_cpu_s:.2f}× (1.00: the instances share nothing that costs CPU)")
     finally:
         for server in servers:
             server.terminate()
@@ -157,5 +164,9 @@ if __name__ == "__main__":
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--connections", type=int, default=16, help="per instance")
     parser.add_argument("--users", type=int, default=40)
+    parser.add_argument("--instances", type=int, choices=(1, 2), default=2, help="1: one instance's figures only")
+    parser.add_argument("--as-deployed", action="store_true", help="notifications (watcher, outbox) on, as in production")
+    parser.add_argument("--erp-pool-size", type=int, help="BFF_ERP_POOL_SIZE (default: the setting's)")
     args = parser.parse_args()
-    asyncio.run(main(args.erp_latency_ms, args.duration, args.connections, args.users))
+    asyncio.run(main(args.erp_latency_ms, args.duration, args.connections, args.users, args.instances,
+                     args.as_deployed, args.erp_pool_size))
