@@ -19,7 +19,7 @@ orders), and the lines of the 20 orders (one read, or one per order in the evide
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -210,18 +210,24 @@ def newest_dispatched(shipments: Sequence[Shipment]) -> Shipment | None:
     return max(tracked, key=lambda s: (s.ship_date is not None, s.ship_date or 0, s.id), default=None)
 
 
+async def _stored_tracks(needs: Loaders, shipments: Iterable[Shipment]) -> dict[str, tuple[Ask, Kept | None]]:
+    """The stored track of each dispatched shipment with a tracking number, by shipment id (never
+    a query)."""
+    asks = [a for s in shipments if (a := ask_of(s, s.logistics_company, live=False))]
+    kept: list[Kept | None] = await needs["tracks"].load_many([a.number for a in asks])
+    return {ask.shipment_id: (ask, track) for ask, track in zip(asks, kept, strict=True)}
+
+
 async def _order_tracking(_: Sources, needs: Loaders, order_ids: list[str]) -> list[TrackingState | None]:
     """The card's parcel state: its newest shipment's stored track (never a query); None when no
     track moves (no shipment tracked, a carrier not followed, or not known yet): the same answer
     whether or not the list rows name the carrier, and whatever was opened before."""
-    shipments = await needs["order_shipments"].load_many(order_ids)
-    newest = [newest_dispatched(s) for s in shipments]
-    asks = [ask_of(s, s.logistics_company, live=False) if s is not None else None for s in newest]
-    kept = await needs["tracks"].load_many([a.number for a in asks if a is not None])
-    by_number = {a.number: k for a, k in zip([a for a in asks if a is not None], kept, strict=True)}
+    newest = [newest_dispatched(s) for s in await needs["order_shipments"].load_many(order_ids)]
+    tracks = await _stored_tracks(needs, [s for s in newest if s is not None])
     states: list[TrackingState | None] = []
-    for ask in asks:
-        state = _tracking(ask, by_number.get(ask.number)).state if ask is not None else None
+    for shipment in newest:
+        found = tracks.get(shipment.id) if shipment is not None else None
+        state = _tracking(*found).state if found is not None else None
         states.append(None if state in (None, TrackingState.UNKNOWN, TrackingState.UNSUPPORTED) else state)
     return states
 
@@ -230,13 +236,10 @@ async def _order_signed(_: Sources, needs: Loaders, order_ids: list[str]) -> lis
     """Each order's shipments signed for, and when (the newest event of their stored tracks:
     never a query), for the timeline's 已签收 steps."""
     shipments: list[list[Shipment]] = await needs["order_shipments"].load_many(order_ids)
-    asks = [a for of_order in shipments for s in of_order if (a := ask_of(s, s.logistics_company, live=False))]
-    kept: list[Kept | None] = await needs["tracks"].load_many([a.number for a in asks])
-    signed_at: dict[str, datetime | None] = {}
-    for ask, track in zip(asks, kept, strict=True):
-        if track is not None and track.state is TrackingState.SIGNED:
-            newest = track.events[0].time if track.events else None
-            signed_at[ask.shipment_id] = newest or track.updated_at
+    tracks = await _stored_tracks(needs, [s for of_order in shipments for s in of_order])
+    signed_at = {shipment_id: (track.events[0].time if track.events else None) or track.updated_at
+                 for shipment_id, (_, track) in tracks.items()
+                 if track is not None and track.state is TrackingState.SIGNED}
     return [{s.id: signed_at[s.id] for s in of_order if s.id in signed_at} for of_order in shipments]
 
 
