@@ -86,7 +86,6 @@ class CustomerOrders:
         self._details = details or DeliveryDetails(erp, None)
         self.customer_id = customer_id
         self._orders: dict[str, Order] = {}  # proven this customer's
-        self._recent: asyncio.Future[tuple[int, list[DeliveryRecord]]] | None = None
         self._deliveries: dict[str, DeliveryRecord] = {}  # proven this customer's
         self._made: dict[str, asyncio.Future[tuple[int, list[Any]]]] = {}  # this request's reads, by shape
         self._detail_reads_left = DETAIL_READS_PER_REQUEST
@@ -226,15 +225,13 @@ class CustomerOrders:
 
     # --- shipments (deliveries) ---------------------------------------------------------------
 
-    def _recent_deliveries(self) -> asyncio.Future[tuple[int, list[DeliveryRecord]]]:
-        """The customer's newest deliveries, read once per request (first asked, first started)."""
-        if self._recent is None:
-            self._recent = asyncio.ensure_future(self._read(queries.recent_deliveries(self.customer_id)))
-        return self._recent
+    async def _recent_deliveries(self) -> tuple[int, list[DeliveryRecord]]:
+        """The customer's newest deliveries (read once per request, as every read: :meth:`_read`)."""
+        return await self._read(queries.recent_deliveries(self.customer_id))
 
     def start_recent_deliveries(self) -> None:
         """Start the newest-deliveries read now, beside the orders' read: it needs nothing of them."""
-        quietly(self._recent_deliveries())
+        quietly(asyncio.ensure_future(self._recent_deliveries()))
 
     async def shipments_by_order(self, order_ids: Sequence[str]) -> dict[str, list[Shipment]]:
         """Each order's shipments: from the customer's newest deliveries when the order is newer
