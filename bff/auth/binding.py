@@ -96,7 +96,7 @@ class BindingService:
             return list(rows.all())
 
     def _invite_digest(self, code: str) -> str:
-        return self._keys.digest("invite:" + normalize_invite_code(code))
+        return self._keys.digest(_invite_value(code))
 
     async def bind_by_invite_code(self, viewer: Viewer, raw_code: str, client_ip: str) -> Binding:
         await self._limits.bind_attempt(viewer.openid, client_ip)
@@ -196,7 +196,7 @@ class BindingService:
             reason = "company_disabled"
         elif self._rotation_ends_bindings and binding.invite_code_digest is not None:
             current = self._invite_digest(invite_code or "")
-            if binding.invite_code_digest == self._keys.earlier_digest("invite:" + normalize_invite_code(invite_code or "")):
+            if binding.invite_code_digest == self._keys.earlier_digest(_invite_value(invite_code or "")):
                 await self._redigest(binding, current)  # BFF_SECRET_KEY rotated: the same code, re-made
             elif binding.invite_code_digest != current:
                 reason = "invite_code_changed"
@@ -212,3 +212,8 @@ class BindingService:
     async def company_users(self, company_id: str) -> list[ErpBinding]:
         """The valid bindings to a company, newest first (the administrators' user list)."""
         return await self._valid(ErpBinding.company_id == company_id, limit=500)
+
+
+def _invite_value(code: str) -> str:
+    """What an invite code's digest is made of (with the current key, or the previous one)."""
+    return "invite:" + normalize_invite_code(code)
