@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import LargeBinary, Text
+from sqlalchemy import Index, LargeBinary, Text
 from sqlalchemy.dialects.mysql import MEDIUMBLOB
 from sqlmodel import Field, SQLModel
 
@@ -87,6 +87,8 @@ class ApiCallLog(SQLModel, table=True):
 
 class MessageLog(SQLModel, table=True):
     __tablename__ = "message_logs"
+    # Migration 0008: the outbox's claim and backlog filter on the state and order by the due time.
+    __table_args__ = (Index("ix_message_logs_status_due", "msg_status", "next_attempt_at"),)
 
     msg_id: str = Field(primary_key=True, max_length=64)
     session_id: str | None = Field(default=None, index=True, max_length=64)
@@ -111,6 +113,11 @@ class MessageLog(SQLModel, table=True):
     summary: str | None = Field(default=None, max_length=500)
     created_at: datetime | None = Field(default=None, index=True)
     read_at: datetime | None = None
+    # Migration 0008: whose message it is: the ERP customer id of the company the recipient was
+    # bound to (bff.notify.outbox.WHOLESALER for an administrator); NULL: from before 0008, or
+    # sent on request to an unbound user. The centre shows, and the outbox sends, only messages
+    # of the recipient's current company (bff/notify/outbox.py, bff/notify/service.py).
+    company_id: str | None = Field(default=None, max_length=50)
 
 
 # Notifications ---------------------------------------------------------------------------
@@ -238,3 +245,23 @@ class ParcelTrack(SQLModel, table=True):
     notified: str = Field(default="", max_length=40)  # states already notified: "SIGNED,PROBLEM"
     created_at: datetime
     expires_at: datetime = Field(index=True)
+
+
+class AdminSession(SQLModel, table=True):
+    """A login to /admin (migration 0008): the browser's cookie holds a random id, this row only
+    its SHA-256. ``credential`` is the keyed digest (SecretKeys.digest) of what was posted: the
+    administrator's session id, or of BFF_ADMIN_TOKEN, so the session ends with that session, that
+    user's administrator binding or that token (bff/auth/admin_sessions.py)."""
+
+    __tablename__ = "admin_sessions"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=8)  # token | user
+    principal: str = Field(max_length=100)  # "admin token" or the administrator's openid
+    credential: str = Field(max_length=64)
+    created_at: datetime
+    expires_at: datetime = Field(index=True)
+    last_seen_at: datetime
+    revoked_at: datetime | None = None
+    client_ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=200)
