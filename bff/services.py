@@ -9,6 +9,7 @@ from datetime import timedelta
 import httpx
 from aiocache.base import BaseCache
 
+from bff.auth.admin_sessions import AdminSessions
 from bff.auth.avatars import AvatarService
 from bff.auth.binding import BindingService
 from bff.auth.companies import CompanyDirectory
@@ -65,6 +66,7 @@ class Services:
     accounts: AccountDeletion = field(init=False)  # deleteMyAccount
     guesses: Guesses = field(init=False)  # what this process learnt of the ERP's guessed shapes
     delivery_details: DeliveryDetails = field(init=False)
+    admin_sessions: AdminSessions = field(init=False)  # /admin logins (bff/web/dashboard.py)
 
     @classmethod
     def create(cls, settings: Settings, *, delivery_log: DeliveryLog | None = None) -> Services:
@@ -144,6 +146,9 @@ class Services:
         services.monitor.outbox_wait = lambda: services.notify.outbox.last_backlog.oldest_s
         services.avatars = AvatarService(db, limits, max_bytes=settings.avatar_max_bytes)
         services.accounts = AccountDeletion(db, viewers)
+        services.admin_sessions = AdminSessions(
+            db, sessions, secret_keys, admin_token=settings.admin_token.get_secret_value(),
+            ttl=timedelta(hours=settings.admin_session_hours))
         services._observe_state()
         return services
 

@@ -117,7 +117,14 @@ class SessionService:
         Requests of one session that arrive while its read is under way wait for that read,
         but only if no viewer changed since it began (same epoch): a request sent after a
         logout or a revocation answered never gets a viewer read before it."""
-        session_id = self.session_id_for(token)
+        found = await self.by_session_id(self.session_id_for(token))
+        if found is None and await self._rekeyed(token):
+            return await self.authenticate(token)
+        return found
+
+    async def by_session_id(self, session_id: str) -> Viewer | None:
+        """:meth:`authenticate` from the stored digest of the token (an /admin session, which
+        keeps that digest, never the token, asks whether its administrator's session stands)."""
         viewer = await self.viewers.get(session_id)
         if viewer is not None:
             return viewer
@@ -139,8 +146,6 @@ class SessionService:
             if recalled is None:
                 raise
             return recalled
-        if found is None and await self._rekeyed(token):
-            return await self.authenticate(token)
         return None if found is None else replace(found)  # each request may set its own binding
 
     async def _rekeyed(self, token: str) -> bool:

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     secret_key_previous: SecretStr = SecretStr("")
     data_key_previous: SecretStr = SecretStr("")
     admin_token: SecretStr = SecretStr("")
+    admin_session_hours: float = Field(8.0, gt=0, le=24 * 7)  # an /admin login lasts this long (bff/auth/admin_sessions.py)
     service_key: SecretStr = SecretStr("")
 
     # Sessions and binding

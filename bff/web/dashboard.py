@@ -1,13 +1,20 @@
 """/admin: the operators' dashboard, one server-rendered page with inline SVG (no CDN, no script).
 
 Administrators only: BFF_ADMIN_TOKEN or the session token of a bound administrator
-(MONITORING_READ), as a Bearer header (API clients) or posted once to ``/admin/login``, which
-answers with an HttpOnly, SameSite=Strict cookie: no token ever travels in a URL (where
-logs, history and Referer headers keep it). Every answer carries a strict CSP,
-``X-Frame-Options: DENY``, ``Cache-Control: no-store`` and ``Referrer-Policy: same-origin``.
-Administrators can list a company's users and revoke a binding or all of a user's sessions
-(forms posting to ``/admin/revoke``; the SameSite=Strict cookie keeps other sites from
-posting them). Everything shown is escaped.
+(MONITORING_READ), as a Bearer header (API clients: checked on every request, as before) or
+posted once to ``/admin/login``. A login opens a session on the server
+(:mod:`bff.auth.admin_sessions`): the HttpOnly, SameSite=Strict cookie holds only its random id,
+never the token, and every request checks the row (not expired, not revoked, the admin token
+unchanged or the administrator's session live and still an administrator's). Logout revokes the
+row, so a copied cookie opens nothing afterwards; the page lists the live admin sessions (a
+prefix of each id's hash, who, when, from where) with a button to revoke each. No token ever
+travels in a URL (where logs, history and Referer headers keep it). Every answer carries a
+strict CSP, ``X-Frame-Options: DENY``, ``Cache-Control: no-store`` and
+``Referrer-Policy: same-origin``. Administrators can list a company's users and revoke a binding
+or all of a user's sessions (forms posting to ``/admin/revoke``; the SameSite=Strict cookie and
+an ``Origin`` check keep other sites from posting them). ``Secure`` and the ``Origin`` check use
+the scheme a trusted proxy's X-Forwarded-Proto gives (uvicorn's ProxyHeadersMiddleware, with
+BFF_TRUSTED_PROXIES). Everything shown is escaped.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from bff.auth.admin_sessions import TOKEN, ActiveAdminSession, AdminLogin, AdminSessions
+from bff.core.domain import Permission
 from bff.core.errors import BffError, ErrorCode
 from bff.monitor.performance import OperationFigures, performance, recent_errors
 from bff.monitor.probe import ProbeSample
@@ -31,13 +40,12 @@ from bff.store.tables import ErpBinding
 from bff.web.appstate import services_of
 from bff.web.gql import bearer_token, error_response
 from resolvers.context import RequestContext
-from resolvers.monitoring import may_monitor
+from resolvers.monitoring import is_admin_token, may_monitor
 
 STATE_COLORS = {"UP": "#2e7d32", "DEGRADED": "#f9a825", "DOWN": "#c62828", "UNKNOWN": "#757575"}
 
 
-COOKIE = "bff_admin"
-COOKIE_MAX_AGE_S = 8 * 3600
+COOKIE = "bff_admin"  # the admin session's random id (bff/auth/admin_sessions.py), never a token
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -55,8 +63,24 @@ def _secured(response: Response) -> Response:
     return response
 
 
-def _token(request: Request) -> str:
-    return bearer_token(request) or request.cookies.get(COOKIE, "")
+class Refused(Exception):
+    """A Bearer header that is no administrator's: 403, not the login form."""
+
+
+async def _administrator(request: Request) -> ActiveAdminSession | bool:
+    """Who asks: True for a valid Bearer header (API clients), the admin session the cookie
+    names, or False (no valid session: the login form). Raises Refused for a bad Bearer."""
+    services = services_of(request)
+    bearer = bearer_token(request)
+    if bearer:
+        if not await is_administrator(services, bearer):
+            raise Refused
+        return True
+    return await services.admin_sessions.check(request.cookies.get(COOKIE, "")) or False
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""  # resolved by BFF_TRUSTED_PROXIES
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -83,17 +107,23 @@ def login_page(message: str = "", status: int = 401) -> Response:
 async def login(request: Request) -> Response:
     services = services_of(request)
     token = (await _form(request)).get("token", "")
-    if not _same_origin(request) or not await is_administrator(services, token):
+    who = await admin_login(services, token) if _same_origin(request) else None
+    if who is None:
         return login_page("令牌无效或无管理员权限", status=403)
+    raw_id = await services.admin_sessions.open(who, _client_ip(request), request.headers.get("user-agent", ""))
     response = RedirectResponse("/admin", status_code=303)
     response.set_cookie(
-        COOKIE, token, max_age=COOKIE_MAX_AGE_S, path="/admin", httponly=True, samesite="strict",
-        secure=request.url.scheme == "https",
+        COOKIE, raw_id, max_age=int(services.admin_sessions.ttl.total_seconds()), path="/admin", httponly=True,
+        samesite="strict", secure=request.url.scheme == "https",
     )
     return _secured(response)
 
 
 async def logout(request: Request) -> Response:
+    """Ends the session on the server: the same cookie, replayed, opens nothing."""
+    raw_id = request.cookies.get(COOKIE, "")
+    if raw_id:
+        await services_of(request).admin_sessions.revoke(raw_id, raw=True)
     response = RedirectResponse("/admin", status_code=303)
     response.delete_cookie(COOKIE, path="/admin")
     return _secured(response)
@@ -102,15 +132,23 @@ async def logout(request: Request) -> Response:
 async def revoke(request: Request) -> Response:
     """A revocation form of the user list: end one binding, or all sessions of a user."""
     services = services_of(request)
-    if not _same_origin(request) or not await is_administrator(services, _token(request)):
+    try:
+        allowed = _same_origin(request) and bool(await _administrator(request))
+    except Refused:
+        allowed = False
+    if not allowed:
         return _secured(error_response(ErrorCode.FORBIDDEN, "仅限管理员操作", status=403))
     form = await _form(request)
     kind, target, company = form.get("kind", ""), form.get("id", "")[:100], form.get("company", "")[:50]
+    anchor = "users"
     if kind == "binding":
         await services.bindings.end(ErpBinding.binding_id == target, reason="revoked")
     elif kind == "sessions":
         await services.sessions.revoke_all(target)
-    return _secured(RedirectResponse(f"/admin?company={quote(company)}#users", status_code=303))
+    elif kind == "admin_session":
+        await services.admin_sessions.revoke(target)
+        anchor = "admin-sessions"
+    return _secured(RedirectResponse(f"/admin?company={quote(company)}#{anchor}", status_code=303))
 
 
 def routes() -> list[Route]:
@@ -120,6 +158,23 @@ def routes() -> list[Route]:
         Route("/admin/logout", logout, methods=["POST"]),
         Route("/admin/revoke", revoke, methods=["POST"]),
     ]
+
+
+async def admin_login(services: Services, token: str) -> AdminLogin | None:
+    """What a token posted to /admin/login opens a session as: the admin token, or an
+    administrator's session (kept by its stored id, which the admin session checks each time)."""
+    if not token:
+        return None
+    context = RequestContext(services=services, bearer_token=token)
+    if is_admin_token(context):
+        return services.admin_sessions.token_login()
+    try:
+        viewer = await context.viewer()
+    except BffError:
+        return None
+    if viewer is None or Permission.MONITORING_READ not in viewer.permissions:
+        return None
+    return AdminSessions.user_login(viewer.openid, viewer.session_id)
 
 
 async def is_administrator(services: Services, token: str) -> bool:
@@ -134,13 +189,19 @@ async def is_administrator(services: Services, token: str) -> bool:
 
 async def dashboard(request: Request) -> Response:
     services = services_of(request)
-    bearer = bearer_token(request)
-    if bearer and not await is_administrator(services, bearer):
+    try:
+        who = await _administrator(request)
+    except Refused:
         return _secured(error_response(ErrorCode.FORBIDDEN, "仅限管理员访问监控面板", status=403))
-    if not await is_administrator(services, _token(request)):
-        return login_page()
+    if who is False:
+        page = login_page()
+        if COOKIE in request.cookies:  # expired or revoked: the browser may forget it
+            page.delete_cookie(COOKIE, path="/admin")
+        return page
     company = request.query_params.get("company", "").strip()[:50]
     users = await users_section(services, company)
+    admins = admin_sessions_section(await services.admin_sessions.active(), company,
+                                    who.id_hash if isinstance(who, ActiveAdminSession) else None)
     status = erp_status(services.monitor.probe, services.erp)
     report = await performance(services.db, 3600)
     errors = await recent_errors(services.db, 15)
@@ -201,6 +262,7 @@ td,th{{border:1px solid #ddd;padding:4px 8px;text-align:left}} th{{background:#f
 <h2>最近告警</h2>
 <table id="alerts"><tr><th>时间</th><th>告警</th><th>详情</th><th>Webhook</th></tr>{alert_rows}</table>
 {users}
+{admins}
 <form method="post" action="/admin/logout"><button type="submit">退出登录</button></form>
 </body></html>"""
     return _secured(HTMLResponse(body))
@@ -224,6 +286,22 @@ async def users_section(services: Services, company: str) -> str:
 <form method="get" action="/admin"><label>客户编号 <input name="company" value="{escape(company)}"></label>
 <button type="submit">查看</button></form>
 <table id="company-users"><tr><th>昵称</th><th>openid</th><th>方式</th><th>绑定时间</th><th>会话</th><th>操作</th></tr>{rows}</table>"""
+
+
+def admin_sessions_section(sessions: list[ActiveAdminSession], company: str, current: str | None) -> str:
+    """The live /admin sessions, each with a revoke button: a prefix of its id's hash names it
+    (the hash opens nothing; the id itself is never stored)."""
+    rows = "".join(
+        f"<tr><td><code>{escape(a.id_hash[:8])}</code>{' (当前)' if a.id_hash == current else ''}</td>"
+        f"<td>{'管理员令牌' if a.kind == TOKEN else '管理员会话'}</td><td><code>{escape(a.principal)}</code></td>"
+        f"<td>{_time(a.created_at)}</td><td>{_time(a.last_seen_at)}</td><td>{_time(a.expires_at)}</td>"
+        f"<td>{escape(a.client_ip)}</td><td>{escape(a.user_agent[:80])}</td>"
+        f"<td>{_revoke_button('admin_session', a.id_hash, company, '注销')}</td></tr>"
+        for a in sessions
+    )
+    return f"""<h2 id="admin-sessions">管理员登录会话</h2>
+<table id="admin-sessions-table"><tr><th>会话</th><th>方式</th><th>登录者</th><th>登录时间</th><th>最近活动</th><th>到期</th>
+<th>地址</th><th>浏览器</th><th>操作</th></tr>{rows}</table>"""
 
 
 def _revoke_button(kind: str, target: str, company: str, label: str) -> str:

@@ -146,7 +146,9 @@ async def test_dashboard_login_sets_a_strict_cookie_and_revokes_users(http: http
     assert login.status_code == 303
     cookie = login.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/admin" in cookie
-    jar = {"Cookie": f"bff_admin={token}"}  # the browser's cookie (httpx deprecates per-request cookies=)
+    session_id = login.headers["set-cookie"].split(";")[0].split("=", 1)[1]  # a server-side admin session's id, not the token
+    assert token not in login.headers["set-cookie"]
+    jar = {"Cookie": f"bff_admin={session_id}"}  # the browser's cookie (httpx deprecates per-request cookies=)
     victim = await stack.login(unique_user("dash-victim"), stack.demo["other_customer"]["invite_code"])
     company = str(stack.demo["other_customer"]["id"])
     listing = await http.get("/admin", params={"company": company}, headers=jar)
