@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bff.core.domain import Order, Permission, Viewer
 from bff.core.errors import BffError, ErrorCode
 from bff.core.security import same_secret
-from bff.notify.messages import Message, SendResult
+from bff.notify.messages import Audience, Message, SendResult
 from bff.notify.prefs import Preferences, valid_hhmm
 from bff.notify.templates import USER_KINDS, EventKind
 from resolvers.context import Info
@@ -51,13 +51,20 @@ async def messages(info: Info, page: int, page_size: int) -> MessagePage:
         raise bad_input(f"页码从 1 开始，每页条数在 1 到 {max_size} 之间", "page")
     notify = info.context.services.notify
     operator = Permission.MONITORING_READ in viewer.permissions
-    total, items = await notify.messages(viewer.openid, page, page_size, operator=operator)
-    return MessagePage(items, total, page, page_size, await notify.unread(viewer.openid))
+    audience = _audience(viewer)
+    total, items = await notify.messages(audience, page, page_size, operator=operator)
+    return MessagePage(items, total, page, page_size, await notify.unread(audience))
+
+
+def _audience(viewer: Viewer) -> Audience:
+    """The user's centre as bound now: a rebound user sees none of the earlier company's messages."""
+    assert viewer.binding is not None  # MESSAGES_READ needs a binding
+    return Audience.of(viewer.openid, viewer.binding)
 
 
 async def mark_read(info: Info, msg_id: str) -> bool:
     viewer = await _user(info)
-    if not await info.context.services.notify.mark_read(viewer.openid, msg_id[:64]):
+    if not await info.context.services.notify.mark_read(_audience(viewer), msg_id[:64]):
         raise BffError(ErrorCode.NOT_FOUND, "未找到该消息")
     return True
 

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bff.core.clock import Clock
 from bff.notify.grants import Grants
-from bff.notify.outbox import MessageState, NewMessage, Outbox
+from bff.notify.outbox import WHOLESALER, MessageState, NewMessage, Outbox
 from bff.notify.render import render
 from bff.notify.templates import EventKind, Templates
 from bff.store.db import Database
@@ -64,6 +64,7 @@ class AdminAlerts:
                 openid=openid, template_id=spec.template_id, data=render(spec, facts, now),
                 dedupe_key=f"alert:{alert.kind}:{alert.level}:{now.isoformat()}:{openid}",
                 kind=EventKind.ADMIN_ALERT.value, page=MONITOR_PAGE, title=spec.title, summary=alert.title,
+                company_id=WHOLESALER,
             )
             if openid not in holders:
                 message.state, message.error_detail = MessageState.SKIPPED, "skipped: no subscription grant for this template"

@@ -57,6 +57,7 @@ async def fan_out(
             message = NewMessage(
                 openid=openid, template_id=spec.template_id, data={}, dedupe_key=f"{event.row.event_id}:{openid}",
                 kind=event.kind.value, order_id=event.row.order_id, title=event.title, summary=event.summary,
+                company_id=event.row.customer_id,  # the order's company: the recipient's while bound to it
             )
             message.page = order_page(event.row.order_id, message.msg_id, event.shipment_id)
             message.data = render(spec, event.facts, now)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bff.core.clock import aware
+from bff.core.domain import Binding
 from bff.core.errors import BffError, ErrorCode
 from bff.core.security import new_id
-from bff.notify.outbox import MessageState, NewMessage, Outbox
+from bff.notify.outbox import Bound, MessageState, NewMessage, Outbox, company_of
 from bff.notify.render import fit_value
 from bff.notify.templates import Templates
 from bff.store.tables import MessageLog
@@ -33,6 +34,21 @@ class Message:
     created_at: datetime | None
     sent_at: datetime | None
     read: bool
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whose message centre: a user as bound now. Their messages of another company (an earlier
+    binding) are not shown, counted or marked read. A message without a company (queued before
+    migration 0008, or sent on request while the user was unbound) is shown only if it was made
+    during the current binding: rows of an earlier binding stay hidden once the user rebinds."""
+
+    openid: str
+    bound: Bound
+
+    @classmethod
+    def of(cls, openid: str, binding: Binding) -> Audience:
+        return cls(openid, Bound(company_of(binding.role.value, binding.company.id), aware(binding.bound_at)))
 
 
 def message_from_row(row: MessageLog, operator: bool) -> Message:
@@ -82,8 +98,10 @@ class ManualSender:
             raise _bad("page 必须是小程序页面路径（pages/...）", "page")
         order_code = next((values[k] for k, fact in spec.fields.items() if fact == "order_code"), None)
         title = f"{order_code} {spec.title}" if order_code else spec.title  # messages name their order
+        bound = (await self._outbox.bindings([openid])).get(openid)  # None: an unbound user, sent as before
         message = NewMessage(openid=openid, template_id=template_id, data=values, dedupe_key=f"manual:{new_id()}",
-                             kind=spec.kind.value, page=page, title=title, summary=None, session_id=session_id)
+                             kind=spec.kind.value, page=page, title=title, summary=None, session_id=session_id,
+                             company_id=bound.company_id if bound else None)
         await self._outbox.enqueue([message])
         row = await (self._outbox.wait_for(message.msg_id, MAX_WAIT_S) if wait else self._outbox.get(message.msg_id))
         assert row is not None

@@ -18,6 +18,11 @@ States: queued -> sending -> sent | failed | skipped | unknown (and sending -> q
   are retried with capped exponential backoff for ``BFF_OUTBOX_RETRY_FOR_S`` (hours); 43101 skips the message and zeroes the user's grants
   for the template; 47003, 40037, 41030 and 40003 fail at once with WeChat's detail.
 - A grant is spent in the same transaction that records the message as sent.
+- A message is for its recipient as bound to one company (``company_id``; ``WHOLESALER`` for
+  an administrator): one whose recipient is no longer bound to that company (unbound, or
+  rebound elsewhere) is skipped when claimed, with the reason, and spends or zeroes no grant.
+  A message without a company (from before migration 0008, or sent on request to an unbound
+  user) is skipped if its recipient bound again after it was queued.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from bff.notify import grants
 from bff.notify.lease import Lease
 from bff.notify.reconcile import CannotTell, DeliveryLog
 from bff.store.db import Database, DatabaseUnavailable
-from bff.store.tables import MessageLog, WorkerLease
+from bff.store.tables import ErpBinding, MessageLog, WorkerLease
 from bff.wechat import WechatClient
 from bff.wechat.errors import WxApiError
 
@@ -71,6 +76,40 @@ HEARTBEAT_S = 2.5
 HEARTBEAT_TTL_S = 10.0  # four renewals missed: the worker is gone
 IN_FLIGHT_GRACE_S = 10.0  # never settle a row claimed this recently (a worker without a heartbeat yet)
 FORGET_AFTER = timedelta(hours=1)  # heartbeats expired this long ago are deleted
+WHOLESALER = "*wholesaler"  # message_logs.company_id of a message to an administrator (no ERP customer)
+NOT_THEIRS = "skipped: the user is no longer bound to this company"
+BEFORE_BINDING = "skipped: queued before the user's current binding"
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A user's current binding, as messages are matched to it."""
+
+    company_id: str | None  # the ERP customer id, or WHOLESALER
+    bound_at: datetime
+
+    def owns(self, company_id: str | None, created_at: datetime | None) -> bool:
+        """Whether a message of ``company_id`` created at ``created_at`` is this binding's."""
+        if company_id is None:  # no company recorded: the binding that stood when it was made (MySQL: to the second)
+            return created_at is None or aware(created_at) >= aware(self.bound_at)
+        return company_id == self.company_id
+
+
+def company_of(role: str, company_id: str | None) -> str | None:
+    """What ``message_logs.company_id`` holds for a binding of this role and company."""
+    return WHOLESALER if role == "admin" else company_id
+
+
+async def current_bindings(s: AsyncSession, openids: list[str]) -> dict[str, Bound]:
+    """Each user's current (newest valid) binding; users without one are absent."""
+    if not openids:
+        return {}
+    rows = (await s.exec(
+        select(ErpBinding.openid, ErpBinding.role, ErpBinding.company_id, ErpBinding.bound_at)
+        .where(col(ErpBinding.openid).in_(sorted(set(openids))), col(ErpBinding.is_valid) == True)  # noqa: E712
+        .order_by(col(ErpBinding.bound_at))
+    )).all()
+    return {openid: Bound(company_of(role, company_id), bound_at) for openid, role, company_id, bound_at in rows}  # newest last
 
 
 @dataclass(frozen=True)
@@ -102,6 +141,7 @@ class NewMessage:
     error_detail: str | None = None
     not_before: datetime | None = None
     session_id: str | None = None
+    company_id: str | None = None  # whose message: the recipient's company (WHOLESALER: an administrator)
     msg_id: str = ""
 
     def __post_init__(self) -> None:
@@ -150,6 +190,10 @@ class Outcome:
     retry_at: datetime | None = None
 
 
+async def _settled(outcome: Outcome) -> Outcome:
+    return outcome
+
+
 def to_row(message: NewMessage, now: datetime) -> MessageLog:
     return MessageLog(
         msg_id=message.msg_id, session_id=message.session_id, openid=message.openid,
@@ -157,7 +201,7 @@ def to_row(message: NewMessage, now: datetime) -> MessageLog:
         msg_status=message.state, error_detail=message.error_detail, kind=message.kind,
         dedupe_key=message.dedupe_key, attempts=0, next_attempt_at=message.not_before or now,
         page=message.page, order_id=message.order_id, title=message.title, summary=message.summary,
-        created_at=now,
+        created_at=now, company_id=message.company_id,
     )
 
 
@@ -210,6 +254,10 @@ class Outbox:
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def bindings(self, openids: list[str]) -> dict[str, Bound]:
+        async with self._db.session() as s:
+            return await current_bindings(s, openids)
 
     async def get(self, msg_id: str) -> MessageLog | None:
         async with self._db.session() as s:
@@ -292,6 +340,17 @@ class Outbox:
 
     # --- sending ----------------------------------------------------------------------------
 
+    @staticmethod
+    def _not_theirs(row: MessageLog, bound: Bound | None) -> Outcome | None:
+        """A skip when the recipient's current binding is not the one the message was for."""
+        if row.company_id is None:
+            if bound is None or bound.owns(None, row.created_at):
+                return None  # sent on request to an unbound user, or from before 0008 and this binding's
+            return Outcome(MessageState.SKIPPED, None, BEFORE_BINDING)
+        if bound is None or not bound.owns(row.company_id, row.created_at):
+            return Outcome(MessageState.SKIPPED, None, NOT_THEIRS)
+        return None
+
     async def send_one(self, row: MessageLog) -> Outcome:
         try:
             data = json.loads(row.msg_content or "{}")
@@ -352,7 +411,7 @@ class Outbox:
                 settled.append(outcome.state)
                 if outcome.state == MessageState.SENT:
                     await grants.spend(s, row.openid or "", row.template_id, self.clock)
-                elif outcome.state == MessageState.SKIPPED:
+                elif outcome.state == MessageState.SKIPPED and outcome.errcode == NO_GRANT:
                     await grants.zero(s, row.openid or "", row.template_id, self.clock)
         self.settled.update(state.value for state in settled)  # once committed
 
@@ -390,7 +449,10 @@ class Outbox:
         rows = await self.claim(max(1, min(self._config.batch, self._config.concurrency)))
         if not rows:
             return 0
-        outcomes = await asyncio.gather(*(self.send_one(row) for row in rows))
+        bound = await self.bindings([row.openid or "" for row in rows])
+        mismatched = {row.msg_id: self._not_theirs(row, bound.get(row.openid or "")) for row in rows}
+        outcomes = await asyncio.gather(*(
+            _settled(skip) if (skip := mismatched[row.msg_id]) else self.send_one(row) for row in rows))
         results = list(zip(rows, outcomes, strict=True))
         self._observe(results)
         await self._record(results)

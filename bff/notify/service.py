@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from bff.core.clock import Clock, aware, utc_now
@@ -18,7 +19,7 @@ from bff.erp.reader import ErpReader
 from bff.notify.admin_alerts import AdminAlerts
 from bff.notify.follows import Follows, followers
 from bff.notify.grants import Grants
-from bff.notify.messages import ManualSender, Message, message_from_row
+from bff.notify.messages import Audience, ManualSender, Message, message_from_row
 from bff.notify.outbox import Outbox, OutboxConfig
 from bff.notify.prefs import PreferenceStore
 from bff.notify.reconcile import DeliveryLog
@@ -94,9 +95,9 @@ class Notifications:
 
     # --- the message centre -------------------------------------------------------------------
 
-    async def messages(self, openid: str, page: int, page_size: int, *, operator: bool) -> tuple[int, list[Message]]:
-        """A page of the user's message centre; the outbox states only for ``operator``s."""
-        where = (MessageLog.openid == openid, MessageLog.created_at != None)  # noqa: E711
+    async def messages(self, audience: Audience, page: int, page_size: int, *, operator: bool) -> tuple[int, list[Message]]:
+        """A page of the user's message centre (their current company's); the outbox states only for ``operator``s."""
+        where = (*_theirs(audience), col(MessageLog.created_at).is_not(None))
         async with self._db.session() as s:
             total = (await s.exec(select(func.count()).select_from(MessageLog).where(*where))).one()
             rows = (await s.exec(
@@ -105,24 +106,24 @@ class Notifications:
             )).all()
         return int(total), [message_from_row(row, operator) for row in rows]
 
-    async def unread(self, openid: str) -> int:
+    async def unread(self, audience: Audience) -> int:
         """Unread messages of the centre: the same rows its unread dots mark, whatever their send state."""
         async with self._db.session() as s:
             return int((await s.exec(select(func.count()).select_from(MessageLog).where(
-                MessageLog.openid == openid, MessageLog.created_at != None, MessageLog.read_at == None,  # noqa: E711
+                *_theirs(audience), MessageLog.created_at != None, MessageLog.read_at == None,  # noqa: E711
             ))).one())
 
-    async def mark_read(self, openid: str, msg_id: str) -> bool:
+    async def mark_read(self, audience: Audience, msg_id: str) -> bool:
+        """False for a message that is not in the user's centre (another user's, another company's)."""
+        theirs = (col(MessageLog.msg_id) == msg_id, *_theirs(audience))
         async with self._db.session() as s:
             result = await s.exec(
-                update(MessageLog)
-                .where(col(MessageLog.msg_id) == msg_id, col(MessageLog.openid) == openid, col(MessageLog.read_at).is_(None))
-                .values(read_at=self.clock())
+                update(MessageLog).where(*theirs, col(MessageLog.read_at).is_(None)).values(read_at=self.clock())
             )
             if result.rowcount:
                 return True
-            already = await s.get(MessageLog, msg_id)  # read before: still the user's own message?
-            return already is not None and already.openid == openid
+            already = (await s.exec(select(MessageLog.msg_id).where(*theirs))).first()  # read before, still theirs?
+            return already is not None
 
     async def order_notes(self, openid: str, order_ids: Sequence[str]) -> dict[str, OrderNotes]:
         """What the BFF itself knows of these orders for this user (followed, observed status
@@ -136,6 +137,16 @@ class Notifications:
         for event in events:
             by_order[event.order_id].append(event)
         return {i: OrderNotes(i in followed, status_changes(by_order[i])) for i in ids}
+
+
+def _theirs(audience: Audience) -> tuple[ColumnElement[bool], ...]:
+    """The rows of ``audience``'s centre (``Audience`` and ``Bound.owns`` say which)."""
+    company = col(MessageLog.company_id)
+    return (
+        col(MessageLog.openid) == audience.openid,
+        or_(company == audience.bound.company_id,
+            and_(company.is_(None), col(MessageLog.created_at) >= audience.bound.bound_at)),
+    )
 
 
 StatusChange = tuple[datetime, OrderStatus, str]

@@ -48,56 +48,55 @@ def _opened(answer: httpx.Response) -> bool:
 
 async def test_the_cookie_is_no_token_logout_ends_the_session_and_it_expires() -> None:
     """BFF_ADMIN_TOKEN (SQLite stack of its own: the shared stacks have no admin token)."""
-    async with custom_stack(admin_token=SecretStr(ADMIN_TOKEN)) as stack:
-        async with httpx.AsyncClient(base_url=stack.url, timeout=10) as http:
-            cookie = await _login(http, ADMIN_TOKEN, agent="Mozilla/5.0 <script>x</script>" + "x" * 400)
-            assert cookie != ADMIN_TOKEN and ADMIN_TOKEN not in cookie and len(cookie) >= 40
+    async with custom_stack(admin_token=SecretStr(ADMIN_TOKEN)) as stack, httpx.AsyncClient(base_url=stack.url, timeout=10) as http:
+        cookie = await _login(http, ADMIN_TOKEN, agent="Mozilla/5.0 <script>x</script>" + "x" * 400)
+        assert cookie != ADMIN_TOKEN and ADMIN_TOKEN not in cookie and len(cookie) >= 40
+        async with stack.services.db.session() as s:
+            rows = (await s.exec(select(AdminSession))).all()
+        assert len(rows) == 1
+        row = rows[0]
+        assert row.id_hash == hashlib.sha256(cookie.encode()).hexdigest()  # only the hash is kept
+        stored = " ".join(str(v) for v in row.model_dump().values())
+        assert cookie not in stored and ADMIN_TOKEN not in stored
+        assert row.kind == "token" and row.principal == "admin token" and row.client_ip == "127.0.0.1"
+        assert len(row.user_agent) == 200
+
+        page = await _page(http, cookie)
+        assert _opened(page)
+        listed = page.text.split('id="admin-sessions-table"')[1].split("</table>")[0]
+        assert row.id_hash[:8] in listed and "(当前)" in listed and "管理员令牌" in listed
+        assert "<script>x" not in listed and "&lt;script&gt;x" in listed  # escaped
+        assert cookie not in page.text and ADMIN_TOKEN not in page.text
+
+        # Bearer header access for API clients is unchanged.
+        assert _opened(await http.get("/admin", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}))
+
+        # Logout revokes the row: the same cookie, replayed (copied before logout), opens nothing.
+        out = await http.post("/admin/logout", headers={"Cookie": f"bff_admin={cookie}"})
+        assert out.status_code == 303 and 'bff_admin=""' in out.headers["set-cookie"]
+        stolen = await _page(http, cookie)
+        assert not _opened(stolen)
+        assert "bff_admin" in stolen.headers.get("set-cookie", "")  # the browser is told to drop it
+        async with stack.services.db.session() as s:
+            assert (await s.get(AdminSession, row.id_hash)).revoked_at is not None  # type: ignore[union-attr]
+        forged = await _page(http, row.id_hash)  # the stored hash is no cookie
+        assert not _opened(forged)
+
+        # Expiry: BFF_ADMIN_SESSION_HOURS (8) later the session is refused; the next login deletes the row.
+        later = await _login(http, ADMIN_TOKEN)
+        assert _opened(await _page(http, later))
+        sessions = stack.services.admin_sessions
+        try:
+            sessions.clock = lambda: utc_now() + timedelta(hours=8, seconds=1)
+            assert not _opened(await _page(http, later))
+            assert await sessions.active() == []
+            await _login(http, ADMIN_TOKEN)
             async with stack.services.db.session() as s:
-                rows = (await s.exec(select(AdminSession))).all()
-            assert len(rows) == 1
-            row = rows[0]
-            assert row.id_hash == hashlib.sha256(cookie.encode()).hexdigest()  # only the hash is kept
-            stored = " ".join(str(v) for v in row.model_dump().values())
-            assert cookie not in stored and ADMIN_TOKEN not in stored
-            assert row.kind == "token" and row.principal == "admin token" and row.client_ip == "127.0.0.1"
-            assert len(row.user_agent) == 200
-
-            page = await _page(http, cookie)
-            assert _opened(page)
-            listed = page.text.split('id="admin-sessions-table"')[1].split("</table>")[0]
-            assert row.id_hash[:8] in listed and "(当前)" in listed and "管理员令牌" in listed
-            assert "<script>x" not in listed and "&lt;script&gt;x" in listed  # escaped
-            assert cookie not in page.text and ADMIN_TOKEN not in page.text
-
-            # Bearer header access for API clients is unchanged.
-            assert _opened(await http.get("/admin", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}))
-
-            # Logout revokes the row: the same cookie, replayed (copied before logout), opens nothing.
-            out = await http.post("/admin/logout", headers={"Cookie": f"bff_admin={cookie}"})
-            assert out.status_code == 303 and 'bff_admin=""' in out.headers["set-cookie"]
-            stolen = await _page(http, cookie)
-            assert not _opened(stolen)
-            assert "bff_admin" in stolen.headers.get("set-cookie", "")  # the browser is told to drop it
-            async with stack.services.db.session() as s:
-                assert (await s.get(AdminSession, row.id_hash)).revoked_at is not None  # type: ignore[union-attr]
-            forged = await _page(http, row.id_hash)  # the stored hash is no cookie
-            assert not _opened(forged)
-
-            # Expiry: BFF_ADMIN_SESSION_HOURS (8) later the session is refused; the next login deletes the row.
-            later = await _login(http, ADMIN_TOKEN)
-            assert _opened(await _page(http, later))
-            sessions = stack.services.admin_sessions
-            try:
-                sessions.clock = lambda: utc_now() + timedelta(hours=8, seconds=1)
-                assert not _opened(await _page(http, later))
-                assert await sessions.active() == []
-                await _login(http, ADMIN_TOKEN)
-                async with stack.services.db.session() as s:
-                    left = (await s.exec(select(AdminSession))).all()
-                assert [r.id_hash for r in left] != [] and hashlib.sha256(later.encode()).hexdigest() not in {
-                    r.id_hash for r in left}
-            finally:
-                sessions.clock = utc_now
+                left = (await s.exec(select(AdminSession))).all()
+            assert [r.id_hash for r in left] != [] and hashlib.sha256(later.encode()).hexdigest() not in {
+                r.id_hash for r in left}
+        finally:
+            sessions.clock = utc_now
 
 
 async def test_sessions_are_listed_and_revoked_from_the_list(http: httpx.AsyncClient, stack: DemoStack) -> None:
