@@ -4,7 +4,7 @@ is removed and what remains, and why).
 One transaction removes everything the BFF keeps of the user: the WeChat user row (nickname,
 avatar link), every session, every company binding (with the ERP account it was made with), the
 followed orders, the subscription grants, the notification settings, the message centre (queued
-notifications included: none is sent afterwards) and the avatar picture. The call logs of their
+notifications included: none is sent afterwards), the avatar picture and an administrator's /admin logins. The call logs of their
 sessions are kept for the operators' figures, anonymised: no session id, no request or answer
 text. Afterwards the viewer cache is told, so no kept viewer outlives the deletion.
 """
@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bff.auth.viewers import ViewerCache
 from bff.store.db import Database
 from bff.store.tables import (
+    AdminSession,
     ApiCallLog,
     AvatarImage,
     ErpBinding,
@@ -65,6 +66,10 @@ class AccountDeletion:
             for table in BY_OPENID:
                 result = await s.exec(delete(table).where(col(table.openid) == openid))
                 removed[table.__tablename__] = int(result.rowcount or 0)
+            # An administrator's /admin logins name them (and end with their sessions anyway).
+            result = await s.exec(delete(AdminSession).where(col(AdminSession.kind) == "user",
+                                                             col(AdminSession.principal) == openid))
+            removed[AdminSession.__tablename__] = int(result.rowcount or 0)
             return Deleted(removed, anonymised)
 
         deleted = await self._db.run(remove)
