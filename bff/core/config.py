@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     avatar_max_bytes: int = 1024 * 1024
     avatar_uploads_per_hour: int = 20
 
+    # Shipment attachments (/api/files/...): streamed from the ERP, never more than this many bytes
+    attachment_max_bytes: int = Field(20 * 1024 * 1024, ge=64 * 1024)
+
     # WeChat
     wx_base_url: str = "https://api.weixin.qq.com"
     wx_appid: str = "wx-demo-appid"
