@@ -71,6 +71,7 @@ class ErpClientConfig:
     retries: int = 3
     pool_size: int = 20
     pool_wait_s: float = 1.0  # longest wait for a pooled connection (then: the BFF is busy, not the ERP)
+    downloads: int = 8  # attachments streamed at once, each holding one of the pool's connections
 
 
 def _backoff(failures: int) -> float:
@@ -103,8 +104,8 @@ class ErpClient:
         )
         self._flights = Coalescer()
         # Downloads hold their ERP connection as long as the purchaser's client takes to read the
-        # file: at most a quarter of the pool, so slow downloads never starve the reads.
-        self._downloads = ConnectionSlots(max(1, config.pool_size // 4))
+        # file: only so many at once, so slow downloads never take the whole pool from the reads.
+        self._downloads = ConnectionSlots(max(1, min(config.downloads, config.pool_size)))
         self.anomalies = Anomalies()  # odd values met in this client's answers, by (form, field)
 
     # --- observation -------------------------------------------------------------------
