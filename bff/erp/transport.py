@@ -246,6 +246,7 @@ class Transport:
         self.slots = ConnectionSlots(pool_size)
         self._listeners: list[Listener] = []
         self.last_answer = float("-inf")  # monotonic time of the pool's last HTTP answer (health reads it)
+        self._closing: set[asyncio.Task[None]] = set()  # abandoned streamed answers being closed
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -369,7 +370,9 @@ class Transport:
             if done.cancelled() or done.exception() is not None:
                 self.slots.release()
             else:
-                asyncio.get_running_loop().create_task(self._close(done.result()))
+                closing = asyncio.get_running_loop().create_task(self._close(done.result()))
+                self._closing.add(closing)  # held until done (the loop keeps only weak references)
+                closing.add_done_callback(self._closing.discard)
 
         sent.add_done_callback(settle)
 
