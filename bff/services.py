@@ -372,6 +372,7 @@ def erp_config(settings: Settings, base_url: str) -> ErpClientConfig:
         retries=settings.erp_retries,
         pool_size=settings.erp_pool_size,
         pool_wait_s=settings.erp_pool_wait_s,
+        downloads=settings.attachment_downloads,
     )
 
 

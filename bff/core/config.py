@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     avatar_max_bytes: int = 1024 * 1024
     avatar_uploads_per_hour: int = 20
 
+    # Shipment attachments (/api/files/...): streamed from the ERP, never more than this many bytes
+    attachment_max_bytes: int = Field(20 * 1024 * 1024, ge=64 * 1024)
+    # ...at most this many at once per instance: each holds an ERP connection while its client reads
+    attachment_downloads: int = Field(8, ge=1)
+
     # WeChat
     wx_base_url: str = "https://api.weixin.qq.com"
     wx_appid: str = "wx-demo-appid"

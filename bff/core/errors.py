@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     ERP_DATA_INVALID = "ERP_DATA_INVALID"
     ERP_REFUSED = "ERP_REFUSED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    ATTACHMENT_TOO_LARGE = "ATTACHMENT_TOO_LARGE"
     REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
     QUERY_TOO_EXPENSIVE = "QUERY_TOO_EXPENSIVE"
     PERSISTED_DOCUMENT_REQUIRED = "PERSISTED_DOCUMENT_REQUIRED"
@@ -49,6 +50,7 @@ DEFAULT_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.ERP_DATA_INVALID: "订单数据暂时异常，我们已记录问题，请稍后重试",
     ErrorCode.ERP_REFUSED: "订单系统拒绝了本次请求，请联系您的销售代表",
     ErrorCode.PAYLOAD_TOO_LARGE: "请求内容过大",
+    ErrorCode.ATTACHMENT_TOO_LARGE: "附件过大，请联系销售获取",
     ErrorCode.REQUEST_TIMEOUT: "网络较慢，请求未能及时发送完成，请检查网络后重试",
     ErrorCode.QUERY_TOO_EXPENSIVE: "一次查询的内容过多，请减少查询项后重试",
     ErrorCode.PERSISTED_DOCUMENT_REQUIRED: "请使用最新版小程序访问",
@@ -72,6 +74,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ERP_DATA_INVALID: 502,
     ErrorCode.ERP_REFUSED: 502,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.ATTACHMENT_TOO_LARGE: 413,  # a file larger than BFF_ATTACHMENT_MAX_BYTES: not sent through the BFF
     ErrorCode.REQUEST_TIMEOUT: 408,
     ErrorCode.QUERY_TOO_EXPENSIVE: 400,
     ErrorCode.PERSISTED_DOCUMENT_REQUIRED: 403,

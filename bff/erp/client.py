@@ -11,7 +11,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -24,11 +24,28 @@ from bff.erp import protocol
 from bff.erp.anomalies import Anomalies
 from bff.erp.breaker import BreakerState, CircuitBreaker
 from bff.erp.calls import admit_erp_call
-from bff.erp.errors import ErpCircuitOpen, ErpDataInvalid, ErpFileMissing, ErpLoginRefused, ErpUnavailable
+from bff.erp.errors import (
+    ErpCircuitOpen,
+    ErpDataInvalid,
+    ErpFileMissing,
+    ErpFileTooLarge,
+    ErpLoginRefused,
+    ErpUnavailable,
+)
 from bff.erp.models import ErpPage, read_record, read_rows
 from bff.erp.queries import DatasourceRead, ListRead, R
 from bff.erp.queries import probe as probe_read
-from bff.erp.transport import Deadline, Listener, PoolStats, Transport, answers_directly, erp_at_fault, make_erp_http
+from bff.erp.transport import (
+    ConnectionSlots,
+    Deadline,
+    Listener,
+    PoolBusy,
+    PoolStats,
+    Transport,
+    answers_directly,
+    erp_at_fault,
+    make_erp_http,
+)
 
 logger = logging.getLogger("bff.erp")
 
@@ -54,6 +71,7 @@ class ErpClientConfig:
     retries: int = 3
     pool_size: int = 20
     pool_wait_s: float = 1.0  # longest wait for a pooled connection (then: the BFF is busy, not the ERP)
+    downloads: int = 8  # attachments streamed at once, each holding one of the pool's connections
 
 
 def _backoff(failures: int) -> float:
@@ -85,6 +103,9 @@ class ErpClient:
             app_id=config.app_id, account=config.account, password=config.password,
         )
         self._flights = Coalescer()
+        # Downloads hold their ERP connection as long as the purchaser's client takes to read the
+        # file: only so many at once, so slow downloads never take the whole pool from the reads.
+        self._downloads = ConnectionSlots(max(1, min(config.downloads, config.pool_size)))
         self.anomalies = Anomalies()  # odd values met in this client's answers, by (form, field)
 
     # --- observation -------------------------------------------------------------------
@@ -204,22 +225,77 @@ class ErpClient:
 
     # --- files -------------------------------------------------------------------------
 
-    async def fetch_file(self, path: str) -> tuple[bytes, str]:
-        """An attachment's bytes and content type, fetched with the service session."""
+    async def open_file(self, path: str, *, max_bytes: int, head_bytes: int = 8192) -> ErpFile:
+        """An attachment opened with the service session: its declared type and length and its
+        first ``head_bytes`` (or all of it, if shorter) read; the rest to stream with
+        :meth:`ErpFile.rest`, and the file to close with :meth:`ErpFile.aclose` in every case.
+
+        ErpFileTooLarge when the ERP declares more than ``max_bytes`` (nothing of the body read)
+        or the head already passes it. Failures until the head is in are retried as any read's;
+        after that nothing is (bytes may already be on their way to the caller's client).
+
+        Never merged with an identical download in flight, unlike reads: a stream cannot be
+        shared, and holding it whole to share it is what streaming avoids."""
+        url = self._file_url(path)
+        try:
+            await self._downloads.acquire(self._config.pool_wait_s)
+        except PoolBusy:
+            raise ErpUnavailable("every download place is taken") from None
+
+        async def interpret(response: httpx.Response) -> _FileHead:
+            protocol.file_status(response)
+            declared = protocol.file_type(response)
+            chunks = response.aiter_bytes()
+            if protocol.is_envelope(response):
+                body = await _read_at_most(chunks, protocol.ENVELOPE_MAX_BYTES, ErpDataInvalid("JSON answer too long"))
+                protocol.file_envelope(response, body)
+                return _FileHead(declared, len(body), body, chunks)
+            length = protocol.file_length(response)
+            if length is not None and length > max_bytes:
+                raise ErpFileTooLarge(f"declared {length} bytes, limit {max_bytes}")
+            head = await _read_at_most(chunks, head_bytes, None)
+            if len(head) > max_bytes:
+                raise ErpFileTooLarge(f"more than {max_bytes} bytes")
+            return _FileHead(declared, length, head, chunks)
+
+        async def attempt(deadline: Deadline, n: int) -> tuple[_FileHead, Callable[[], Awaitable[None]]]:
+            return await self._with_session(deadline, n, "file", lambda headers: self._transport.open(
+                url, interpret, endpoint="file", attempt=n, deadline=deadline, headers=headers,
+            ))
+
+        try:
+            head, close = await self._retrying(attempt, retry=True)
+        except BaseException as error:
+            self._downloads.release()
+            if isinstance(error, protocol.RecordMissing):
+                raise ErpFileMissing(error.reason) from None
+            raise
+
+        async def closed() -> None:
+            try:
+                await close()
+            finally:
+                self._downloads.release()
+
+        return ErpFile(head, max_bytes, closed)
+
+    async def fetch_file(self, path: str, *, max_bytes: int = 100 * 1024 * 1024) -> tuple[bytes, str]:
+        """An attachment's bytes (at most ``max_bytes``) and declared type, read whole: for
+        ``bff erp check`` and tests; the download route streams (:meth:`open_file`)."""
+        file = await self.open_file(path, max_bytes=max_bytes)
+        try:
+            rest = [chunk async for chunk in file.rest()]
+        finally:
+            await file.aclose()
+        return file.head + b"".join(rest), file.content_type
+
+    def _file_url(self, path: str) -> str:
         parts = path.strip("/").split("/")
         if not path or any(part in ("", ".", "..") for part in parts):
             raise ErpFileMissing(f"malformed path {path!r}")
-        url = self._base_url + protocol.FILE_PATH.format(
+        return self._base_url + protocol.FILE_PATH.format(
             app_name=quote(self._config.app_name, safe=""), path="/".join(quote(p, safe="") for p in parts)
         )
-
-        async def attempt(deadline: Deadline, n: int) -> tuple[bytes, str]:
-            return await self._with_session(deadline, n, "GET", url, protocol.file_content, "file", None, None)
-
-        try:
-            return await self._flights.run(("file", url, bytes), lambda: self._retrying(attempt, retry=True))
-        except protocol.RecordMissing as error:
-            raise ErpFileMissing(error.reason) from None
 
     # --- user credentials --------------------------------------------------------------
 
@@ -284,23 +360,22 @@ class ErpClient:
         url = self._base_url + protocol.BUSINESS_PATH.format(name=name)
 
         async def attempt(deadline: Deadline, n: int) -> T:
-            return await self._with_session(deadline, n, "POST", url, parse, name, form_id, body)
+            return await self._with_session(deadline, n, name, lambda headers: self._transport.call(
+                "POST", url, parse, endpoint=name, form_id=form_id, attempt=n, deadline=deadline, headers=headers, json=body,
+            ))
 
         return await self._retrying(attempt, retry=retry, guard=guard)
 
     async def _with_session(
-        self, deadline: Deadline, attempt: int, method: str, url: str,
-        parse: Callable[[httpx.Response], T], endpoint: str, form_id: int | None, body: Any,
+        self, deadline: Deadline, attempt: int, endpoint: str, send: Callable[[dict[str, str]], Awaitable[T]],
     ) -> T:
-        """One call with the session; after an expiry, one shared re-login and one repeat."""
+        """One call with the session (``send`` gets the headers that carry it); after an expiry,
+        one shared re-login and one repeat."""
         stale: int | None = None
         for _ in range(2):
             session: ErpSession = await self._sessions.get(deadline, attempt, stale=stale)
             try:
-                return await self._transport.call(
-                    method, url, parse, endpoint=endpoint, form_id=form_id, attempt=attempt,
-                    deadline=deadline, headers={"Cookie": session.cookie_header()}, json=body,
-                )
+                return await send({"Cookie": session.cookie_header()})
             except protocol.SessionExpired:
                 logger.info("erp session expired generation=%d endpoint=%s", session.generation, endpoint)
                 stale = session.generation
@@ -361,6 +436,64 @@ class ErpClient:
     @property
     def circuit_open(self) -> bool:
         return self.breaker.state is BreakerState.OPEN
+
+
+# --- A file being downloaded: its head read, the rest streamed within a limit. ---
+
+
+@dataclass
+class _FileHead:
+    content_type: str
+    length: int | None
+    head: bytes
+    chunks: AsyncIterator[bytes]
+
+
+async def _read_at_most(chunks: AsyncIterator[bytes], count: int, too_long: Exception | None) -> bytes:
+    """Chunks until ``count`` bytes are in (more, from the last chunk, when ``too_long`` is None;
+    else ``too_long`` is raised past ``count``) or the body ends."""
+    read = bytearray()
+    async for chunk in chunks:
+        read += chunk
+        if len(read) >= count:
+            if too_long is not None and len(read) > count:
+                raise too_long
+            if too_long is None:
+                break
+    return bytes(read)
+
+
+class ErpFile:
+    """An attachment opened on the ERP: what it declares, its first bytes, the rest to stream."""
+
+    def __init__(self, head: _FileHead, max_bytes: int, close: Callable[[], Awaitable[None]]) -> None:
+        self.content_type = head.content_type  # as the ERP declares it
+        self.length = head.length  # Content-Length of the file itself, when the ERP gave one
+        self.head = head.head
+        self.max_bytes = max_bytes
+        self.bytes_read = len(head.head)
+        self._chunks = head.chunks
+        self._close = close
+        self._closed = False
+
+    async def rest(self) -> AsyncIterator[bytes]:
+        """The bytes after the head, as they come. ErpFileTooLarge as soon as the file passes
+        ``max_bytes`` (nothing more is read); ErpUnavailable when the transfer breaks off."""
+        try:
+            async for chunk in self._chunks:
+                self.bytes_read += len(chunk)
+                if self.bytes_read > self.max_bytes:
+                    raise ErpFileTooLarge(f"more than {self.max_bytes} bytes")
+                yield chunk
+        except httpx.HTTPError as error:
+            raise ErpUnavailable(f"file transfer broken off: {type(error).__name__}") from None
+
+    async def aclose(self) -> None:
+        """Closes the ERP's answer (a connection with unread bytes is closed, not pooled) and
+        gives back its places; once, however often called."""
+        if not self._closed:
+            self._closed = True
+            await self._close()
 
 
 # --- The service account's ERP session: logged in lazily, renewed once per expiry. ---

@@ -48,6 +48,11 @@ class ErpFileMissing(ErpError):
     """An attachment path that is malformed, or that the ERP does not have."""
 
 
+class ErpFileTooLarge(ErpError):
+    """An attachment larger than the caller's limit: refused before reading when the ERP declares
+    its length, else stopped as soon as the limit is passed."""
+
+
 class ErpLoginRefused(ErpError):
     """The ERP refused a user's account/password (``verify_account``, during binding)."""
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from bff.erp.anomalies import Anomalies
 from bff.erp.breaker import BreakerState, CircuitBreaker
 from bff.erp.calls import ErpCall
-from bff.erp.client import ErpClient
+from bff.erp.client import ErpClient, ErpFile
 from bff.erp.errors import ErpUnavailable
 from bff.erp.models import ErpPage
 from bff.erp.queries import DatasourceRead, ListRead, R
@@ -109,8 +109,11 @@ class FailoverErp:
     ) -> M | None:
         return await self._read(lambda c: c.get(form_id, id, model=model, condition=condition))
 
-    async def fetch_file(self, path: str) -> tuple[bytes, str]:
-        return await self._read(lambda c: c.fetch_file(path))
+    async def open_file(self, path: str, *, max_bytes: int, head_bytes: int = 8192) -> ErpFile:
+        return await self._read(lambda c: c.open_file(path, max_bytes=max_bytes, head_bytes=head_bytes))
+
+    async def fetch_file(self, path: str, *, max_bytes: int = 100 * 1024 * 1024) -> tuple[bytes, str]:
+        return await self._read(lambda c: c.fetch_file(path, max_bytes=max_bytes))
 
     async def verify_account(self, account: str, password: str) -> None:
         await self._read(lambda c: c.verify_account(account, password))

@@ -183,14 +183,39 @@ def open_app_hop(response: httpx.Response) -> httpx.Response:
     return response
 
 
-def file_content(response: httpx.Response) -> tuple[bytes, str]:
-    """A file download: bytes and content type; JSON answers are the envelope's errors."""
+# --- file downloads (streamed: bff/erp/client.py ErpClient.open_file) ---
+
+ENVELOPE_MAX_BYTES = 1024 * 1024  # a JSON answer to a file download is an error envelope: read whole, up to this
+
+
+def file_status(response: httpx.Response) -> None:
+    """A file download's status: 404 is a missing file (guess), the rest as any call's."""
     if response.status_code == 404:
         raise RecordMissing("HTTP 404")
     check_status(response)
-    content_type = response.headers.get("content-type", "application/octet-stream")
-    if content_type.startswith("application/json"):
-        body = envelope(response)
-        if not body["success"]:
-            business_data(response)  # raises the matching error
-    return response.content, content_type
+
+
+def file_type(response: httpx.Response) -> str:
+    return str(response.headers.get("content-type", "application/octet-stream"))
+
+
+def is_envelope(response: httpx.Response) -> bool:
+    """JSON instead of a file: the ERP's envelope, an error (guess, as before streaming)."""
+    return file_type(response).startswith("application/json")
+
+
+def file_envelope(response: httpx.Response, body: bytes) -> None:
+    """Raise what a JSON answer to a file download means when it is a refusal (``success``
+    false); a successful envelope is taken as the file itself."""
+    read = httpx.Response(response.status_code, headers=response.headers, content=body)
+    if not envelope(read)["success"]:
+        business_data(read)  # raises the matching error
+
+
+def file_length(response: httpx.Response) -> int | None:
+    """The file's length as the ERP declares it (``Content-Length``), or None when it declares
+    none or a length of encoded bytes (gzip: the decoded file is what counts)."""
+    if response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
+        return None
+    value = response.headers.get("content-length", "").strip()
+    return int(value) if value.isdigit() else None

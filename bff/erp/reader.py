@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from bff.erp.anomalies import Anomalies
 from bff.erp.breaker import CircuitBreaker
+from bff.erp.client import ErpFile
 from bff.erp.models import ErpPage
 from bff.erp.queries import DatasourceRead, ListRead, R
 from bff.erp.transport import Listener
@@ -41,7 +42,9 @@ class ErpReader(Protocol):
         self, form_id: int, id: str, *, model: type[M], condition: dict[str, Any] | None = None
     ) -> M | None: ...
 
-    async def fetch_file(self, path: str) -> tuple[bytes, str]: ...
+    async def open_file(self, path: str, *, max_bytes: int, head_bytes: int = 8192) -> ErpFile: ...
+
+    async def fetch_file(self, path: str, *, max_bytes: int = 100 * 1024 * 1024) -> tuple[bytes, str]: ...
 
     async def verify_account(self, account: str, password: str) -> None: ...
 

@@ -246,6 +246,7 @@ class Transport:
         self.slots = ConnectionSlots(pool_size)
         self._listeners: list[Listener] = []
         self.last_answer = float("-inf")  # monotonic time of the pool's last HTTP answer (health reads it)
+        self._closing: set[asyncio.Task[None]] = set()  # abandoned streamed answers being closed
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -298,6 +299,94 @@ class Transport:
             if latency_ms is None:
                 latency_ms = (time.monotonic() - t0) * 1000
             self._emit(ErpCall(endpoint, form_id, started_at, latency_ms, outcome, attempt))
+
+    async def open(
+        self,
+        url: str,
+        interpret: Callable[[httpx.Response], Awaitable[T]],
+        *,
+        endpoint: str,
+        attempt: int,
+        deadline: Deadline,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[T, Callable[[], Awaitable[None]]]:
+        """A GET whose body is streamed: ``interpret`` gets the answer once its head is in (it
+        may read some of the body), within the deadline. Returns what it made and the closer the
+        caller must await when done with the body: it closes the answer (an unread rest closes
+        the connection rather than going back to the pool) and gives back the pool slot.
+
+        Each read of the body waits at most the ERP timeout, not the deadline: the deadline bounds
+        getting the answer, a file may take longer to arrive. A caller that leaves while the head
+        is awaited leaves the request to finish under its own timeouts (as :meth:`call`); its
+        answer is then closed unread."""
+        started_at = datetime.now(UTC)
+        t0 = time.monotonic()
+        outcome: Outcome = "ok"
+        response: httpx.Response | None = None
+        try:
+            await self.slots.acquire(min(self._pool_wait_s, deadline.remaining()))
+            on_wire = time.monotonic()
+            timeout = httpx.Timeout(self._timeout_s, connect=max(0.001, min(self._timeout_s, 1.0, deadline.remaining())))
+            request = self._http.build_request("GET", url, headers=headers, timeout=timeout)
+            sent = asyncio.ensure_future(self._http.send(request, stream=True))
+            try:
+                try:
+                    async with asyncio.timeout(max(0.001, deadline.remaining())):
+                        response = await asyncio.shield(sent)
+                except BaseException:
+                    self._abandon(sent)
+                    raise
+            except (httpx.TimeoutException, TimeoutError) as error:
+                erp_fault = not isinstance(error, httpx.PoolTimeout) and time.monotonic() - on_wire >= self._fair_s
+                raise protocol.Transient("timeout", timeout=True, erp_fault=erp_fault) from error
+            except httpx.RequestError as error:
+                raise protocol.Transient(type(error).__name__) from error
+            self.last_answer = time.monotonic()
+            _forget_cookies(self._http.cookies, response)
+            try:
+                made = await interpret(response)
+            except httpx.TimeoutException as error:  # reading the head of the body
+                raise protocol.Transient("timeout", timeout=True) from error
+            except httpx.DecodingError as error:
+                raise ErpDataInvalid("undecodable body") from error
+            except httpx.RequestError as error:
+                raise protocol.Transient(type(error).__name__) from error
+        except BaseException as error:
+            outcome = _outcome(error)
+            if response is not None:
+                await self._close(response)
+            raise
+        finally:
+            self._emit(ErpCall(endpoint, None, started_at, (time.monotonic() - t0) * 1000, outcome, attempt))
+        assert response is not None  # interpreted above
+        taken = response
+        return made, lambda: self._close(taken)
+
+    def _abandon(self, sent: asyncio.Future[httpx.Response]) -> None:
+        """A request whose answer its caller did not take (gone, timed out, failed): once it ends,
+        its answer (if any) is closed unread and its slot comes back."""
+
+        def settle(done: asyncio.Future[httpx.Response]) -> None:
+            if done.cancelled() or done.exception() is not None:
+                self.slots.release()
+            else:
+                closing = asyncio.get_running_loop().create_task(self._close(done.result()))
+                self._closing.add(closing)  # held until done (the loop keeps only weak references)
+                closing.add_done_callback(self._closing.discard)
+
+        sent.add_done_callback(settle)
+
+    async def _close(self, response: httpx.Response) -> None:
+        """Close a streamed answer and give back its slot, once, whatever happens meanwhile."""
+        if getattr(response, "_bff_closed", False):
+            return
+        setattr(response, "_bff_closed", True)  # noqa: B010
+        try:
+            await asyncio.shield(response.aclose())
+        except Exception:
+            logger.debug("closing a streamed ERP answer failed", exc_info=True)
+        finally:
+            self.slots.release()
 
     async def _shielded(self, request: Awaitable[httpx.Response]) -> httpx.Response:
         """Run the pooled request to its end whatever happens to the caller (see the module doc);

@@ -31,6 +31,9 @@ from bff.web.gql import error_response
 log = logging.getLogger("bff.edge")
 
 HANGUP = "bff.hangup"  # scope key: an awaitable that returns once the client is gone
+# Scope key: a callable that drops the connection at once (ASGI has no way to say "this answer
+# failed half-way"): a streamed answer that cannot be finished is cut, never ended as if complete.
+ABORT = "bff.abort"
 
 
 class _HeadersTooLarge(Exception):
@@ -86,6 +89,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._awaiting_headers = False
         self._disarm()
+        self.scope[ABORT] = self.transport.abort  # type: ignore[literal-required]
         if len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers) > self.max_header_bytes:
             self._oversized = True
             raise _HeadersTooLarge()  # the parser stops; uvicorn answers through send_400_response

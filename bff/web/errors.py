@@ -29,6 +29,7 @@ CLIENT_ERRORS: dict[type[Exception], tuple[ErrorCode, str | None]] = {
     erp.ErpRefused: (ErrorCode.ERP_REFUSED, None),
     erp.RecordMissing: (ErrorCode.ERP_REFUSED, None),  # a record the services asked for by id: not the purchaser's doing
     erp.ErpFileMissing: (ErrorCode.NOT_FOUND, "附件不存在"),
+    erp.ErpFileTooLarge: (ErrorCode.ATTACHMENT_TOO_LARGE, None),
     erp.ErpLoginRefused: (ErrorCode.BIND_FAILED, "ERP账号或密码错误，请核对后重试"),  # only binding checks a user's password
     erp.ErpBudgetExceeded: (ErrorCode.QUERY_TOO_EXPENSIVE, None),
     # WeChat

@@ -80,6 +80,34 @@ async def test_hundreds_of_cancelled_waiters_leave_the_pool_whole(transport: Tra
     assert statuses == [200] * POOL
 
 
+async def test_hundreds_of_cancelled_streamed_reads_leave_the_pool_whole(transport: Transport, server_url: str) -> None:
+    """Downloads (``Transport.open``): cancelled while waiting, while the head is read, or while
+    the body is; every answer is closed and every slot comes back."""
+    async def head(response: httpx.Response) -> bytes:
+        return await response.aread()
+
+    async def opened_then_read() -> None:
+        with contextlib.suppress(TimeoutError, Exception):
+            async with asyncio.timeout(random.uniform(0.0, 0.02)):
+                _, close = await transport.open(server_url, head, endpoint="test", attempt=1, deadline=Deadline(5.0))
+                try:
+                    await asyncio.sleep(random.uniform(0.0, 0.01))  # the body relayed to a client
+                finally:
+                    await close()
+
+    for _ in range(3):
+        await asyncio.gather(*(opened_then_read() for _ in range(300)))
+
+    async with asyncio.timeout(10):
+        while transport.slots.in_use:
+            await asyncio.sleep(0.01)
+    assert transport.slots.stats().waiting == 0
+    assert _orphans(transport._http) == []
+    async with asyncio.timeout(5):
+        statuses = await asyncio.gather(*(_read(transport, server_url) for _ in range(POOL)))
+    assert statuses == [200] * POOL
+
+
 async def test_waiting_for_a_connection_is_bounded_and_not_the_erps_fault(transport: Transport, server_url: str) -> None:
     for _ in range(POOL):  # every slot held, as by requests stuck upstream
         await transport.slots.acquire(1.0)

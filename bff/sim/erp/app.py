@@ -20,8 +20,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from bff.sim.erp.data import file_payload, served_type
+from bff.sim.erp.data import GENERIC_TYPE, LargeFile, file_payload, large_file_chunks, served_type
 from bff.sim.erp.dialect import Dialect
 from bff.sim.erp.state import BAD_LOGIN, SESSION_EXPIRED, ErpSim, ErpSimConfig, LoginResult
 from bff.sim.http import Endpoint, control, read_object
@@ -76,6 +77,8 @@ def protocol(endpoint: str, *, business: bool = True) -> Callable[[Handler], End
             if body is None:
                 return _json({"success": False, "message": "请求格式错误"}, 400)
             response = await handler(request, body)
+            if isinstance(response, LargeFileResponse):
+                return response  # counts its own bytes as it sends them
             if faults.applies_to(request.url.path) and sim.roll(faults.malformed_rate):
                 cut = bytes(response.body)[: max(1, len(response.body) // 2)]
                 response = Response(cut, 200, media_type="application/json")
@@ -180,10 +183,57 @@ get_datasource = _business("/business/getDatasource", ErpSim.datasource)
 async def download(request: Request, body: Any) -> Response:
     sim = _sim(request)
     path = request.path_params["path"]
+    if request.path_params["app_name"] == sim.config.app_name and path in sim.large_files:
+        return LargeFileResponse(sim, path, sim.large_files[path])
     if request.path_params["app_name"] != sim.config.app_name or path not in sim.data.files:
         return _json({"success": False, "message": "文件不存在"}, 404)
     content, real_type = file_payload(path, sim.data.files[path])
     return Response(content, 200, media_type=served_type(path, real_type))
+
+
+class LargeFileResponse(Response):
+    """A large file made chunk by chunk as it is sent (64 KiB in memory at a time), with or
+    without Content-Length. Each download is recorded in ``sim.transfers``: bytes sent, and
+    whether it ended complete or with the client gone (the BFF closing its connection early)."""
+
+    def __init__(self, sim: ErpSim, path: str, file: LargeFile) -> None:
+        self.sim = sim
+        self.path = path
+        self.file = file
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"Content-Length": str(file.size)} if file.with_length else {})
+        self.raw_headers.append((b"content-type", GENERIC_TYPE.encode()))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        transfer: dict[str, Any] = {"path": self.path, "size": self.file.size, "sent": 0, "outcome": None}
+        self.sim.transfers.append(transfer)
+        gone = asyncio.Event()
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            for chunk in large_file_chunks(self.path, self.file.size):
+                if self.file.pace_s:
+                    await asyncio.sleep(self.file.pace_s)
+                if gone.is_set():
+                    return
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                transfer["sent"] += len(chunk)
+                self.sim.record_bytes(len(chunk))
+            if gone.is_set():
+                return
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            transfer["outcome"] = "complete"  # (the server's receive says "disconnect" from now on)
+        finally:
+            watcher.cancel()
+            if transfer["outcome"] is None:
+                transfer["outcome"] = "client gone"
 
 
 # --- control API ------------------------------------------------------------------------------
@@ -241,6 +291,26 @@ async def expire_sessions(request: Request) -> Response:
 
 
 @control
+async def large_file(request: Request) -> Response:
+    """``{"size": n, "length": true, "pace_ms": 0, "name": "大文件.pdf", "delivery": id?}``: a large
+    attachment, made as it is downloaded, on that delivery (default: the demo customer's latest
+    dispatched delivery with files); answers where it is. Tests and demos of the download limit."""
+    body = await read_object(request)
+    size = body.get("size")
+    if not isinstance(size, int) or size < 1:
+        raise ValueError("size must be a positive integer")
+    return _json(_sim(request).add_large_file(
+        size, with_length=bool(body.get("length", True)), pace_s=float(body.get("pace_ms", 0)) / 1000,
+        name=str(body.get("name") or "大文件.pdf"), delivery_id=body.get("delivery"),
+    ))
+
+
+@control
+async def transfers(request: Request) -> Response:
+    return _json({"transfers": _sim(request).transfers})
+
+
+@control
 async def demo(request: Request) -> Response:
     return _json(_sim(request).demo_info())
 
@@ -285,6 +355,8 @@ def create_app(sim: ErpSim | None = None, config: ErpSimConfig | None = None) ->
             Route("/__sim/dialect/reset", dialect_reset, methods=["POST"]),
             Route("/__sim/sessions/expire", expire_sessions, methods=["POST"]),
             Route("/__sim/demo", demo, methods=["GET"]),
+            Route("/__sim/files/large", large_file, methods=["POST"]),
+            Route("/__sim/files/transfers", transfers, methods=["GET"]),
             Route("/__sim/orders/{order_id}", change_order, methods=["POST"]),
             Route("/__sim/history", history, methods=["POST"]),
         ]

@@ -15,6 +15,7 @@ import random
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -577,6 +578,30 @@ def file_payload(path: str, name: str) -> tuple[bytes, str]:
     if lower.endswith(".xlsx"):
         return _xlsx(path), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return path.encode(), "text/plain; charset=utf-8"
+
+
+# --- large files (POST /__sim/files/large): made as they are sent, never held whole ---------------
+
+LARGE_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class LargeFile:
+    size: int
+    with_length: bool  # Content-Length sent (else chunked)
+    pace_s: float = 0.0  # pause before each chunk: a slow ERP, so a test can act mid-transfer
+
+
+def large_file_chunks(path: str, size: int) -> Iterator[bytes]:
+    """The bytes of a large file: a PDF header, then one 64 KiB block of the path's digest over
+    and over; the same for the same path and size, so a test can check what it got."""
+    block = (hashlib.sha256(path.encode()).digest() * (LARGE_CHUNK // 32))
+    first = (b"%PDF-1.7\n%" + block)[:LARGE_CHUNK]
+    sent = 0
+    while sent < size:
+        chunk = (first if sent == 0 else block)[: size - sent]
+        sent += len(chunk)
+        yield chunk
 
 
 GENERIC_TYPE = "application/octet-stream"

@@ -128,6 +128,8 @@ class ErpSim:
         self.fault_rng = random.Random(self.config.seed + 1)  # reproducible fault sequences
         self.change_rng = random.Random(self.config.seed + 2)  # run-time deliveries
         self.ship_days: Counter[str] = Counter(d["code"][4:12] for d in self.data.deliveries)  # next code seq per day
+        self.large_files: dict[str, seed_data.LargeFile] = {}  # path -> a file made as it is sent
+        self.transfers: list[dict[str, Any]] = []  # large-file downloads: path, bytes sent, how each ended
         self.reset_stats()
 
     # --- accounts and sessions ------------------------------------------------------------
@@ -475,6 +477,26 @@ class ErpSim:
         }
 
     # --- demo facts ----------------------------------------------------------------------
+
+    def add_large_file(
+        self, size: int, *, with_length: bool = True, pace_s: float = 0.0, name: str = "大文件.pdf",
+        delivery_id: str | None = None,
+    ) -> Answer:
+        """A large attachment (made as it is downloaded) on ``delivery_id``, or on the demo
+        customer's latest dispatched delivery that has files; where it is (delivery, index, path)."""
+        deliveries = self.forms[DELIVERIES]
+        if delivery_id is None:
+            demo = self.demo_customer.id
+            delivery = next(d for d in reversed(self.data.deliveries)
+                            if d["customerOrSupplierId"] == demo and d["attachments"] and d["是否发货"])
+        else:
+            delivery = deliveries[delivery_id]
+        index = len(delivery["attachments"])
+        path = f"{seed_data.ATTACHMENT_DIR}/large/{secrets.token_hex(16)}"
+        self.large_files[path] = seed_data.LargeFile(size, with_length, pace_s)
+        delivery["attachments"] = [*delivery["attachments"], seed_data.attachment_entry(path, name, size)]
+        return {"delivery": delivery["id"], "order": delivery["salesOrderIds"].split(",")[0], "index": index,
+                "path": path, "name": name, "size": size}
 
     def demo_info(self) -> Answer:
         c, o = self.demo_customer, self.other_customer

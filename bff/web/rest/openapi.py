@@ -73,11 +73,15 @@ EXTRA_PATHS: dict[str, dict[str, Any]] = {
                 {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
             ],
             "responses": {"200": {
-                "description": "the file: Content-Type from its bytes (the ERP's when it agrees), "
-                               "Content-Disposition attachment with filename and filename* (UTF-8), nosniff",
+                "description": "the file, streamed: Content-Type from its bytes (the ERP's when it agrees), "
+                               "Content-Disposition attachment with filename and filename* (UTF-8), nosniff; "
+                               "Content-Length when the ERP declares one, else chunked. At most BFF_ATTACHMENT_MAX_BYTES: "
+                               "a file the ERP declares larger is 413 ATTACHMENT_TOO_LARGE (附件过大，请联系销售获取); "
+                               "one without a declared length that passes it has its connection cut (an incomplete answer)",
                 "headers": {
                     "Content-Disposition": {"schema": {"type": "string"}, "description": "attachment; filename=\"<ASCII>\"; filename*=UTF-8''<name>"},
                     "X-Content-Type-Options": {"schema": {"type": "string", "enum": ["nosniff"]}},
+                    "Content-Length": {"schema": {"type": "integer"}, "description": "the ERP's, when it sent one"},
                 },
             }, **ERROR_RESPONSES},
         }
