@@ -11,10 +11,13 @@ place at once. Fair shares of the places (issue 19), counted admitted or waiting
   ``BFF_MAX_INFLIGHT_PER_IP`` (a request naming no user, per client address): one purchaser's
   burst cannot crowd out anyone else;
 * one company holds at most ``BFF_MAX_INFLIGHT_PER_COMPANY`` (default: half of
-  ``BFF_MAX_INFLIGHT`` + ``BFF_MAX_QUEUED``): however many purchasers (or sessions) a company
-  has, the other half of the places is always there for everyone else, so a second company's
-  purchaser is never refused at the door because of the first (it may wait in the queue
-  behind the first company's waiters, at most ``BFF_QUEUE_WAIT_S``).
+  ``BFF_MAX_INFLIGHT``): however many purchasers (or sessions) a company has, half the places
+  that run at once stay for everyone else, so another company's purchaser starts at once
+  instead of waiting. Half of the places *and* the queue was tried first: the company then
+  held every running place, and once its own requests ran slowly (an attack costs CPU) the
+  other company's purchaser timed out in the queue behind it (bench/edge.py: 13 of 20 home
+  screens ``503``). A legitimate company needs far less: an instance serves 85–89 home screens
+  a second with 24 at once, the whole fleet's sharpest 9:00 minute is ~40 (docs/capacity.md).
 
 Which company a request is for is known only once its session is read, and admission runs
 before that (reading the session for every request, shed or not, is the I/O admission exists
@@ -62,12 +65,11 @@ class Shares:
 
     @classmethod
     def of(cls, settings: Settings) -> Shares:
-        places = settings.max_inflight + settings.max_queued
         return cls(
             per_user=settings.max_inflight_per_user,
             per_ip=settings.max_inflight_per_ip,
-            # Half: any two companies both find a place, whatever the other does.
-            per_company=settings.max_inflight_per_company or max(1, places // 2),
+            # Half of what runs at once: another company's purchaser never waits behind this one.
+            per_company=settings.max_inflight_per_company or max(1, settings.max_inflight // 2),
         )
 
 
