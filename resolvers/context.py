@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,9 @@ class RequestContext:
     service_key: str | None = None  # X-Service-Key: server-to-server callers (sendTemplateMessage)
     client_ip: str = ""  # per-IP limits (uvicorn resolves trusted proxies' X-Forwarded-For)
     developer: bool = False  # sent the developer key: may run unregistered documents in production
+    # Told the viewer's company once resolved: admission counts this request, and the next ones
+    # of its credential, against the company's share of the instance's places (bff/web/admission.py).
+    company_seen: Callable[[str | None], None] | None = field(default=None, repr=False)
     _viewer: Any = field(default=_UNSET, repr=False)
     plan: Plan = field(default_factory=Plan)  # the operation's declared reads (set before it runs)
     _order_loaders: OrderLoaders | None = field(default=None, repr=False)
@@ -59,6 +63,8 @@ class RequestContext:
         elif self.trusted_openid:
             viewer = await sessions.viewer_for_trusted_openid(
                 self.trusted_openid, self.trusted_unionid, self.services.bindings.current)
+        if self.company_seen is not None:  # before the limits and the standing check, which may refuse
+            self.company_seen(viewer.customer_id if viewer is not None else None)
         if viewer is not None:
             await self.services.limits.for_user(viewer.openid)
             bindings = self.services.bindings

@@ -13,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bff.demo import DemoStack
+from bff.web.admission import Admission
 from bff.web.serving import RunningServer, start_server
 
 PROXY_ADDRESS = "127.0.0.2"  # what the BFF sees the proxy as (BFF_TRUSTED_PROXIES in the tests)
@@ -55,3 +57,11 @@ def client_from(address: str, base_url: str) -> httpx.AsyncClient:
 async def closed_by_server(reader: asyncio.StreamReader) -> bytes:
     """Everything the server sends until it closes the connection."""
     return await reader.read()
+
+
+def admission_of(stack: DemoStack) -> Admission:
+    """The admission control of the stack's BFF app (the app under uvicorn's wrappers)."""
+    app = stack.bff.server.config.app
+    assert isinstance(app, Starlette)
+    admission: Admission = app.state.admission
+    return admission

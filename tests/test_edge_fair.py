@@ -11,9 +11,9 @@ import httpx
 from bff.cache.ratelimit import RateLimitConfig, RateLimits
 from bff.core.errors import BffError
 from bff.core.security import client_key
-from tests.edge_support import client_from
+from tests.edge_support import admission_of, client_from
 from tests.monitor.helpers import custom_stack
-from tests.support import GraphQLClient, error_code, unique_user
+from tests.support import GraphQLClient, error_code, eventually, unique_user
 
 HOME = "{ orders(pageSize: 20) { total stale items { id code status } } }"
 BIND = """mutation($input: BindCompanyInput!) { bindCompany(input: $input) { bindStatus permissions } }"""
@@ -41,6 +41,50 @@ async def test_one_purchasers_burst_leaves_another_companys_purchaser_served() -
     assert shed and all(a.json()["error"]["code"] == "OVERLOADED" and a.headers["Retry-After"] for a in shed)
     assert all(_clean(a) for a in burst if a.status_code != 503)
 
+
+async def test_many_purchasers_of_one_company_leave_another_companys_purchaser_served() -> None:
+    """Ten purchasers of one company, each within its own share (2 places), keep 4 requests each
+    in flight until another company's purchaser has had 5 home screens. Together they could hold
+    every place of the instance (8: 6 at once, 2 waiting); their company holds at most its share
+    (by default half: 4), so the other purchaser always finds a place."""
+    async with custom_stack(max_inflight=6, max_queued=2, max_inflight_per_user=2) as stack:
+        stack.erp_sim.set_faults(latency_ms=100)
+        crowd = [await stack.login(unique_user("crowd"), stack.demo["customer"]["invite_code"]) for _ in range(10)]
+        other = await stack.login(unique_user("bystander"), stack.demo["other_customer"]["invite_code"])
+        admission = admission_of(stack)
+        async with httpx.AsyncClient(base_url=stack.url, timeout=30, limits=httpx.Limits(max_connections=100)) as http:
+
+            async def home(token: str) -> httpx.Response:
+                return await http.post("/graphql", json={"query": HOME}, headers={"Authorization": f"Bearer {token}"})
+
+            # Each purchaser's mini program opens with a request: the instance learns their company.
+            opened = [await home(token) for token in crowd]
+            bystander_done = asyncio.Event()
+            burst: list[httpx.Response] = []
+
+            async def hammer(token: str) -> None:
+                while not bystander_done.is_set():
+                    burst.append(await home(token))
+
+            async def bystander() -> list[httpx.Response]:
+                try:
+                    return [await home(other) for _ in range(5)]
+                finally:
+                    bystander_done.set()
+
+            served, *_ = await asyncio.gather(bystander(), *(hammer(token) for token in crowd for _ in range(4)))
+
+            async def counters() -> tuple[int, int, tuple[dict[str, int], dict[str, int]]]:
+                return admission.in_flight, admission.queued, admission.held()
+
+            settled = await eventually(counters, lambda c: c == (0, 0, ({}, {})), 10)
+    assert all(_clean(a) for a in opened)
+    assert all(_clean(a) for a in served), [a.text[:200] for a in served]
+    shed = [a for a in burst if a.status_code == 503]
+    assert shed and all(a.json()["error"]["code"] == "OVERLOADED" and a.headers["Retry-After"] for a in shed)
+    assert admission.refused["company"] > 0 and admission.refused["full"] == 0, admission.refused
+    assert all(_clean(a) for a in burst if a.status_code != 503)
+    assert settled == (0, 0, ({}, {}))  # every place given back, none counted against anyone
 
 async def test_a_rush_shed_with_503_spends_no_rate_limit() -> None:
     """Four times the instance's places at once, then ordinary traffic: the global and per-address

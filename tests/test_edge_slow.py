@@ -11,10 +11,10 @@ from typing import TypeVar
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
 from bff.demo import DemoStack
 from bff.web.admission import Admission
+from tests.edge_support import admission_of
 from tests.monitor.helpers import custom_stack
 from tests.support import eventually
 
@@ -86,7 +86,7 @@ async def test_slow_headers_and_slow_bodies_leave_a_purchaser_served() -> None:
             task.cancel()
         for _, writer in headers + bodies:
             writer.close()
-        rejected = _admission(stack).rejected
+        rejected = admission_of(stack).rejected
     assert served == [200] * 30, served  # no OVERLOADED, no stale answer
     assert rejected == 0  # no slow client ever took a place
     assert all(a.startswith(b"HTTP/1.1 408") for a in answers[:SLOW_HEADERS]), {a[:30] for a in answers[:SLOW_HEADERS]}
@@ -142,7 +142,7 @@ async def test_a_client_that_hangs_up_frees_its_place_at_once(caplog: pytest.Log
     async with custom_stack(
         max_inflight=1, max_queued=0, erp_request_budget_s=60, erp_deadline_s=60, erp_timeout_s=60,
     ) as stack:
-        admission = _admission(stack)
+        admission = admission_of(stack)
         body = json.dumps({"query": HOME}).encode()
         stack.erp_sim.set_faults(hold=True)
         _, writer = await _open(stack.url)
@@ -150,12 +150,13 @@ async def test_a_client_that_hangs_up_frees_its_place_at_once(caplog: pytest.Log
         await writer.drain()
         held = await eventually(lambda: _value(stack.erp_sim.answers_held), lambda n: n >= 1, 20)
         assert held >= 1 and admission.in_flight == 1
+        assert list(admission.held()[1].values()) == [1]  # its viewer resolved: counted against its company
         with caplog.at_level(logging.INFO, logger="bff.edge"):
             writer.close()
-            freed = await eventually(lambda: _value(admission.in_flight), lambda n: n == 0, 20)
+            freed = await eventually(lambda: _value((admission.in_flight, admission.held())), lambda n: n[0] == 0, 20)
         stack.erp_sim.set_faults(hold=False)
         served = await _purchaser(stack, 1)
-    assert freed == 0  # before the ERP answered (it was still holding)
+    assert freed == (0, ({}, {}))  # before the ERP answered (it was still holding); nobody's share still counts it
     assert served == [200]
     assert [r.message for r in caplog.records if r.name == "bff.edge"] == ["client hung up before its answer: request cancelled"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -182,9 +183,19 @@ async def _value(value: T) -> T:
     return value
 
 
-def _admission(stack: DemoStack) -> Admission:
-    """The admission control of the stack's BFF app (the app under uvicorn's wrappers)."""
-    app = stack.bff.server.config.app
-    assert isinstance(app, Starlette)
-    admission: Admission = app.state.admission
-    return admission
+
+async def test_a_request_cancelled_while_waiting_for_a_place_leaves_nothing_counted() -> None:
+    admission = Admission(max_inflight=1, max_queued=1, queue_wait_s=30)
+    first = await admission.enter("u:first")
+    assert first is not None
+    first.seen("company-a")
+    waiting = asyncio.ensure_future(admission.enter("u:second"))
+    await eventually(lambda: _value(admission.queued), lambda n: n == 1, 5)
+    waiting.cancel()
+    await asyncio.wait((waiting,))
+    admission.leave(first)
+    first.seen("company-a")  # told late (after it left): counts nothing
+    assert waiting.cancelled()
+    assert (admission.in_flight, admission.queued, admission.held()) == (0, 0, ({}, {}))
+    again = await admission.enter("u:first")  # the place was given back
+    assert again is not None and again.company == "company-a"  # and the actor's company remembered

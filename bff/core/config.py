@@ -193,6 +193,8 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(30.0, gt=0)  # a request's body must be in within this (1 MB on 3G: ~20 s)
     max_inflight_per_user: int = Field(6, ge=1)  # admitted or waiting, per bearer token / platform user
     max_inflight_per_ip: int = Field(12, ge=1)  # the same for anonymous requests, per client address
+    # The same per company (ERP customer), over all its purchasers; 0: half of max_inflight.
+    max_inflight_per_company: int = Field(0, ge=0)
     metrics_token: SecretStr = SecretStr("")  # /metrics needs it as a bearer token; empty: loopback only
     ops_refresh_s: float = Field(1.0, ge=0)  # /metrics rendered, readiness worked out, at most this often
     # --- end of issue 19 settings ---

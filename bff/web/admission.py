@@ -4,91 +4,183 @@ at once. A request admitted late would spend its ERP budget waiting on this proc
 and come back stale; refused at once, the client retries, or the balancer sends it elsewhere.
 
 Admission runs after the body is in (``bff.web.edge``: a slow body holds no place) and before
-the rate limits (a request shed here spends none of them). One actor holds at most its share
-of the places (``BFF_MAX_INFLIGHT_PER_USER`` / ``_PER_IP``): one purchaser's burst cannot
-crowd out another company's purchaser. A client that hangs up frees its place at once.
+the rate limits (a request shed here spends none of them). A client that hangs up frees its
+place at once. Fair shares of the places (issue 19), counted admitted or waiting:
+
+* one actor holds at most ``BFF_MAX_INFLIGHT_PER_USER`` (its bearer token or platform user) or
+  ``BFF_MAX_INFLIGHT_PER_IP`` (a request naming no user, per client address): one purchaser's
+  burst cannot crowd out anyone else;
+* one company holds at most ``BFF_MAX_INFLIGHT_PER_COMPANY`` (default: half of
+  ``BFF_MAX_INFLIGHT``): however many purchasers (or sessions) a company has, half the places
+  that run at once stay for everyone else, so another company's purchaser starts at once
+  instead of waiting. Half of the places *and* the queue was tried first: the company then
+  held every running place, and once its own requests ran slowly (an attack costs CPU) the
+  other company's purchaser timed out in the queue behind it (bench/edge.py: 13 of 20 home
+  screens ``503``). A legitimate company needs far less: an instance serves 85–89 home screens
+  a second with 24 at once, the whole fleet's sharpest 9:00 minute is ~40 (docs/capacity.md).
+
+Which company a request is for is known only once its session is read, and admission runs
+before that (reading the session for every request, shed or not, is the I/O admission exists
+to bound). So the company is *learned*: when a request's viewer is resolved
+(``RequestContext`` calls ``Ticket.seen``), this instance remembers its actor's company (in
+memory, a bounded LRU keyed by a digest of the credential, never the credential itself), and
+counts that request against its company from then on. The next request of that actor is
+refused at the door, with no I/O, no rate limit and no ERP call spent, if its company already
+holds its share. A credential this instance has not seen resolve yet is counted per actor
+only: its first requests here are bounded by the per-user share, not the company's. That is
+the price of no I/O before admission; each new session costs a WeChat login, and the mini
+program's first request (``me``) teaches the instance. A second gate after the session read
+would refuse later, after the session read (and the rate limits) had been spent, and inside
+GraphQL execution where no ``503`` can be answered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bff.core.config import Settings
 from bff.core.errors import ErrorCode
 from bff.core.security import client_key
 from bff.web.edge import HANGUP, serve_until_hangup
-from bff.web.gql import error_response
+from bff.web.gql import COMPANY_SEEN, error_response
 
 # Health, metrics and the admin page answer even when the instance is full: they say why.
 EXEMPT_PATHS = ("/api/health/check", "/metrics", "/admin")
+KNOWN_ACTORS = 20_000  # actors whose company this instance remembers (~100 bytes each)
 
 
 @dataclass(frozen=True)
 class Shares:
-    """Fair shares of the places (issue 19): what one actor may hold, admitted or waiting."""
+    """Fair shares of the places (issue 19): what one actor or one company may hold, admitted or waiting."""
 
     per_user: int  # per bearer token / platform user
     per_ip: int  # per client address (an IPv6 /64), for requests that name no user
+    per_company: int  # per ERP customer, over all its actors this instance has seen resolve
+
+    @classmethod
+    def of(cls, settings: Settings) -> Shares:
+        return cls(
+            per_user=settings.max_inflight_per_user,
+            per_ip=settings.max_inflight_per_ip,
+            # Half of what runs at once: another company's purchaser never waits behind this one.
+            per_company=settings.max_inflight_per_company or max(1, settings.max_inflight // 2),
+        )
 
 
 def actor_of(scope: Scope) -> str:
     """Whom a request's place is counted against, before anyone has checked who it is: its
-    bearer token or platform user (a forged one only fails faster), else its client address."""
+    bearer token or platform user (a forged one only fails faster), else its client address.
+    A credential is kept only as a digest: the counters outlive the request."""
     headers = dict(scope["headers"])
     user = headers.get(b"authorization") or headers.get(b"x-wx-openid")
     if user:
-        return f"u:{user.decode('latin-1')}"
+        return "u:" + hashlib.blake2b(user, digest_size=16).hexdigest()
     client = scope.get("client")
     return "ip:" + client_key(str(client[0]) if client else "")
 
 
+@dataclass(eq=False)
+class Ticket:
+    """One admitted request's place: whose it is, and the company it is counted against."""
+
+    admission: Admission
+    actor: str
+    company: str | None
+    left: bool = False
+
+    def seen(self, company: str | None) -> None:
+        """The request's viewer is resolved: ``company`` is its customer (None: no company)."""
+        self.admission.learn(self, company)
+
+
 class Admission:
-    """The counters and the gate; one per app (a test reads ``in_flight`` / ``rejected``)."""
+    """The counters and the gate; one per app (a test reads ``in_flight`` / ``held()``)."""
 
     def __init__(self, max_inflight: int, max_queued: int, queue_wait_s: float, shares: Shares | None = None) -> None:
         self.max_inflight = max_inflight
         self.max_queued = max_queued
         self.queue_wait_s = queue_wait_s
-        self.shares = shares or Shares(max_inflight + max_queued, max_inflight + max_queued)
+        places = max_inflight + max_queued
+        self.shares = shares or Shares(places, places, places)
         self._free = asyncio.Semaphore(max_inflight)
         self._held: Counter[str] = Counter()  # places admitted or waiting, per actor
+        self._by_company: Counter[str] = Counter()  # the same, per company
+        self._companies: OrderedDict[str, str] = OrderedDict()  # actor -> its company, as last resolved here
         self.in_flight = 0
         self.queued = 0
-        self.rejected = 0
+        self.refused: Counter[str] = Counter()  # by reason: full, user, company
 
-    async def enter(self, actor: str = "") -> bool:
-        """Take a place for ``actor`` (at once or after a short wait); False when refused:
-        the instance is full, or the actor already holds its share."""
+    @property
+    def rejected(self) -> int:
+        return sum(self.refused.values())
+
+    def held(self) -> tuple[dict[str, int], dict[str, int]]:
+        """The places held per actor and per company (only those holding any)."""
+        return dict(self._held), dict(self._by_company)
+
+    async def enter(self, actor: str = "") -> Ticket | None:
+        """Take a place for ``actor`` (at once or after a short wait); None when refused: the
+        instance is full, or the actor or its company already holds its share."""
         share = self.shares.per_user if actor.startswith("u:") else self.shares.per_ip
+        company = self._companies.get(actor)
         if self._held[actor] >= share:
-            self.rejected += 1
-            return False
+            self.refused["user"] += 1
+            return None
+        if company is not None and self._by_company[company] >= self.shares.per_company:
+            self.refused["company"] += 1
+            return None
+        ticket = Ticket(self, actor, company)
         self._held[actor] += 1
-        if not await self._enter():
-            self._release(actor)
-            return False
-        return True
+        if company is not None:
+            self._by_company[company] += 1
+        try:
+            admitted = await self._enter()
+        except BaseException:  # cancelled while waiting: nothing may stay counted
+            self._release(ticket)
+            raise
+        if not admitted:
+            self._release(ticket)
+            return None
+        return ticket
 
-    def _release(self, actor: str) -> None:
-        self._held[actor] -= 1
-        if self._held[actor] <= 0:
-            del self._held[actor]  # the counter holds only actors with a request in the house
+    def learn(self, ticket: Ticket, company: str | None) -> None:
+        """Remember ``ticket``'s actor's company; count the request against it if it was not yet."""
+        if company is None:
+            self._companies.pop(ticket.actor, None)
+        else:
+            self._companies[ticket.actor] = company
+            self._companies.move_to_end(ticket.actor)
+            while len(self._companies) > KNOWN_ACTORS:
+                self._companies.popitem(last=False)
+        if ticket.company is None and company is not None and not ticket.left:
+            ticket.company = company  # counted from now on, not refused: it is already in
+            self._by_company[company] += 1
+
+    def _release(self, ticket: Ticket) -> None:
+        if ticket.left:
+            return
+        ticket.left = True
+        _decrement(self._held, ticket.actor)
+        if ticket.company is not None:
+            _decrement(self._by_company, ticket.company)
 
     async def _enter(self) -> bool:
         if self._free.locked():
             if self.queued >= self.max_queued:
-                self.rejected += 1
+                self.refused["full"] += 1
                 return False
             self.queued += 1
             try:
                 async with asyncio.timeout(self.queue_wait_s):
                     await self._free.acquire()
             except TimeoutError:
-                self.rejected += 1
+                self.refused["full"] += 1
                 return False
             finally:
                 self.queued -= 1
@@ -97,10 +189,16 @@ class Admission:
         self.in_flight += 1
         return True
 
-    def leave(self, actor: str = "") -> None:
+    def leave(self, ticket: Ticket) -> None:
         self.in_flight -= 1
         self._free.release()
-        self._release(actor)
+        self._release(ticket)
+
+
+def _decrement(counter: Counter[str], key: str) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]  # the counter holds only who has a request in the house
 
 
 class AdmissionMiddleware:
@@ -113,17 +211,18 @@ class AdmissionMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(EXEMPT_PATHS):
             await self.app(scope, receive, send)
             return
-        actor = actor_of(scope)
-        if not await self.admission.enter(actor):
+        ticket = await self.admission.enter(actor_of(scope))
+        if ticket is None:
             response = error_response(ErrorCode.OVERLOADED)
             response.headers["Retry-After"] = self._retry_after
             await response(scope, receive, send)
             return
         try:
+            scope[COMPANY_SEEN] = ticket.seen  # build_context hands it to the request's context
             hangup = scope.get(HANGUP)
             if hangup is None:
                 await self.app(scope, receive, send)
             else:  # a client that hangs up frees its place at once
                 await serve_until_hangup(self.app, scope, receive, send, hangup)
         finally:
-            self.admission.leave(actor)
+            self.admission.leave(ticket)

@@ -120,16 +120,14 @@ def create_app(
     ]
 
     # Admission control (issue 11): bounded requests at once, a short bounded queue, then 503.
-    admission = Admission(
-        settings.max_inflight, settings.max_queued, settings.queue_wait_s,
-        Shares(per_user=settings.max_inflight_per_user, per_ip=settings.max_inflight_per_ip),
-    )
+    admission = Admission(settings.max_inflight, settings.max_queued, settings.queue_wait_s, Shares.of(settings))
     services.telemetry.gauge(
         "bff.admission", "Requests of this instance: in flight, queued",
         lambda: [(admission.in_flight, {"state": "in_flight"}), (admission.queued, {"state": "queued"})],
     )
     services.telemetry.counter(
-        "bff.admission.rejected", "Requests this instance refused with 503 OVERLOADED", lambda: [(admission.rejected, {})],
+        "bff.admission.rejected", "Requests this instance refused with 503 OVERLOADED: instance full, user's or company's share held",
+        lambda: [(admission.refused[reason], {"reason": reason}) for reason in ("full", "user", "company")],
     )
 
     @asynccontextmanager

@@ -145,6 +145,8 @@ DOCUMENT_CACHES: list[Any] = [
 
 
 CONTEXT_KEY = "bff.graphql_context"  # the request's GraphQL context, in its ASGI scope
+# Scope key: told the company of the request's viewer once resolved (admission's per-company share).
+COMPANY_SEEN = "bff.company_seen"
 
 
 def bearer_token(request: HTTPConnection) -> str | None:
@@ -169,6 +171,7 @@ def build_context(services: Services, request: HTTPConnection) -> RequestContext
         service_key=request.headers.get("x-service-key") or None,
         client_ip=client_ip,
         developer=same_secret(request.headers.get("x-developer-key"), settings.developer_key.get_secret_value()),
+        company_seen=request.scope.get(COMPANY_SEEN),
     )
 
 
