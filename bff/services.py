@@ -137,6 +137,7 @@ class Services:
             "line_order_filter": settings.erp_guess_line_order_filter,
             "product_ids": settings.erp_guess_product_ids,
             "customer_list": settings.erp_guess_customer_list,
+            "order_rates": settings.erp_guess_order_rates,
         })
         services.delivery_details = DeliveryDetails(erp, cache, enabled=settings.erp_logistics_detail)
         services.notify = Notifications(

@@ -10,7 +10,8 @@ Rules of the estimate (an upper bound):
   or aliases below need them.
 * Root fields are not batched across aliases (each alias of ``orders`` is its own search): every
   alias costs in full, with everything below it.
-* ``orders(keyword: ...)`` adds the keyword search; ``order(code: ...)`` reads by number.
+* ``orders(keyword: ...)`` adds the keyword search, ``orders(shipping: ...)`` the 未发货 / 已逾期
+  filter; ``order(code: ...)`` reads by number.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ class _Walk:
             return ("order_by_code",)
         keyword = self.argument(node, "keyword") if name == "Query.orders" else None
         extra = ("keyword_search",) if isinstance(keyword, str) and keyword.strip() else ()
+        if name == "Query.orders" and self.argument(node, "shipping") is not None:
+            extra += ("order_filter",)
         return declared.under(reached_by) + extra
 
     def argument(self, node: FieldNode, name: str) -> Any:

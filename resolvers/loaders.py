@@ -32,7 +32,7 @@ from bff.notify.service import OrderNotes
 from bff.notify.tracks import Ask, Kept, Parcels, ask_of, unsupported
 from bff.orders.details import DETAIL_READS_PER_REQUEST
 from bff.orders.progress import dispatched, fulfilment, material_summary
-from bff.orders.reads import CustomerOrders, quietly
+from bff.orders.reads import FILTER_CALLS, CustomerOrders, quietly
 
 NotesReader = Callable[[list[str]], Awaitable[dict[str, OrderNotes]]]
 Loaders = Mapping[str, DataLoader[Any, Any]]
@@ -81,6 +81,13 @@ class Costing:
         matching the text; when the lines' answer is cut short, the customer's latest order ids and
         (the guess) their lines matching."""
         return 4 + (1 if self.guesses.line_order_filter.worth_trying else 0)
+
+    def shipping_filter(self) -> int:
+        """:meth:`bff.orders.reads.CustomerOrders.filtered`: the open orders, the carriers' names,
+        and at most ``FILTER_CALLS`` for lines and older orders' deliveries (refused beyond, before
+        they are read). The page's lines that also check the ``order_rates`` guess are the cards'
+        own reads (``order_lines``), read only when the cards are asked."""
+        return 2 + FILTER_CALLS
 
     def carrying(self, materials: int) -> int:
         """A material's deliveries: the guessed ``salesOrderProductIds`` read per material, and
@@ -153,9 +160,11 @@ class Card:
     material_summary: str | None
 
 
-async def _order_cards(_: Sources, needs: Loaders, order_ids: list[str]) -> list[Card]:
-    """Produced and dispatched shares by value, and the material summary: no delivery line read."""
+async def _order_cards(sources: Sources, needs: Loaders, order_ids: list[str]) -> list[Card]:
+    """Produced and dispatched shares by value, and the material summary: no delivery line read.
+    The lines also tell whether the order rows' rates follow them (the ``order_rates`` guess)."""
     materials, shipments = await _lines_and_shipments(needs, order_ids)
+    sources.reads.observe_rates(dict(zip(order_ids, materials, strict=True)))
     return [Card(fulfilment(m, s), material_summary(m)) for m, s in zip(materials, shipments, strict=True)]
 
 
@@ -271,6 +280,9 @@ READS: tuple[Declared, ...] = (
     Declared("customer", "the binding's customer id", "the viewer's own binding", lambda c, n: 1),
     Declared("bind", "an invite code or an ERP login", "the code or the login names the customer", lambda c, n: 2),
     Declared("order_page", "page and status", SCOPED_ORDERS, lambda c, n: 1),
+    Declared("order_filter", "page, status, keyword and shipping (未发货 / 已逾期)", SCOPED_ORDERS + " (open ones, one "
+             "read); their deliveries as order_shipments; lines only of orders proven the customer's",
+             lambda c, n: c.shipping_filter(), needs=("recent_deliveries",)),
     Declared("keyword_search", "keyword", SCOPED_ORDERS + "; matching lines kept for the customer's orders only",
              lambda c, n: c.keyword_search()),
     Declared("notes", "order id", "the viewer's own rows (database)", lambda c, n: 0, _notes),
@@ -324,7 +336,8 @@ class FieldReads:
 
 CARD = FieldReads(("order_card",))
 FIELD_READS: dict[str, FieldReads] = {
-    # the keyword adds ``keyword_search``, an order by number is ``order_by_code`` (resolvers/cost.py)
+    # the keyword adds ``keyword_search``, the shipping filter ``order_filter``, an order by number
+    # is ``order_by_code`` (resolvers/cost.py)
     "Query.orders": FieldReads(("order_page",)),
     "Query.order": FieldReads(("order",)),
     "Query.material": FieldReads(("material",)),

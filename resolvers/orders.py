@@ -14,6 +14,7 @@ from bff.core.domain import (
     Progress,
     Shipment,
     ShipmentLine,
+    ShippingFilter,
     TimelineStep,
     Tracking,
     TrackingState,
@@ -50,7 +51,8 @@ def _planned(info: Info) -> frozenset[str]:
 
 
 async def search_orders(
-    info: Info, keyword: str | None, status: OrderStatus | None, page: int, page_size: int
+    info: Info, keyword: str | None, status: OrderStatus | None, page: int, page_size: int,
+    shipping: ShippingFilter | None = None,
 ) -> OrderPage:
     loaders = await info.context.order_loaders()
     max_size = info.context.services.settings.max_page_size
@@ -63,8 +65,14 @@ async def search_orders(
     keyword = text(keyword, "keyword", max_len=50, label="搜索关键词")
     query_time = datetime.now(UTC)
     planned = _planned(info)
+    if shipping is not None:
+        loaders.reads.widen_deliveries()  # before the deliveries' read starts beside the orders
     loaders.start(planned, "Query.orders")
-    total, orders = await loaders.reads.search(keyword, status, page, page_size)
+    if shipping is not None:
+        total, orders = await loaders.reads.filtered(
+            shipping, keyword, status, page, page_size, query_time, cards="order_card" in planned)
+    else:
+        total, orders = await loaders.reads.search(keyword, status, page, page_size)
     await loaders.prepare(planned, orders)
     as_of = loaders.reads.stale_as_of
     return OrderPage(orders, total, page, page_size, query_time, as_of is not None, as_of is not None, as_of or query_time)

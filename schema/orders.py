@@ -26,6 +26,9 @@ DeliveryStatus = Annotated[domain.DeliveryStatus, strawberry.enum(
 TrackingState = Annotated[domain.TrackingState, strawberry.enum(
     name="TrackingState", description="A parcel's track (docs/tracking.md): UNSUPPORTED: 暂不支持自动查询 "
     "(a carrier the tracking service does not follow for us); UNKNOWN: no track known yet")]
+ShippingFilter = Annotated[domain.ShippingFilter, strawberry.enum(
+    name="ShippingFilter", description="The home list's 未发货 / 已逾期 filters, over open orders (未开始, 进行中): "
+    "NOT_SHIPPED: nothing dispatched yet (cards saying 未发货 or 待发货); OVERDUE: the card's overdue")]
 ShipmentState = Annotated[domain.ShipmentState, strawberry.enum(
     name="ShipmentState", description="One delivery: PACKED (not dispatched), DISPATCHED (是否发货), SIGNED (received)")]
 
@@ -257,8 +260,10 @@ class OrderQuery:
         status: OrderStatus | None = None,
         page: int = 1,
         page_size: int = 20,
+        shipping: Annotated[ShippingFilter | None, strawberry.argument(
+            description="Only open orders not shipped yet, or overdue (combines with keyword and status)")] = None,
     ) -> resolve.OrderPage:
-        return await resolve.search_orders(info, keyword, status, page, page_size)
+        return await resolve.search_orders(info, keyword, status, page, page_size, shipping)
 
     @strawberry.field(description="One order of the caller's company, by id or by order number", graphql_type=Order)
     async def order(self, info: Info, id: strawberry.ID | None = None, code: str | None = None) -> domain.Order:

@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     erp_guess_line_order_filter: Literal["auto", "on", "off"] = "auto"
     erp_guess_product_ids: Literal["auto", "on", "off"] = "auto"
     erp_guess_customer_list: Literal["auto", "on", "off"] = "auto"
+    erp_guess_order_rates: Literal["auto", "on", "off"] = "auto"
 
     # Monitoring
     call_log_enabled: bool = True

@@ -182,6 +182,15 @@ class Progress:
         return ProgressStage.NOT_STARTED
 
 
+class ShippingFilter(StrEnum):
+    """The home list's 未发货 / 已逾期 filters, over the caller's open orders (未开始, 进行中):
+    NOT_SHIPPED: nothing dispatched yet (the card says 未发货 or 待发货: packed goods are not shipped,
+    docs/delivery.md); OVERDUE: the card's ``overdue`` (delivery date passed, not all dispatched)."""
+
+    NOT_SHIPPED = "NOT_SHIPPED"
+    OVERDUE = "OVERDUE"
+
+
 @dataclass(frozen=True)
 class Order:
     id: str
@@ -200,6 +209,9 @@ class Order:
     quantity: float | None
     produced_rate: float | None
     remark: str | None
+    # The order row's shippedRate as the ERP sends it (a guess: bff/erp/guesses.py ``order_rates``);
+    # never shown (cards show the dispatched share by value, from the lines and the deliveries).
+    row_shipped_rate: float | None = None
 
 
 @dataclass(frozen=True)

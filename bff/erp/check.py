@@ -31,6 +31,7 @@ from bff.erp import protocol, queries
 from bff.erp.anomalies import Anomalies
 from bff.erp.client import ErpClient, ErpClientConfig
 from bff.erp.errors import INTERNAL_SIGNALS, ErpError, ErpRefused
+from bff.erp.guesses import left_by_lines, left_by_rate
 from bff.erp.models import (
     EPOCH_MS_FROM,
     CustomerRecord,
@@ -378,6 +379,22 @@ class Checker:
             f"{len(agree)} of {len(compared)} orders agree"
             + ("" if len(agree) == len(compared) else ": line progress may change without the order row; "
                "the watcher then notices it only with the status or a delivery")))
+        by_lines: dict[str, list[tuple[float, float]]] = {}
+        for line in lines:
+            by_lines.setdefault(str(line.get("salesOrderId")), []).append(
+                (_number(line.get("shippedQuantity")), _number(line.get("quantity"))))
+        judged = [(left_by_rate(_rate(o.get("shippedRate")) if o.get("shippedRate") is not None else None),
+                   left_by_lines(by_lines.get(str(o["id"]), []))) for o in orders]
+        judged = [(rate, by) for rate, by in judged if rate is not None and by is not None]
+        same = sum(1 for rate, by in judged if rate is by)
+        rates_hold = bool(judged) and same == len(judged)
+        r.add(Finding(
+            "guess order_rates: sales order row shippedRate says whether nothing, some or all of the lines left the warehouse",
+            "holds" if rates_hold else "unknown" if not judged else "ignored",
+            f"{same} of {len(judged)} orders agree" + ("" if rates_hold or not judged else
+                                                       "; the 未发货/已逾期 filters read every open order's lines"),
+            guess="order_rates", dialect=f"order_rates={'derived' if rates_hold else 'frozen'}" if judged else "",
+            setting=f"{guess_setting('order_rates')}={'on' if rates_hold else 'off'}" if judged else ""))
         names = sorted({name for o in orders for name in o if name in MODIFY_TIME_NAMES})
         r.add(Finding("sales orders: a modification time field", "holds" if names else "unknown",
                       ", ".join(names) + " (not used yet)" if names else

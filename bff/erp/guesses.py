@@ -13,12 +13,19 @@ pins a guess (``on``: always tried, still checked; ``off``: never tried).
 | ``line_order_filter`` | 100185 ``filters {"salesOrderId": [<ids>]}`` | ``condition {"form.id"}`` per order |
 | ``product_ids`` | 100039 ``condition {"salesOrderProductIds": [<line ids>]}`` | the order's deliveries, lines read |
 | ``customer_list`` | 100001 ``filters {"customerId": [<ids>]}`` (the watcher) | one read per customer |
+| ``order_rates`` | 100001 row ``shippedRate``: 0 when no line left the warehouse, 1 when every line did | the order's lines |
+
+``order_rates`` is not a call shape but a reading of an answer (docs/erp-protocol.md row 26): every
+page of cards compares each order row's ``shippedRate`` with its lines (nothing / some / all left
+the warehouse) and records whether it agrees; the 未发货 / 已逾期 filters use it to leave the lines
+of most open orders unread (``bff/orders/filters.py``) and check it on the lines they do read.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -26,8 +33,34 @@ from typing import Literal
 logger = logging.getLogger("bff.erp")
 
 Setting = Literal["auto", "on", "off"]
-GUESS_NAMES = ("code_filter", "line_order_filter", "product_ids", "customer_list")
+GUESS_NAMES = ("code_filter", "line_order_filter", "product_ids", "customer_list", "order_rates")
 RECHECK_AFTER_S = 300.0  # an ERP error makes the guesses be proven again, at most this often
+
+
+class Left(StrEnum):
+    """How much of an order left the warehouse (its lines' ``shippedQuantity``): the ``order_rates``
+    guess reads it off the order row's ``shippedRate`` instead of the lines."""
+
+    NOTHING = "nothing"
+    SOME = "some"
+    ALL = "all"
+
+
+def left_by_rate(rate: float | None) -> Left | None:
+    """The guess: the row's ``shippedRate`` (0..1, read by ``models.read_rate``) says it; None: no rate."""
+    if rate is None:
+        return None
+    return Left.NOTHING if rate <= 0 else Left.ALL if rate >= 1 else Left.SOME
+
+
+def left_by_lines(lines: Iterable[tuple[float, float]]) -> Left | None:
+    """The evidence: each line's (shippedQuantity, quantity); None for an order without lines."""
+    pairs = [(shipped, quantity) for shipped, quantity in lines if quantity > 0]
+    if not pairs:
+        return None
+    if all(shipped <= 0 for shipped, _ in pairs):
+        return Left.NOTHING
+    return Left.ALL if all(shipped >= quantity for shipped, quantity in pairs) else Left.SOME
 
 
 class GuessState(StrEnum):
@@ -74,6 +107,7 @@ class Guesses:
     line_order_filter: Guess = field(default_factory=lambda: Guess("line_order_filter"))
     product_ids: Guess = field(default_factory=lambda: Guess("product_ids"))
     customer_list: Guess = field(default_factory=lambda: Guess("customer_list"))
+    order_rates: Guess = field(default_factory=lambda: Guess("order_rates"))
     forgotten_at: float | None = None  # time.monotonic() of the last forget()
 
     @classmethod

@@ -59,6 +59,7 @@ def order_from_record(record: SalesOrderRecord) -> Order:
         quantity=record.quantity,
         produced_rate=record.producedRate,
         remark=record.remark,
+        row_shipped_rate=record.shippedRate,
     )
 
 

@@ -235,6 +235,7 @@ def lines_by_ids(ids: Sequence[str]) -> ListRead[OrderLineRecord]:
 # orders): the deliveries of every order dated after the oldest of them are all there, whatever
 # the customer's history. Older orders' deliveries are read per order (:func:`deliveries_of_order`).
 DELIVERY_WINDOW = 100
+FILTER_DELIVERY_WINDOW = MAX_ROWS  # a 未发货/已逾期 page: every open order's deliveries in one read, mostly
 DELIVERIES_PER_ORDER = 100  # evidence: the public client's pageSize for one order's deliveries
 
 

@@ -21,12 +21,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bff.core import jsoncodec
-from bff.core.domain import Material, Order, OrderStatus, Shipment, ShipmentLine
+from bff.core.domain import Material, Order, OrderStatus, Shipment, ShipmentLine, ShippingFilter
 from bff.core.errors import BffError, ErrorCode
 from bff.erp import queries
 from bff.erp.calls import calls_left
 from bff.erp.errors import ErpRefused
-from bff.erp.guesses import Guess, Guesses, GuessState
+from bff.erp.guesses import Guess, Guesses, GuessState, left_by_lines, left_by_rate
 from bff.erp.mapping import (
     CODES_BY_STATUS,
     material_from_record,
@@ -44,12 +44,19 @@ from bff.orders.details import (
     with_detail,
 )
 from bff.orders.fallback import LastGoodAnswers
+from bff.orders.filters import OPEN, decided, matches
 from bff.orders.logistics import LogisticsNames
+from bff.orders.progress import fulfilment
 from bff.orders.shipment_lines import DeliveryLines
 
 NO_SUCH_ID = "0"  # read in place of a missing record's order, so missing and foreign cost the same
 MIN_KEYWORD_CHARS = 2  # or one CJK character: shorter keywords match nearly everything
 LOOKS_LIKE_NUMBER = re.compile(r"[A-Za-z0-9-]{6,40}")  # a delivery-note (XSCK…) or tracking number
+# ERP calls a 未发货/已逾期 page may spend beside its cards' own reads: the lines of the open orders the
+# deliveries and the order rows leave undecided, and the deliveries of open orders older than the
+# customer's newest 1000 (one read each). Over it the filter is refused before those reads.
+FILTER_CALLS = 30
+FILTER_TOO_BROAD = "未结订单较多，无法一次筛选未发货或已逾期的订单：请输入关键词或选择状态缩小范围后再试"
 
 
 def keyword_too_short(keyword: str) -> bool:
@@ -90,6 +97,8 @@ class CustomerOrders:
         self._made: dict[str, asyncio.Future[tuple[int, list[Any]]]] = {}  # this request's reads, by shape
         self._detail_reads_left = DETAIL_READS_PER_REQUEST
         self._searched = False
+        self._window_rows = queries.DELIVERY_WINDOW
+        self._filter_calls_left = FILTER_CALLS
         self.stale_as_of: datetime | None = None
 
     # --- the one way to read: scoped by the query, recorded for the fallback -----------------
@@ -142,6 +151,107 @@ class CustomerOrders:
             self.customer_id, ids=ids, statuses=statuses, page=page - 1, page_size=page_size
         ), keep=not keyword)
         return count, self._own_orders(records)
+
+    async def filtered(
+        self, shipping: ShippingFilter, keyword: str | None, status: OrderStatus | None, page: int, page_size: int,
+        now: datetime, *, cards: bool = True,
+    ) -> tuple[int, list[Order]]:
+        """The page of the customer's open orders that are not shipped yet or overdue, as their cards
+        say (bff/orders/filters.py), newest first like the unfiltered list, and how many there are.
+        Reads: the open orders (scoped, one read) ∥ the customer's newest deliveries; the
+        deliveries of open orders older than those (by number); the lines of the orders neither
+        the deliveries nor the ``order_rates`` guess decide. The lines read check the guess: those of
+        the undecided orders and (``cards``: the page shows cards, which read them anyway) the page's."""
+        statuses = sorted(c for s in OPEN if status in (None, s) for c in CODES_BY_STATUS[s])
+        if not statuses:
+            return 0, []  # a completed or cancelled order is never 未发货 nor 已逾期
+        ids: list[str] | None = None
+        if keyword:
+            ids = sorted(await self._ids_matching(keyword)) or [NO_SUCH_ID]
+        (count, records), window = await asyncio.gather(
+            self._read(queries.orders_of_customer(
+                self.customer_id, ids=ids, statuses=statuses, page_size=queries.MAX_ROWS), keep=not keyword),
+            self._recent_deliveries(),
+        )
+        if count > len(records):
+            raise BffError(ErrorCode.QUERY_TOO_EXPENSIVE, FILTER_TOO_BROAD, openOrders=count)
+        candidates = [o for o in self._own_orders(records)
+                      if shipping is not ShippingFilter.OVERDUE or (o.delivery_date is not None and o.delivery_date < now)]
+        self._filter_calls_left = self._filter_allowance(page_size)
+        self._spend(len(beyond_window(candidates, window)))
+        by_order = carried_by(candidates, await self._shipments(
+            await deliveries_of_orders(self._read, self.customer_id, candidates, window)))
+        start = (page - 1) * page_size
+        guess = self._guesses.order_rates
+        if guess.worth_trying:
+            guess.tried()
+            shown = page_size if cards else 0
+            matching, verdict = await self._filter_pass(shipping, candidates, by_order, now, start, shown, True)
+            if verdict is not GuessState.IGNORED:
+                if verdict is GuessState.HOLDS:
+                    guess.observed(verdict)
+                return len(matching), matching[start:start + page_size]
+            guess.observed(verdict)  # the evidenced answer, in this same request
+        matching, _ = await self._filter_pass(shipping, candidates, by_order, now, start, 0, False)
+        return len(matching), matching[start:start + page_size]
+
+    async def _filter_pass(
+        self, shipping: ShippingFilter, candidates: list[Order], by_order: dict[str, list[Shipment]], now: datetime,
+        start: int, shown: int, use_rates: bool,
+    ) -> tuple[list[Order], GuessState | None]:
+        """The matching orders, and (``use_rates``) what the lines read say of the guess: IGNORED
+        when a row's rate or a decision it made is contradicted by the lines. ``shown``: cards of the
+        page from ``start`` whose lines are read (their own reads, made once) to check it too."""
+        decisions = {o.id: decided(shipping, o, by_order.get(o.id, []),
+                                   left_by_rate(o.row_shipped_rate) if use_rates else None, now) for o in candidates}
+        undecided = [o.id for o in candidates if decisions[o.id] is None]
+        self._spend(self._lines_cost(len(undecided)))
+        lines = await self.materials_by_order(undecided) if undecided else {}
+        for order in candidates:
+            if decisions[order.id] is None:
+                decisions[order.id] = matches(shipping, order, fulfilment(lines.get(order.id, []), by_order.get(order.id, [])), now)
+        matching = [o for o in candidates if decisions[o.id]]
+        if not use_rates:
+            return matching, None
+        page = [o for o in matching[start:start + shown] if o.id not in lines]
+        if page:  # the reads the page's cards make anyway (same ids, same shapes: read once)
+            lines = {**lines, **await self.materials_by_order([o.id for o in page])}
+        compared = [o for o in candidates if o.id in lines]
+        wrong = [o for o in compared if not self._rate_agrees(o, lines[o.id]) or decisions[o.id] != matches(
+            shipping, o, fulfilment(lines[o.id], by_order.get(o.id, [])), now)]
+        return matching, GuessState.IGNORED if wrong else GuessState.HOLDS if compared else None
+
+    @staticmethod
+    def _rate_agrees(order: Order, materials: Sequence[Material]) -> bool:
+        by_rate = left_by_rate(order.row_shipped_rate)
+        by_lines = left_by_lines((m.progress.shipped, m.quantity) for m in materials)
+        return by_rate is None or by_lines is None or by_rate is by_lines
+
+    def observe_rates(self, materials: dict[str, list[Material]]) -> None:
+        """Every page of cards tells whether the order rows' ``shippedRate`` follows their lines
+        (the ``order_rates`` guess): no extra read, the lines are read for the cards anyway."""
+        compared = [self._rate_agrees(self._orders[i], m) for i, m in materials.items()
+                    if i in self._orders and m and self._orders[i].row_shipped_rate is not None]
+        if compared:
+            self._guesses.order_rates.observed(GuessState.HOLDS if all(compared) else GuessState.IGNORED)
+
+    def _filter_allowance(self, page_size: int) -> int:
+        """:data:`FILTER_CALLS`, less when the request's cap leaves less beside the page's cards."""
+        left = calls_left()
+        cards = self._lines_cost(page_size) + 2  # the cards' lines, the carriers' names, a spare
+        return FILTER_CALLS if left is None else max(0, min(FILTER_CALLS, left - cards))
+
+    def _lines_cost(self, orders: int) -> int:
+        """ERP calls :func:`read_lines` makes for this many orders at most (as it stands now)."""
+        guess = self._guesses.line_order_filter
+        if orders <= 1 or not guess.worth_trying:
+            return orders
+        return 1 if guess.state is GuessState.HOLDS else orders + 1
+
+    def _spend(self, calls: int) -> None:
+        if calls > self._filter_calls_left:
+            raise BffError(ErrorCode.QUERY_TOO_EXPENSIVE, FILTER_TOO_BROAD)
+        self._filter_calls_left -= calls
 
     async def _ids_matching(self, keyword: str) -> set[str]:
         """Ids of orders whose text matches (the customer's: scoped in the ERP request itself), or
@@ -227,7 +337,13 @@ class CustomerOrders:
 
     async def _recent_deliveries(self) -> tuple[int, list[DeliveryRecord]]:
         """The customer's newest deliveries (read once per request, as every read: :meth:`_read`)."""
-        return await self._read(queries.recent_deliveries(self.customer_id))
+        return await self._read(queries.recent_deliveries(self.customer_id, self._window_rows))
+
+    def widen_deliveries(self) -> None:
+        """A filtered page reads the customer's newest :data:`queries.FILTER_DELIVERY_WINDOW`
+        deliveries (one read, more bytes) instead of the newest 100, before the read starts, so that
+        older open orders seldom need a read of their own; the page's cards use the same read."""
+        self._window_rows = queries.FILTER_DELIVERY_WINDOW
 
     def start_recent_deliveries(self) -> None:
         """Start the newest-deliveries read now, beside the orders' read: it needs nothing of them."""
@@ -392,14 +508,21 @@ async def deliveries_of_orders(
     deliveries, :func:`queries.recent_deliveries`) when an order is newer than the oldest of them
     (its deliveries cannot be older than the order), else one evidenced read of the order's
     deliveries by its number. Calls do not grow with the shipments; bytes not with the history."""
-    count, rows = window
-    complete = count <= len(rows)
-    oldest = min((d.date for d in rows if d.date is not None), default=None)
-    older = [o for o in orders if not complete and (o.date is None or oldest is None or o.date <= oldest)]
+    older = beyond_window(orders, window)
+    _, rows = window
     found = await asyncio.gather(*(read(queries.deliveries_of_order(customer_id, o.code)) for o in older))
     records = {d.id: d for d in rows}
     records.update((d.id, d) for _, more in found for d in more)
     return [d for d in records.values() if d.customerOrSupplierId == customer_id]
+
+
+def beyond_window(orders: Sequence[Order], window: tuple[int, list[DeliveryRecord]]) -> list[Order]:
+    """The orders whose deliveries may be older than the window (one read by number each)."""
+    count, rows = window
+    if count <= len(rows):
+        return []
+    oldest = min((d.date for d in rows if d.date is not None), default=None)
+    return [o for o in orders if o.date is None or oldest is None or o.date <= oldest]
 
 
 def carried_by(orders: Sequence[Order], shipments: Iterable[Shipment]) -> dict[str, list[Shipment]]:

@@ -38,6 +38,9 @@ class Dialect:
     code_filter: Literal["ignored", "honoured"] = "ignored"
     # ``filters {"salesOrderId": [<order ids>]}`` on 100185:
     line_order_filter: Literal["ignored", "honoured"] = "ignored"
+    # The order row's shippedRate (docs/erp-protocol.md row 26, the ``order_rates`` guess):
+    # "derived" from the lines as the seed does; "frozen": 0 whatever the lines say (never moved).
+    order_rates: Literal["derived", "frozen"] = "derived"
 
     def merged(self, changes: Mapping[str, Any]) -> Dialect:
         """A copy with ``changes`` applied; ValueError names the allowed keys or values."""

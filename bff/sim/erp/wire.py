@@ -44,6 +44,8 @@ def held(form_id: int, record: Record, dialect: Dialect) -> Record:
 def wire(form_id: int, record: Record, dialect: Dialect, *, in_list: bool, columns: list[str] | None = None) -> Record:
     """The record as sent; ``columns`` (non-empty) selects fields, ``id`` always included."""
     out = {c: record.get(c) for c in ["id", *[c for c in columns if c != "id"]]} if columns else dict(record)
+    if form_id == ORDERS and dialect.order_rates == "frozen" and "shippedRate" in out:
+        out["shippedRate"] = 0.0
     if form_id == DELIVERIES:
         if in_list and dialect.logistics_in_list == "no":
             out.pop("logisticsCompanyId", None)
