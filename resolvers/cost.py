@@ -121,7 +121,7 @@ class _Walk:
         if name == "Query.order" and self.argument(node, "code") is not None:
             return ("order_by_code",)
         keyword = self.argument(node, "keyword") if name == "Query.orders" else None
-        extra = ("keyword_search",) if isinstance(keyword, str) and keyword.strip() else ()
+        extra: tuple[str, ...] = ("keyword_search",) if isinstance(keyword, str) and keyword.strip() else ()
         if name == "Query.orders" and self.argument(node, "shipping") is not None:
             extra += ("order_filter",)
         return declared.under(reached_by) + extra

@@ -24,8 +24,8 @@ TRACKING = "tracking { state updatedAt carrier events { time text location } }"
 
 SEARCH_PAGE_FIELDS = ["total", "page", "pageSize", "queryTime", "cacheHit", "stale", "asOf"]
 SEARCH = f"""
-query RestOrderSearch($keyword: String, $status: OrderStatus, $page: Int!, $pageSize: Int!) {{
-  orders(keyword: $keyword, status: $status, page: $page, pageSize: $pageSize) {{
+query RestOrderSearch($keyword: String, $status: OrderStatus, $shipping: ShippingFilter, $page: Int!, $pageSize: Int!) {{
+  orders(keyword: $keyword, status: $status, shipping: $shipping, page: $page, pageSize: $pageSize) {{
     {" ".join(SEARCH_PAGE_FIELDS)}
     items {{ {ORDER} shipments {{ {SHIPMENT} }} }}
   }}
@@ -47,6 +47,7 @@ query RestMaterialProgress($id: ID!) {{
 }}"""
 
 STATUSES = ["NOT_STARTED", "IN_PROGRESS", "COMPLETED", "CANCELLED"]
+SHIPPING = ["NOT_SHIPPED", "OVERDUE"]  # the 未发货 / 已逾期 filters (GraphQL ShippingFilter)
 
 
 def _int(request: Request, name: str, default: int) -> int:
@@ -62,9 +63,13 @@ async def _search_variables(request: Request) -> dict[str, Any]:
     status = request.query_params.get("status") or None
     if status is not None and status.upper() not in STATUSES:
         raise BffError(ErrorCode.BAD_USER_INPUT, "订单状态筛选无效", field="status")
+    shipping = request.query_params.get("shipping") or None
+    if shipping is not None and shipping.upper() not in SHIPPING:
+        raise BffError(ErrorCode.BAD_USER_INPUT, "发货筛选无效（可选 NOT_SHIPPED 未发货、OVERDUE 已逾期）", field="shipping")
     return {
         "keyword": request.query_params.get("keyword") or None,
         "status": status.upper() if status else None,
+        "shipping": shipping.upper() if shipping else None,
         "page": _int(request, "page", 1),
         "pageSize": _int(request, "pageSize", 20),
     }
@@ -85,6 +90,9 @@ def shims() -> list[Shim]:
         "openid": {"schema": {"type": "string"}, "description": "Ignored: the bearer token decides whose orders"},
         "keyword": {"schema": {"type": "string", "maxLength": 50}, "description": "order number or material name"},
         "status": {"schema": {"type": "string", "enum": STATUSES}},
+        "shipping": {"schema": {"type": "string", "enum": SHIPPING}, "description":
+                     "NOT_SHIPPED (未发货: nothing dispatched yet) or OVERDUE (已逾期), over open orders; "
+                     "combines with keyword and status"},
         "page": {"schema": {"type": "integer", "minimum": 1, "default": 1}},
         "pageSize": {"schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20}},
     }

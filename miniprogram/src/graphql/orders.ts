@@ -13,8 +13,8 @@ const ORDER_CARDS = `fragment OrderCards on OrderPage {
   }
 }`
 
-export const ORDERS = `query Orders($keyword: String, $status: OrderStatus, $page: Int!, $pageSize: Int!) {
-  orders(keyword: $keyword, status: $status, page: $page, pageSize: $pageSize) {
+export const ORDERS = `query Orders($keyword: String, $status: OrderStatus, $shipping: ShippingFilter, $page: Int!, $pageSize: Int!) {
+  orders(keyword: $keyword, status: $status, shipping: $shipping, page: $page, pageSize: $pageSize) {
     ...OrderCards
   }
 }
@@ -100,8 +100,8 @@ export const MATERIAL = `query MaterialProgress($id: ID!) {
 
 // The home page's first screen in one request: the first page of orders, the ERP banner and
 // the unread count of the 消息 tab's badge (both optional: a failure there must not hide the orders).
-export const HOME = `query Home($keyword: String, $status: OrderStatus, $pageSize: Int!) {
-  orders(keyword: $keyword, status: $status, page: 1, pageSize: $pageSize) {
+export const HOME = `query Home($keyword: String, $status: OrderStatus, $shipping: ShippingFilter, $pageSize: Int!) {
+  orders(keyword: $keyword, status: $status, shipping: $shipping, page: 1, pageSize: $pageSize) {
     ...OrderCards
   }
   systemStatus { erpState banner degraded }

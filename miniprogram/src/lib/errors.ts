@@ -21,6 +21,7 @@ const TABLE: Record<string, ErrorInfo> = {
   ERP_UNAVAILABLE: { message: 'ERP 系统暂时无法连接，请稍后重试', action: 'retry', actionText: '重试' },
   ERP_DATA_INVALID: { message: 'ERP 返回的数据异常，已通知管理员', action: 'contact', actionText: '联系销售代表' },
   ATTACHMENT_TOO_LARGE: { message: '附件过大，请联系销售获取', action: 'contact', actionText: '联系销售代表' },
+  QUERY_TOO_EXPENSIVE: { message: '一次查询的内容过多，请缩小范围后重试', action: 'fix-input', actionText: '重试' },
   INTERNAL: { message: '系统繁忙，请稍后重试', action: 'retry', actionText: '重试' },
   NETWORK: { message: '网络不可用，请检查网络后重试', action: 'retry', actionText: '重试' },
 }

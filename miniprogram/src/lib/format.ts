@@ -69,6 +69,21 @@ export const STATUS_FILTERS = [
   { value: 'CANCELLED', label: '已取消' },
 ]
 
+// Beside the status: open orders with nothing dispatched yet (cards saying 未发货 or 待发货), and
+// overdue ones (the card's 已逾期). Tapped again, a chip is cleared; it combines with the status.
+export const SHIPPING_FILTERS = [
+  { value: 'NOT_SHIPPED', label: '未发货', empty: '未开始、进行中的订单都已有货物发出' },
+  { value: 'OVERDUE', label: '已逾期', empty: '没有过了交货日期仍未发完货的订单' },
+]
+
+/** What an empty list says under a 未发货 / 已逾期 chip, with the status chosen beside it. */
+export function shippingHint(status: string, shipping: string): string {
+  const chip = SHIPPING_FILTERS.find((f) => f.value === shipping)
+  if (!chip) return ''
+  if (status === 'COMPLETED' || status === 'CANCELLED') return `“${chip.label}”只看未开始、进行中的订单：可切换到“全部”`
+  return `${chip.empty}；再点一次“${chip.label}”可查看全部`
+}
+
 // The delivery vocabulary of the BFF (docs/delivery.md): only a dispatched delivery is 已发货.
 export const STAGE_NAMES: Record<string, string> = {
   NOT_STARTED: '未开工',

@@ -1,5 +1,6 @@
 // Home: the company's orders. The first screen is a single request (HOME: orders + ERP
-// banner); further pages use ORDERS. Search/scan and the status filter restart the list.
+// banner); further pages use ORDERS. Search/scan, the status filter and the 未发货 / 已逾期 chips
+// (beside the status, combined with it) restart the list.
 // Every list request takes a ticket (lib/latest): a reply that is no longer the newest
 // (a filter tapped again meanwhile) is dropped. Next pages are appended by path
 // (`items[20]`, …), so setData sends only the new cards.
@@ -9,7 +10,7 @@ import { PAGE_SIZE } from '../../config'
 import { HOME, ORDERS } from '../../graphql/orders'
 import { showUnread } from '../../lib/badge'
 import { errorState } from '../../lib/errors'
-import { dateTime, STATUS_FILTERS, updatedAt } from '../../lib/format'
+import { dateTime, SHIPPING_FILTERS, shippingHint, STATUS_FILTERS, updatedAt } from '../../lib/format'
 import { request } from '../../lib/gql'
 import { keep, kept } from '../../lib/keep'
 import { appendPaths, Latest } from '../../lib/latest'
@@ -54,6 +55,11 @@ Component({
     keyword: '',
     status: '',
     filters: STATUS_FILTERS,
+    /** NOT_SHIPPED, OVERDUE or '' (none). */
+    shipping: '',
+    shippingFilters: SHIPPING_FILTERS,
+    /** What the empty list says under a 未发货 / 已逾期 chip. */
+    shippingEmpty: '',
     banner: '',
     /** Which query the list on screen answers (status and keyword), and when it was answered. */
     shownFor: '',
@@ -80,9 +86,9 @@ Component({
      *  refreshing; else the device's copy for it, if any, is shown at once. */
     async reload(refreshing = false) {
       const ticket = latest(this).next()
-      const query = `${this.data.status}|${this.data.keyword}`
+      const query = `${this.data.status}|${this.data.shipping}|${this.data.keyword}`
       // Searches are not kept: only each filter's first page.
-      const name = this.data.keyword ? '' : `home:${this.data.status}`
+      const name = this.data.keyword ? '' : `home:${this.data.status}${this.data.shipping ? `|${this.data.shipping}` : ''}`
       if (this.data.shownFor !== query || this.data.items.length === 0) {
         const copy = name ? kept<{ data: HomeData; stale: boolean }>(name) : null
         if (copy) this.show(copy.data.data, copy.data.stale, query, copy.at, true)
@@ -92,6 +98,7 @@ Component({
       const vars: Record<string, unknown> = { pageSize: PAGE_SIZE }
       if (this.data.keyword) vars.keyword = this.data.keyword
       if (this.data.status) vars.status = this.data.status
+      if (this.data.shipping) vars.shipping = this.data.shipping
       try {
         const { data, stale } = await request<HomeData>(HOME, vars, { optional: ['systemStatus', 'messages'] })
         if (data.messages) showUnread(data.messages.unread)
@@ -132,6 +139,7 @@ Component({
       const vars: Record<string, unknown> = { page: this.data.page + 1, pageSize: PAGE_SIZE }
       if (this.data.keyword) vars.keyword = this.data.keyword
       if (this.data.status) vars.status = this.data.status
+      if (this.data.shipping) vars.shipping = this.data.shipping
       try {
         const { data, stale } = await request<{ orders: OrderPage }>(ORDERS, vars)
         if (!latest(this).isCurrent(ticket)) return // the list was restarted meanwhile
@@ -180,7 +188,14 @@ Component({
     onFilter(e: WechatMiniprogram.TouchEvent) {
       const status = String(e.currentTarget.dataset.value || '')
       if (status === this.data.status) return undefined
-      this.setData({ status })
+      this.setData({ status, shippingEmpty: shippingHint(status, this.data.shipping) })
+      return this.reload()
+    },
+    /** 未发货 / 已逾期: one at a time, cleared when tapped again; the status stays. */
+    onShipping(e: WechatMiniprogram.TouchEvent) {
+      const tapped = String(e.currentTarget.dataset.value || '')
+      const shipping = tapped === this.data.shipping ? '' : tapped
+      this.setData({ shipping, shippingEmpty: shippingHint(this.data.status, shipping) })
       return this.reload()
     },
     openOrder(e: WechatMiniprogram.TouchEvent) {
