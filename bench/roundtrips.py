@@ -50,6 +50,8 @@ DIALECTS: dict[str, dict[str, str]] = {
     "line_order_filter honoured": {"line_order_filter": "honoured"},
     "product_ids refused": {"product_ids": "refused"},
     "most convenient": {**HONOURED, "attachments_in_list": "yes", "logistics_in_list": "yes"},
+    "order_rates frozen": {"order_rates": "frozen"},
+    "order_rates frozen, line_order_filter honoured": {"order_rates": "frozen", "line_order_filter": "honoured"},
 }
 REFERENCE = "most convenient"  # every answer is compared with this dialect's
 OTHER_CUSTOMER_DELIVERIES = 140  # "about 140": the second customer topped up to this
@@ -71,6 +73,10 @@ class Page:
 
 PAGES = [
     Page("home: 20 order cards (Home)", "Home", lambda ids: {"pageSize": 20}, histories=True),
+    Page("home filtered 未发货 (Home, `shipping: NOT_SHIPPED`)", "Home",
+         lambda ids: {"pageSize": 20, "shipping": "NOT_SHIPPED"}, histories=True),
+    Page("home filtered 已逾期 (Home, `shipping: OVERDUE`)", "Home",
+         lambda ids: {"pageSize": 20, "shipping": "OVERDUE"}, histories=True),
     Page("order detail by id (OrderDetail)", "OrderDetail", lambda ids: {"id": ids["order"]}, histories=True),
     Page("order detail by id, first view (OrderDetail, cache empty)", "OrderDetail", lambda ids: {"id": ids["order"]},
          first_view=True),

@@ -11,7 +11,8 @@ Rules of the estimate (an upper bound):
 * Root fields are not batched across aliases (each alias of ``orders`` is its own search): every
   alias costs in full, with everything below it.
 * ``orders(keyword: ...)`` adds the keyword search, ``orders(shipping: ...)`` the 未发货 / 已逾期
-  filter; ``order(code: ...)`` reads by number.
+  filter, which makes the page's deliveries reads itself (``covers``); ``order(code: ...)`` reads
+  by number.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def plan(
         walk.field(root_field, root, None, 1, keys)
         response_key = root_field.alias.value if root_field.alias else root_field.name.value
         reads[response_key] = reads.get(response_key, frozenset()) | frozenset(keys)
-        calls += sum(DECLARED[name].calls(costing, count) for name, count in keys.items())
+        covered = {c for name in keys for c in DECLARED[name].covers}
+        calls += sum(DECLARED[name].calls(costing, count) for name, count in keys.items() if name not in covered)
     return Plan(calls, reads)
 
 

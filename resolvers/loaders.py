@@ -86,7 +86,9 @@ class Costing:
         """:meth:`bff.orders.reads.CustomerOrders.filtered`: the open orders, the carriers' names,
         and at most ``FILTER_CALLS`` for lines and older orders' deliveries (refused beyond, before
         they are read). The page's lines that also check the ``order_rates`` guess are the cards'
-        own reads (``order_lines``), read only when the cards are asked."""
+        own reads (``order_lines``), read only when the cards are asked. Its reads of every open
+        order's deliveries are those the page's ``order_shipments`` would make (the same shapes,
+        read once a request), which it covers."""
         return 2 + FILTER_CALLS
 
     def carrying(self, materials: int) -> int:
@@ -108,6 +110,7 @@ class Declared:
     batch: Callable[[Sources, Loaders, list[Any]], Awaitable[list[Any]]] | None = None
     needs: tuple[str, ...] = ()
     alongside: str | None = None  # a root field keyed like it: started beside that root's own read
+    covers: tuple[str, ...] = ()  # declared reads whose calls this read makes itself (counted here, once)
 
 
 # --- batch functions: each sees the sources and the loaders it needs, nothing else -------------
@@ -282,7 +285,7 @@ READS: tuple[Declared, ...] = (
     Declared("order_page", "page and status", SCOPED_ORDERS, lambda c, n: 1),
     Declared("order_filter", "page, status, keyword and shipping (未发货 / 已逾期)", SCOPED_ORDERS + " (open ones, one "
              "read); their deliveries as order_shipments; lines only of orders proven the customer's",
-             lambda c, n: c.shipping_filter(), needs=("recent_deliveries",)),
+             lambda c, n: c.shipping_filter(), needs=("recent_deliveries",), covers=("order_shipments",)),
     Declared("keyword_search", "keyword", SCOPED_ORDERS + "; matching lines kept for the customer's orders only",
              lambda c, n: c.keyword_search()),
     Declared("notes", "order id", "the viewer's own rows (database)", lambda c, n: 0, _notes),

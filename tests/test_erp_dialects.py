@@ -27,7 +27,7 @@ SINGLE = [
     {"logistics_in_list": "yes"}, {"line_links": "present"},
     {"numbers": "strings"}, {"dates": "s"}, {"dates": "iso"}, {"statuses": "unknown"}, {"extra_fields": "yes"},
     {"product_ids": "honoured"}, {"product_ids": "refused"}, {"code_filter": "honoured"},
-    {"line_order_filter": "honoured"},
+    {"line_order_filter": "honoured"}, {"order_rates": "frozen"},
 ]
 COMBINED = [
     {  # everything unknown answered the least convenient way
@@ -186,3 +186,35 @@ async def test_change_watcher_cycle_in_dialect(stack: DemoStack, gql: GraphQLCli
     assert await watcher.run_cycle() >= 1
     messages = (await gql("{ messages(pageSize: 50) { items { kind orderId } } }"))["data"]["messages"]["items"]
     assert any(m["orderId"] == order["id"] and m["kind"] == "order_shipped" for m in messages)
+
+
+FILTER_DIALECTS = [{}, {"order_rates": "frozen", "line_order_filter": "honoured"}, *COMBINED]
+CARDS = """query($page: Int!) { orders(page: $page, pageSize: 20) { total items { id status shippedRate overdue } } }"""
+FILTERED = """query($s: ShippingFilter) { orders(pageSize: 20, shipping: $s) { total items { id deliveryText overdue } } }"""
+
+
+@pytest.mark.parametrize("speaking", FILTER_DIALECTS, ids=label, indirect=True)
+async def test_shipping_filters_in_dialect(stack: DemoStack, gql: GraphQLClient, sim: Sim, speaking: dict[str, str]) -> None:
+    """未发货 / 已逾期 answer what the cards say in each dialect, within their bound: the open orders ∥
+    the newest deliveries, the lines of the page (one read per order in the evidence, one in all
+    where the salesOrderId list holds) and of the few orders the deliveries and the order rows
+    leave undecided; where the rows' rates do not follow the lines (``order_rates=frozen``), every
+    open order's lines, which only the salesOrderId list keeps within the budget."""
+    dialect = await sim.dialect()
+    cards: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        found = (await gql(CARDS, {"page": page}))["data"]["orders"]
+        cards += found["items"]
+        if len(cards) >= found["total"] or not found["items"]:
+            break
+        page += 1
+    lines_listed = dialect["line_order_filter"] == "honoured"
+    for shipping in ("NOT_SHIPPED", "OVERDUE"):
+        expected = [c["id"] for c in cards if c["status"] in ("NOT_STARTED", "IN_PROGRESS") and (
+            c["shippedRate"] <= 0 if shipping == "NOT_SHIPPED" else c["overdue"])]
+        cost, data = await erp_cost(stack, sim, gql, FILTERED, {"s": shipping})
+        assert data["orders"]["total"] == len(expected) > 0
+        assert [o["id"] for o in data["orders"]["items"]] == expected[:20]
+        shown = len(data["orders"]["items"])
+        assert cost <= (4 if lines_listed else 3 + shown + 3), (shipping, cost)

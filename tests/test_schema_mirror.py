@@ -51,6 +51,7 @@ ENUMS: list[tuple[Any, type[Enum]]] = [
     (s_orders.DeliveryStatus, domain.DeliveryStatus),
     (s_orders.ShipmentState, domain.ShipmentState),
     (s_orders.TrackingState, domain.TrackingState),
+    (s_orders.ShippingFilter, domain.ShippingFilter),
     (s_users.Role, domain.Role),
     (s_users.Permission, domain.Permission),
     (s_monitoring.ErpState, probe.ErpState),

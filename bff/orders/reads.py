@@ -213,9 +213,9 @@ class CustomerOrders:
         matching = [o for o in candidates if decisions[o.id]]
         if not use_rates:
             return matching, None
-        page = [o for o in matching[start:start + shown] if o.id not in lines]
-        if page:  # the reads the page's cards make anyway (same ids, same shapes: read once)
-            lines = {**lines, **await self.materials_by_order([o.id for o in page])}
+        page = [o.id for o in matching[start:start + shown]]
+        if any(i not in lines for i in page):  # the page's cards' own read (the same ids: made once)
+            lines = {**lines, **await self.materials_by_order(page)}
         compared = [o for o in candidates if o.id in lines]
         wrong = [o for o in compared if not self._rate_agrees(o, lines[o.id]) or decisions[o.id] != matches(
             shipping, o, fulfilment(lines[o.id], by_order.get(o.id, [])), now)]

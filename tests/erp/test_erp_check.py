@@ -38,7 +38,8 @@ DETECTED = {  # each dialect key the check can observe, and values to try beside
     "code_filter": ["honoured"],
     "line_order_filter": ["honoured"],
 }
-GUESS_STATES = {"ignored": "ignored", "honoured": "holds", "refused": "refused", "any-of": "holds", "nothing": "ignored"}  # dialect value -> verdict
+GUESS_STATES = {"ignored": "ignored", "honoured": "holds", "refused": "refused", "any-of": "holds", "nothing": "ignored",
+                "derived": "holds", "frozen": "ignored"}  # dialect value -> verdict
 
 
 @dataclass
@@ -110,7 +111,7 @@ async def test_default_dialect_passes_with_every_guess_ignored(running: Running)
     report = await check(running.config(), running.sim.demo_customer.id)
     assert report.ok, report.as_table()
     assert report.guesses() == {"code_filter": "ignored", "line_order_filter": "ignored", "product_ids": "ignored",
-                                "customer_list": "holds"}, report.as_table()
+                                "customer_list": "holds", "order_rates": "holds"}, report.as_table()
     assert {"BFF_ERP_GUESS_CODE_FILTER=off", "BFF_ERP_GUESS_LINE_ORDER_FILTER=off",
             "BFF_ERP_GUESS_PRODUCT_IDS=off"} <= set(report.settings())
     evidenced = {f.name.rsplit("(", 1)[-1].rstrip(")"): f for f in report.findings if "(queries." in f.name}
