@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bff.core.domain import TrackingState
 from bff.demo import DemoStack
@@ -23,12 +23,12 @@ from bff.erp.mapping import phone_tail
 from bff.sim.erp.data import LOGISTICS
 from bff.sim.tracking import TrackingSim, TrackingSimConfig
 from bff.sim.tracking import create_app as create_tracking_app
-from bff.store.tables import MessageLog, ParcelTrack
+from bff.store.tables import MessageLog, OrderEvent, ParcelTrack
 from bff.tracking import TrackingClient, TrackingConfig, TrackingRefused, carrier_of, protocol
 from bff.tracking.carriers import CODES
 from bff.tracking.protocol import newer, push_of, push_sign, query_sign, state_of, track_of
 from bff.web.serving import start_server
-from tests.notify.helpers import FOLLOW_ALL, GRANT, openid_of
+from tests.notify.helpers import FOLLOW, FOLLOW_ALL, GRANT, openid_of
 from tests.support import (
     GraphQLClient,
     backend_stack,
@@ -250,6 +250,70 @@ async def test_pushes_repeat_and_arrive_late_and_signed_is_notified_once(stack: 
     assert step["done"] and "已签收" in step["title"] and step["at"] is not None
     kinds = [s["kind"] for s in timeline]
     assert kinds.index("SIGNED") > kinds.index("SHIPMENT")  # after the batch left
+
+
+async def test_a_shipment_of_several_orders_tells_the_followers_of_each_once(stack: DemoStack, http: httpx.AsyncClient) -> None:
+    """A delivery carrying several of the customer's orders: "已签收" reaches the followers of each
+    order the watcher read as the customer's, every purchaser once, the message opening the order
+    they follow (the first of the shipment's they follow; a purchaser following every order: the
+    first); nobody else, and a repeated push sends nothing more."""
+    tracks = await followed(stack)
+    customer = stack.demo["customer"]["id"]
+    delivered = {d["logisticsCode"]: d for d in customer_deliveries(stack, customer) if d["logisticsCode"]}
+    for number, row in tracks.items():  # the orders recorded are the delivery's own, and known
+        recorded = json.loads(row.order_codes)
+        assert recorded and set(recorded) <= set(str(delivered[number]["salesOrderIds"]).split(","))
+    number, row = next((n, r) for n, r in sorted(tracks.items())
+                       if len(json.loads(r.order_codes)) >= 2 and r.subscribed_at is not None and not r.notified)
+    (first, first_code), (second, second_code) = list(json.loads(row.order_codes).items())[:2]
+
+    async def purchaser(name: str, follows: tuple[str, ...] = (), follow_all: bool = False) -> str:
+        gql = GraphQLClient(http, await stack.login(unique_user(name), stack.demo["customer"]["invite_code"]))
+        openid = await openid_of(gql)
+        await gql(GRANT, {"r": [{"templateId": "TPL_ORDER_STATUS", "accepted": True}] * 2})
+        async with httpx.AsyncClient(base_url=stack.wechat.url) as client:
+            for _ in range(2):
+                (await client.post("/__sim/grants", json={"openid": openid, "template_id": "TPL_ORDER_STATUS"})).raise_for_status()
+        for order_id in follows:
+            assert (await gql(FOLLOW, {"id": order_id, "on": True}))["data"]["followOrder"] is True
+        if follow_all:
+            await gql(FOLLOW_ALL)
+        return openid
+
+    users = {"first": await purchaser("several-first", (first,)), "second": await purchaser("several-second", (second,)),
+             "both": await purchaser("several-both", (second, first)), "all": await purchaser("several-all", follow_all=True),
+             "none": await purchaser("several-none")}
+
+    async def signed() -> list[MessageLog]:
+        async with stack.services.db.session() as s:
+            return list((await s.exec(select(MessageLog).where(
+                col(MessageLog.openid).in_(list(users.values())), MessageLog.kind == "parcel_signed"))).all())
+
+    async with httpx.AsyncClient(base_url=stack.tracking.url) as control:  # type: ignore[union-attr]
+        assert (await control.post("/__sim/advance", json={"number": number, "until": "3"})).json()["state"] == "3"
+    sent = await eventually(signed, lambda found: len(found) >= 4, 10)
+    by_user = {m.openid: m for m in sent}
+    assert len(sent) == len(by_user) == 4 and users["none"] not in by_user  # each once; nobody who follows neither
+    opened = {name: by_user[openid].order_id for name, openid in users.items() if openid in by_user}
+    assert opened == {"first": first, "second": second, "both": first, "all": first}
+    for name, order_id in opened.items():
+        message = by_user[users[name]]
+        assert message.page is not None and message.page.startswith(f"pages/order/order?id={order_id}&")
+        assert message.page.endswith(f"&shipment={row.shipment_id}")
+        assert (message.title or "").startswith(f"{first_code if order_id == first else second_code} 已签收")
+    assert len({m.dedupe_key.rsplit(":", 1)[0] for m in sent if m.dedupe_key}) == 1  # one event: the number's and state's
+
+    # The signed track again (a push the service thinks was lost): nothing more, for anyone.
+    sim = sim_of(stack)
+    param = json.dumps({"status": "shutdown", "lastResult": sim.parcels[number].result()}, ensure_ascii=False)
+    salt = stack.settings.tracking_salt.get_secret_value()
+    answer = await http.post("/api/tracking/callback", data={"param": param, "sign": push_sign(param, salt)})
+    assert answer.status_code == 200
+    assert len(await signed()) == 4
+    async with stack.services.db.session() as s:  # each order records the event
+        events = (await s.exec(select(OrderEvent).where(OrderEvent.kind == "parcel_signed", col(OrderEvent.order_id).in_(
+            [first, second])))).all()
+    assert {e.order_id for e in events} >= {first, second}
 
 
 async def test_a_push_not_signed_with_our_salt_is_refused(stack: DemoStack, http: httpx.AsyncClient) -> None:

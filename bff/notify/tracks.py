@@ -8,7 +8,8 @@ pushed or answered, and the "已签收" / "运输异常" messages they cause.
 * Pushes (:meth:`Parcels.receive`) are checked against our salt, and stored only when they say
   more than what is kept (pushes repeat and arrive out of order); a track that reaches SIGNED, or
   PROBLEM / RETURNED, queues one message per following purchaser through the outbox, once per
-  tracking number and state.
+  tracking number and state: a shipment carrying several of the customer's orders tells the
+  followers of each, every purchaser once, the message opening the order they follow.
 * A purchaser opening a shipment whose track is missing or stale causes the real-time query
   (:meth:`Parcels.refresh`), at most once per number per ``query_every_s`` across instances (the
   claim is a conditional update of ``queried_at``).
@@ -37,8 +38,9 @@ from bff.core.clock import Clock, aware, utc_now
 from bff.core.domain import Shipment, TrackEvent, Tracking, TrackingState
 from bff.erp.reader import ErpReader
 from bff.notify.fanout import Event, fan_out
+from bff.notify.follows import followers
 from bff.notify.outbox import MessageState, Outbox
-from bff.notify.prefs import PreferenceStore
+from bff.notify.prefs import Preferences, PreferenceStore
 from bff.notify.templates import EventKind, Templates
 from bff.orders.details import DeliveryDetails
 from bff.orders.logistics import LogisticsNames
@@ -81,6 +83,7 @@ class Ask:
     order_ids: tuple[str, ...]
     order_code: str
     phone_tail: str | None = field(default=None, repr=False)
+    order_codes: tuple[str, ...] = ()  # every order number the delivery names (orderCodes)
     live: bool = False  # opened (the order or shipment page), not listed: the query may run
 
 
@@ -112,7 +115,8 @@ def ask_of(shipment: Shipment, carrier: str | None, *, live: bool) -> Ask | None
     if not shipment.shipped or not valid_number(number):
         return None
     return Ask(number, carrier, shipment.id, shipment.order_ids or tuple(filter(None, [shipment.via_order_id])),
-               shipment.order_codes[0] if shipment.order_codes else "", shipment.phone_tail, live)
+               shipment.order_codes[0] if shipment.order_codes else "", shipment.phone_tail,
+               order_codes=tuple(shipment.order_codes), live=live)
 
 
 def unsupported(ask: Ask, kept: Kept | None) -> bool:
@@ -141,8 +145,36 @@ def _kept(row: ParcelTrack) -> Kept:
                 _events(row.events), row.subscribed_at is not None)
 
 
-def _event_id(number: str, kind: EventKind) -> str:
-    return hashlib.sha256(f"parcel|{number}|{kind.value}".encode()).hexdigest()[:32]
+def _event_id(number: str, kind: EventKind, order_id: str | None = None) -> str:
+    """The parcel's event (its first order's), or its record for another order it carries."""
+    key = f"parcel|{number}|{kind.value}" + (f"|{order_id}" if order_id is not None else "")
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+MAX_ORDER_CODES_CHARS = 1000  # ParcelTrack.order_codes
+
+
+def carried_orders(ask: Ask, known: Mapping[str, str]) -> dict[str, str]:
+    """The shipment's orders that ``known`` (the customer's orders as the watcher read them,
+    scoped to the customer: id → number) holds, by id or by number, in the shipment's order;
+    as many as the column holds."""
+    by_code = {code: order_id for order_id, code in known.items()}
+    ids = list(ask.order_ids) + [by_code[c] for c in ask.order_codes if c in by_code]
+    found: dict[str, str] = {}
+    for order_id in dict.fromkeys(ids):
+        if order_id in known and len(json.dumps({**found, order_id: known[order_id]}, ensure_ascii=False)) <= MAX_ORDER_CODES_CHARS:
+            found[order_id] = known[order_id]
+    return found
+
+
+def orders_told(row: ParcelTrack) -> list[tuple[str, str]]:
+    """(order id, number) of the orders whose followers a parcel's news reaches: those recorded
+    (:func:`carried_orders`), else, for a row made without them, the shipment's first order."""
+    recorded: dict[str, str] = json.loads(row.order_codes or "{}")
+    if recorded:
+        return list(recorded.items())
+    order_ids = json.loads(row.order_ids or "[]")
+    return [(order_ids[0], row.order_code)] if order_ids else []
 
 
 class Parcels:
@@ -165,9 +197,12 @@ class Parcels:
 
     # --- the watcher: each dispatched shipment with a number, followed once ----------------------
 
-    async def note(self, s: Any, customer_id: str, shipments: Iterable[Shipment]) -> list[Ask]:
+    async def note(
+        self, s: Any, customer_id: str, shipments: Iterable[Shipment], orders: Mapping[str, str] | None = None,
+    ) -> list[Ask]:
         """In the watcher's transaction: a row for each number not yet known (its carrier when the
-        watcher knows it). Returns those to subscribe once committed."""
+        watcher knows it), with the orders it carries among ``orders`` (the customer's orders the
+        watcher read: id → number). Returns those to subscribe once committed."""
         asks = {a.number: a for a in (ask_of(sh, sh.logistics_company, live=False) for sh in shipments) if a is not None}
         if not asks:
             return []
@@ -175,7 +210,9 @@ class Parcels:
         now = self.clock()
         fresh = [a for n, a in sorted(asks.items()) if n not in known]
         for ask in fresh:
-            s.add(self._row(customer_id, ask, now))
+            row = self._row(customer_id, ask, now)
+            row.order_codes = json.dumps(carried_orders(ask, orders or {}), ensure_ascii=False)
+            s.add(row)
         return fresh
 
     def _row(self, customer_id: str, ask: Ask, now: datetime) -> ParcelTrack:
@@ -354,28 +391,46 @@ class Parcels:
         return await self._notify(s, row, track, *news, now)
 
     async def _notify(self, s: Any, row: ParcelTrack, track: Track, kind: EventKind, status: str, now: datetime) -> list[Any]:
-        order_ids = json.loads(row.order_ids or "[]")
-        if not order_ids:
+        """The news to the followers of every order the shipment carries (:func:`orders_told`): each
+        purchaser once (the dedupe key is the user's, the number's and the state's), the message
+        opening the first of those orders they follow (a purchaser following every order: the
+        first order). Each order records the event."""
+        orders = orders_told(row)
+        if not orders:
             return []
         event_id = _event_id(row.number, kind)
         if await s.get(OrderEvent, event_id) is not None:
             return []  # RETURNED after PROBLEM: one 运输异常 message
         latest = track.points[0].text if track.points else ""
-        facts = {"order_code": row.order_code, "summary": f"{row.carrier or ''} {row.number}".strip(), "status": status,
-                 "remark": latest}
-        event_row = OrderEvent(
-            event_id=event_id, order_id=order_ids[0], customer_id=row.customer_id, kind=kind.value, old_value=None,
-            new_value=track.state.value, detail=json.dumps(facts, ensure_ascii=False), observed_at=now,
-        )
-        s.add(event_row)
-        title = f"{row.order_code} {status} · {row.carrier or ''} {row.number}".replace("  ", " ")[:100]
-        event = Event(event_row, kind, facts, facts["summary"], title, shipment_id=row.shipment_id)
         openids = sorted(set((await s.exec(select(ErpBinding.openid).where(
             ErpBinding.company_id == row.customer_id, ErpBinding.is_valid == True, ErpBinding.role == "purchaser",  # noqa: E712
         ))).all()))
-        if not openids:
-            return []
-        messages = await fan_out(s, self._templates, [event], openids, await self._prefs.get_many(openids), now)
+        prefs = await self._prefs.get_many(openids) if openids else {}
+        following = await followers(await s.connection(), openids, [order_id for order_id, _ in orders])
+        told: dict[str, list[str]] = {order_id: [] for order_id, _ in orders}
+        for openid in openids:
+            chosen = next((order_id for order_id, _ in orders if (openid, order_id) in following), None)
+            if chosen is None and prefs.get(openid, Preferences()).follow_all:
+                chosen = orders[0][0]
+            if chosen is not None:
+                told[chosen].append(openid)
+        messages: list[Any] = []
+        for n, (order_id, code) in enumerate(orders):
+            facts = {"order_code": code, "summary": f"{row.carrier or ''} {row.number}".strip(), "status": status,
+                     "remark": latest}
+            event_row = OrderEvent(
+                event_id=event_id if n == 0 else _event_id(row.number, kind, order_id), order_id=order_id,
+                customer_id=row.customer_id, kind=kind.value, old_value=None, new_value=track.state.value,
+                detail=json.dumps(facts, ensure_ascii=False), observed_at=now,
+            )
+            s.add(event_row)
+            if not told[order_id]:
+                continue
+            title = f"{code} {status} · {row.carrier or ''} {row.number}".replace("  ", " ")[:100]
+            event = Event(event_row, kind, facts, facts["summary"], title, shipment_id=row.shipment_id)
+            for message in await fan_out(s, self._templates, [event], told[order_id], prefs, now):
+                message.dedupe_key = f"{event_id}:{message.openid}"  # once per user, number and state
+                messages.append(message)
         if messages:
             await self._outbox.add_in(s, messages)
         return messages

@@ -382,7 +382,9 @@ class Watcher:
             if messages:
                 await self._outbox.add_in(s, messages)
             if self.parcels is not None:  # in this transaction: a number is followed once, whatever happens next
-                follow = await self.parcels.note(s, customer_id, _first_dispatched(seen, snapshots))
+                known = {o.order_id: o.order_code for o in snapshots.values()}
+                known.update((r.id, r.code) for r in records if r.code)  # read filtered by the customer
+                follow = await self.parcels.note(s, customer_id, _first_dispatched(seen, snapshots), known)
         if any(m.state == MessageState.QUEUED for m in messages):
             self._outbox.wake()
         if follow and self.parcels is not None:
