@@ -232,7 +232,7 @@ class ParcelTrack(SQLModel, table=True):
     shipment_id: str = Field(max_length=50)
     order_ids: str = Field(default="[]", max_length=500)  # JSON list, the orders the shipment carries
     order_code: str = Field(default="", max_length=64)  # the first order's number, for messages
-    # Migration 0008: JSON {order id: order number}, in the shipment's order, of every order it
+    # Migration 0009: JSON {order id: order number}, in the shipment's order, of every order it
     # carries that the change watcher read as the customer's: each one's followers are told ("{}":
     # a row made before, or by a purchaser's query: the first order's followers only).
     order_codes: str = Field(default="{}", max_length=1000, sa_column_kwargs={"server_default": "{}"})

@@ -1,7 +1,7 @@
 """parcel_tracks.order_codes: every order of the shipment known to be the customer's, with its number
 
-Revision ID: 0008_parcel_order_codes
-Revises: 0007_parcel_tracks
+Revision ID: 0009_parcel_order_codes
+Revises: 0008_admin_sessions
 Create Date: 2026-12-07
 
 Hand-written; batch mode (SQLite) is switched on in env.py. Rows made before it keep "{}": their
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008_parcel_order_codes'
-down_revision = '0007_parcel_tracks'
+revision = '0009_parcel_order_codes'
+down_revision = '0008_admin_sessions'
 branch_labels = None
 depends_on = None
 
