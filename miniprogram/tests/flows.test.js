@@ -1,6 +1,6 @@
 // The mini program's pages against a real demo BFF: client and BFF tested together.
 const simulate = require('miniprogram-simulate')
-const { openPage, until, queryOf, httpJson } = require('./support/wx-shim')
+const { openPage, until, queryOf, httpJson, watcherCycled } = require('./support/wx-shim')
 const { tap, session } = require('./support/flow')
 
 let wxState, freshUser, demoSecrets, loginAndBind
@@ -35,6 +35,7 @@ test('first launch → login → bind → home → search → detail → subscri
   await tap(login, '#agree')
   expect(login.data.agreed).toBe(true)
   await login.instance.onLogin()
+  expect(login.data.error).toBe('') // (a failure names its cause)
   expect(login.data.step).toBe('bind') // a new user is not bound yet
   expect(wx.getStorageSync('bff.token')).toBeTruthy()
 
@@ -116,13 +117,13 @@ test('first launch → login → bind → home → search → detail → subscri
 
   // A real change at the ERP becomes a notification: the BFF's watcher sees it and sends
   // it on the grant just recorded; the message centre lists it.
-  await simulate.sleep(2500) // the watcher (1 s cycle here) first records the order as it is
+  await watcherCycled() // the watcher first records the order as it is
   const orderId = order.data.order.id
   await httpJson('POST', `${wxState.info.erp}/__sim/orders/${orderId}`, { action: 'produce' })
   await httpJson('POST', `${wxState.info.erp}/__sim/orders/${orderId}`, { action: 'ship' })
   const messages = await openPage(simulate, 'messages')
   expect(messages.data.error).toBeNull()
-  for (let i = 0; i < 40 && messages.data.items.length === 0; i++) {
+  for (let i = 0; i < 120 && messages.data.items.length === 0; i++) {
     await simulate.sleep(500)
     await messages.instance.load(true)
   }

@@ -3,7 +3,7 @@
 // progress in each situation the simulator can reach, shipments say what they carry, and a
 // followed order is the only one whose changes spend grants and send messages.
 const simulate = require('miniprogram-simulate')
-const { openPage, until, queryOf, httpJson } = require('./support/wx-shim')
+const { openPage, until, queryOf, httpJson, watcherCycled } = require('./support/wx-shim')
 const { tap, session } = require('./support/flow')
 
 jest.setTimeout(90000)
@@ -137,11 +137,11 @@ test('following order A and not B: B’s change sends nothing, A’s sends one m
   expect(pageA.data.order.followed).toBe(true)
   expect((await openOrder(b.id)).data.order.followed).toBe(false)
 
-  await simulate.sleep(2500) // the watcher (1 s cycle here) first records both orders as they are
+  await watcherCycled() // the watcher first records both orders as they are
   await change(b.id, { status: 2 })
   await change(a.id, { status: 2 })
   const messages = await openPage(simulate, 'messages')
-  for (let i = 0; i < 40 && !messages.data.items.some((m) => m.orderId === a.id); i++) {
+  for (let i = 0; i < 120 && !messages.data.items.some((m) => m.orderId === a.id); i++) {
     await simulate.sleep(500)
     await messages.instance.load(true)
   }
@@ -149,7 +149,7 @@ test('following order A and not B: B’s change sends nothing, A’s sends one m
   expect(mine.map((m) => m.orderId)).toEqual([a.id])
   expect(mine[0].title).toBe(`${a.code} 进行中（原未开始）`)
   let sent = []
-  for (let i = 0; i < 40 && sent.length === 0; i++) {
+  for (let i = 0; i < 240 && sent.length === 0; i++) {
     if (i) await simulate.sleep(250)
     sent = (await httpJson('GET', `${wxState.info.wechat}/__sim/messages`)).data.messages.filter((m) => m.touser === openid)
   }

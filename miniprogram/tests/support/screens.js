@@ -4,7 +4,7 @@
 const fs = require('fs')
 const path = require('path')
 const simulate = require('miniprogram-simulate')
-const { openPage, until, httpJson } = require('./wx-shim')
+const { openPage, until, httpJson, watcherCycled } = require('./wx-shim')
 const { pageHtml } = require('./to-html')
 
 const PAGES = ['login', 'home', 'order', 'messages', 'messages-settings', 'profile']
@@ -54,8 +54,8 @@ async function renderScreens(wxState, outDir) {
   const order = await openPage(simulate, 'order', { id: target.id })
   order.instance.onSubscribe()
   await until(() => order.data.subscribed)
-  // A real change becomes a real message: the watcher (1 s cycle) first records the order as it is.
-  await simulate.sleep(2500)
+  // A real change becomes a real message: the watcher first records the order as it is.
+  await watcherCycled()
   await httpJson('POST', `${wxState.info.erp}/__sim/orders/${target.id}`, { action: 'produce' }).catch(() => null)
   await httpJson('POST', `${wxState.info.erp}/__sim/orders/${target.id}`, { action: 'ship' }).catch(() => null)
   const buyerOpenid = (await httpJson('POST', `${wxState.info.wechat}/__sim/wx-login`, { user: wxState.user })).data.openid

@@ -296,6 +296,28 @@ async function until(fn, timeoutMs = 10000) {
   }
 }
 
+/** The demo BFF's change watcher has finished a cycle that began after this call: what a test
+ * needs before changing an order it has just followed (the watcher first records the order as
+ * it is). Read from /metrics (loopback clients may read it): the last cycle's end time must move
+ * twice, since the first move may end a cycle that began before the call. */
+async function watcherCycled(timeoutMs = 60000) {
+  const url = bffInfo().graphql.replace(/\/graphql.*$/, '/metrics')
+  const lastCycle = async () => {
+    const res = await httpJson('GET', url)
+    const m = String(res.data).match(/^bff_watcher_last_cycle_timestamp_seconds(?:\{[^}]*\})? (\S+)$/m)
+    if (!m) throw new Error(`no watcher cycle metric at ${url} (HTTP ${res.statusCode})`)
+    return Number(m[1])
+  }
+  const start = Date.now()
+  let seen = await lastCycle()
+  for (let moves = 0; moves < 2; ) {
+    if (Date.now() - start > timeoutMs) throw new Error('the change watcher did not finish a cycle')
+    await new Promise((r) => setTimeout(r, 100))
+    const now = await lastCycle()
+    if (now !== seen) (moves += 1), (seen = now)
+  }
+}
+
 function queryOf(url) {
   const q = {}
   const s = url.split('?')[1] || ''
@@ -303,4 +325,4 @@ function queryOf(url) {
   return q
 }
 
-module.exports = { installWx, openPage, until, queryOf, httpJson, bffInfo, COMPILER }
+module.exports = { installWx, openPage, until, queryOf, httpJson, bffInfo, watcherCycled, COMPILER }
