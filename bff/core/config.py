@@ -98,7 +98,9 @@ class Settings(BaseSettings):
     erp_timeout_s: float = 2.0
     erp_deadline_s: float = 2.5
     erp_retries: int = 3
-    erp_pool_size: int = 20
+    # A home screen reads 20 orders' lines at once (evidenced shapes): 20 connections held one home
+    # screen's second round, and the next one waited a whole ERP round trip (docs/capacity.md).
+    erp_pool_size: int = 100
     # Protocol dialects the live ERP may speak (docs/erp-protocol.md; `bff erp check` tells which)
     erp_delivery_lines: Literal["auto", "per-delivery", "parent-list"] = "auto"
     erp_logistics_detail: bool = True  # read a delivery's detail when its list row lacks carrier or files

@@ -69,7 +69,7 @@ class ErpClientConfig:
     timeout_s: float = 2.0
     deadline_s: float = 2.5
     retries: int = 3
-    pool_size: int = 20
+    pool_size: int = 100  # BFF_ERP_POOL_SIZE's default
     pool_wait_s: float = 1.0  # longest wait for a pooled connection (then: the BFF is busy, not the ERP)
     downloads: int = 8  # attachments streamed at once, each holding one of the pool's connections
 

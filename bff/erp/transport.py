@@ -236,7 +236,7 @@ def _forget_cookies(jar: httpx.Cookies, response: httpx.Response) -> None:
 
 class Transport:
     def __init__(
-        self, http: httpx.AsyncClient, timeout_s: float, *, pool_size: int = 20, pool_wait_s: float = 1.0
+        self, http: httpx.AsyncClient, timeout_s: float, *, pool_size: int = 100, pool_wait_s: float = 1.0
     ) -> None:
         self._http = http
         self._timeout_s = timeout_s
