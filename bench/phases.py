@@ -8,10 +8,15 @@ which time-stamps each request's phases inside the BFF. The ERP and WeChat simul
 this process; the simulator records each ERP call's start and end on the same monotonic clock.
 The mini program's trusted ``Home`` (20 cards) is sent ``--requests`` times, one at a time
 (``--connections`` > 1: that many purchasers at once, each waiting for its answer before the
-next), after ``--warmup`` requests. For every request: the client's latency; the time from
-receiving it to the first ERP call, the ERP round trips (chains on the simulator's timeline),
-the gaps between them, what ran in those gaps (Redis, SQL), and from the last ERP answer to
-the response; printed as medians, with one request's timeline in full (``--show``).
+next), after ``--warmup`` requests. For every request: the client's latency; its ERP rounds
+(chains of calls each started after one was parsed); per round, each step's worst call (waiting
+for a pooled connection, on the wire to the simulator's start, the simulator's start to end,
+back, parsed); and the request cut along its critical path of ERP calls, A to G, which add up
+to the time from received to answered: before the first call, waiting for connections, the
+simulator's latency, the simulator's own work and loopback, parsing, between rounds, after the
+last answer. Printed as medians (the cut over the requests that made ERP calls of their own;
+the others joined reads in flight), with one request's timeline in full (``--show``).
+``--env KEY=VALUE`` sets more of the BFF's settings (``BFF_ERP_POOL_SIZE=20``: as before).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import redis.asyncio as aioredis
 from common import Simulators, document_ids, drop_database, free_port, fresh_database, wait_listening
 
 HERE = Path(__file__).resolve().parent
+args_latency_s = 0.0  # the simulator's latency, set by main()
 
 
 def rounds_of(calls: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -105,6 +111,25 @@ def breakdown(spans: list[dict[str, Any]], sim_calls: list[dict[str, Any]], take
         out["last ERP call parsed -> graphql done"] = ms(executed["end"] - previous_end) if executed else None
     if executed:
         out["graphql done -> response end"] = ms(response_end - executed["end"])
+    if calls:  # the request's time from received to answered, cut along its critical path of ERP calls
+        latency = args_latency_s
+        critical = [max(calls, key=lambda c: c["end"])]  # the last call parsed, then what it waited on, ...
+        while before := [c for c in calls if c["end"] <= critical[0]["start"]]:
+            critical.insert(0, max(before, key=lambda c: c["end"]))
+        cut = {"A before the first ERP call": critical[0]["start"] - received, "B waiting for a pooled connection": 0.0,
+               "C ERP latency (the simulator's sleep)": 0.0, "D simulator's own work and loopback": 0.0,
+               "E parsing the answers": 0.0, "F between rounds": 0.0}
+        for n, call in enumerate(critical):
+            if n:
+                cut["F between rounds"] += call["start"] - critical[n - 1]["end"]
+            cut["B waiting for a pooled connection"] += call["wire"] - call["start"]
+            cut["C ERP latency (the simulator's sleep)"] += latency
+            cut["D simulator's own work and loopback"] += call["answered"] - call["wire"] - latency
+            cut["E parsing the answers"] += call["end"] - call["answered"]
+        cut["G after the last ERP answer (answer built, written)"] = response_end - critical[-1]["end"]
+        for key, value in cut.items():
+            out["cut " + key] = ms(value)
+        out["cut: ERP calls on the critical path"] = len(critical)
     slots = [s["end"] - s["start"] for s in spans if s["kind"] == "erp.slot"]
     out["longest wait for a pooled ERP connection"] = ms(max(slots, default=0.0))
     out["response end -> client has it"] = ms(answered - response_end)
@@ -120,6 +145,8 @@ def breakdown(spans: list[dict[str, Any]], sim_calls: list[dict[str, Any]], take
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    global args_latency_s
+    args_latency_s = args.erp_latency_ms / 1000
     sims = await Simulators.start()
     sims.erp_sim.set_faults(latency_ms=args.erp_latency_ms)
     db_name, db_url = await fresh_database()
@@ -188,7 +215,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         if lags:
             print(f"event loop lag of a 10 ms tick (BFF): p50 {statistics.median(lags) * 1000:.1f} ms, "
                   f"max {max(lags) * 1000:.1f} ms")
-        keys = [k for k in results[0] if not k.startswith("_")] if results else []
+        keys = list(dict.fromkeys(k for r in results for k in r if not k.startswith("_")))
         for key in keys:
             values = [r[key] for r in results if isinstance(r.get(key), (int, float))]
             if values:

@@ -4,7 +4,7 @@
     .venv/bin/python bench/scaleout.py --erp-latency-ms 50 --duration 20 --connections 16
 
 Both instances run `bff serve` in production mode on the same fresh MariaDB database and Redis
-(db 15, flushed), behind no balancer: wrk drives each instance with ``--connections`` keep-alive
+(db 15 unless ``--redis-db``, flushed), behind no balancer: wrk drives each instance with ``--connections`` keep-alive
 connections (load proportional to instances, as a balancer would spread it), sending the mini
 program's trusted ``Home`` document for ``--users`` purchasers of two companies in turn. The
 ERP and WeChat simulators run in this process. Counted: requests per second over the run,
@@ -23,12 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
-from common import REDIS, Simulators, cpu_seconds, document_ids, drop_database, free_port, fresh_database, wait_listening
+from common import Simulators, cpu_seconds, document_ids, drop_database, free_port, fresh_database, wait_listening
 
 LUA = """
 local tokens = {%(tokens)s}
@@ -62,6 +63,7 @@ class Run:
     bad: int
     stale: int
     cpu: dict[str, float]  # process -> share of one core over the run
+    erp_calls_per_answer: float = 0.0  # the simulator's count over the run / the answers
 
     @property
     def per_bff_cpu_s(self) -> float:
@@ -87,9 +89,10 @@ def parse_wrk(output: str) -> tuple[float, float, float, int, int]:
 
 
 async def load(ports: list[int], script: Path, connections: int, duration: int,
-               pids: dict[str, int]) -> Run:
+               pids: dict[str, int], erp_calls: Callable[[], int]) -> Run:
     """wrk on every port at once; the sum of their rates, the worst of their percentiles."""
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    calls_before = erp_calls()
     started = time.monotonic()
     procs = [
         await asyncio.create_subprocess_exec(
@@ -102,18 +105,20 @@ async def load(ports: list[int], script: Path, connections: int, duration: int,
     wall = time.monotonic() - started
     cpu = {name: (cpu_seconds(pid) - before[name]) / wall for name, pid in pids.items()}
     parsed = [parse_wrk(o) for o in outputs]
+    answers = sum(int(re.search(r"(\d+) requests in", o).group(1)) for o in outputs)  # type: ignore[union-attr]
     return Run(len(ports), sum(p[0] for p in parsed), max(p[1] for p in parsed), max(p[2] for p in parsed),
-               sum(p[3] for p in parsed), sum(p[4] for p in parsed), cpu)
+               sum(p[3] for p in parsed), sum(p[4] for p in parsed), cpu, (erp_calls() - calls_before) / max(1, answers))
 
 
 async def main(latency_ms: float, duration: int, connections: int, users: int, instances: int, as_deployed: bool,
-               erp_pool_size: int | None) -> None:
+               erp_pool_size: int | None, redis_db: int) -> None:
+    redis_url = f"redis://127.0.0.1:6379/{redis_db}"
     sims = await Simulators.start()
     sims.erp_sim.set_faults(latency_ms=latency_ms)
     db_name, db_url = await fresh_database()
-    redis = aioredis.from_url(REDIS)
+    redis = aioredis.from_url(redis_url)
     await redis.flushdb()
-    env = sims.bff_env(db_url, REDIS)
+    env = sims.bff_env(db_url, redis_url)
     if as_deployed:  # the change watcher and the outbox running beside the requests, as in production
         env["BFF_NOTIFY_ENABLED"] = "true"
     if erp_pool_size is not None:
@@ -134,18 +139,22 @@ async def main(latency_ms: float, duration: int, connections: int, users: int, i
         pids = {"BFF 1": servers[0].pid, "BFF 2": servers[1].pid, "simulators (this process)": os.getpid()}
         runs = []
         for count in range(1, instances + 1):
-            await load(ports[:count], script, connections, 3, pids)  # warm-up: caches, pools, sessions
-            runs.append(await load(ports[:count], script, connections, duration, pids))
+            def erp_calls() -> int:
+                return sims.erp_sim.total
+
+            await load(ports[:count], script, connections, 3, pids, erp_calls)  # warm-up: caches, pools, sessions
+            runs.append(await load(ports[:count], script, connections, duration, pids, erp_calls))
         print(f"Scale-out, home screen (trusted `Home`, 20 orders): {users} purchasers of 2 companies, wrk with "
               f"{connections} connections per instance for {duration} s, ERP simulator at {latency_ms:.0f} ms, "
               f"production mode on MariaDB + Redis{', notifications on' if as_deployed else ''}"
               f"{f', ERP pool {erp_pool_size}' if erp_pool_size else ''}, {os.cpu_count()} cores\n")
-        print("| instances | clean answers/s | per BFF CPU-second | p50 ms | p99 ms | not clean 200 | stale | CPU (share of one core) |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| instances | clean answers/s | per BFF CPU-second | p50 ms | p99 ms | not clean 200 | stale | ERP calls/answer "
+              "| CPU (share of one core) |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for run in runs:
             cpu = ", ".join(f"{name} {share:.2f}" for name, share in run.cpu.items())
             print(f"| {run.instances} | {run.rps:.1f} | {run.per_bff_cpu_s:.0f} | {run.p50_ms:.0f} | {run.p99_ms:.0f} "
-                  f"| {run.bad} | {run.stale} | {cpu} |")
+                  f"| {run.bad} | {run.stale} | {run.erp_calls_per_answer:.1f} | {cpu} |")
         if len(runs) > 1:
             print(f"\nscale-out: {runs[1].rps / runs[0].rps:.2f}× one instance; answers per BFF CPU-second "
                   f"{runs[1].per_bff_cpu_s / runs[0].per_bff_cpu_s:.2f}× (1.00: the instances share nothing that costs CPU)")
@@ -167,6 +176,7 @@ if __name__ == "__main__":
     parser.add_argument("--instances", type=int, choices=(1, 2), default=2, help="1: one instance's figures only")
     parser.add_argument("--as-deployed", action="store_true", help="notifications (watcher, outbox) on, as in production")
     parser.add_argument("--erp-pool-size", type=int, help="BFF_ERP_POOL_SIZE (default: the setting's)")
+    parser.add_argument("--redis-db", type=int, default=15, help="the Redis database to use (flushed)")
     args = parser.parse_args()
     asyncio.run(main(args.erp_latency_ms, args.duration, args.connections, args.users, args.instances,
-                     args.as_deployed, args.erp_pool_size))
+                     args.as_deployed, args.erp_pool_size, args.redis_db))
