@@ -4,8 +4,13 @@ that call from chosen loopback addresses, raw sockets."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
@@ -16,6 +21,7 @@ from starlette.routing import Route
 from bff.demo import DemoStack
 from bff.web.admission import Admission
 from bff.web.serving import RunningServer, start_server
+from tests.support import free_port
 
 PROXY_ADDRESS = "127.0.0.2"  # what the BFF sees the proxy as (BFF_TRUSTED_PROXIES in the tests)
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length"}
@@ -65,3 +71,40 @@ def admission_of(stack: DemoStack) -> Admission:
     assert isinstance(app, Starlette)
     admission: Admission = app.state.admission
     return admission
+
+
+def peak_rss(pid: int) -> int:
+    """The process's peak resident memory so far (VmHWM), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+@asynccontextmanager
+async def bff_serve(settings: dict[str, str]) -> AsyncIterator[tuple[str, int]]:
+    """``bff migrate`` then ``bff serve`` as processes of their own (so their memory can be
+    measured), with ``settings`` as their only BFF_ variables; yields the url and the pid once
+    liveness answers."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BFF_")} | settings
+    migrate = await asyncio.create_subprocess_exec(sys.executable, "-m", "bff.cli", "migrate", env=env,
+                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert await asyncio.wait_for(migrate.wait(), 60) == 0
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bff.cli", "serve", "--port", str(port), env=env,
+                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        async with httpx.AsyncClient(timeout=1) as http:
+            while True:
+                assert process.returncode is None and time.monotonic() < deadline, "bff serve did not come up"
+                try:
+                    if (await http.get(url + "/api/health/check", params={"probe": "live"})).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)  # not listening yet: poll again until the deadline
+        yield url, process.pid
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 30)

@@ -5,10 +5,6 @@ less than 40 MB: the file is relayed chunk by chunk, never held. Each arrives wh
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +18,7 @@ from bff.sim.erp import create_app as create_erp_app
 from bff.sim.wechat import WechatSim, WechatSimConfig
 from bff.sim.wechat import create_app as create_wechat_app
 from bff.web.serving import start_server
-from tests.support import free_port
-from tests.test_edge_bombs import peak_rss
+from tests.edge_support import bff_serve, peak_rss
 
 SIZE = 50 * 1000 * 1000
 LIMIT = 100 * 1000 * 1000
@@ -39,38 +34,22 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, int, ErpSim, str]]:
     erp = await start_server(create_erp_app(sim=erp_sim))
     wechat = await start_server(create_wechat_app(sim=wechat_sim))
     demo = erp_sim.demo_info()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BFF_")}
-    env.update(BFF_ENV="test", BFF_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/files.sqlite3", BFF_REDIS_URL="",
-               BFF_WX_BASE_URL=wechat.url, BFF_WX_APPID=wechat_sim.config.appid, BFF_WX_SECRET=wechat_sim.config.secret,
-               BFF_ERP_BASE_URL=erp.url, BFF_ERP_LOGIN_URL=erp.url, BFF_ERP_ACCOUNT=demo["service"]["account"],
-               BFF_ERP_PASSWORD=demo["service"]["password"], BFF_NOTIFY_ENABLED="false", BFF_ERP_PROBE_INTERVAL_S="3600",
-               BFF_CALL_LOG_ENABLED="false", BFF_MAX_INFLIGHT_PER_USER="8", BFF_ATTACHMENT_MAX_BYTES=str(LIMIT))
-    migrate = await asyncio.create_subprocess_exec(sys.executable, "-m", "bff.cli", "migrate", env=env,
-                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert await asyncio.wait_for(migrate.wait(), 60) == 0
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bff.cli", "serve", "--port", str(port), env=env,
-                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-            while True:
-                assert process.returncode is None and time.monotonic() < deadline, "bff serve did not come up"
-                try:
-                    if (await http.get("/api/health/check", params={"probe": "live"})).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)  # not listening yet: poll again until the deadline
-            code = wechat_sim.wx_login(user="downloader")["code"]
-            token = (await http.post("/api/auth/wx-login", json={"code": code})).json()["token"]
-            bound = await http.post("/api/auth/erp-bind", json={"inviteCode": demo["customer"]["invite_code"]},
-                                    headers={"Authorization": f"Bearer {token}"})
-            assert bound.status_code == 200, bound.text
-        yield url, process.pid, erp_sim, token
+        async with bff_serve({
+            "BFF_ENV": "test", "BFF_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/files.sqlite3", "BFF_REDIS_URL": "",
+            "BFF_WX_BASE_URL": wechat.url, "BFF_WX_APPID": wechat_sim.config.appid, "BFF_WX_SECRET": wechat_sim.config.secret,
+            "BFF_ERP_BASE_URL": erp.url, "BFF_ERP_LOGIN_URL": erp.url, "BFF_ERP_ACCOUNT": demo["service"]["account"],
+            "BFF_ERP_PASSWORD": demo["service"]["password"], "BFF_NOTIFY_ENABLED": "false", "BFF_ERP_PROBE_INTERVAL_S": "3600",
+            "BFF_CALL_LOG_ENABLED": "false", "BFF_MAX_INFLIGHT_PER_USER": "8", "BFF_ATTACHMENT_MAX_BYTES": str(LIMIT),
+        }) as (url, pid):
+            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+                code = wechat_sim.wx_login(user="downloader")["code"]
+                token = (await http.post("/api/auth/wx-login", json={"code": code})).json()["token"]
+                bound = await http.post("/api/auth/erp-bind", json={"inviteCode": demo["customer"]["invite_code"]},
+                                        headers={"Authorization": f"Bearer {token}"})
+                assert bound.status_code == 200, bound.text
+            yield url, pid, erp_sim, token
     finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 30)
         await asyncio.gather(erp.stop(), wechat.stop())
 
 

@@ -6,11 +6,7 @@ is still accepted."""
 from __future__ import annotations
 
 import asyncio
-import os
 import struct
-import subprocess
-import sys
-import time
 import zlib
 from collections.abc import AsyncIterator
 from io import BytesIO
@@ -24,7 +20,7 @@ from PIL import Image
 
 from bff.sim.wechat import create_app as create_wechat_app
 from bff.web.serving import start_server
-from tests.support import free_port
+from tests.edge_support import bff_serve, peak_rss
 
 PEAK_GROWTH_LIMIT = 100 * 1024 * 1024
 
@@ -59,45 +55,20 @@ def bombs() -> list[tuple[str, bytes]]:
     ]
 
 
-def peak_rss(pid: int) -> int:
-    """The process's peak resident memory so far (VmHWM), in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM")
-
-
 @pytest_asyncio.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[str, int, str]]:
     """`bff serve` (SQLite, memory cache) with the WeChat simulator; its url, pid and the
     simulator's url."""
     wechat = await start_server(create_wechat_app())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BFF_")}
-    env.update(BFF_ENV="test", BFF_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bombs.sqlite3", BFF_REDIS_URL="",
-               BFF_WX_BASE_URL=wechat.url, BFF_NOTIFY_ENABLED="false", BFF_ERP_PROBE_INTERVAL_S="3600",
-               BFF_ERP_BASE_URL="http://127.0.0.1:9", BFF_ERP_LOGIN_URL="http://127.0.0.1:9", BFF_CALL_LOG_ENABLED="false",
-               BFF_MAX_INFLIGHT_PER_USER="8")  # all eight bombs reach the decoder
-    migrate = await asyncio.create_subprocess_exec(sys.executable, "-m", "bff.cli", "migrate", env=env,
-                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert await asyncio.wait_for(migrate.wait(), 60) == 0
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bff.cli", "serve", "--port", str(port), env=env,
-                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        async with httpx.AsyncClient(timeout=1) as http:
-            while True:
-                assert process.returncode is None and time.monotonic() < deadline, "bff serve did not come up"
-                try:
-                    if (await http.get(url + "/api/health/check", params={"probe": "live"})).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)  # not listening yet: poll again until the deadline
-        yield url, process.pid, wechat.url
+        async with bff_serve({
+            "BFF_ENV": "test", "BFF_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/bombs.sqlite3", "BFF_REDIS_URL": "",
+            "BFF_WX_BASE_URL": wechat.url, "BFF_NOTIFY_ENABLED": "false", "BFF_ERP_PROBE_INTERVAL_S": "3600",
+            "BFF_ERP_BASE_URL": "http://127.0.0.1:9", "BFF_ERP_LOGIN_URL": "http://127.0.0.1:9", "BFF_CALL_LOG_ENABLED": "false",
+            "BFF_MAX_INFLIGHT_PER_USER": "8",  # all eight bombs reach the decoder
+        }) as (url, pid):
+            yield url, pid, wechat.url
     finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 30)
         await wechat.stop()
 
 
