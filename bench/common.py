@@ -140,3 +140,14 @@ class Simulators:
         bound = await http.post("/api/auth/erp-bind", json={"inviteCode": invite}, headers={"Authorization": f"Bearer {token}"})
         bound.raise_for_status()
         return token
+
+
+async def tear_down(servers: list[subprocess.Popen[bytes]], sims: Simulators, redis: Any, db_name: str) -> None:
+    """What a process benchmark started, stopped in reverse: its BFF processes, the simulators,
+    its Redis client and its MariaDB database."""
+    for server in servers:
+        server.terminate()
+        server.wait(timeout=15)
+    await sims.stop()
+    await redis.aclose()
+    await drop_database(db_name)

@@ -43,7 +43,7 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
-from common import REDIS, Simulators, cpu_seconds, document_ids, drop_database, free_port, fresh_database, wait_listening
+from common import REDIS, Simulators, cpu_seconds, document_ids, free_port, fresh_database, tear_down, wait_listening
 
 SLOW_HEADERS = 500
 SLOW_BODIES = 50
@@ -258,11 +258,7 @@ async def main(latency_ms: float, requests: int, redis_url: str) -> None:
             if row[1]:
                 print(f"\n{row[1]}")
     finally:
-        server.terminate()
-        server.wait(timeout=15)
-        await sims.stop()
-        await redis.aclose()
-        await drop_database(db_name)
+        await tear_down([server], sims, redis, db_name)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
-from common import Simulators, document_ids, drop_database, free_port, fresh_database, wait_listening
+from common import Simulators, document_ids, free_port, fresh_database, tear_down, wait_listening
 
 HERE = Path(__file__).resolve().parent
 args_latency_s = 0.0  # the simulator's latency, set by main()
@@ -223,11 +223,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         if args.show and results:
             show(results[len(results) // 2], sim_calls)
     finally:
-        server.terminate()
-        server.wait(timeout=15)
-        await sims.stop()
-        await redis.aclose()
-        await drop_database(db_name)
+        await tear_down([server], sims, redis, db_name)
     return {"results": results, "sim": sim_calls}
 
 

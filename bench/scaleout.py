@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
-from common import Simulators, cpu_seconds, document_ids, drop_database, free_port, fresh_database, wait_listening
+from common import Simulators, cpu_seconds, document_ids, free_port, fresh_database, tear_down, wait_listening
 
 LUA = """
 local tokens = {%(tokens)s}
@@ -159,12 +159,7 @@ async def main(latency_ms: float, duration: int, connections: int, users: int, i
             print(f"\nscale-out: {runs[1].rps / runs[0].rps:.2f}× one instance; answers per BFF CPU-second "
                   f"{runs[1].per_bff_cpu_s / runs[0].per_bff_cpu_s:.2f}× (1.00: the instances share nothing that costs CPU)")
     finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=15)
-        await sims.stop()
-        await redis.aclose()
-        await drop_database(db_name)
+        await tear_down(servers, sims, redis, db_name)
 
 
 if __name__ == "__main__":
