@@ -142,12 +142,33 @@ class Simulators:
         return token
 
 
-async def tear_down(servers: list[subprocess.Popen[bytes]], sims: Simulators, redis: Any, db_name: str) -> None:
-    """What a process benchmark started, stopped in reverse: its BFF processes, the simulators,
-    its Redis client and its MariaDB database."""
-    for server in servers:
-        server.terminate()
-        server.wait(timeout=15)
-    await sims.stop()
-    await redis.aclose()
-    await drop_database(db_name)
+
+@dataclass
+class ProcessStack:
+    """What a process benchmark runs its BFF processes against: the simulators (the ERP at a set
+    latency), a fresh MariaDB database, a flushed Redis database, and the BFF environment for them."""
+
+    sims: Simulators
+    db_name: str
+    redis: Any
+    env: dict[str, str]
+
+    @classmethod
+    async def start(cls, latency_ms: float, redis_url: str) -> ProcessStack:
+        import redis.asyncio as aioredis  # only the process benchmarks need it
+
+        sims = await Simulators.start()
+        sims.erp_sim.set_faults(latency_ms=latency_ms)
+        db_name, db_url = await fresh_database()
+        redis = aioredis.from_url(redis_url)
+        await redis.flushdb()
+        return cls(sims, db_name, redis, sims.bff_env(db_url, redis_url))
+
+    async def tear_down(self, servers: list[subprocess.Popen[bytes]]) -> None:
+        """The BFF processes, the simulators, the Redis client and the database, in that order."""
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=15)
+        await self.sims.stop()
+        await self.redis.aclose()
+        await drop_database(self.db_name)

@@ -42,8 +42,7 @@ from statistics import quantiles
 from typing import Any
 
 import httpx
-import redis.asyncio as aioredis
-from common import REDIS, Simulators, cpu_seconds, document_ids, free_port, fresh_database, tear_down, wait_listening
+from common import REDIS, ProcessStack, cpu_seconds, document_ids, free_port, wait_listening
 
 SLOW_HEADERS = 500
 SLOW_BODIES = 50
@@ -225,12 +224,8 @@ async def run_phase(http: httpx.AsyncClient, pid: int, port: int, phase: str, pa
 
 
 async def main(latency_ms: float, requests: int, redis_url: str) -> None:
-    sims = await Simulators.start()
-    sims.erp_sim.set_faults(latency_ms=latency_ms)
-    db_name, db_url = await fresh_database()
-    redis = aioredis.from_url(redis_url)
-    await redis.flushdb()
-    env = sims.bff_env(db_url, redis_url)
+    stack = await ProcessStack.start(latency_ms, redis_url)
+    sims, env = stack.sims, stack.env
     bff_bin = str(Path(sys.executable).parent / "bff")
     subprocess.run([bff_bin, "migrate"], env=env, check=True, capture_output=True)
     port = free_port()
@@ -258,7 +253,7 @@ async def main(latency_ms: float, requests: int, redis_url: str) -> None:
             if row[1]:
                 print(f"\n{row[1]}")
     finally:
-        await tear_down([server], sims, redis, db_name)
+        await stack.tear_down([server])
 
 
 if __name__ == "__main__":

@@ -34,8 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import redis.asyncio as aioredis
-from common import Simulators, document_ids, free_port, fresh_database, tear_down, wait_listening
+from common import ProcessStack, document_ids, free_port, wait_listening
 
 HERE = Path(__file__).resolve().parent
 args_latency_s = 0.0  # the simulator's latency, set by main()
@@ -147,13 +146,9 @@ def breakdown(spans: list[dict[str, Any]], sim_calls: list[dict[str, Any]], take
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     global args_latency_s
     args_latency_s = args.erp_latency_ms / 1000
-    sims = await Simulators.start()
-    sims.erp_sim.set_faults(latency_ms=args.erp_latency_ms)
-    db_name, db_url = await fresh_database()
     redis_url = f"redis://127.0.0.1:6379/{args.redis_db}"
-    redis = aioredis.from_url(redis_url)
-    await redis.flushdb()
-    env = sims.bff_env(db_url, redis_url)
+    stack = await ProcessStack.start(args.erp_latency_ms, redis_url)
+    sims, env = stack.sims, stack.env
     env["BFF_NOTIFY_ENABLED"] = "true" if not args.no_notify else "false"
     for pair in args.env:
         key, value = pair.split("=", 1)
@@ -223,7 +218,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         if args.show and results:
             show(results[len(results) // 2], sim_calls)
     finally:
-        await tear_down([server], sims, redis, db_name)
+        await stack.tear_down([server])
     return {"results": results, "sim": sim_calls}
 
 

@@ -28,8 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import redis.asyncio as aioredis
-from common import Simulators, cpu_seconds, document_ids, free_port, fresh_database, tear_down, wait_listening
+from common import ProcessStack, cpu_seconds, document_ids, free_port, wait_listening
 
 LUA = """
 local tokens = {%(tokens)s}
@@ -113,12 +112,8 @@ async def load(ports: list[int], script: Path, connections: int, duration: int,
 async def main(latency_ms: float, duration: int, connections: int, users: int, instances: int, as_deployed: bool,
                erp_pool_size: int | None, redis_db: int) -> None:
     redis_url = f"redis://127.0.0.1:6379/{redis_db}"
-    sims = await Simulators.start()
-    sims.erp_sim.set_faults(latency_ms=latency_ms)
-    db_name, db_url = await fresh_database()
-    redis = aioredis.from_url(redis_url)
-    await redis.flushdb()
-    env = sims.bff_env(db_url, redis_url)
+    stack = await ProcessStack.start(latency_ms, redis_url)
+    sims, env = stack.sims, stack.env
     if as_deployed:  # the change watcher and the outbox running beside the requests, as in production
         env["BFF_NOTIFY_ENABLED"] = "true"
     if erp_pool_size is not None:
@@ -159,7 +154,7 @@ async def main(latency_ms: float, duration: int, connections: int, users: int, i
             print(f"\nscale-out: {runs[1].rps / runs[0].rps:.2f}× one instance; answers per BFF CPU-second "
                   f"{runs[1].per_bff_cpu_s / runs[0].per_bff_cpu_s:.2f}× (1.00: the instances share nothing that costs CPU)")
     finally:
-        await tear_down(servers, sims, redis, db_name)
+        await stack.tear_down(servers)
 
 
 if __name__ == "__main__":
