@@ -36,6 +36,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any, Literal
 
 from sqlalchemy import delete, func, update
@@ -230,16 +231,16 @@ class Outbox:
         """Queue ``messages``; one whose dedupe key is already queued or sent is dropped. Returns the new ids."""
         if not messages:
             return []
+        # db.run: run again when the insert loses to a concurrent transaction (SQLite's "database
+        # is locked", an InnoDB deadlock); a duplicate key is not retried but sorted out below.
         try:
-            async with self._db.session() as s:
-                await self.add_in(s, messages)
+            await self._db.run(partial(self.add_in, messages=messages))
             added = [m.msg_id for m in messages]
         except IntegrityError:  # a duplicate among them: queue one by one
             added = []
             for message in messages:
                 try:
-                    async with self._db.session() as s:
-                        await self.add_in(s, [message])
+                    await self._db.run(partial(self.add_in, messages=[message]))
                     added.append(message.msg_id)
                 except IntegrityError:
                     log.info("outbox: duplicate dedupe key dropped")
