@@ -40,7 +40,7 @@ from bff.store.tables import ErpBinding
 from bff.web.appstate import services_of
 from bff.web.gql import bearer_token, error_response
 from resolvers.context import RequestContext
-from resolvers.monitoring import is_admin_token, may_monitor
+from resolvers.monitoring import is_admin_token
 
 STATE_COLORS = {"UP": "#2e7d32", "DEGRADED": "#f9a825", "DOWN": "#c62828", "UNKNOWN": "#757575"}
 
@@ -73,7 +73,7 @@ async def _administrator(request: Request) -> ActiveAdminSession | bool:
     services = services_of(request)
     bearer = bearer_token(request)
     if bearer:
-        if not await is_administrator(services, bearer):
+        if await admin_login(services, bearer) is None:
             raise Refused
         return True
     return await services.admin_sessions.check(request.cookies.get(COOKIE, "")) or False
@@ -161,8 +161,9 @@ def routes() -> list[Route]:
 
 
 async def admin_login(services: Services, token: str) -> AdminLogin | None:
-    """What a token posted to /admin/login opens a session as: the admin token, or an
-    administrator's session (kept by its stored id, which the admin session checks each time)."""
+    """What a token opens (a login posted to /admin/login, or a Bearer header): the admin token,
+    or an administrator's session (kept by its stored id, which the admin session checks each
+    time); None for anything else. The same check as ``systemStatus`` / ``performance``."""
     if not token:
         return None
     context = RequestContext(services=services, bearer_token=token)
@@ -175,16 +176,6 @@ async def admin_login(services: Services, token: str) -> AdminLogin | None:
     if viewer is None or Permission.MONITORING_READ not in viewer.permissions:
         return None
     return AdminSessions.user_login(viewer.openid, viewer.session_id)
-
-
-async def is_administrator(services: Services, token: str) -> bool:
-    """The same check as ``systemStatus`` / ``performance``: the admin token or an administrator's session."""
-    if not token:
-        return False
-    try:
-        return await may_monitor(RequestContext(services=services, bearer_token=token))
-    except BffError:  # not a session at all
-        return False
 
 
 async def dashboard(request: Request) -> Response:
