@@ -364,11 +364,14 @@ class Checker:
         quantity: dict[str, float] = {}
         produced: dict[str, float] = {}
         shipped: dict[str, float] = {}
+        by_lines: dict[str, list[tuple[float, float]]] = {}  # (shipped, ordered) per line, for order_rates
         for line in lines:
             order_id = str(line.get("salesOrderId"))
-            quantity[order_id] = quantity.get(order_id, 0.0) + _number(line.get("quantity"))
+            line_quantity, line_shipped = _number(line.get("quantity")), _number(line.get("shippedQuantity"))
+            quantity[order_id] = quantity.get(order_id, 0.0) + line_quantity
             produced[order_id] = produced.get(order_id, 0.0) + _number(line.get("producedQuantity"))
-            shipped[order_id] = shipped.get(order_id, 0.0) + _number(line.get("shippedQuantity"))
+            shipped[order_id] = shipped.get(order_id, 0.0) + line_shipped
+            by_lines.setdefault(order_id, []).append((line_shipped, line_quantity))
         compared = [o for o in orders if quantity.get(str(o["id"]))]
         agree = [o for o in compared if all(
             abs(_rate(o.get(name)) - done.get(str(o["id"]), 0.0) / quantity[str(o["id"])]) <= 0.01
@@ -379,10 +382,6 @@ class Checker:
             f"{len(agree)} of {len(compared)} orders agree"
             + ("" if len(agree) == len(compared) else ": line progress may change without the order row; "
                "the watcher then notices it only with the status or a delivery")))
-        by_lines: dict[str, list[tuple[float, float]]] = {}
-        for line in lines:
-            by_lines.setdefault(str(line.get("salesOrderId")), []).append(
-                (_number(line.get("shippedQuantity")), _number(line.get("quantity"))))
         judged = [(left_by_rate(_rate(o.get("shippedRate")) if o.get("shippedRate") is not None else None),
                    left_by_lines(by_lines.get(str(o["id"]), []))) for o in orders]
         judged = [(rate, by) for rate, by in judged if rate is not None and by is not None]
