@@ -37,7 +37,7 @@ from sqlmodel import col, select
 from bff.core.clock import Clock, aware, utc_now
 from bff.core.domain import Shipment, TrackEvent, Tracking, TrackingState
 from bff.erp.reader import ErpReader
-from bff.notify.fanout import Event, fan_out
+from bff.notify.fanout import Event, addressed
 from bff.notify.follows import followers
 from bff.notify.outbox import MessageState, Outbox
 from bff.notify.prefs import Preferences, PreferenceStore
@@ -414,7 +414,7 @@ class Parcels:
                 chosen = orders[0][0]
             if chosen is not None:
                 told[chosen].append(openid)
-        messages: list[Any] = []
+        recipients: list[tuple[Event, list[str]]] = []
         for n, (order_id, code) in enumerate(orders):
             facts = {"order_code": code, "summary": f"{row.carrier or ''} {row.number}".strip(), "status": status,
                      "remark": latest}
@@ -427,10 +427,9 @@ class Parcels:
             if not told[order_id]:
                 continue
             title = f"{code} {status} · {row.carrier or ''} {row.number}".replace("  ", " ")[:100]
-            event = Event(event_row, kind, facts, facts["summary"], title, shipment_id=row.shipment_id)
-            for message in await fan_out(s, self._templates, [event], told[order_id], prefs, now):
-                message.dedupe_key = f"{event_id}:{message.openid}"  # once per user, number and state
-                messages.append(message)
+            recipients.append((Event(event_row, kind, facts, facts["summary"], title, shipment_id=row.shipment_id,
+                                     once_per=event_id), told[order_id]))  # once per user, number and state
+        messages = await addressed(s, self._templates, recipients, prefs, now)
         if messages:
             await self._outbox.add_in(s, messages)
         return messages
