@@ -1,7 +1,7 @@
 """/admin logins kept on the server (issue 19): the cookie names a row, it holds no credential.
 
 ``/admin/login`` takes BFF_ADMIN_TOKEN or an administrator's session token once; the browser
-gets a random id (``secrets.token_urlsafe(32)``) and the table ``admin_sessions`` keeps only its
+gets a random id (``new_token()``: 256 random bits) and the table ``admin_sessions`` keeps only its
 SHA-256 (256 random bits need no key), who logged in, when, from where, and until when
 (``BFF_ADMIN_SESSION_HOURS``, fixed: no renewal). Each /admin request finds the row and checks
 that it is neither expired nor revoked and that what opened it still stands: the same
@@ -14,7 +14,6 @@ any listed session. Expired rows are deleted at each login.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,7 +23,7 @@ from sqlmodel import col, select
 from bff.auth.sessions import SessionService
 from bff.core.clock import Clock, aware, utc_now
 from bff.core.domain import Permission
-from bff.core.security import SecretKeys, same_secret
+from bff.core.security import SecretKeys, new_token, same_secret
 from bff.store.db import Database
 from bff.store.tables import AdminSession
 
@@ -81,7 +80,7 @@ class AdminSessions:
 
     async def open(self, login: AdminLogin, client_ip: str, user_agent: str) -> str:
         """A new session; returns the raw id for the cookie (shown once, never stored)."""
-        raw_id = secrets.token_urlsafe(32)
+        raw_id = new_token()
         now = self.clock()
         async with self._db.session() as s:
             await s.exec(delete(AdminSession).where(col(AdminSession.expires_at) < now))  # expired: gone

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bff.auth.admin_sessions import USER as ADMIN_BY_USER
 from bff.auth.viewers import ViewerCache
 from bff.store.db import Database
 from bff.store.tables import (
@@ -67,7 +68,7 @@ class AccountDeletion:
                 result = await s.exec(delete(table).where(col(table.openid) == openid))
                 removed[table.__tablename__] = int(result.rowcount or 0)
             # An administrator's /admin logins name them (and end with their sessions anyway).
-            result = await s.exec(delete(AdminSession).where(col(AdminSession.kind) == "user",
+            result = await s.exec(delete(AdminSession).where(col(AdminSession.kind) == ADMIN_BY_USER,
                                                              col(AdminSession.principal) == openid))
             removed[AdminSession.__tablename__] = int(result.rowcount or 0)
             return Deleted(removed, anonymised)
