@@ -36,11 +36,11 @@ def create_cache(redis_url: str = "", namespace: str = "bff", *, max_connections
     return ResilientCache(redis, retry_s=retry_s)
 
 
-def redis_client(redis_url: str, *, max_connections: int) -> Redis:
+def redis_client(redis_url: str, *, max_connections: int, socket_timeout: float | None = None) -> Redis:
     """A client of ``redis_url`` as redis-py reads it. Pool sized from the admission limit: a full
     pool makes callers wait (briefly), never fail."""
     pool = BlockingConnectionPool.from_url(
-        redis_url, max_connections=max_connections, timeout=REDIS_OP_TIMEOUT_S,
+        redis_url, max_connections=max_connections, timeout=REDIS_OP_TIMEOUT_S, socket_timeout=socket_timeout,
         socket_connect_timeout=REDIS_OP_TIMEOUT_S, decode_responses=False,  # aiocache's serializer decodes
     )
     return Redis.from_pool(pool)  # the client owns the pool: closing it closes the connections

@@ -27,9 +27,9 @@ from enum import Enum
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 
-from bff.cache.caches import REDIS_ERRORS, REDIS_OP_TIMEOUT_S
+from bff.cache.caches import REDIS_ERRORS, REDIS_OP_TIMEOUT_S, redis_client
 from bff.core.errors import rate_limited
 from bff.core.security import client_key
 
@@ -126,11 +126,8 @@ class RateLimits:
         self._redis: Redis | None = None  # fixed windows, through one script per round trip
         if config.redis_url:
             self._shared = RedisStorage(_storage_uri(config.redis_url), implementation="redispy")
-            pool = BlockingConnectionPool.from_url(
-                config.redis_url, max_connections=config.redis_max_connections, timeout=REDIS_OP_TIMEOUT_S,
-                socket_timeout=REDIS_OP_TIMEOUT_S, socket_connect_timeout=REDIS_OP_TIMEOUT_S,
-            )
-            self._redis = Redis(connection_pool=pool)
+            self._redis = redis_client(config.redis_url, max_connections=config.redis_max_connections,
+                                       socket_timeout=REDIS_OP_TIMEOUT_S)
             self._count_script = self._redis.register_script(_COUNT_LUA)
         self._redis_retry_s = config.redis_retry_s  # after a Redis failure, count locally this long
         self._redis_down_until = 0.0
