@@ -85,7 +85,7 @@ def _behind(current: str | None) -> bool:
     if current is None:
         return True
     scripts = ScriptDirectory.from_config(alembic_config())
-    if current == head_revision():
+    if current == scripts.get_current_head():
         return False
     return any(script.revision == current for script in scripts.walk_revisions())
 
