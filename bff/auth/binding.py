@@ -196,9 +196,11 @@ class BindingService:
             reason = "company_disabled"
         elif self._rotation_ends_bindings and binding.invite_code_digest is not None:
             current = self._invite_digest(invite_code or "")
-            if binding.invite_code_digest == self._keys.earlier_digest(_invite_value(invite_code or "")):
+            if binding.invite_code_digest == current:
+                pass  # the usual case: no second digest worked out
+            elif binding.invite_code_digest == self._keys.earlier_digest(_invite_value(invite_code or "")):
                 await self._redigest(binding, current)  # BFF_SECRET_KEY rotated: the same code, re-made
-            elif binding.invite_code_digest != current:
+            else:
                 reason = "invite_code_changed"
         if reason is not None:
             await self.end(ErpBinding.binding_id == binding.binding_id, reason=reason)
