@@ -85,6 +85,25 @@ async def test_replicas_starting_together_migrate_once_under_the_lock() -> None:
         await drop_mysql_database(handle)
 
 
+@pytest.mark.mariadb
+async def test_the_head_revision_is_committed_before_the_lock_is_released() -> None:
+    """A replica waiting on the migration lock reads the revision as soon as the lock is free: by
+    then the last migration's alembic_version row must be committed (DDL commits itself; that row
+    does not), or the waiter runs the migration again ("Duplicate column name", seen in CI)."""
+    require_service(MYSQL_URL, 3306, "MariaDB")
+    url, handle = await create_mysql_database()
+    migrator, waiter = Database(url), Database(url)
+    try:
+        async with migrator.engine.connect() as conn:
+            await conn.run_sync(migrate._upgrade, "head")
+            # The lock is released; this connection has not ended yet.
+            assert await migrate.current_revision(waiter) == migrate.head_revision()
+    finally:
+        await migrator.dispose()
+        await waiter.dispose()
+        await drop_mysql_database(handle)
+
+
 async def test_readiness_waits_for_the_schema() -> None:
     """An unmigrated database is not ready (issue 21: it answered 200); migrated, it is."""
     from bff.web.app import create_app

@@ -45,6 +45,7 @@ def _upgrade(connection: Connection, revision: str) -> None:
     config.attributes["connection"] = connection
     if connection.dialect.name != "mysql":
         command.upgrade(config, revision)
+        connection.commit()
         return
     name = _lock_name(connection)
     # GET_LOCK belongs to the connection (not a transaction): MySQL's DDL commits implicitly, the
@@ -54,6 +55,9 @@ def _upgrade(connection: Connection, revision: str) -> None:
         raise MigrationLockTimeout(f"another process held the migration lock for {LOCK_WAIT_S} s")
     try:
         command.upgrade(config, revision)  # reads the revision under the lock: a waiter finds head
+        # Committed before the lock goes: DDL commits itself, but the last revision's row in
+        # alembic_version does not, and a waiter would read the revision before it and run it again.
+        connection.commit()
     finally:
         connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
 
@@ -63,7 +67,7 @@ def _current(connection: Connection) -> str | None:
 
 
 async def upgrade(db: Database, revision: str = "head") -> None:
-    async with db.engine.begin() as conn:
+    async with db.engine.connect() as conn:  # _upgrade commits (on MySQL, before it lets the lock go)
         await conn.run_sync(_upgrade, revision)
 
 
