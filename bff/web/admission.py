@@ -8,8 +8,8 @@ the rate limits (a request shed here spends none of them). A client that hangs u
 place at once. Fair shares of the places (issue 19), counted admitted or waiting:
 
 * one actor holds at most ``BFF_MAX_INFLIGHT_PER_USER`` (its bearer token or platform user) or
-  ``BFF_MAX_INFLIGHT_PER_IP`` (a request naming no user, per client address): one purchaser's
-  burst cannot crowd out anyone else;
+  ``BFF_MAX_INFLIGHT_PER_IP`` (a request naming no user, per client address; a carrier's
+  tracking pushes count apart from people's): one purchaser's burst cannot crowd out anyone else;
 * one company holds at most ``BFF_MAX_INFLIGHT_PER_COMPANY`` (default: half of
   ``BFF_MAX_INFLIGHT``): however many purchasers (or sessions) a company has, half the places
   that run at once stay for everyone else, so another company's purchaser starts at once
@@ -45,10 +45,10 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bff.core.config import Settings
-from bff.core.errors import ErrorCode
+from bff.core.errors import BffError, ErrorCode
 from bff.core.security import client_key
 from bff.web.edge import HANGUP, serve_until_hangup
-from bff.web.gql import COMPANY_SEEN, error_response
+from bff.web.gql import COMPANY_SEEN, refusal
 
 # Health, metrics and the admin page answer even when the instance is full: they say why.
 EXEMPT_PATHS = ("/api/health/check", "/metrics", "/admin")
@@ -73,16 +73,20 @@ class Shares:
         )
 
 
-def actor_of(scope: Scope) -> str:
+def actor_of(scope: Scope, push_paths: frozenset[str] = frozenset()) -> str:
     """Whom a request's place is counted against, before anyone has checked who it is: its
     bearer token or platform user (a forged one only fails faster), else its client address.
-    A credential is kept only as a digest: the counters outlive the request."""
+    A push to one of ``push_paths`` (a carrier's tracking callback) counts against its sender's
+    address apart from people's anonymous requests: a burst of pushes never takes the places
+    of a purchaser logging in from the same address (an office NAT; loopback in the demo), nor
+    the other way round. A credential is kept only as a digest: the counters outlive the request."""
     headers = dict(scope["headers"])
     user = headers.get(b"authorization") or headers.get(b"x-wx-openid")
     if user:
         return "u:" + hashlib.blake2b(user, digest_size=16).hexdigest()
     client = scope.get("client")
-    return "ip:" + client_key(str(client[0]) if client else "")
+    address = client_key(str(client[0]) if client else "")
+    return ("push:" if scope["path"] in push_paths else "ip:") + address
 
 
 @dataclass(eq=False)
@@ -114,7 +118,7 @@ class Admission:
         self._companies: OrderedDict[str, str] = OrderedDict()  # actor -> its company, as last resolved here
         self.in_flight = 0
         self.queued = 0
-        self.refused: Counter[str] = Counter()  # by reason: full, user, company
+        self.refused: Counter[str] = Counter()  # by reason: full, user, company, push (a carrier's share)
 
     @property
     def rejected(self) -> int:
@@ -130,7 +134,7 @@ class Admission:
         share = self.shares.per_user if actor.startswith("u:") else self.shares.per_ip
         company = self._companies.get(actor)
         if self._held[actor] >= share:
-            self.refused["user"] += 1
+            self.refused["push" if actor.startswith("push:") else "user"] += 1
             return None
         if company is not None and self._by_company[company] >= self.shares.per_company:
             self.refused["company"] += 1
@@ -202,20 +206,20 @@ def _decrement(counter: Counter[str], key: str) -> None:
 
 
 class AdmissionMiddleware:
-    def __init__(self, app: ASGIApp, admission: Admission) -> None:
+    def __init__(self, app: ASGIApp, admission: Admission, push_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.admission = admission
-        self._retry_after = str(max(1, math.ceil(admission.queue_wait_s)))
+        self.push_paths = push_paths
+        self._retry_after = max(1, math.ceil(admission.queue_wait_s))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(EXEMPT_PATHS):
             await self.app(scope, receive, send)
             return
-        ticket = await self.admission.enter(actor_of(scope))
+        ticket = await self.admission.enter(actor_of(scope, self.push_paths))
         if ticket is None:
-            response = error_response(ErrorCode.OVERLOADED)
-            response.headers["Retry-After"] = self._retry_after
-            await response(scope, receive, send)
+            overloaded = BffError(ErrorCode.OVERLOADED, retryAfter=self._retry_after)
+            await refusal(scope["path"], overloaded)(scope, receive, send)
             return
         try:
             scope[COMPANY_SEEN] = ticket.seen  # build_context hands it to the request's context

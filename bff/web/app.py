@@ -126,8 +126,8 @@ def create_app(
         lambda: [(admission.in_flight, {"state": "in_flight"}), (admission.queued, {"state": "queued"})],
     )
     services.telemetry.counter(
-        "bff.admission.rejected", "Requests this instance refused with 503 OVERLOADED: instance full, user's or company's share held",
-        lambda: [(admission.refused[reason], {"reason": reason}) for reason in ("full", "user", "company")],
+        "bff.admission.rejected", "Requests this instance refused with 503 OVERLOADED: instance full, user's, company's or a carrier's pushes' share held",
+        lambda: [(admission.refused[reason], {"reason": reason}) for reason in ("full", "user", "company", "push")],
     )
 
     @asynccontextmanager
@@ -156,7 +156,8 @@ def create_app(
                            tracking_routes.CALLBACK_PATH: tracking_routes.MAX_PUSH_BYTES},
             ),
             Middleware(ErpBudgetMiddleware, seconds=settings.erp_request_budget_s),
-            Middleware(AdmissionMiddleware, admission=admission),  # inside the budget: queueing spends it
+            # Inside the budget: queueing spends it. A carrier's pushes are their own actor.
+            Middleware(AdmissionMiddleware, admission=admission, push_paths=frozenset({tracking_routes.CALLBACK_PATH})),
             # Issue 20: after admission, so a request shed with 503 spends no rate limit.
             Middleware(RequestRateLimitMiddleware, limits=services.limits),  # issue 10: per IP and global
         ],

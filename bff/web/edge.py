@@ -25,8 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from bff.core.config import Settings
-from bff.core.errors import ErrorCode
-from bff.web.gql import error_response
+from bff.core.errors import BffError, ErrorCode
+from bff.web.gql import refusal
 
 log = logging.getLogger("bff.edge")
 
@@ -158,7 +158,7 @@ class RequestBodyMiddleware:
         try:
             body = await self._read(scope, receive, max_bytes)
         except _Refused as refused:
-            response = error_response(refused.code, status=refused.status)
+            response = refusal(scope["path"], BffError(refused.code), status=refused.status)
             if refused.code is ErrorCode.REQUEST_TIMEOUT:
                 response.headers["Connection"] = "close"  # no more waiting on this client
             await response(scope, receive, send)

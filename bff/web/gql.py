@@ -80,6 +80,20 @@ def format_bff_error(error: BffError) -> dict[str, Any]:
     return format_error(GraphQLError(error.message, original_error=error))
 
 
+def refusal(path: str, error: BffError, status: int | None = None) -> JSONResponse:
+    """A request refused before it ran (rate limit, admission, a stray cancellation): on /graphql
+    in the GraphQL shape, so a GraphQL client reads its code and ``retryAfter`` like any other
+    error; elsewhere the JSON error shape. ``retryAfter`` also goes out as ``Retry-After``."""
+    if path == "/graphql":
+        status = status or HTTP_STATUS[error.code]
+        response = JSONResponse({"data": None, "errors": [format_bff_error(error)]}, status_code=status)
+    else:
+        response = error_response(error.code, error.message, status, **error.details)
+    if "retryAfter" in error.details:
+        response.headers["Retry-After"] = str(error.details["retryAfter"])
+    return response
+
+
 class BffSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         for error in errors:

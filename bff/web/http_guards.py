@@ -8,7 +8,7 @@ import logging
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bff.cache.ratelimit import RateLimits
@@ -16,7 +16,7 @@ from bff.core.errors import BffError, ErrorCode
 from bff.core.security import client_key
 from bff.erp.transport import request_budget
 from bff.web.errors import public_error
-from bff.web.gql import error_response, format_bff_error
+from bff.web.gql import error_response, refusal
 
 log = logging.getLogger("bff.http")
 
@@ -75,14 +75,7 @@ class RequestRateLimitMiddleware:
         try:
             await self.limits.request(client_key(client[0] if client else ""))
         except BffError as error:
-            retry = {"Retry-After": str(error.details.get("retryAfter", 1))}
-            if scope["path"] == "/graphql":
-                body = {"data": None, "errors": [format_bff_error(error)]}
-                response: Response = JSONResponse(body, status_code=429, headers=retry)
-            else:
-                response = error_response(error.code, error.message, **error.details)
-                response.headers.update(retry)
-            await response(scope, receive, send)
+            await refusal(scope["path"], error)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -113,4 +106,4 @@ class StrayCancellationMiddleware:
             if started or (task is not None and task.cancelling()):
                 raise
             log.warning("request interrupted by a stray cancellation on %s", scope.get("path"))
-            await error_response(ErrorCode.INTERNAL, status=503)(scope, receive, send)
+            await refusal(scope.get("path", ""), BffError(ErrorCode.INTERNAL), status=503)(scope, receive, send)

@@ -24,7 +24,7 @@ ERROR_SCHEMA: dict[str, Any] = {
                 "requestId": {"type": "string"},
                 "traceId": {"type": ["string", "null"], "description": "OpenTelemetry trace id of the request"},
                 "field": {"type": "string", "description": "the input at fault"},
-                "retryAfter": {"type": "integer", "description": "RATE_LIMITED: seconds to wait"},
+                "retryAfter": {"type": "integer", "description": "RATE_LIMITED, OVERLOADED: seconds to wait (also sent as Retry-After)"},
                 "retryAt": {"type": "string", "description": "RATE_LIMITED: when to retry (ISO 8601)"},
             },
         }
