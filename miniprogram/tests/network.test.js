@@ -16,6 +16,7 @@ beforeAll(() => {
 
 afterEach(() => {
   wxState.failRequests = () => null
+  wxState.shedRequests = () => 0
   wxState.modalConfirm = true
 })
 
@@ -110,6 +111,35 @@ test('order page: a failed refresh keeps the order (and what its shipments carry
   expect(keptKeys()).toEqual([])
   expect(wx.getStorageSync('bff.token')).toBe('')
   expect(wx.getStorageSync('bff.user')).toBe('')
+})
+
+test('shed by the BFF (503 OVERLOADED): sent once more after its wait; shed again, the page says so and 重试 loads', async () => {
+  await loginAndBind('shed')
+  wxState.shedRequests = (r) => (r.operation === 'Home' ? 1 : 0)
+  const home = await openPage(simulate, 'home')
+  const sent = operations('Home')
+  expect(sent.map((r) => r.status)).toEqual([503, 503]) // once more, not again and again
+  expect(sent[1].at - sent[0].at).toBeGreaterThanOrEqual(950) // after the wait it was told (1 s)
+  expect(home.data.error.message).toBe('访问人数较多，请稍等几秒后重试')
+  expect(home.querySelector('#error').dom.textContent).toContain('重试')
+
+  // Shed once, then served: the purchaser never sees the refusal.
+  wxState.requests.length = 0
+  let shedOnce = 1
+  wxState.shedRequests = (r) => (r.operation === 'Home' && shedOnce ? shedOnce-- : 0)
+  await home.instance.onRetry()
+  expect(operations('Home').map((r) => r.status)).toEqual([503, 200])
+  expect(home.data.error).toBeNull()
+  expect(home.data.items.length).toBe(10)
+
+  // A mutation too: refused at the door, it did nothing, so it is sent once more (WeChat login).
+  wxState.requests.length = 0
+  shedOnce = 1
+  wxState.shedRequests = (r) => (r.operation === 'WxLogin' && shedOnce ? shedOnce-- : 0)
+  wx.removeStorageSync('bff.token')
+  await home.instance.onRetry()
+  expect(operations('WxLogin').map((r) => r.status)).toEqual([503, 200])
+  expect(home.data.error).toBeNull()
 })
 
 async function orderWithAttachment() {

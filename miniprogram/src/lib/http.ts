@@ -2,6 +2,8 @@
 // here: see gql.ts. Trial and release builds send only the registered document's id (the BFF
 // refuses other documents in production); the developer build sends the text, for a local
 // `bff demo`. A query (never a mutation) that timed out is sent once more: reads are idempotent.
+// Any request the BFF refused as OVERLOADED is sent once more after its retryAfter: admission
+// refuses at the door, before anything has run, so even a mutation did nothing the first time.
 import { envVersion } from '../config'
 import { DOCUMENT_IDS } from '../graphql/ids'
 import { GqlError } from './errors'
@@ -10,7 +12,7 @@ import { NetworkError, send } from './transport'
 export interface GqlErrorBody {
   message: string
   path?: (string | number)[]
-  extensions?: { code?: string; requestId?: string }
+  extensions?: { code?: string; requestId?: string; retryAfter?: number }
 }
 
 export interface GqlBody<T> {
@@ -35,13 +37,31 @@ async function postOnce<T>(query: string, variables: Record<string, unknown>, to
   throw new GqlError(res.statusCode >= 500 ? 'INTERNAL' : 'NETWORK', '')
 }
 
-export async function post<T>(query: string, variables: Record<string, unknown>, token?: string): Promise<GqlBody<T>> {
+/** Longest OVERLOADED wait the client sits out by itself; a longer one is shown (with 重试). */
+const OVERLOADED_WAIT_MAX_S = 5
+
+async function postTimedOutOnce<T>(query: string, variables: Record<string, unknown>, token?: string): Promise<GqlBody<T>> {
   try {
     return await postOnce<T>(query, variables, token)
   } catch (e) {
     if (e instanceof NetworkError && e.timedOut && /^\s*query\b/.test(query)) return postOnce<T>(query, variables, token)
     throw e
   }
+}
+
+/** Seconds to wait before sending once more, when the BFF shed the request (else null). */
+export function overloadedWait(body: GqlBody<unknown>): number | null {
+  const ext = (body.errors && body.errors[0] && body.errors[0].extensions) || {}
+  const seconds = Number(ext.retryAfter)
+  return ext.code === 'OVERLOADED' && seconds > 0 && seconds <= OVERLOADED_WAIT_MAX_S ? seconds : null
+}
+
+export async function post<T>(query: string, variables: Record<string, unknown>, token?: string): Promise<GqlBody<T>> {
+  const body = await postTimedOutOnce<T>(query, variables, token)
+  const wait = overloadedWait(body)
+  if (wait === null) return body
+  await new Promise((resolve) => setTimeout(resolve, wait * 1000))
+  return postTimedOutOnce<T>(query, variables, token)
 }
 
 export function firstError(body: GqlBody<unknown>): GqlError | null {

@@ -35,6 +35,9 @@ function session() {
     const demo = await demoSecrets()
     login.setData({ inviteCode: demo.customer.invite_code })
     await login.instance.onBind()
+    // When binding fails, the failure says why: the page's words and what the BFF answered.
+    const answered = wxState.requests.map((r) => [r.operation, r.status, ...(r.codes || [])])
+    expect({ error: login.data.error, answered }).toEqual({ error: '', answered: [['WxLogin', 200], ['BindCompany', 200]] })
     expect(wxState.nav.pop()).toEqual({ kind: 'switchTab', url: '/pages/home/home' })
     wxState.nav.length = 0
     wxState.requests.length = 0

@@ -8,6 +8,11 @@ const { startDemo } = require('./bff')
 module.exports = async () => {
   const { child, info } = await startDemo()
   globalThis.__MP_BFF__ = child
+  // Its log goes to a file: the teardown reports what it logged as an error, so a suite that
+  // failed on the BFF's side shows the BFF's own account of it.
+  const log = fs.createWriteStream(path.join(info.cwd, 'bff.log'))
+  child.stdout.pipe(log)
+  child.stderr.pipe(log)
   const file = path.join(os.tmpdir(), `mp-bff-${process.pid}.json`)
   fs.writeFileSync(file, JSON.stringify(info))
   process.env.MP_BFF_INFO = file

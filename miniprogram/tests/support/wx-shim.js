@@ -85,6 +85,9 @@ function installWx() {
     // A weak network: wx.request / downloadFile / callContainer calls for which this answers an
     // errMsg fail as on a phone ('request:fail timeout', 'request:fail ...'), never reaching the BFF.
     failRequests: () => null,
+    // The BFF's admission shedding a wx.request: seconds of the 503 OVERLOADED it answers (in the
+    // GraphQL shape of bff/web/gql.py refusal(), tests/test_edge_fair.py), or 0 to reach the BFF.
+    shedRequests: () => 0,
     cloudInit: null, // what wx.cloud.init was given
   }
   const ok = (o, res) => {
@@ -99,12 +102,19 @@ function installWx() {
     removeStorageSync: (k) => storage.delete(k),
     request(o) {
       const op = ((o.data && o.data.query) || '').match(/(?:query|mutation)\s+(\w+)/)
-      const entry = { url: o.url, operation: op ? op[1] : '?', variables: o.data && o.data.variables }
+      const entry = { url: o.url, operation: op ? op[1] : '?', variables: o.data && o.data.variables, at: Date.now() }
       state.requests.push(entry)
       const failure = state.failRequests(entry)
       if (failure) {
         entry.failed = failure
         setTimeout(() => o.fail && o.fail({ errMsg: failure }), 0)
+        return { abort() {} }
+      }
+      const shed = state.shedRequests(entry)
+      if (shed) {
+        Object.assign(entry, { status: 503, codes: ['OVERLOADED'] })
+        const error = { message: '访问人数较多，请稍等几秒后重试', extensions: { code: 'OVERLOADED', retryAfter: shed, requestId: 'shed' } }
+        setTimeout(() => ok(o, { statusCode: 503, header: { 'Retry-After': String(shed) }, data: { data: null, errors: [error] } }), 0)
         return { abort() {} }
       }
       const delay = state.delayReply(entry)
