@@ -277,16 +277,10 @@ class Transport:
             await self.slots.acquire(min(self._pool_wait_s, deadline.remaining()))
             on_wire = time.monotonic()
             try:
-                response = await self._shielded(self._http.request(
-                    method, url, headers=headers, content=content, timeout=deadline.http_timeout(self._timeout_s)
-                ))
-            except httpx.TimeoutException as error:
-                erp_fault = not isinstance(error, httpx.PoolTimeout) and time.monotonic() - on_wire >= self._fair_s
-                raise protocol.Transient("timeout", timeout=True, erp_fault=erp_fault) from error
-            except httpx.DecodingError as error:
-                raise ErpDataInvalid("undecodable body") from error
-            except httpx.RequestError as error:
-                raise protocol.Transient(type(error).__name__) from error
+                with self._failures(on_wire):
+                    response = await self._shielded(self._http.request(
+                        method, url, headers=headers, content=content, timeout=deadline.http_timeout(self._timeout_s)
+                    ))
             finally:
                 latency_ms = (time.monotonic() - t0) * 1000
             self.last_answer = time.monotonic()
@@ -329,28 +323,17 @@ class Transport:
             timeout = httpx.Timeout(self._timeout_s, connect=max(0.001, min(self._timeout_s, 1.0, deadline.remaining())))
             request = self._http.build_request("GET", url, headers=headers, timeout=timeout)
             sent = asyncio.ensure_future(self._http.send(request, stream=True))
-            try:
+            with self._failures(on_wire):
                 try:
                     async with asyncio.timeout(max(0.001, deadline.remaining())):
                         response = await asyncio.shield(sent)
                 except BaseException:
                     self._abandon(sent)
                     raise
-            except (httpx.TimeoutException, TimeoutError) as error:
-                erp_fault = not isinstance(error, httpx.PoolTimeout) and time.monotonic() - on_wire >= self._fair_s
-                raise protocol.Transient("timeout", timeout=True, erp_fault=erp_fault) from error
-            except httpx.RequestError as error:
-                raise protocol.Transient(type(error).__name__) from error
             self.last_answer = time.monotonic()
             _forget_cookies(self._http.cookies, response)
-            try:
+            with self._failures(on_wire):  # reading the head of the body
                 made = await interpret(response)
-            except httpx.TimeoutException as error:  # reading the head of the body
-                raise protocol.Transient("timeout", timeout=True) from error
-            except httpx.DecodingError as error:
-                raise ErpDataInvalid("undecodable body") from error
-            except httpx.RequestError as error:
-                raise protocol.Transient(type(error).__name__) from error
         except BaseException as error:
             outcome = _outcome(error)
             if response is not None:
@@ -361,6 +344,21 @@ class Transport:
         assert response is not None  # interpreted above
         taken = response
         return made, lambda: self._close(taken)
+
+    @contextmanager
+    def _failures(self, on_wire: float) -> Iterator[None]:
+        """httpx's failures (and a deadline's TimeoutError) as the ERP client's. A timeout is the
+        ERP's fault only when the request had ``_fair_s`` on the wire: not a sliver of a request's
+        budget, not a wait for a pooled connection."""
+        try:
+            yield
+        except (httpx.TimeoutException, TimeoutError) as error:
+            erp_fault = not isinstance(error, httpx.PoolTimeout) and time.monotonic() - on_wire >= self._fair_s
+            raise protocol.Transient("timeout", timeout=True, erp_fault=erp_fault) from error
+        except httpx.DecodingError as error:
+            raise ErpDataInvalid("undecodable body") from error
+        except httpx.RequestError as error:
+            raise protocol.Transient(type(error).__name__) from error
 
     def _abandon(self, sent: asyncio.Future[httpx.Response]) -> None:
         """A request whose answer its caller did not take (gone, timed out, failed): once it ends,
