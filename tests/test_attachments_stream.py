@@ -27,14 +27,15 @@ LIMIT = 4 * 1024 * 1024
 MiB = 1024 * 1024
 SHIPMENTS = """query Files($id: ID!) { order(id: $id) { shipments { id attachments { name url size } } } }"""
 
-# name -> (size, Content-Length sent, pause before each 64 KiB chunk in ms)
-FILES: dict[str, tuple[int, bool, int]] = {
-    "fits-declared": (3 * MiB + 123, True, 0),
-    "fits-undeclared": (3 * MiB + 321, False, 0),
+# name -> (size, Content-Length sent, pause before each 64 KiB chunk in ms, size listed in the delivery)
+FILES: dict[str, tuple[int, bool, int, bool]] = {
+    "fits-declared": (3 * MiB + 123, True, 0, True),
+    "fits-undeclared": (3 * MiB + 321, False, 0, False),
     # Far larger than what loopback buffers hold: "nothing read" shows as most of it never sent.
-    "over-declared": (256 * MiB, True, 0),
-    "over-undeclared": (256 * MiB, False, 0),
-    "slow": (3 * MiB, True, 40),  # 48 chunks over ~2 s: a client can hang up mid-way
+    "over-declared": (256 * MiB, True, 0, False),
+    "over-undeclared": (256 * MiB, False, 0, False),
+    "over-listed": (256 * MiB, False, 0, True),  # no Content-Length, but the delivery says how large
+    "slow": (3 * MiB, True, 40, True),  # 48 chunks over ~2 s: a client can hang up mid-way
 }
 
 
@@ -49,9 +50,9 @@ async def files(stack: DemoStack) -> dict[str, dict[str, Any]]:
     """The large attachments, added before the BFF first reads their delivery; each with its url."""
     placed = {}
     async with httpx.AsyncClient(base_url=stack.erp.url, timeout=10) as sim:
-        for name, (size, length, pace_ms) in FILES.items():
+        for name, (size, length, pace_ms, listed) in FILES.items():
             answer = await sim.post("/__sim/files/large", json={"size": size, "length": length, "pace_ms": pace_ms,
-                                                                 "name": f"{name}.pdf"})
+                                                                 "listed": listed, "name": f"{name}.pdf"})
             assert answer.status_code == 200, answer.text
             placed[name] = answer.json()
     async with httpx.AsyncClient(base_url=stack.url, timeout=10) as http:
@@ -61,7 +62,9 @@ async def files(stack: DemoStack) -> dict[str, dict[str, Any]]:
     for placed_file in placed.values():
         shipment = next(s for s in order["data"]["order"]["shipments"] if s["id"] == placed_file["delivery"])
         attachment = shipment["attachments"][placed_file["index"]]
-        assert attachment["name"] == placed_file["name"] and attachment["size"] == placed_file["size"]
+        listed = FILES[placed_file["name"].removesuffix(".pdf")][3]
+        assert attachment["name"] == placed_file["name"]
+        assert attachment["size"] == (placed_file["size"] if listed else None)
         placed_file["url"] = attachment["url"]
     return placed
 
@@ -144,6 +147,19 @@ async def test_a_file_declared_over_the_limit_is_refused_before_its_body_is_read
     # socket buffers took, a small part of the file.
     assert seen["outcome"] == "client gone" and seen["sent"] < placed["size"] // 4, seen
     await pool_settles(erp_client(stack))
+
+
+async def test_a_file_its_delivery_lists_over_the_limit_is_refused_without_asking_the_erp(
+    http: httpx.AsyncClient, stack: DemoStack, files: dict[str, dict[str, Any]],
+) -> None:
+    """The ERP would send it with no length (so it could only be cut off mid-way, which a phone
+    shows as a network failure); its size in the delivery's entry says it at once, in Chinese."""
+    placed = files["over-listed"]
+    answer = await http.get(placed["url"])
+    assert answer.status_code == 413
+    error = answer.json()["error"]
+    assert error["code"] == "ATTACHMENT_TOO_LARGE" and error["message"] == "附件过大，请联系销售获取"
+    assert [t for t in stack.erp_sim.transfers if t["path"] == placed["path"]] == []  # never downloaded
 
 
 async def test_a_file_passing_the_limit_without_a_declared_length_is_cut_off(

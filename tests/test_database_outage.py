@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest_asyncio
 from sqlalchemy.engine import make_url
 
 from bff.demo import DemoStack, start_demo_stack
+from bff.store.db import Reachability
 from tests.support import (
     MYSQL_URL,
     GraphQLClient,
@@ -158,3 +160,20 @@ async def test_database_down_home_screens_go_on_and_writes_answer_503(
             assert not (await _home(http, unseen)).get("errors")
         back = [r.getMessage() for r in caplog.records if r.name == "bff.store" and "reachable again" in r.getMessage()]
         assert len(back) == 1, back
+
+
+def test_only_work_begun_after_the_first_failure_says_the_database_is_back(caplog: pytest.LogCaptureFixture) -> None:
+    """Work whose last answer came just before the cut ends after another's failure: it must not
+    announce a recovery (a CI run logged the outage twice that way, around a false "reachable
+    again"). Work begun after the failure that gets its answers does."""
+    reach = Reachability()
+    begun_before = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="bff.store"):
+        reach.failed(ConnectionError("lost connection"))
+        reach.answered(begun_before)
+        assert reach.down_since is not None and reach.failures == 1
+        reach.failed(ConnectionError("refused"))
+        reach.answered(time.monotonic())
+    assert reach.down_since is None
+    assert [r.getMessage().split(" (")[0].split(" after")[0] for r in caplog.records] == [
+        "database unreachable", "database reachable again"]

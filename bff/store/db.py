@@ -66,8 +66,11 @@ class Reachability:
             log.warning("database unreachable (%s: %s): reads from the ERP go on, what needs the database answers "
                         "DATABASE_UNAVAILABLE", type(cause).__name__, str(cause)[:200])
 
-    def answered(self) -> None:
-        if self.down_since is not None:
+    def answered(self, started_at: float) -> None:
+        """A unit of work begun at ``started_at`` (time.monotonic()) got its answers. One begun
+        before the outage's first failure says nothing of now (its last answer may have come just
+        before the cut): only one begun since may end the episode."""
+        if self.down_since is not None and started_at >= self.down_since:
             log.warning("database reachable again after %d failed operation(s) in %.0f s",
                         self.failures, time.monotonic() - self.down_since)
             self.down_since, self.failures = None, 0
@@ -144,13 +147,14 @@ class Database:
     async def _reaching(self) -> AsyncIterator[None]:
         """Whether the database answered: a connection failure becomes DatabaseUnavailable (and
         the outage is noted once); anything else the work raises passes as it is."""
+        started_at = time.monotonic()
         try:
             yield
         except (DBAPIError, PoolTimeout) as error:
             if not is_unreachable(error):
                 raise
             raise self._unavailable(error) from error
-        self.reach.answered()
+        self.reach.answered(started_at)
 
     def _unavailable(self, error: DBAPIError | PoolTimeout) -> DatabaseUnavailable:
         self.reach.failed(error)

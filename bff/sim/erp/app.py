@@ -292,15 +292,17 @@ async def expire_sessions(request: Request) -> Response:
 
 @control
 async def large_file(request: Request) -> Response:
-    """``{"size": n, "length": true, "pace_ms": 0, "name": "大文件.pdf", "delivery": id?}``: a large
-    attachment, made as it is downloaded, on that delivery (default: the demo customer's latest
-    dispatched delivery with files); answers where it is. Tests and demos of the download limit."""
+    """``{"size": n, "length": true, "listed": true, "pace_ms": 0, "name": "大文件.pdf", "delivery": id?}``:
+    a large attachment, made as it is downloaded, on that delivery (default: the demo customer's
+    latest dispatched delivery with files), its size sent as Content-Length (``length``) and in the
+    delivery's entry (``listed``); answers where it is. Tests and demos of the download limit."""
     body = await read_object(request)
     size = body.get("size")
     if not isinstance(size, int) or size < 1:
         raise ValueError("size must be a positive integer")
     return _json(_sim(request).add_large_file(
-        size, with_length=bool(body.get("length", True)), pace_s=float(body.get("pace_ms", 0)) / 1000,
+        size, with_length=bool(body.get("length", True)), listed=bool(body.get("listed", True)),
+        pace_s=float(body.get("pace_ms", 0)) / 1000,
         name=str(body.get("name") or "大文件.pdf"), delivery_id=body.get("delivery"),
     ))
 

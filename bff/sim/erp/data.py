@@ -368,17 +368,20 @@ DOCUMENT_NAMES = [
 PHOTO_NAMES = ["签收单.png", "签收照片 1.jpg", "到货照片.jpeg"]
 
 
-def attachment_entry(path: str, name: str, size: int) -> str:
+def attachment_entry(path: str, name: str, size: int | None) -> str:
     """The canonical (held) attachment: the evidenced ``"<path>#size=<bytes>&name=<URL-encoded>"``;
-    an attachment without a name is ``"<path>#size=<bytes>"``."""
-    return f"{path}#size={size}" + (f"&name={quote(name, safe='')}" if name else "")
+    an attachment without a name is ``"<path>#size=<bytes>"``, one whose size is not listed
+    (``None``: a test of a size the BFF learns only while it downloads) has no ``size`` key."""
+    keys = ([f"size={size}"] if size is not None else []) + ([f"name={quote(name, safe='')}"] if name else [])
+    return f"{path}#{'&'.join(keys)}"
 
 
-def attachment_parts(entry: str) -> tuple[str, str, int]:
-    """``(path, name, size)`` of a canonical entry (name ``""`` when it has none)."""
+def attachment_parts(entry: str) -> tuple[str, str, int | None]:
+    """``(path, name, size)`` of a canonical entry (name ``""`` when it has none, size None when unlisted)."""
     path, _, fragment = entry.partition("#")
     fields = dict(parse_qsl(fragment, keep_blank_values=True))
-    return path, fields.get("name", ""), int(fields.get("size") or 0)
+    size = fields.get("size")
+    return path, fields.get("name", ""), int(size) if size else None
 
 
 def attachments_for(rng: random.Random, code: str, files: dict[str, str]) -> list[str]:

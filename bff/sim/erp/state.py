@@ -480,10 +480,11 @@ class ErpSim:
 
     def add_large_file(
         self, size: int, *, with_length: bool = True, pace_s: float = 0.0, name: str = "大文件.pdf",
-        delivery_id: str | None = None,
+        delivery_id: str | None = None, listed: bool = True,
     ) -> Answer:
         """A large attachment (made as it is downloaded) on ``delivery_id``, or on the demo
-        customer's latest dispatched delivery that has files; where it is (delivery, index, path)."""
+        customer's latest dispatched delivery that has files; where it is (delivery, index, path).
+        ``listed``: the delivery's entry declares its size (as the evidenced entries do)."""
         deliveries = self.forms[DELIVERIES]
         if delivery_id is None:
             demo = self.demo_customer.id
@@ -494,7 +495,7 @@ class ErpSim:
         index = len(delivery["attachments"])
         path = f"{seed_data.ATTACHMENT_DIR}/large/{secrets.token_hex(16)}"
         self.large_files[path] = seed_data.LargeFile(size, with_length, pace_s)
-        delivery["attachments"] = [*delivery["attachments"], seed_data.attachment_entry(path, name, size)]
+        delivery["attachments"] = [*delivery["attachments"], seed_data.attachment_entry(path, name, size if listed else None)]
         return {"delivery": delivery["id"], "order": delivery["salesOrderIds"].split(",")[0], "index": index,
                 "path": path, "name": name, "size": size}
 

@@ -88,10 +88,8 @@ def attachments(record_id: str, entries: list[str], shape: str) -> Any:
     return [f"{path}#{name}" if name else path for path, name, _ in parts]
 
 
-def query_entry(path: str, name: str, size: int, *, name_first: bool) -> str:
-    if not name:
-        return f"{path}#size={size}"
-    keys = [f"size={size}", f"name={quote(name, safe='')}"]
+def query_entry(path: str, name: str, size: int | None, *, name_first: bool) -> str:
+    keys = ([f"size={size}"] if size is not None else []) + ([f"name={quote(name, safe='')}"] if name else [])
     return f"{path}#{'&'.join(reversed(keys) if name_first else keys)}"
 
 

@@ -10,7 +10,8 @@ without an extension and may declare ``application/octet-stream`` (bff/core/file
 The file is streamed, never held whole: its first bytes (what the type is told from) are read
 before the status is sent, then the rest is relayed chunk by chunk. At most
 ``BFF_ATTACHMENT_MAX_BYTES``: a file the ERP declares larger is refused before its body is read
-(413 ATTACHMENT_TOO_LARGE); one without a declared length that passes the limit after the
+(413 ATTACHMENT_TOO_LARGE), as is one its delivery lists larger (the ERP is not even asked);
+one without a declared length that passes the limit after the
 status was sent has its connection cut (:data:`bff.web.edge.ABORT`), so the client sees a
 broken transfer, never a shorter file that looks complete. A client that hangs up has the ERP's
 answer closed at once (its connection is not returned to the pool with unread bytes).
@@ -60,8 +61,10 @@ async def download(request: Request) -> Response:
         ref = attachment_of(record, index) if record is not None else None
         if ref is None:
             raise BffError(ErrorCode.NOT_FOUND, "附件不存在")
-        file = await services.erp.open_file(ref.path, max_bytes=settings_of(request).attachment_max_bytes,
-                                            head_bytes=filetypes.HEAD)
+        max_bytes = settings_of(request).attachment_max_bytes
+        if ref.size is not None and ref.size > max_bytes:  # the delivery lists it larger: the ERP is not asked
+            raise BffError(ErrorCode.ATTACHMENT_TOO_LARGE)
+        file = await services.erp.open_file(ref.path, max_bytes=max_bytes, head_bytes=filetypes.HEAD)
     except ANSWERABLE as error:  # the ERP's own failures included: one table gives code and message
         public = answer_for(error)
         return error_response(public.code, public.message)
