@@ -33,6 +33,12 @@ test('the BFF’s own Chinese message wins; English server text falls back to th
   expect(new GqlError('INTERNAL', 'Traceback…').message).toBe(describeError('INTERNAL').message)
 })
 
+test('a file size reads as a purchaser expects it, and an unknown one is left out', () => {
+  expect([0, 1023, 1024, 1025, 1024 * 1024 - 1, 1024 * 1024, 20 * 1024 * 1024 + 1].map(format.fileSize))
+    .toEqual(['0 B', '1023 B', '1 KB', '2 KB', '1024 KB', '1.0 MB', '20.0 MB'])
+  expect([null, undefined, -1, NaN].map(format.fileSize)).toEqual(['', '', '', ''])
+})
+
 test('dates are shown in Beijing time', () => {
   expect(format.date('2026-12-26T16:00:00+00:00')).toBe('2026-12-27')
   expect(format.dateTime('2026-11-22T03:00:00+00:00')).toBe('2026-11-22 11:00')

@@ -5,6 +5,7 @@
 const simulate = require('miniprogram-simulate')
 const { openPage, until, httpJson } = require('./support/wx-shim')
 const { session, tap } = require('./support/flow')
+const { fileSize } = require('../dist/lib/format')
 
 jest.setTimeout(90000)
 
@@ -163,6 +164,10 @@ test('an attachment with an expired session: renewed once, then the file (not an
   expect(wxState.requests.map((r) => [r.operation, r.status])).toEqual([['downloadFile', 401], ['WxLogin', 200], ['downloadFile', 200]])
   const [opened] = wxState.opened
   expect(opened.bytes.toString('utf8', 0, 1)).not.toBe('{') // never the JSON error handed over as the file
+  // Its size was on the row before the tap: what the ERP lists is what came.
+  const row = order.querySelector('.attachment .att-size')
+  expect(row.dom.textContent).toBe(fileSize(opened.bytes.length))
+  expect(row.dom.textContent).toMatch(/^\d+(\.\d)? (B|KB|MB)$/)
   expect(order.data.opening).toBe('')
   expect(wxState.modals).toEqual([])
 })

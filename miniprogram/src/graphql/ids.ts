@@ -12,7 +12,7 @@ export const DOCUMENT_IDS: Record<string, string> = {
   Messages: 'sha256:0c4f83cfd1ee2e1ea35a2a92c85c6355e093b276dda15b9ab4d36b531cd04118',
   Monitoring: 'sha256:3fd9fb5cf7259df6af305d189d069b7f514f358095c11d25b950327b3fb7c957',
   NotificationSettings: 'sha256:57f8fc6939ecb9b0023eb9f9709c8ee3670f34a49825b66190d20c72dd947880',
-  OrderDetail: 'sha256:c8e078bd7596bceba1ffe8cefcb58b353aa7787b626aa415f547d52d376227da',
+  OrderDetail: 'sha256:dc7c65ce7e129eb9784128100fbf10227fe5e13498cd397d81db644595c1fa9c',
   Orders: 'sha256:bab15d70e429792a4efe63e666efcb8c351f613fc5d5833c273a975b74ae038f',
   RecordSubscriptions: 'sha256:55cc6303af75848e4aeac605b4ac3770a1e1918f1609d9eca04d66fecce87ad0',
   ShipmentLines: 'sha256:fe928508f82fc5aec92c7d25ccb9e4d3d91e8419aa1e2ce24b6c8d5ce665d4ca',

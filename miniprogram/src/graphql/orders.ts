@@ -59,7 +59,7 @@ export const ORDER_DETAIL = `query OrderDetail($id: ID!) {
       address
       contact
       mobile
-      attachments { name url }
+      attachments { name url size }
       tracking { state updatedAt carrier events { time text location } }
     }
   }

@@ -38,6 +38,14 @@ export function percent(ratio: number | null | undefined): number {
   return Math.max(0, Math.min(100, Math.floor(r * 100 + 1e-9)))
 }
 
+/** A file's size as a purchaser reads it before downloading on a phone network ('' when unknown). */
+export function fileSize(bytes: number | null | undefined): string {
+  if (bytes == null || !isFinite(bytes) || bytes < 0) return ''
+  if (bytes < 1024) return `${bytes} B`
+  if (bytes < 1024 * 1024) return `${Math.ceil(bytes / 1024)} KB`
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`
+}
+
 export function money(amount: number | null | undefined, currency?: string | null): string {
   if (amount == null || !isFinite(amount)) return ''
   const [whole, cents] = amount.toFixed(2).split('.')

@@ -1,7 +1,7 @@
 // What the order pages show, from the BFF's answers: pure functions (tests/lib.test.js runs
 // them table by table). The words come from the BFF (deliveryText, timeline titles): the
 // client never decides what "shipped" means (docs/delivery.md).
-import { date, dateTime, duration, money, percent, quantity, SHIPMENT_STATES, STAGE_NAMES } from './format'
+import { date, dateTime, duration, fileSize, money, percent, quantity, SHIPMENT_STATES, STAGE_NAMES } from './format'
 
 export interface OrderCard {
   id: string
@@ -106,7 +106,7 @@ export function material(m: MaterialRow) {
 
 export interface ShipmentRow {
   id: string; code: string; state: string; shipDate: string | null; logisticsCompany: string | null; trackingNumber: string | null
-  remark: string | null; address: string | null; contact: string | null; mobile: string | null; attachments: { name: string; url: string }[]
+  remark: string | null; address: string | null; contact: string | null; mobile: string | null; attachments: { name: string; url: string; size?: number | null }[]
   tracking?: Tracking | null
 }
 
@@ -124,7 +124,7 @@ export function shipment(s: ShipmentRow) {
     remark: s.remark || '',
     address: s.address || '',
     contact: [s.contact, s.mobile].filter(Boolean).join(' '),
-    attachments: s.attachments,
+    attachments: s.attachments.map((a) => ({ name: a.name, url: a.url, sizeText: fileSize(a.size) })),
     track: track(s.tracking),
     lines: [] as { name: string; spec: string; quantity: string }[],
     linesLoaded: false,
