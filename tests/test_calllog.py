@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import warnings
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bff.demo import DemoStack
 from bff.monitor.calllog import CallLogWriter, mask_and_truncate
@@ -63,6 +64,23 @@ async def test_outbound_erp_calls_are_logged_too(gql: GraphQLClient, stack: Demo
     endpoints = {r.api_endpoint for r in rows}
     assert "erp:getBusinessPageList" in endpoints
     assert any(r.operation == "100185" for r in rows)  # the order-lines form
+
+
+async def test_a_flush_returns_only_once_the_batch_another_flush_is_writing_is_in(stack: DemoStack) -> None:
+    """The background flush takes a batch from the queue, then writes it; a flush asked meanwhile
+    (a test's, or stop()'s) found an empty queue and returned before those rows were in (a stress
+    run read the call log too early that way)."""
+    writer = CallLogWriter(stack.services.db)  # not started: the two flushes below are the only ones
+    for n in range(3):
+        writer.record(endpoint=f"/race-check/{n}", method="GET", status=200, latency_ms=1.0)
+    background = asyncio.create_task(writer.flush())
+    await asyncio.sleep(0)  # it has taken the batch and waits on the database
+    assert writer._queue.empty() and not background.done()
+    await writer.flush()
+    assert background.done() and background.result() == 3  # waited for, not overtaken
+    async with stack.services.db.session() as session:  # read at once: no polling
+        rows = (await session.exec(select(ApiCallLog).where(col(ApiCallLog.api_endpoint).startswith("/race-check/")))).all()
+    assert len(rows) == 3
 
 
 async def test_a_flush_writes_its_batch_in_one_core_insert_without_warnings(stack: DemoStack) -> None:

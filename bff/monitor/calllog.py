@@ -53,6 +53,9 @@ class CallLogWriter:
         self._interval = interval_s
         self._queue: asyncio.Queue[dict[str, object]] = asyncio.Queue(maxsize=max_queue)
         self._task: asyncio.Task[None] | None = None
+        # One flush at a time: a flush returns once what was queued is written, including a batch
+        # another flush had taken from the queue and was still writing.
+        self._flushing = asyncio.Lock()
         self.enabled = enabled
         self.stats = CallLogStats()
 
@@ -108,6 +111,10 @@ class CallLogWriter:
 
     async def flush(self) -> int:
         """Writes everything queued now, in batches; returns the number of rows written."""
+        async with self._flushing:
+            return await self._write_queued()
+
+    async def _write_queued(self) -> int:
         total = 0
         while not self._queue.empty():
             batch = [self._queue.get_nowait() for _ in range(min(self._batch_size, self._queue.qsize()))]
@@ -131,7 +138,9 @@ class CallLogWriter:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
-            await self.flush()
+            # Shielded: stopped mid-batch, the rows taken from the queue would be lost; stop()'s
+            # own flush waits for this one to end.
+            await asyncio.shield(self.flush())
 
     async def purge(self, older_than: timedelta) -> int:
         cutoff = datetime.now(UTC) - older_than
