@@ -368,12 +368,13 @@ DOCUMENT_NAMES = [
 PHOTO_NAMES = ["签收单.png", "签收照片 1.jpg", "到货照片.jpeg"]
 
 
-def attachment_entry(path: str, name: str, size: int | None) -> str:
-    """The canonical (held) attachment: the evidenced ``"<path>#size=<bytes>&name=<URL-encoded>"``;
-    an attachment without a name is ``"<path>#size=<bytes>"``, one whose size is not listed
-    (``None``: a test of a size the BFF learns only while it downloads) has no ``size`` key."""
+def attachment_entry(path: str, name: str, size: int | None, *, name_first: bool = False) -> str:
+    """The canonical (held) attachment: the evidenced ``"<path>#size=<bytes>&name=<URL-encoded>"``
+    (``name_first``: the two keys the other way round, as the wire may send them); an attachment
+    without a name is ``"<path>#size=<bytes>"``, one whose size is not listed (``None``: a test of
+    a size the BFF learns only while it downloads) has no ``size`` key."""
     keys = ([f"size={size}"] if size is not None else []) + ([f"name={quote(name, safe='')}"] if name else [])
-    return f"{path}#{'&'.join(keys)}"
+    return f"{path}#{'&'.join(reversed(keys) if name_first else keys)}"
 
 
 def attachment_parts(entry: str) -> tuple[str, str, int | None]:

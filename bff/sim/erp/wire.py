@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
-from bff.sim.erp.data import CST, Record, attachment_parts, stable
+from bff.sim.erp.data import CST, Record, attachment_entry, attachment_parts, stable
 from bff.sim.erp.dialect import Dialect
 from bff.sim.erp.forms import (
     CUSTOM_BOOLEANS,
@@ -74,7 +73,7 @@ def attachments(record_id: str, entries: list[str], shape: str) -> Any:
     with the name bare (a path alone when it has none); "string": the query entries comma-joined."""
     n = stable("attachments", record_id)
     parts = [attachment_parts(entry) for entry in entries]
-    query = [query_entry(path, name, size, name_first=n % 2 == 1) for path, name, size in parts]
+    query = [attachment_entry(path, name, size, name_first=n % 2 == 1) for path, name, size in parts]
     if shape == "query":
         return query
     if shape == "string":
@@ -86,11 +85,6 @@ def attachments(record_id: str, entries: list[str], shape: str) -> Any:
     if shape == "empty":
         return (None, "", [])[n % 3]
     return [f"{path}#{name}" if name else path for path, name, _ in parts]
-
-
-def query_entry(path: str, name: str, size: int | None, *, name_first: bool) -> str:
-    keys = ([f"size={size}"] if size is not None else []) + ([f"name={quote(name, safe='')}"] if name else [])
-    return f"{path}#{'&'.join(reversed(keys) if name_first else keys)}"
 
 
 def date(ms: Any, shape: str) -> Any:
